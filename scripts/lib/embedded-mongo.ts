@@ -1,0 +1,87 @@
+/**
+ * The embedded MongoDB for development and tests: mongo-java-server (in-memory backend, oplog
+ * enabled, so change streams work), fetched from Maven Central on first use and cached in
+ * `.cache/mongo-server`, started by the small launcher in `scripts/mongo-server/`.
+ *
+ * It is not real MongoDB (see shared/design.md for its gaps); product code never depends on it,
+ * and every test runs unchanged against a real replica set through MONGODB_URI.
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { CACHE_DIR, REPO_ROOT } from "./paths.ts";
+
+const SOURCE_DIR = path.join(REPO_ROOT, "scripts", "mongo-server");
+const SERVER_CACHE = path.join(CACHE_DIR, "mongo-server");
+
+export interface EmbeddedMongo {
+  uri: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Resolves the jars with Maven and compiles the launcher once per change of either. */
+export function prepareEmbeddedMongo(): { classpath: string } {
+  const pom = readFileSync(path.join(SOURCE_DIR, "pom.xml"));
+  const launcher = readFileSync(path.join(SOURCE_DIR, "TestMongoServer.java"));
+  const key = createHash("sha256").update(pom).update(launcher).digest("hex").slice(0, 16);
+  const dir = path.join(SERVER_CACHE, key);
+  const classpathFile = path.join(dir, "classpath.txt");
+  if (!existsSync(classpathFile)) {
+    const staging = `${dir}.tmp-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(path.join(staging, "classes"), { recursive: true });
+    const depsFile = path.join(staging, "deps.txt");
+    execFileSync("mvn", ["-q", "-B", "-f", path.join(SOURCE_DIR, "pom.xml"), "dependency:build-classpath", `-Dmdep.outputFile=${depsFile}`], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    const deps = readFileSync(depsFile, "utf8").trim();
+    execFileSync("javac", ["-cp", deps, "-d", path.join(staging, "classes"), path.join(SOURCE_DIR, "TestMongoServer.java")], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    writeFileSync(path.join(staging, "classpath.txt"), [path.join(dir, "classes"), deps].join(path.delimiter));
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(staging, dir);
+  }
+  return { classpath: readFileSync(classpathFile, "utf8").trim() };
+}
+
+/** Starts a fresh, empty server on `port` (0: any free port) and resolves once it listens. */
+export async function startEmbeddedMongo(options: { port?: number; host?: string } = {}): Promise<EmbeddedMongo> {
+  const { classpath } = prepareEmbeddedMongo();
+  const child = spawn(
+    "java",
+    ["-XX:+UseSerialGC", "-Xmx2g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", classpath, "TestMongoServer", options.host ?? "127.0.0.1", String(options.port ?? 0)],
+    // stdin stays open: the launcher exits when it closes, so a crashed parent leaves no server.
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const uri = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error("embedded MongoDB did not start within 60 s")), 60_000);
+    lines.on("line", (line) => {
+      if (!line.startsWith("{")) return;
+      const message = JSON.parse(line) as { event?: string; uri?: string };
+      if (message.event === "listening" && message.uri) {
+        clearTimeout(timer);
+        resolve(message.uri);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`embedded MongoDB exited with code ${code} before listening`));
+    });
+  });
+  return {
+    uri,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.stdin?.end();
+        setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+      }),
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * The Koa application: body parsing, problem+json errors, access log, and the routes. Building it
+ * needs an open context; it never touches the database itself.
+ */
+import Koa from "koa";
+import { koaBody } from "koa-body";
+import type { AppContext } from "../context.ts";
+import type { OutputKind } from "../requests/document.ts";
+import { StatusWaiter } from "../requests/waiter.ts";
+import { problemMiddleware } from "./problem.ts";
+import { definitionRoutes } from "./routes/definitions.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { reportRoutes } from "./routes/reports.ts";
+
+export interface ApiApp {
+  koa: Koa;
+  waiter: StatusWaiter;
+  close(): void;
+}
+
+export function createApp(context: AppContext, options: { outputs?: readonly OutputKind[] } = {}): ApiApp {
+  const { log } = context;
+  const koa = new Koa();
+  koa.proxy = true;
+  const waiter = new StatusWaiter(context.events);
+  koa.use(async (ctx, next) => {
+    const started = Date.now();
+    await next();
+    log.info("http.request", { method: ctx.method, path: ctx.path, status: ctx.status, ms: Date.now() - started });
+  });
+  koa.use(problemMiddleware(log));
+  koa.use(koaBody({ json: true, jsonStrict: true, urlencoded: false, text: false, multipart: false, jsonLimit: "64kb" }));
+  for (const router of [
+    healthRoutes(context.database),
+    definitionRoutes(context.catalogue),
+    reportRoutes({ ...context, waiter, outputs: options.outputs ?? ["json"] }),
+  ]) {
+    koa.use(router.routes());
+    koa.use(router.allowedMethods());
+  }
+  // Koa's default listener prints stack traces as text; keep logs one JSON object per line.
+  koa.on("error", (error) => log.warn("http.error", { error }));
+  return { koa, waiter, close: () => waiter.close() };
+}

@@ -1,0 +1,63 @@
+/**
+ * How a request document looks to API clients: stable field names, ISO dates, links, and no
+ * internal bookkeeping (lease owners, chunk layout).
+ */
+import type { Document } from "mongodb";
+import type { RequestDocument } from "../requests/document.ts";
+
+export function requestPath(id: unknown): string {
+  return `/v1/reports/${String(id)}`;
+}
+
+function pageLink(id: unknown, page: number, pageSize: number): string {
+  return `${requestPath(id)}?page=${page}&page_size=${pageSize}`;
+}
+
+export function representRequest(doc: RequestDocument): Record<string, unknown> {
+  const durationMs =
+    doc.started_at instanceof Date && doc.finished_at instanceof Date ? doc.finished_at.getTime() - doc.started_at.getTime() : undefined;
+  return {
+    id: String(doc._id),
+    report_name: doc.report_name,
+    status: doc.status,
+    output: doc.output ?? "json",
+    params: doc.params ?? {},
+    report_date: doc.report_date,
+    attempts: doc.attempts ?? 0,
+    ...(doc.started_at ? { started_at: doc.started_at } : {}),
+    ...(doc.finished_at ? { finished_at: doc.finished_at } : {}),
+    ...(durationMs === undefined ? {} : { duration_ms: durationMs }),
+    ...(doc.error ? { error: doc.error } : {}),
+    links: { self: requestPath(doc._id) },
+  };
+}
+
+export interface PageView {
+  page: number;
+  pageSize: number;
+  rows: Document[];
+}
+
+/** The completed request with one page of rows and the links to walk the others. */
+export function representPage(doc: RequestDocument, view: PageView): Record<string, unknown> {
+  const base = representRequest(doc);
+  const totalRows = doc.result?.row_count ?? 0;
+  const totalPages = Math.ceil(totalRows / view.pageSize);
+  const links: Record<string, string> = {
+    self: pageLink(doc._id, view.page, view.pageSize),
+    first: pageLink(doc._id, 0, view.pageSize),
+    last: pageLink(doc._id, Math.max(0, totalPages - 1), view.pageSize),
+  };
+  if (view.page + 1 < totalPages) links.next = pageLink(doc._id, view.page + 1, view.pageSize);
+  if (view.page > 0) links.prev = pageLink(doc._id, Math.min(view.page - 1, Math.max(0, totalPages - 1)), view.pageSize);
+  return {
+    ...base,
+    columns: doc.result?.columns ?? [],
+    page: view.page,
+    page_size: view.pageSize,
+    total_rows: totalRows,
+    total_pages: totalPages,
+    rows: view.rows,
+    links,
+  };
+}

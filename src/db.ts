@@ -1,0 +1,50 @@
+/**
+ * Connection and collection handles. Every module that touches MongoDB receives a `Database`
+ * rather than opening its own client, so one process holds one connection pool.
+ */
+import { MongoClient, type Collection, type Db } from "mongodb";
+import type { RequestDocument } from "./requests/document.ts";
+import type { ChunkDocument } from "./results/chunks.ts";
+
+export const COLLECTIONS = {
+  requests: "report_requests",
+  results: "report_results",
+  definitions: "report_definitions",
+} as const;
+
+export interface Database {
+  client: MongoClient;
+  db: Db;
+  requests: Collection<RequestDocument>;
+  results: Collection<ChunkDocument>;
+  close(): Promise<void>;
+}
+
+export async function connect(uri: string, dbName: string, appName = "mongo-reports"): Promise<Database> {
+  // Short server selection so a wrong URI fails in seconds at start, not after 30 s.
+  const client = new MongoClient(uri, { appName, serverSelectionTimeoutMS: 10_000, ignoreUndefined: true });
+  await client.connect();
+  const db = client.db(dbName);
+  return {
+    client,
+    db,
+    requests: db.collection<RequestDocument>(COLLECTIONS.requests),
+    results: db.collection<ChunkDocument>(COLLECTIONS.results),
+    close: () => client.close(),
+  };
+}
+
+/**
+ * Indexes the service's queries rely on. Idempotent, so every process runs it at start.
+ * The claim query filters on status and sorts by report_date; page reads hit one contiguous
+ * range of (request_id, attempt, chunk_no).
+ */
+export async function ensureIndexes(database: Database): Promise<void> {
+  await database.requests.createIndexes([
+    { key: { status: 1, report_date: 1 }, name: "claim_order" },
+    { key: { status: 1, "lease.until": 1 }, name: "expired_leases" },
+  ]);
+  await database.results.createIndexes([
+    { key: { request_id: 1, attempt: 1, chunk_no: 1 }, name: "chunk_key", unique: true },
+  ]);
+}

@@ -1,0 +1,43 @@
+import { object, optional } from "superstruct";
+import { defineReport } from "../../define.ts";
+import { dateRange, limitStage, listMatch, matchStage, nameList, numberRange, rangeMatch, topN } from "../../filters.ts";
+
+export default defineReport({
+  name: "top-directors-per-comment",
+  collection: "comments",
+  description:
+    "Directors ranked by the number of comments on their movies (ties: more movies first, then name). A comment on a movie with several directors counts once for each.",
+  params: object({
+    /** Bounds on a director's comment count, e.g. {"$gt": 10, "$lt": 500}. */
+    comments: optional(numberRange()),
+    /** Only comments written in this range (years or ISO dates). */
+    comment_date: optional(dateRange()),
+    /** Only movies released in this range (years or ISO dates). */
+    released: optional(dateRange()),
+    directors: optional(nameList()),
+    top: topN(),
+  }),
+  // Runs on comments and joins towards movies._id: grouping comments per movie first leaves one
+  // lookup per commented movie, by primary key (the cheap direction on any MongoDB).
+  pipeline: (filters) => [
+    ...matchStage(rangeMatch("date", filters.comment_date)),
+    { $group: { _id: "$movie_id", comments: { $sum: 1 } } },
+    { $lookup: { from: "movies", localField: "_id", foreignField: "_id", as: "movie" } },
+    { $unwind: "$movie" },
+    ...matchStage(rangeMatch("movie.released", filters.released)),
+    { $project: { comments: 1, directors: { $setUnion: ["$movie.directors", []] } } },
+    { $unwind: "$directors" },
+    ...matchStage(listMatch("directors", filters.directors)),
+    { $group: { _id: "$directors", comments: { $sum: "$comments" }, movies: { $sum: 1 } } },
+    ...matchStage(rangeMatch("comments", filters.comments)),
+    { $sort: { comments: -1, movies: -1, _id: 1 } },
+    ...limitStage(filters.top),
+    { $project: { _id: 0, director: "$_id", comments: 1, movies: 1 } },
+  ],
+  columns: [
+    { name: "director" },
+    { name: "comments", description: "comments on the director's movies" },
+    { name: "movies", description: "commented movies by the director" },
+  ],
+  example: { comments: { $gt: 5 }, comment_date: { $gt: "1990", $lt: "2021" }, top: 10 },
+});

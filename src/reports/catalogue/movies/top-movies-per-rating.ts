@@ -1,0 +1,39 @@
+import { defineReport } from "../../define.ts";
+import { limitStage } from "../../filters.ts";
+import { MovieFilters, movieMatch } from "../../movie-filters.ts";
+
+export default defineReport({
+  name: "top-movies-per-rating",
+  collection: "movies",
+  description: "Movies ranked by IMDb rating (ties: more votes first, then title). Movies without a numeric rating are left out.",
+  params: MovieFilters,
+  pipeline: (filters) => [
+    ...movieMatch(filters),
+    { $sort: { "imdb.rating": -1, "imdb.votes": -1, title: 1, _id: 1 } },
+    ...limitStage(filters.top),
+    {
+      $project: {
+        _id: 0,
+        movie_id: "$_id",
+        title: 1,
+        year: 1,
+        released: 1,
+        rating: "$imdb.rating",
+        votes: "$imdb.votes",
+        directors: 1,
+        genres: 1,
+      },
+    },
+  ],
+  columns: [
+    { name: "movie_id" },
+    { name: "title" },
+    { name: "year" },
+    { name: "released", description: "release date (may be absent)" },
+    { name: "rating", description: "imdb.rating" },
+    { name: "votes", description: "imdb.votes" },
+    { name: "directors" },
+    { name: "genres" },
+  ],
+  example: { rating: { $gt: 7.5 }, min_votes: 1000, released: { $gt: "1940", $lt: "1960" }, top: 20 },
+});

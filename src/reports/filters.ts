@@ -1,0 +1,149 @@
+/**
+ * Filter shapes shared by reports, in the seed's notation:
+ *   ranges  { "$gt": …, "$gte": …, "$lt": …, "$lte": … }
+ *   lists   { "include": [...], "exclude": [...] }
+ * Each struct rejects unknown keys, so no operator a client invents (`$where`, `$expr`, …) ever
+ * reaches a pipeline; the `*Match` helpers turn validated values into query fragments.
+ */
+import {
+  array, coerce, date, integer, max, min, number, object, optional, refine, size, string, type, type Struct,
+} from "superstruct";
+
+export interface NumberRange {
+  $gt?: number;
+  $gte?: number;
+  $lt?: number;
+  $lte?: number;
+}
+
+const BOUND_KEYS = ["$gt", "$gte", "$lt", "$lte"] as const;
+
+function boundsAreConsistent(range: Record<string, unknown>): true | string {
+  const keys = Object.keys(range).filter((k) => range[k] !== undefined);
+  if (keys.length === 0) return "give at least one of $gt, $gte, $lt, $lte";
+  if (range.$gt !== undefined && range.$gte !== undefined) return "give $gt or $gte, not both";
+  if (range.$lt !== undefined && range.$lte !== undefined) return "give $lt or $lte, not both";
+  return true;
+}
+
+const finite = refine(number(), "finite", (n) => Number.isFinite(n) || "must be a finite number");
+
+export function numberRange(): Struct<NumberRange, any> {
+  return refine(
+    object({ $gt: optional(finite), $gte: optional(finite), $lt: optional(finite), $lte: optional(finite) }),
+    "range",
+    boundsAreConsistent,
+  );
+}
+
+export interface DateRange {
+  $gt?: Date;
+  $gte?: Date;
+  $lt?: Date;
+  $lte?: Date;
+}
+
+const YEAR = /^\d{4}$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+function startOfYear(year: number): Date {
+  return new Date(Date.UTC(year, 0, 1));
+}
+
+/**
+ * A year (`1990`, `"1990"`) stands for the whole year, so `{"$gt": "1990", "$lt": "2021"}`
+ * means 1991-01-01 ≤ t < 2021-01-01: years 1991–2020, as a person reading the seed expects.
+ * An ISO date (`"1995-06-01"`, `"1995-06-01T12:00:00Z"`) is used as given, in UTC.
+ * The output uses only Dates, and Dates pass through unchanged, so normalising is idempotent.
+ */
+function normaliseDateRange(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    const isYear = (typeof value === "number" && Number.isInteger(value)) || (typeof value === "string" && YEAR.test(value));
+    if (isYear && (BOUND_KEYS as readonly string[]).includes(key)) {
+      const year = Number(value);
+      if (key === "$gt") out.$gte = startOfYear(year + 1);
+      else if (key === "$gte") out.$gte = startOfYear(year);
+      else if (key === "$lt") out.$lt = startOfYear(year);
+      else out.$lt = startOfYear(year + 1); // $lte: up to the end of that year
+    } else if (typeof value === "string" && ISO_DATE.test(value)) {
+      out[key] = new Date(value);
+    } else {
+      out[key] = value; // left for the struct to reject with its own message
+    }
+  }
+  return out;
+}
+
+const validDate = refine(date(), "valid date", (d) => !Number.isNaN(d.getTime()) || "must be a valid date");
+
+export function dateRange(): Struct<DateRange, any> {
+  const normalised = refine(
+    object({ $gt: optional(validDate), $gte: optional(validDate), $lt: optional(validDate), $lte: optional(validDate) }),
+    "range",
+    boundsAreConsistent,
+  );
+  // type({}) matches any object, so the coercer sees every object input and the struct then
+  // reports what is wrong with it (unknown keys included).
+  return coerce(normalised, type({}), normaliseDateRange) as Struct<DateRange, any>;
+}
+
+export interface NameList {
+  include?: string[];
+  exclude?: string[];
+}
+
+const name = size(string(), 1, 200);
+
+export function nameList(): Struct<NameList, any> {
+  return refine(
+    object({ include: optional(size(array(name), 1, 500)), exclude: optional(size(array(name), 1, 500)) }),
+    "list",
+    (v) => v.include !== undefined || v.exclude !== undefined || "give include, exclude or both",
+  );
+}
+
+/** `top`: keep the first N rows of the ranking. */
+export function topN(limit = 100_000): Struct<number | undefined, any> {
+  return optional(min(max(integer(), limit), 1));
+}
+
+export function minimum(floor = 0): Struct<number | undefined, any> {
+  return optional(min(integer(), floor));
+}
+
+/** A query fragment for a range on `field`, or nothing when the filter is absent. */
+export function rangeMatch(field: string, range: NumberRange | DateRange | undefined): Record<string, unknown> {
+  if (!range) return {};
+  const bounds: Record<string, unknown> = {};
+  for (const key of BOUND_KEYS) if (range[key] !== undefined) bounds[key] = range[key];
+  return { [field]: bounds };
+}
+
+/** A query fragment for an include/exclude list on an array or scalar `field`. */
+export function listMatch(field: string, list: NameList | undefined): Record<string, unknown> {
+  if (!list) return {};
+  const condition: Record<string, unknown> = {};
+  if (list.include) condition.$in = list.include;
+  if (list.exclude) condition.$nin = list.exclude;
+  return { [field]: condition };
+}
+
+/** Merges fragments into one $match stage, or none when every filter is absent. */
+export function matchStage(...fragments: Record<string, unknown>[]): Record<string, unknown>[] {
+  const merged: Record<string, unknown> = {};
+  const and: Record<string, unknown>[] = [];
+  for (const fragment of fragments) {
+    for (const [key, value] of Object.entries(fragment)) {
+      if (key in merged) and.push({ [key]: value });
+      else merged[key] = value;
+    }
+  }
+  if (and.length > 0) merged.$and = and;
+  return Object.keys(merged).length === 0 ? [] : [{ $match: merged }];
+}
+
+/** `$limit` for a `top` filter, or nothing. */
+export function limitStage(top: number | undefined): Record<string, unknown>[] {
+  return top === undefined ? [] : [{ $limit: top }];
+}

@@ -1,0 +1,66 @@
+/**
+ * The request document (`report_requests`): its type, and the struct that checks a document a
+ * worker has claimed. Documents may come from the API or straight from other systems, which may
+ * write only `report_name`, `params` and `status: "pending"`; everything else has a default.
+ */
+import type { ObjectId } from "mongodb";
+import { defaulted, enums, optional, record, string, type, unknown, size, type Infer } from "superstruct";
+
+export const STATUSES = ["pending", "running", "completed", "error", "cancelled"] as const;
+export type RequestStatus = (typeof STATUSES)[number];
+/** A request in one of these states will not change again. */
+export const FINAL_STATUSES: readonly RequestStatus[] = ["completed", "error", "cancelled"];
+
+export const OUTPUTS = ["json", "csv"] as const;
+export type OutputKind = (typeof OUTPUTS)[number];
+
+export interface Lease {
+  owner: string;
+  until: Date;
+}
+
+export interface ReportResult {
+  row_count: number;
+  columns: string[];
+  /** Which attempt wrote the rows: a page read takes chunks of that attempt only. */
+  attempt: number;
+  rows_per_chunk: number;
+  csv?: { bucket?: string; object: string; bytes: number; url?: string };
+}
+
+export interface RequestError {
+  /** Machine-readable: validation, unknown_report, timeout, attempts_exhausted, execution. */
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export interface RequestDocument {
+  _id: ObjectId;
+  report_name: string;
+  params: Record<string, unknown>;
+  output: OutputKind;
+  status: RequestStatus;
+  report_date: Date;
+  attempts: number;
+  max_attempts?: number;
+  /** A retried request is not claimed before this time (backoff). */
+  run_after?: Date | null;
+  lease: Lease | null;
+  started_at?: Date | null;
+  finished_at?: Date | null;
+  result?: ReportResult | null;
+  error?: RequestError | null;
+}
+
+/**
+ * The envelope of a claimed document, checked before anything runs. `type()` (not `object()`)
+ * because the document also carries the bookkeeping fields above.
+ */
+export const ClaimedEnvelope = type({
+  report_name: size(string(), 1, 200),
+  params: defaulted(record(string(), unknown()), {}),
+  output: defaulted(enums(OUTPUTS), "json"),
+  max_attempts: optional(unknown()),
+});
+export type ClaimedEnvelope = Infer<typeof ClaimedEnvelope>;

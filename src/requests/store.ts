@@ -1,0 +1,121 @@
+/**
+ * The job store: the one module that writes `report_requests`.
+ *
+ * Every write a worker makes after its claim is fenced on (_id, lease owner, attempt number), so a
+ * worker that lost its lease (paused, partitioned, presumed dead) can no longer change a request
+ * that a newer attempt now owns: its write simply matches nothing.
+ */
+import { ObjectId, type Collection, type Filter } from "mongodb";
+import type { OutputKind, ReportResult, RequestDocument, RequestError } from "./document.ts";
+
+/** What a worker holds after a successful claim: enough to fence every later write. */
+export interface Claim {
+  id: RequestDocument["_id"];
+  owner: string;
+  attempt: number;
+}
+
+export interface NewRequest {
+  report_name: string;
+  params: Record<string, unknown>;
+  output: OutputKind;
+  max_attempts?: number;
+}
+
+export class RequestStore {
+  constructor(private readonly requests: Collection<RequestDocument>) {}
+
+  async submit(request: NewRequest, now = new Date()): Promise<RequestDocument> {
+    const doc: RequestDocument = {
+      _id: new ObjectId(),
+      report_name: request.report_name,
+      params: request.params,
+      output: request.output,
+      status: "pending",
+      report_date: now,
+      attempts: 0,
+      ...(request.max_attempts === undefined ? {} : { max_attempts: request.max_attempts }),
+      lease: null,
+    };
+    await this.requests.insertOne(doc);
+    return doc;
+  }
+
+  get(id: RequestDocument["_id"]): Promise<RequestDocument | null> {
+    return this.requests.findOne({ _id: id });
+  }
+
+  /**
+   * Atomically takes the oldest claimable request: pending and due, or running with an expired
+   * lease (its worker died). The single findOneAndUpdate is the lock; change events only wake
+   * workers up to try it.
+   */
+  async claim(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
+    const filter: Filter<RequestDocument> = {
+      $or: [
+        { status: "pending", $or: [{ run_after: { $exists: false } }, { run_after: null }, { run_after: { $lte: now } }] },
+        { status: "running", "lease.until": { $lt: now } },
+      ],
+    };
+    return this.requests.findOneAndUpdate(
+      filter,
+      {
+        $set: { status: "running", lease: { owner, until: new Date(now.getTime() + leaseMs) }, started_at: now, run_after: null },
+        $inc: { attempts: 1 },
+      },
+      { sort: { report_date: 1, _id: 1 }, returnDocument: "after" },
+    );
+  }
+
+  private fence(claim: Claim): Filter<RequestDocument> {
+    return { _id: claim.id, status: "running", "lease.owner": claim.owner, attempts: claim.attempt };
+  }
+
+  /** Extends the lease; false means it was lost (expired and retaken, or cancelled). */
+  async renew(claim: Claim, leaseMs: number, now = new Date()): Promise<boolean> {
+    const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
+      $set: { "lease.until": new Date(now.getTime() + leaseMs) },
+    });
+    return matchedCount === 1;
+  }
+
+  /** Fills fields a Mongo-native document may lack, so status responses are complete. */
+  async fillDefaults(claim: Claim, defaults: Partial<Pick<RequestDocument, "report_date" | "output" | "params">>): Promise<void> {
+    if (Object.keys(defaults).length === 0) return;
+    await this.requests.updateOne(this.fence(claim), { $set: defaults });
+  }
+
+  async complete(claim: Claim, result: ReportResult, now = new Date()): Promise<boolean> {
+    const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
+      $set: { status: "completed", result, error: null, lease: null, finished_at: now },
+    });
+    return matchedCount === 1;
+  }
+
+  async fail(claim: Claim, error: RequestError, now = new Date()): Promise<boolean> {
+    const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
+      $set: { status: "error", error, lease: null, finished_at: now },
+    });
+    return matchedCount === 1;
+  }
+
+  /** Puts a failed attempt back in the queue, not to be claimed before `runAfter`. */
+  async retryLater(claim: Claim, error: RequestError, runAfter: Date): Promise<boolean> {
+    const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
+      $set: { status: "pending", error, lease: null, run_after: runAfter },
+    });
+    return matchedCount === 1;
+  }
+
+  /**
+   * Gives a job back on graceful shutdown without spending an attempt, so a rolling deploy does
+   * not push requests toward max_attempts.
+   */
+  async release(claim: Claim): Promise<boolean> {
+    const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
+      $set: { status: "pending", lease: null },
+      $inc: { attempts: -1 },
+    });
+    return matchedCount === 1;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * A worker process, independent of the runtime: the Node and Deno entry points pass in how to
+ * listen for signals and how to exit, and everything else is shared.
+ */
+import process from "node:process";
+import { openContext } from "../context.ts";
+import { createLogger } from "../log.ts";
+import { Worker } from "./worker.ts";
+
+export interface Runtime {
+  name: "node" | "deno";
+  onSignal(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
+  exit(code: number): never | void;
+}
+
+export async function runWorkerProcess(runtime: Runtime): Promise<void> {
+  const log = createLogger({ component: "worker", runtime: runtime.name, pid: process.pid });
+  let context;
+  try {
+    context = await openContext({ component: "worker", log });
+  } catch (error) {
+    log.error("worker.start_failed", { error });
+    runtime.exit(1);
+    return;
+  }
+  const worker = new Worker(context);
+  worker.start();
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("worker.signal", { signal, active_jobs: worker.activeJobs });
+    void worker
+      .stop()
+      .then(() => context.close())
+      .then(
+        () => runtime.exit(0),
+        (error) => {
+          log.error("worker.shutdown_failed", { error });
+          runtime.exit(1);
+        },
+      );
+  };
+  runtime.onSignal("SIGTERM", () => shutdown("SIGTERM"));
+  runtime.onSignal("SIGINT", () => shutdown("SIGINT"));
+}

@@ -1,0 +1,221 @@
+/**
+ * The worker: claims requests and runs them, up to `concurrency` at a time.
+ *
+ * It is woken by change events (a request became pending), by a periodic sweep (events missed
+ * while no worker ran, leases that expired, retries that came due) and whenever a job finishes.
+ * Waking only means "try to claim"; the store's atomic claim decides who gets what, so any number
+ * of worker processes can run side by side.
+ */
+import { hostname } from "node:os";
+import process from "node:process";
+import type { Config } from "../config.ts";
+import type { Database } from "../db.ts";
+import type { Logger } from "../log.ts";
+import { ClaimedEnvelope, type RequestDocument } from "../requests/document.ts";
+import type { RequestEvents } from "../requests/events.ts";
+import type { Claim, RequestStore } from "../requests/store.ts";
+import type { ReportCatalogue } from "../reports/registry.ts";
+import { validateParams } from "../reports/validation.ts";
+import { deleteChunks } from "../results/chunks.ts";
+import { classifyError, retryDelayMs } from "./errors.ts";
+import { executeReport } from "./execute.ts";
+import { LeaseKeeper, LeaseLostError } from "./lease.ts";
+
+export interface WorkerDeps {
+  config: Config;
+  database: Database;
+  store: RequestStore;
+  catalogue: ReportCatalogue;
+  events: RequestEvents;
+  log: Logger;
+}
+
+class ShutdownError extends Error {
+  override name = "ShutdownError";
+}
+
+interface RunningJob {
+  claim: Claim;
+  keeper: LeaseKeeper;
+  done: Promise<void>;
+}
+
+export class Worker {
+  readonly owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  private readonly running = new Map<string, RunningJob>();
+  private stopping = false;
+  private claiming = false;
+  private wakeAgain = false;
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: WorkerDeps) {
+    this.log = deps.log.child({ worker: this.owner });
+  }
+
+  start(): void {
+    this.unsubscribe = this.deps.events.subscribe({
+      change: (doc) => {
+        if (doc.status === "pending") this.wake();
+      },
+      resync: () => this.wake(),
+    });
+    this.sweepTimer = setInterval(() => this.wake(), this.deps.config.sweepMs);
+    this.log.info("worker.started", { concurrency: this.deps.config.workerConcurrency });
+    this.wake();
+  }
+
+  get activeJobs(): number {
+    return this.running.size;
+  }
+
+  /** Claims until the worker is full or nothing is claimable. Calls while claiming coalesce. */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.claiming) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.claiming = true;
+    void this.claimLoop().finally(() => {
+      this.claiming = false;
+    });
+  }
+
+  private async claimLoop(): Promise<void> {
+    const { config, store } = this.deps;
+    do {
+      this.wakeAgain = false;
+      while (!this.stopping && this.running.size < config.workerConcurrency) {
+        let doc: RequestDocument | null;
+        try {
+          doc = await store.claim(this.owner, config.leaseMs);
+        } catch (error) {
+          // The sweep will try again; a database outage must not kill the worker.
+          this.log.warn("claim.failed", { error });
+          return;
+        }
+        if (!doc) break;
+        this.launch(doc);
+      }
+    } while (this.wakeAgain && !this.stopping);
+  }
+
+  private launch(doc: RequestDocument): void {
+    const { config, store } = this.deps;
+    const claim: Claim = { id: doc._id, owner: this.owner, attempt: doc.attempts };
+    const keeper = new LeaseKeeper(store, claim, config.leaseMs, config.heartbeatMs, this.log);
+    const key = String(doc._id);
+    const done = this.process(doc, claim, keeper)
+      .catch((error) => this.log.error("job.unhandled", { request_id: doc._id, error }))
+      .finally(() => {
+        keeper.stop();
+        this.running.delete(key);
+        this.wake();
+      });
+    this.running.set(key, { claim, keeper, done });
+  }
+
+  private async process(doc: RequestDocument, claim: Claim, keeper: LeaseKeeper): Promise<void> {
+    const { config, database, store, catalogue } = this.deps;
+    const log = this.log.child({ request_id: doc._id, attempt: claim.attempt });
+    const startedAt = Date.now();
+    let maxAttempts = config.maxAttempts;
+    try {
+      const envelope = validateParams(doc, ClaimedEnvelope);
+      const report = catalogue.require(envelope.report_name);
+      maxAttempts = positiveInteger(envelope.max_attempts) ?? report.maxAttempts ?? config.maxAttempts;
+      log.info("job.started", { report_name: report.name });
+      if (claim.attempt > maxAttempts) {
+        // Earlier attempts ended without a result (their workers died); do not start another.
+        await store.fail(claim, {
+          code: "attempts_exhausted",
+          message: `no attempt finished in ${maxAttempts} tries; the last worker stopped without a result`,
+        });
+        return;
+      }
+      const params = validateParams(envelope.params, report.params, ["params"]);
+      await store.fillDefaults(claim, missingDefaults(doc, envelope));
+      const result = await executeReport(report, params, {
+        db: database.db,
+        results: database.results,
+        requestId: doc._id,
+        attempt: claim.attempt,
+        rowsPerChunk: config.rowsPerChunk,
+        maxTimeMS: config.reportMaxTimeMs,
+        signal: keeper.signal,
+      });
+      keeper.stop();
+      if (await store.complete(claim, result)) {
+        log.info("job.completed", { report_name: report.name, rows: result.row_count, ms: Date.now() - startedAt });
+        // A worker that lost an earlier attempt may have written rows after this attempt began.
+        await deleteChunks(database.results, doc._id, claim.attempt);
+      } else {
+        log.warn("job.result_discarded", { reason: "lease lost before completion" });
+      }
+    } catch (error) {
+      keeper.stop();
+      await this.handleFailure(error, claim, keeper.signal, maxAttempts, log);
+    }
+  }
+
+  private async handleFailure(error: unknown, claim: Claim, signal: AbortSignal, maxAttempts: number, log: Logger): Promise<void> {
+    const { config, store } = this.deps;
+    const reason = signal.aborted ? signal.reason : undefined;
+    if (reason instanceof LeaseLostError) {
+      log.warn("job.abandoned", { reason: reason.message });
+      return;
+    }
+    if (reason instanceof ShutdownError) {
+      const released = await store.release(claim);
+      log.info("job.released", { released });
+      return;
+    }
+    const classified = classifyError(error);
+    if (classified.retryable && claim.attempt < maxAttempts) {
+      const delay = retryDelayMs(config.retryBaseMs, claim.attempt);
+      await store.retryLater(claim, classified.error, new Date(Date.now() + delay));
+      log.warn("job.retry_scheduled", { error: classified.error, delay_ms: delay, max_attempts: maxAttempts });
+      return;
+    }
+    await store.fail(claim, classified.error);
+    log.warn("job.failed", { error: classified.error });
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish within the grace period, then aborts and releases
+   * the rest so another worker picks them up at once (not after their leases expire).
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.unsubscribe?.();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const jobs = () => [...this.running.values()].map((job) => job.done);
+    const graceful = Promise.all(jobs()).then(() => true);
+    const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), this.deps.config.shutdownGraceMs).unref?.());
+    if (!(await Promise.race([graceful, timedOut]))) {
+      for (const job of this.running.values()) job.keeper.abort(new ShutdownError("worker shutting down"));
+      await Promise.all(jobs());
+    }
+    this.log.info("worker.stopped", {});
+  }
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+/** Fields a Mongo-native request may lack, filled so its status reads like any other. */
+function missingDefaults(doc: RequestDocument, envelope: ClaimedEnvelope): Partial<RequestDocument> {
+  const defaults: Partial<RequestDocument> = {};
+  if (!(doc.report_date instanceof Date)) {
+    const created = typeof (doc._id as { getTimestamp?: () => Date }).getTimestamp === "function" ? doc._id.getTimestamp() : new Date();
+    defaults.report_date = created;
+  }
+  if (doc.output !== envelope.output) defaults.output = envelope.output;
+  if (doc.params === undefined) defaults.params = envelope.params;
+  return defaults;
+}
+

@@ -1,0 +1,44 @@
+/**
+ * Runs the real service in the test process: context (driver, change stream), API on a random
+ * port and optionally an in-process worker, all against the test database.
+ */
+import { createApp } from "../../src/api/app.ts";
+import { listen } from "../../src/api/listen.ts";
+import { loadConfig, type Config } from "../../src/config.ts";
+import { openContext, type AppContext } from "../../src/context.ts";
+import { silentLogger } from "../../src/log.ts";
+import { Worker } from "../../src/worker/worker.ts";
+import type { TestMongo } from "./mongo.ts";
+
+export interface TestService {
+  context: AppContext;
+  url: string;
+  worker: Worker | null;
+  close(): Promise<void>;
+}
+
+/** Config for tests: short leases and sweeps so recovery paths finish in seconds. */
+export function testConfig(mongo: TestMongo, overrides: Partial<Config> = {}): Config {
+  return loadConfig(
+    { MONGODB_URI: mongo.uri, MONGODB_DB: mongo.dbName, PORT: "0", LEASE_MS: "3000", SWEEP_MS: "500", RETRY_BASE_MS: "50" },
+    overrides,
+  );
+}
+
+export async function startTestService(mongo: TestMongo, options: { worker?: boolean; config?: Partial<Config> } = {}): Promise<TestService> {
+  const config = testConfig(mongo, options.config);
+  const context = await openContext({ component: "test", config, log: silentLogger });
+  const running = await listen(createApp(context), 0, "127.0.0.1");
+  const worker = options.worker === false ? null : new Worker(context);
+  worker?.start();
+  return {
+    context,
+    url: running.url,
+    worker,
+    close: async () => {
+      await worker?.stop();
+      await running.close();
+      await context.close();
+    },
+  };
+}
