@@ -67,12 +67,25 @@ function normaliseDateRange(input: Record<string, unknown>): Record<string, unkn
       else if (key === "$lt") out.$lt = startOfYear(year);
       else out.$lt = startOfYear(year + 1); // $lte: up to the end of that year
     } else if (typeof value === "string" && ISO_DATE.test(value)) {
-      out[key] = new Date(value);
+      out[key] = parseIsoDate(value);
     } else {
       out[key] = value; // left for the struct to reject with its own message
     }
   }
   return out;
+}
+
+/**
+ * `new Date("2020-02-31")` silently becomes 2 March; a filter with an impossible date is a client
+ * mistake worth reporting, so the calendar part must survive the round trip.
+ */
+function parseIsoDate(text: string): Date {
+  const [year, month, day] = text.slice(0, 10).split("-").map(Number);
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  const exists = calendar.getUTCFullYear() === year && calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day;
+  if (!exists) return new Date(Number.NaN);
+  // A bare date means midnight UTC (JavaScript would read a bare date-time as local time).
+  return new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
 }
 
 const validDate = refine(date(), "valid date", (d) => !Number.isNaN(d.getTime()) || "must be a valid date");
