@@ -7,6 +7,7 @@
  * and every test runs unchanged against a real replica set through MONGODB_URI.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import process from "node:process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -53,8 +54,10 @@ export async function startEmbeddedMongo(options: { port?: number; host?: string
   const { classpath } = prepareEmbeddedMongo();
   const child = spawn(
     "java",
-    ["-XX:+UseSerialGC", "-Xmx2g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", classpath, "TestMongoServer", options.host ?? "127.0.0.1", String(options.port ?? 0)],
+    ["-XX:+UseSerialGC", "-Xmx2g", `-Dorg.slf4j.simpleLogger.defaultLogLevel=${process.env.EMBEDDED_MONGO_LOG ?? "off"}`, "-cp", classpath, "TestMongoServer", options.host ?? "127.0.0.1", String(options.port ?? 0)],
     // stdin stays open: the launcher exits when it closes, so a crashed parent leaves no server.
+    // Its own logging is off unless EMBEDDED_MONGO_LOG names a level (clients killed on purpose
+    // in tests make it print stack traces that are not failures).
     { stdio: ["pipe", "pipe", "inherit"] },
   );
   const uri = await new Promise<string>((resolve, reject) => {
