@@ -1,0 +1,61 @@
+/**
+ * `npm start`: the whole service on one machine. API and workers in one process; with no
+ * MONGODB_URI, an embedded in-memory MongoDB seeded with generated demo data. For production,
+ * run the API (`npm run api`) and workers (`npm run worker`, any number) as separate processes.
+ */
+import process from "node:process";
+import { createApp } from "../src/api/app.ts";
+import { listen } from "../src/api/listen.ts";
+import { loadConfig } from "../src/config.ts";
+import { openContext } from "../src/context.ts";
+import { createLogger } from "../src/log.ts";
+import { Worker } from "../src/worker/worker.ts";
+import { demoSize, seedDemoData } from "./lib/demo-data.ts";
+import { startEmbeddedMongo, type EmbeddedMongo } from "./lib/embedded-mongo.ts";
+
+const log = createLogger({ component: "service", pid: process.pid });
+let embedded: EmbeddedMongo | undefined;
+try {
+  const base = loadConfig();
+  if (!base.mongoUri) {
+    log.info("db.embedded_starting", { note: "first start downloads mongo-java-server from Maven Central" });
+    embedded = await startEmbeddedMongo();
+    log.info("db.embedded_ready", { uri: embedded.uri });
+  }
+  const config = { ...base, mongoUri: base.mongoUri ?? embedded!.uri };
+  const context = await openContext({ component: "service", config, log });
+  const movies = context.database.db.collection("movies");
+  if (process.env.DEMO_DATA !== "off" && (await movies.estimatedDocumentCount()) === 0) {
+    const size = demoSize(Number(process.env.DEMO_MOVIES ?? 2000));
+    const counts = await seedDemoData(context.database.db, size);
+    log.info("demo_data.seeded", { counts });
+  }
+  const running = await listen(createApp(context), config.port, config.host);
+  const worker = new Worker(context);
+  worker.start();
+  const example = `curl -s -X POST ${running.url}/v1/reports -H 'content-type: application/json' -d '{"report_name":"top-directors-per-movie-rating","top":5}'`;
+  log.info("service.ready", { url: running.url, example });
+  process.stderr.write(
+    `\nmongo-reports is running at ${running.url}\n` +
+      `  reports:  curl -s ${running.url}/v1/report-definitions\n` +
+      `  submit:   ${example}\n` +
+      `  result:   curl -s '${running.url}/v1/reports/<id>?wait=10&page=0&page_size=10'\n\n`,
+  );
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("service.signal", { signal });
+    await worker.stop();
+    await running.close();
+    await context.close();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+} catch (error) {
+  log.error("service.start_failed", { error });
+  await embedded?.stop();
+  process.exit(1);
+}
