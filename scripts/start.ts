@@ -4,12 +4,10 @@
  * run the API (`npm run api`) and workers (`npm run worker`, any number) as separate processes.
  */
 import process from "node:process";
-import { createApp } from "../src/api/app.ts";
-import { listen } from "../src/api/listen.ts";
 import { loadConfig } from "../src/config.ts";
 import { openContext } from "../src/context.ts";
 import { createLogger } from "../src/log.ts";
-import { Worker } from "../src/worker/worker.ts";
+import { startService } from "../src/service.ts";
 import { demoSize, seedDemoData } from "./lib/demo-data.ts";
 import { startEmbeddedMongo, type EmbeddedMongo } from "./lib/embedded-mongo.ts";
 
@@ -30,9 +28,7 @@ try {
     const counts = await seedDemoData(context.database.db, size);
     log.info("demo_data.seeded", { counts });
   }
-  const running = await listen(createApp(context), config.port, config.host);
-  const worker = new Worker(context);
-  worker.start();
+  const running = await startService(context, { port: config.port, host: config.host });
   const example = `curl -s -X POST ${running.url}/v1/reports -H 'content-type: application/json' -d '{"report_name":"top-directors-per-movie-rating","top":5}'`;
   log.info("service.ready", { url: running.url, example });
   process.stderr.write(
@@ -46,7 +42,6 @@ try {
     if (stopping) return;
     stopping = true;
     log.info("service.signal", { signal });
-    await worker.stop();
     await running.close();
     await context.close();
     await embedded?.stop();

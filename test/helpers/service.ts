@@ -2,12 +2,11 @@
  * Runs the real service in the test process: context (driver, change stream), API on a random
  * port and optionally an in-process worker, all against the test database.
  */
-import { createApp } from "../../src/api/app.ts";
-import { listen } from "../../src/api/listen.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { openContext, type AppContext } from "../../src/context.ts";
 import { silentLogger } from "../../src/log.ts";
-import { Worker } from "../../src/worker/worker.ts";
+import { startService } from "../../src/service.ts";
+import type { Worker } from "../../src/worker/worker.ts";
 import type { TestMongo } from "./mongo.ts";
 
 export interface TestService {
@@ -28,15 +27,12 @@ export function testConfig(mongo: TestMongo, overrides: Partial<Config> = {}): C
 export async function startTestService(mongo: TestMongo, options: { worker?: boolean; config?: Partial<Config> } = {}): Promise<TestService> {
   const config = testConfig(mongo, options.config);
   const context = await openContext({ component: "test", config, log: silentLogger });
-  const running = await listen(createApp(context), 0, "127.0.0.1");
-  const worker = options.worker === false ? null : new Worker(context);
-  worker?.start();
+  const running = await startService(context, { port: 0, host: "127.0.0.1", worker: options.worker });
   return {
     context,
     url: running.url,
-    worker,
+    worker: running.worker,
     close: async () => {
-      await worker?.stop();
       await running.close();
       await context.close();
     },

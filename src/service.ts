@@ -1,0 +1,29 @@
+/**
+ * API and worker together in one process, over an open context: what `npm start`, the tests and
+ * the benchmarks run. Production runs them as separate processes (src/api/server.ts, workers/).
+ */
+import { createApp } from "./api/app.ts";
+import { listen } from "./api/listen.ts";
+import type { AppContext } from "./context.ts";
+import { Worker } from "./worker/worker.ts";
+
+export interface RunningService {
+  url: string;
+  worker: Worker | null;
+  /** Stops the worker (releasing its jobs), then the HTTP server; the context stays open. */
+  close(): Promise<void>;
+}
+
+export async function startService(context: AppContext, options: { port: number; host: string; worker?: boolean }): Promise<RunningService> {
+  const running = await listen(createApp(context), options.port, options.host);
+  const worker = options.worker === false ? null : new Worker(context);
+  worker?.start();
+  return {
+    url: running.url,
+    worker,
+    close: async () => {
+      await worker?.stop();
+      await running.close();
+    },
+  };
+}
