@@ -3,6 +3,7 @@
  * misconfigured deployment fails at start with a message naming the variable, not later with a
  * confusing error deep in a request.
  */
+import path from "node:path";
 import process from "node:process";
 import { coerce, create, defaulted, integer, max, min, number, object, optional, string, StructError, type Struct } from "superstruct";
 
@@ -31,6 +32,20 @@ const ConfigStruct = object({
   WAIT_MAX_S: defaulted(int(0, 300), 30),
   SHUTDOWN_GRACE_MS: defaulted(int(0, 600_000), 10_000),
   PUBLIC_BASE_URL: optional(string()),
+  /** Extra folders of code-defined report modules (<collection>/<name>.js), separated by the path delimiter (":"). */
+  REPORTS_DIRS: optional(string()),
+  /** How often report modules and report_definitions are re-read (0: only at start). */
+  CATALOGUE_RELOAD_MS: defaulted(int(0, 3_600_000), 5_000),
+  /** Finished requests, their rows and files are removed this long after they finish (0: keep). */
+  RETENTION_HOURS: defaulted(int(0, 100_000), 168),
+  RETENTION_SWEEP_MS: defaulted(int(100, 86_400_000), 60_000),
+  /** An identical request completed this recently is answered with that result (0: never). */
+  REUSE_WINDOW_S: defaulted(int(0, 31_536_000), 60),
+  /** Access control: comma-separated `name:sha256hex` of each API key; empty means open. */
+  API_KEYS: optional(string()),
+  /** Requests per minute per API key (or per client address when access control is off); 0: none. */
+  RATE_LIMIT_PER_MINUTE: defaulted(int(0, 1_000_000), 0),
+  BODY_LIMIT_KB: defaulted(int(1, 10_240), 64),
 });
 
 type Raw = typeof ConfigStruct extends Struct<infer T, unknown> ? T : never;
@@ -53,6 +68,15 @@ export interface Config {
   waitMaxSeconds: number;
   shutdownGraceMs: number;
   publicBaseUrl: string | undefined;
+  reportsDirs: string[];
+  catalogueReloadMs: number;
+  retentionMs: number;
+  retentionSweepMs: number;
+  reuseWindowMs: number;
+  /** API key owner name → SHA-256 of the key (hex); empty: access control off. */
+  apiKeys: Map<string, string>;
+  rateLimitPerMinute: number;
+  bodyLimitBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -101,8 +125,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     waitMaxSeconds: raw.WAIT_MAX_S,
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
     publicBaseUrl: raw.PUBLIC_BASE_URL,
+    reportsDirs: (raw.REPORTS_DIRS ?? "").split(path.delimiter).filter((dir) => dir.trim() !== ""),
+    catalogueReloadMs: raw.CATALOGUE_RELOAD_MS,
+    retentionMs: raw.RETENTION_HOURS * 3_600_000,
+    retentionSweepMs: raw.RETENTION_SWEEP_MS,
+    reuseWindowMs: raw.REUSE_WINDOW_S * 1000,
+    apiKeys: parseApiKeys(raw.API_KEYS),
+    rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE,
+    bodyLimitBytes: raw.BODY_LIMIT_KB * 1024,
     ...overrides,
   };
+}
+
+/**
+ * `API_KEYS=alice:<sha256 hex>,bob:<sha256 hex>`. Only hashes are configured, so a leaked config
+ * does not leak keys; `node -e "console.log(require('crypto').createHash('sha256').update(KEY).digest('hex'))"`
+ * makes one.
+ */
+function parseApiKeys(value: string | undefined): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const entry of (value ?? "").split(",").map((e) => e.trim()).filter(Boolean)) {
+    const match = /^([A-Za-z0-9_.-]{1,64}):([0-9a-f]{64})$/.exec(entry);
+    if (!match) throw new ConfigError(`invalid API_KEYS entry ${JSON.stringify(entry.replace(/:.*/, ":…"))}: expected name:<64 hex digits of SHA-256>`);
+    if (keys.has(match[1])) throw new ConfigError(`API_KEYS names ${match[1]} twice`);
+    keys.set(match[1], match[2]);
+  }
+  return keys;
 }
 
 /** The URI a process must have; the embedded database is only started by scripts/start. */

@@ -5,11 +5,13 @@
 import { MongoClient, type Collection, type Db } from "mongodb";
 import type { RequestDocument } from "./requests/document.ts";
 import type { ChunkDocument } from "./results/chunks.ts";
+import type { IdempotencyRecord } from "./requests/idempotency.ts";
 
 export const COLLECTIONS = {
   requests: "report_requests",
   results: "report_results",
   definitions: "report_definitions",
+  idempotency: "report_idempotency_keys",
 } as const;
 
 export interface Database {
@@ -17,6 +19,7 @@ export interface Database {
   db: Db;
   requests: Collection<RequestDocument>;
   results: Collection<ChunkDocument>;
+  idempotency: Collection<IdempotencyRecord>;
   close(): Promise<void>;
 }
 
@@ -30,6 +33,7 @@ export async function connect(uri: string, dbName: string, appName = "mongo-repo
     db,
     requests: db.collection<RequestDocument>(COLLECTIONS.requests),
     results: db.collection<ChunkDocument>(COLLECTIONS.results),
+    idempotency: db.collection<IdempotencyRecord>(COLLECTIONS.idempotency),
     close: () => client.close(),
   };
 }
@@ -43,8 +47,13 @@ export async function ensureIndexes(database: Database): Promise<void> {
   await database.requests.createIndexes([
     { key: { status: 1, report_date: 1 }, name: "claim_order" },
     { key: { status: 1, "lease.until": 1 }, name: "expired_leases" },
+    { key: { fingerprint: 1, status: 1, finished_at: -1 }, name: "reuse" },
+    { key: { status: 1, finished_at: 1 }, name: "retention" },
   ]);
+  await database.idempotency.createIndexes([{ key: { request_id: 1 }, name: "by_request" }]);
   await database.results.createIndexes([
     { key: { request_id: 1, attempt: 1, chunk_no: 1 }, name: "chunk_key", unique: true },
   ]);
+  // One definition per report name: saving replaces by name, seeding inserts only if absent.
+  await database.db.collection(COLLECTIONS.definitions).createIndexes([{ key: { name: 1 }, name: "definition_name", unique: true }]);
 }

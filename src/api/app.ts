@@ -7,7 +7,9 @@ import { koaBody } from "koa-body";
 import type { AppContext } from "../context.ts";
 import type { OutputKind } from "../requests/document.ts";
 import { StatusWaiter } from "../requests/waiter.ts";
+import { apiKeyAuth } from "./auth.ts";
 import { problemMiddleware } from "./problem.ts";
+import { rateLimit } from "./rate-limit.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { reportRoutes } from "./routes/reports.ts";
@@ -19,7 +21,7 @@ export interface ApiApp {
 }
 
 export function createApp(context: AppContext, options: { outputs?: readonly OutputKind[] } = {}): ApiApp {
-  const { log } = context;
+  const { config, log } = context;
   const koa = new Koa();
   koa.proxy = true;
   const waiter = new StatusWaiter(context.events);
@@ -29,7 +31,11 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
     log.info("http.request", { method: ctx.method, path: ctx.path, status: ctx.status, ms: Date.now() - started });
   });
   koa.use(problemMiddleware(log));
-  koa.use(koaBody({ json: true, jsonStrict: true, urlencoded: false, text: false, multipart: false, jsonLimit: "64kb" }));
+  // Requests and results belong to whoever asked; discovery and health stay open.
+  const isRequestRoute = (path: string) => path.startsWith("/v1/") && !path.startsWith("/v1/report-definitions");
+  koa.use(apiKeyAuth(config.apiKeys, isRequestRoute));
+  koa.use(rateLimit(config.rateLimitPerMinute, isRequestRoute));
+  koa.use(koaBody({ json: true, jsonStrict: true, urlencoded: false, text: false, multipart: false, jsonLimit: config.bodyLimitBytes }));
   for (const router of [
     healthRoutes(context.database),
     definitionRoutes(context.catalogue),

@@ -24,6 +24,7 @@ export function representRequest(doc: RequestDocument): Record<string, unknown> 
     params: doc.params ?? {},
     report_date: doc.report_date,
     attempts: doc.attempts ?? 0,
+    ...(typeof doc.max_attempts === "number" ? { max_attempts: doc.max_attempts } : {}),
     ...(doc.started_at ? { started_at: doc.started_at } : {}),
     ...(doc.finished_at ? { finished_at: doc.finished_at } : {}),
     ...(durationMs === undefined ? {} : { duration_ms: durationMs }),

@@ -51,6 +51,10 @@ export interface RequestDocument {
   finished_at?: Date | null;
   result?: ReportResult | null;
   error?: RequestError | null;
+  /** Hash of report, output and params (see fingerprint.ts): finds identical requests. */
+  fingerprint?: string;
+  /** The API key name that submitted it, when access control is on; others cannot see it. */
+  owner?: string | null;
 }
 
 /**

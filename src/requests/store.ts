@@ -7,6 +7,7 @@
  */
 import { ObjectId, type Collection, type Filter } from "mongodb";
 import type { OutputKind, ReportResult, RequestDocument, RequestError } from "./document.ts";
+import { fingerprint } from "./fingerprint.ts";
 
 /** What a worker holds after a successful claim: enough to fence every later write. */
 export interface Claim {
@@ -20,14 +21,22 @@ export interface NewRequest {
   params: Record<string, unknown>;
   output: OutputKind;
   max_attempts?: number;
+  owner?: string | null;
+}
+
+/** Who may see a request: everyone (access control off) or one API key's owner. */
+export type Visibility = { owner?: string | null };
+
+function visibleTo(visibility: Visibility): Filter<RequestDocument> {
+  return visibility.owner ? { owner: visibility.owner } : {};
 }
 
 export class RequestStore {
   constructor(private readonly requests: Collection<RequestDocument>) {}
 
-  async submit(request: NewRequest, now = new Date()): Promise<RequestDocument> {
+  async submit(request: NewRequest, now = new Date(), id = new ObjectId()): Promise<RequestDocument> {
     const doc: RequestDocument = {
-      _id: new ObjectId(),
+      _id: id,
       report_name: request.report_name,
       params: request.params,
       output: request.output,
@@ -36,13 +45,49 @@ export class RequestStore {
       attempts: 0,
       ...(request.max_attempts === undefined ? {} : { max_attempts: request.max_attempts }),
       lease: null,
+      fingerprint: fingerprint(request),
+      ...(request.owner ? { owner: request.owner } : {}),
     };
     await this.requests.insertOne(doc);
     return doc;
   }
 
-  get(id: RequestDocument["_id"]): Promise<RequestDocument | null> {
-    return this.requests.findOne({ _id: id });
+  get(id: RequestDocument["_id"], visibility: Visibility = {}): Promise<RequestDocument | null> {
+    return this.requests.findOne({ _id: id, ...visibleTo(visibility) });
+  }
+
+  /** The newest completed request for the same report, output and params, finished since `since`. */
+  findReusable(request: NewRequest, since: Date): Promise<RequestDocument | null> {
+    return this.requests.findOne(
+      { fingerprint: fingerprint(request), status: "completed", finished_at: { $gte: since }, ...visibleTo({ owner: request.owner }) },
+      { sort: { finished_at: -1 } },
+    );
+  }
+
+  /**
+   * Cancels a request that has not finished. A plain update (not findOneAndUpdate) so that every
+   * MongoDB deployment emits the change event the running worker listens for.
+   */
+  async cancel(id: RequestDocument["_id"], visibility: Visibility = {}, now = new Date()): Promise<RequestDocument | null> {
+    await this.requests.updateOne(
+      { _id: id, status: { $in: ["pending", "running"] }, ...visibleTo(visibility) },
+      { $set: { status: "cancelled", lease: null, finished_at: now, run_after: null } },
+    );
+    return this.get(id, visibility);
+  }
+
+  /** Finished requests older than `before`, oldest first, for the retention sweeper. */
+  async expiredIds(before: Date, limit: number): Promise<RequestDocument["_id"][]> {
+    const docs = await this.requests
+      .find({ status: { $in: ["completed", "error", "cancelled"] }, finished_at: { $lt: before } }, { projection: { _id: 1 }, sort: { finished_at: 1 }, limit })
+      .toArray();
+    return docs.map((d) => d._id);
+  }
+
+  async delete(ids: RequestDocument["_id"][]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const { deletedCount } = await this.requests.deleteMany({ _id: { $in: ids } });
+    return deletedCount;
   }
 
   /**

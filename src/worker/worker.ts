@@ -20,6 +20,7 @@ import { deleteChunks } from "../results/chunks.ts";
 import { classifyError, retryDelayMs } from "./errors.ts";
 import { executeReport } from "./execute.ts";
 import { LeaseKeeper, LeaseLostError } from "./lease.ts";
+import { purgeExpired } from "./retention.ts";
 
 export interface WorkerDeps {
   config: Config;
@@ -32,6 +33,18 @@ export interface WorkerDeps {
 
 class ShutdownError extends Error {
   override name = "ShutdownError";
+}
+
+class CancelledError extends Error {
+  override name = "CancelledError";
+  constructor() {
+    super("the request was cancelled");
+  }
+}
+
+/** The run went past the report's time limit (checked here too: not every server enforces maxTimeMS on a cursor's later batches). */
+class JobTimeoutError extends Error {
+  override name = "JobTimeoutError";
 }
 
 interface RunningJob {
@@ -47,6 +60,7 @@ export class Worker {
   private claiming = false;
   private wakeAgain = false;
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private retentionTimer: ReturnType<typeof setInterval> | null = null;
   private unsubscribe: (() => void) | null = null;
   private readonly log: Logger;
 
@@ -58,12 +72,26 @@ export class Worker {
     this.unsubscribe = this.deps.events.subscribe({
       change: (doc) => {
         if (doc.status === "pending") this.wake();
+        // A cancelled request this worker runs: stop now rather than at the next heartbeat.
+        if (doc.status === "cancelled") this.running.get(String(doc._id))?.keeper.abort(new CancelledError());
       },
       resync: () => this.wake(),
     });
     this.sweepTimer = setInterval(() => this.wake(), this.deps.config.sweepMs);
+    if (this.deps.config.retentionMs > 0) {
+      this.retentionTimer = setInterval(() => void this.purge(), this.deps.config.retentionSweepMs);
+    }
     this.log.info("worker.started", { concurrency: this.deps.config.workerConcurrency });
     this.wake();
+  }
+
+  private async purge(): Promise<void> {
+    try {
+      const removed = await purgeExpired({ database: this.deps.database, store: this.deps.store, retentionMs: this.deps.config.retentionMs });
+      if (removed > 0) this.log.info("retention.purged", { requests: removed });
+    } catch (error) {
+      this.log.warn("retention.failed", { error });
+    }
   }
 
   get activeJobs(): number {
@@ -122,6 +150,7 @@ export class Worker {
     const log = this.log.child({ request_id: doc._id, attempt: claim.attempt });
     const startedAt = Date.now();
     let maxAttempts = config.maxAttempts;
+    let deadline: ReturnType<typeof setTimeout> | undefined;
     try {
       const envelope = validateParams(doc, ClaimedEnvelope);
       const report = catalogue.require(envelope.report_name);
@@ -137,13 +166,15 @@ export class Worker {
       }
       const params = validateParams(envelope.params, report.params, ["params"]);
       await store.fillDefaults(claim, missingDefaults(doc, envelope));
+      const maxTimeMS = report.maxTimeMS ?? config.reportMaxTimeMs;
+      deadline = setTimeout(() => keeper.abort(new JobTimeoutError(`the report ran past its time limit of ${maxTimeMS} ms`)), maxTimeMS);
       const result = await executeReport(report, params, {
         db: database.db,
         results: database.results,
         requestId: doc._id,
         attempt: claim.attempt,
         rowsPerChunk: config.rowsPerChunk,
-        maxTimeMS: config.reportMaxTimeMs,
+        maxTimeMS,
         signal: keeper.signal,
       });
       keeper.stop();
@@ -152,11 +183,15 @@ export class Worker {
         // A worker that lost an earlier attempt may have written rows after this attempt began.
         await deleteChunks(database.results, doc._id, claim.attempt);
       } else {
+        // Cancelled or retaken meanwhile: this attempt's rows will never be read.
+        await deleteChunks(database.results, doc._id, claim.attempt + 1);
         log.warn("job.result_discarded", { reason: "lease lost before completion" });
       }
     } catch (error) {
       keeper.stop();
       await this.handleFailure(error, claim, keeper.signal, maxAttempts, log);
+    } finally {
+      clearTimeout(deadline);
     }
   }
 
@@ -164,10 +199,24 @@ export class Worker {
     const { config, store } = this.deps;
     const reason = signal.aborted ? signal.reason : undefined;
     if (reason instanceof LeaseLostError) {
+      // Cancelled, or retaken after our lease expired: drop our partial rows, never a newer attempt's.
+      await deleteChunks(this.deps.database.results, claim.id, claim.attempt + 1);
       log.warn("job.abandoned", { reason: reason.message });
       return;
     }
-    if (reason instanceof ShutdownError) {
+    if (reason instanceof CancelledError) {
+      // Already marked cancelled by whoever cancelled it; only the partial rows are ours to remove.
+      await deleteChunks(this.deps.database.results, claim.id);
+      log.info("job.cancelled", {});
+      return;
+    }
+    if (reason instanceof JobTimeoutError) {
+      await deleteChunks(this.deps.database.results, claim.id, claim.attempt + 1);
+      await store.fail(claim, { code: "timeout", message: reason.message });
+      log.warn("job.failed", { error: { code: "timeout", message: reason.message } });
+      return;
+    }
+        if (reason instanceof ShutdownError) {
       const released = await store.release(claim);
       log.info("job.released", { released });
       return;
@@ -192,6 +241,7 @@ export class Worker {
     this.stopping = true;
     this.unsubscribe?.();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     const jobs = () => [...this.running.values()].map((job) => job.done);
     const graceful = Promise.all(jobs()).then(() => true);
     const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), this.deps.config.shutdownGraceMs).unref?.());

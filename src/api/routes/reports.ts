@@ -8,6 +8,8 @@ import { ObjectId } from "mongodb";
 import type { Config } from "../../config.ts";
 import type { Database } from "../../db.ts";
 import { FINAL_STATUSES, type OutputKind, type RequestDocument } from "../../requests/document.ts";
+import { fingerprint } from "../../requests/fingerprint.ts";
+import { forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
 import type { RequestStore } from "../../requests/store.ts";
 import type { StatusWaiter } from "../../requests/waiter.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
@@ -86,13 +88,57 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
       if (error instanceof ValidationError) throw invalid(error.errors);
       throw error;
     }
-    const doc = await deps.store.submit({ report_name: report.name, params, output: output as OutputKind });
     const page = parsePage(ctx.query, { pageSize: deps.config.pageSizeDefault, maxPageSize: deps.config.pageSizeMax });
+    const request = { report_name: report.name, params, output: output as OutputKind, owner: owner(ctx) };
+    const { doc, created } = await createOrReuse(ctx, request);
     const location = `${requestPath(doc._id)}?page=${page.page}&page_size=${page.pageSize}`;
-    ctx.status = 202;
+    ctx.status = created ? 202 : 200;
     ctx.set("Location", location);
-    ctx.set("Retry-After", "1");
+    if (!FINAL_STATUSES.includes(doc.status)) ctx.set("Retry-After", "1");
     ctx.body = { ...representRequest(doc), links: { self: location, status: requestPath(doc._id) } };
+  }
+
+  /**
+   * The one place a request is created. An `Idempotency-Key` replays the request it named; a
+   * completed identical request inside the reuse window is returned instead of recomputing
+   * (`Cache-Control: no-cache` opts out); otherwise a new pending request is inserted.
+   */
+  async function createOrReuse(
+    ctx: Context,
+    request: { report_name: string; params: Record<string, unknown>; output: OutputKind; owner: string | null },
+  ): Promise<{ doc: RequestDocument; created: boolean }> {
+    const key = ctx.get("Idempotency-Key");
+    if (key && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
+      throw new ProblemError(400, "invalid-idempotency-key", "Invalid Idempotency-Key", "the key must be 1–255 visible ASCII characters");
+    }
+    const noCache = /\bno-cache\b/i.test(ctx.get("Cache-Control"));
+    if (!key && !noCache && deps.config.reuseWindowMs > 0) {
+      const reusable = await deps.store.findReusable(request, new Date(Date.now() - deps.config.reuseWindowMs));
+      if (reusable) {
+        ctx.set("X-Reused-Result", "true");
+        return { doc: reusable, created: false };
+      }
+    }
+    if (!key) return { doc: await deps.store.submit(request), created: true };
+
+    const recordId = scopedKey(request.owner, key);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const id = new ObjectId();
+      const outcome = await recordKey(deps.database.idempotency, recordId, fingerprint(request), id);
+      if (outcome.kind === "new") return { doc: await deps.store.submit(request, new Date(), id), created: true };
+      if (outcome.kind === "mismatch") {
+        throw new ProblemError(422, "idempotency-key-reused", "Idempotency-Key reused", "this Idempotency-Key was used for a different request body", {
+          request_id: String(outcome.requestId),
+        });
+      }
+      const existing = await deps.store.get(outcome.requestId, { owner: request.owner });
+      if (existing) {
+        ctx.set("Idempotent-Replayed", "true");
+        return { doc: existing, created: false };
+      }
+      await forgetKey(deps.database.idempotency, recordId); // its request never got stored
+    }
+    throw new ProblemError(409, "idempotency-conflict", "Idempotency conflict", "the request for this key is being created; retry");
   }
 
   router.post("/v1/reports", (ctx) => submit(ctx));
@@ -101,7 +147,7 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
     const id = parseId(ctx.params.id);
     const page = parsePage(ctx.query, { pageSize: deps.config.pageSizeDefault, maxPageSize: deps.config.pageSizeMax });
     const waitSeconds = parseWait(ctx.query, ctx.get("Prefer") || undefined, deps.config.waitMaxSeconds);
-    const doc = await readWaiting(deps, id, waitSeconds * 1000, ctx);
+    const doc = await readWaiting(deps, id, waitSeconds * 1000, ctx, owner(ctx));
     if (!doc) throw new ProblemError(404, "report-not-found", "Report not found", `no report request with id ${String(id)}`);
     if (doc.status === "completed" && doc.result) {
       const rows = await readPage(
@@ -114,6 +160,18 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
       return;
     }
     if (!FINAL_STATUSES.includes(doc.status)) ctx.set("Retry-After", "1");
+    ctx.body = representRequest(doc);
+  });
+
+  router.delete("/v1/reports/:id", async (ctx) => {
+    const id = parseId(ctx.params.id);
+    const doc = await deps.store.cancel(id, { owner: owner(ctx) });
+    if (!doc) throw new ProblemError(404, "report-not-found", "Report not found", `no report request with id ${String(id)}`);
+    if (doc.status !== "cancelled") {
+      throw new ProblemError(409, "already-finished", "Report already finished", `the request is ${doc.status}; only pending or running requests can be cancelled`, {
+        status_of_request: doc.status,
+      });
+    }
     ctx.body = representRequest(doc);
   });
 
@@ -132,7 +190,11 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
  * Reads the request; with a wait, holds the response until the status is final or the time is
  * up. The waiter is registered before each read so that no change can slip in between.
  */
-async function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, ctx: Context): Promise<RequestDocument | null> {
+function owner(ctx: Context): string | null {
+  return (ctx.state.owner as string | undefined) ?? null;
+}
+
+async function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, ctx: Context, owner: string | null): Promise<RequestDocument | null> {
   const deadline = Date.now() + waitMs;
   let aborted = false;
   ctx.req.once("close", () => {
@@ -141,7 +203,7 @@ async function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, 
   for (;;) {
     const remaining = deadline - Date.now();
     const wait = remaining > 0 && !aborted ? deps.waiter.wait(String(id), remaining) : null;
-    const doc = await deps.store.get(id);
+    const doc = await deps.store.get(id, { owner });
     if (!wait) return doc;
     if (!doc || FINAL_STATUSES.includes(doc.status)) {
       wait.cancel();
