@@ -36,8 +36,30 @@ export function toFieldErrors(error: StructError, prefix: string[] = []): FieldE
   return errors;
 }
 
+/**
+ * Keys that name Object.prototype members (`toString`, `constructor`, `__proto__`, …) are never
+ * filter names, and a value carrying one can break code that formats it (superstruct prints a
+ * rejected value with a template string, which throws on `{"toString": {}}`). Refuse them, and
+ * absurd nesting, before any struct sees the value.
+ */
+const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
+const MAX_DEPTH = 32;
+
+function findUnsafeShape(value: unknown, path: string[], depth = 0): FieldError | undefined {
+  if (value === null || typeof value !== "object" || value instanceof Date) return undefined;
+  if (depth > MAX_DEPTH) return { field: path.join("."), message: `nested more than ${MAX_DEPTH} levels deep` };
+  for (const key of Object.keys(value)) {
+    if (RESERVED_KEYS.has(key)) return { field: [...path, key].join("."), message: `unknown field ${JSON.stringify(key)} (reserved name)` };
+    const found = findUnsafeShape((value as Record<string, unknown>)[key], [...path, key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Validates with coercion and defaults; throws ValidationError naming every bad field. */
 export function validateParams<T>(value: unknown, struct: Struct<T, any>, prefix: string[] = []): T {
+  const unsafe = findUnsafeShape(value, prefix);
+  if (unsafe) throw new ValidationError([unsafe]);
   const [error, result] = validate(value, struct, { coerce: true });
   if (error) throw new ValidationError(toFieldErrors(error, prefix));
   return result as T;
