@@ -8,7 +8,9 @@ import { connect, ensureIndexes, type Database } from "./db.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { RequestEvents } from "./requests/events.ts";
 import { RequestStore } from "./requests/store.ts";
-import { createRegistry, type ReportRegistry } from "./reports/registry.ts";
+import { LiveCatalogue } from "./reports/live.ts";
+import { ReportRegistry } from "./reports/registry.ts";
+import { COLLECTIONS } from "./db.ts";
 
 export interface AppContext {
   config: Config;
@@ -16,6 +18,8 @@ export interface AppContext {
   database: Database;
   store: RequestStore;
   catalogue: ReportRegistry;
+  /** Keeps `catalogue` current: re-reads report modules and report_definitions. */
+  catalogueLoader: LiveCatalogue;
   events: RequestEvents;
   close(): Promise<void>;
 }
@@ -26,7 +30,14 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
   const database = await connect(requireMongoUri(config), config.dbName, `mongo-reports-${options.component}`);
   try {
     await ensureIndexes(database);
-    const catalogue = await createRegistry();
+    const catalogue = new ReportRegistry();
+    const catalogueLoader = new LiveCatalogue(catalogue, {
+      definitions: database.db.collection(COLLECTIONS.definitions),
+      extraDirs: config.reportsDirs,
+      reloadMs: config.catalogueReloadMs,
+      log: log.child({ part: "catalogue" }),
+    });
+    await catalogueLoader.start();
     const store = new RequestStore(database.requests);
     const events = new RequestEvents(database.requests, log.child({ part: "events" }));
     await events.start();
@@ -36,8 +47,10 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
       database,
       store,
       catalogue,
+      catalogueLoader,
       events,
       close: async () => {
+        catalogueLoader.close();
         await events.close();
         await database.close();
       },

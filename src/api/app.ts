@@ -12,6 +12,7 @@ import { problemMiddleware } from "./problem.ts";
 import { rateLimit } from "./rate-limit.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { openApiRoutes } from "./routes/openapi.ts";
 import { reportRoutes } from "./routes/reports.ts";
 
 export interface ApiApp {
@@ -39,6 +40,7 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
   for (const router of [
     healthRoutes(context.database),
     definitionRoutes(context.catalogue),
+    openApiRoutes(context.catalogue, { outputs: options.outputs ?? ["json"], publicBaseUrl: context.config.publicBaseUrl }),
     reportRoutes({ ...context, waiter, outputs: options.outputs ?? ["json"] }),
   ]) {
     koa.use(router.routes());

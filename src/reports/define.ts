@@ -26,12 +26,18 @@ export interface ReportDefinition<P = Record<string, unknown>> {
   pipeline(params: P): Document[];
   /** Output columns, in order: rows are projected to exactly these fields. */
   columns: Column[];
+  /** The order rows come in, as a $sort document (shown in discovery; data reports apply it). */
+  sort?: Record<string, 1 | -1>;
   /** An example request body (without report_name), shown in discovery and docs. */
   example?: Record<string, unknown>;
   /** Per-report override of the run-time limit (aggregation maxTimeMS). */
   maxTimeMS?: number;
   /** Per-report override of how many attempts a failing run gets. */
   maxAttempts?: number;
+  /** Set by the loaders: where the report came from (module path or definition id). */
+  origin?: string;
+  /** Set by the loaders: a module ("code") or a report_definitions document ("data"). */
+  kind?: "code" | "data";
 }
 
 const NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;

@@ -6,8 +6,9 @@
  * reaches a pipeline; the `*Match` helpers turn validated values into query fragments.
  */
 import {
-  array, coerce, date, integer, max, min, number, object, optional, refine, size, string, type, type Struct,
+  array, coerce, date, defaulted, enums, integer, max, min, number, object, optional, refine, size, string, type, type Struct,
 } from "superstruct";
+import { withJsonSchema, type JsonSchema } from "./json-schema.ts";
 
 export interface NumberRange {
   $gt?: number;
@@ -28,12 +29,25 @@ function boundsAreConsistent(range: Record<string, unknown>): true | string {
 
 const finite = refine(number(), "finite", (n) => Number.isFinite(n) || "must be a finite number");
 
+/** JSON Schema of a range whose bounds match `bound`; mirrors boundsAreConsistent. */
+function rangeSchema(bound: JsonSchema, description: string): JsonSchema {
+  return {
+    type: "object",
+    description,
+    properties: { $gt: bound, $gte: bound, $lt: bound, $lte: bound },
+    additionalProperties: false,
+    minProperties: 1,
+    allOf: [{ not: { required: ["$gt", "$gte"] } }, { not: { required: ["$lt", "$lte"] } }],
+  };
+}
+
 export function numberRange(): Struct<NumberRange, any> {
-  return refine(
+  const struct = refine(
     object({ $gt: optional(finite), $gte: optional(finite), $lt: optional(finite), $lte: optional(finite) }),
     "range",
     boundsAreConsistent,
   );
+  return withJsonSchema(struct, rangeSchema({ type: "number" }, "bounds: any of $gt/$gte and $lt/$lte"));
 }
 
 export interface DateRange {
@@ -98,7 +112,20 @@ export function dateRange(): Struct<DateRange, any> {
   );
   // type({}) matches any object, so the coercer sees every object input and the struct then
   // reports what is wrong with it (unknown keys included).
-  return coerce(normalised, type({}), normaliseDateRange) as Struct<DateRange, any>;
+  const struct = coerce(normalised, type({}), normaliseDateRange) as Struct<DateRange, any>;
+  const bound = {
+    anyOf: [
+      { type: "integer", minimum: 0, maximum: 9999, description: "a year, meaning the whole year" },
+      { type: "string", pattern: `${YEAR.source}|${ISO_DATE.source}`, description: "a year or an ISO 8601 date (UTC unless an offset is given)" },
+    ],
+  };
+  return withJsonSchema(struct, rangeSchema(bound, "date bounds: years stand for whole years, e.g. {\"$gt\": \"1990\", \"$lt\": \"2021\"} is 1991–2020"));
+}
+
+/** One date: a year (its first day) or an ISO date, always stored as a Date. */
+export function dateValue(): Struct<Date, any> {
+  const struct = coerce(validDate, string(), (s) => (YEAR.test(s) ? startOfYear(Number(s)) : ISO_DATE.test(s) ? new Date(s) : s));
+  return withJsonSchema(struct, { type: "string", pattern: `${YEAR.source}|${ISO_DATE.source}`, description: "a year or an ISO 8601 date" });
 }
 
 export interface NameList {
@@ -109,20 +136,43 @@ export interface NameList {
 const name = size(string(), 1, 200);
 
 export function nameList(): Struct<NameList, any> {
-  return refine(
+  const struct = refine(
     object({ include: optional(size(array(name), 1, 500)), exclude: optional(size(array(name), 1, 500)) }),
     "list",
     (v) => v.include !== undefined || v.exclude !== undefined || "give include, exclude or both",
   );
+  const names = { type: "array", items: { type: "string", minLength: 1, maxLength: 200 }, minItems: 1, maxItems: 500 };
+  return withJsonSchema(struct, {
+    type: "object",
+    description: "include: keep only these; exclude: drop these",
+    properties: { include: names, exclude: names },
+    additionalProperties: false,
+    minProperties: 1,
+  });
 }
 
 /** `top`: keep the first N rows of the ranking. */
 export function topN(limit = 100_000): Struct<number | undefined, any> {
-  return optional(min(max(integer(), limit), 1));
+  return withJsonSchema(optional(min(max(integer(), limit), 1)), {
+    type: "integer",
+    minimum: 1,
+    maximum: limit,
+    description: "keep only the first N rows",
+  });
 }
 
 export function minimum(floor = 0): Struct<number | undefined, any> {
-  return optional(min(integer(), floor));
+  return withJsonSchema(optional(min(integer(), floor)), { type: "integer", minimum: floor });
+}
+
+/** One of a few words, with a default (stored in the normalised params, so runs are reproducible). */
+export function choice<T extends string>(values: readonly T[], fallback: T, description?: string): Struct<T, any> {
+  return withJsonSchema(defaulted(enums(values as T[]), fallback) as Struct<T, any>, {
+    type: "string",
+    enum: [...values],
+    default: fallback,
+    ...(description ? { description } : {}),
+  });
 }
 
 /** A query fragment for a range on `field`, or nothing when the filter is absent. */

@@ -1,11 +1,14 @@
 /**
- * The catalogue of reports. Code-defined reports are discovered from `catalogue/<collection>/*`
- * at start: adding a report is adding a file, with no list to edit.
+ * The catalogue of reports, in two layers that are replaced as wholes:
+ *  - code reports: modules found under `catalogue/<collection>/*` (and any extra folders);
+ *  - data reports: documents of `report_definitions`, validated and compiled.
+ * Adding a report is adding a file or a document, with no list to edit. The layers can be swapped
+ * while the process runs (see live.ts); a lookup always sees one consistent version of each.
  */
-import { readdir } from "node:fs/promises";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import path from "node:path";
 import type { ReportDefinition } from "./define.ts";
+import { loadCodeModules, CATALOGUE_DIR } from "./code-modules.ts";
+
+export { CATALOGUE_DIR };
 
 export class UnknownReportError extends Error {
   override name = "UnknownReportError";
@@ -24,64 +27,84 @@ export interface ReportCatalogue {
   list(): ReportDefinition<any>[];
 }
 
-export class ReportRegistry implements ReportCatalogue {
-  private readonly reports = new Map<string, ReportDefinition<any>>();
+/** A module or definition that could not become a report, and why (shown in discovery). */
+export interface RejectedReport {
+  kind: "code" | "data";
+  /** The report name when it could be read. */
+  name?: string;
+  /** Module path or definition id. */
+  origin: string;
+  errors: string[];
+}
 
+export type ReportLayer = "code" | "data";
+
+export class ReportRegistry implements ReportCatalogue {
+  private code = new Map<string, ReportDefinition<any>>();
+  private data = new Map<string, ReportDefinition<any>>();
+  private rejectedByLayer: Record<ReportLayer, RejectedReport[]> = { code: [], data: [] };
+
+  /** Adds one code report (tests, scripts); a second report with the same name is an error. */
   add(report: ReportDefinition<any>): void {
-    const existing = this.reports.get(report.name);
+    const existing = this.code.get(report.name);
     if (existing && existing !== report) throw new Error(`report ${report.name} is defined twice`);
-    this.reports.set(report.name, report);
+    this.code.set(report.name, report);
+  }
+
+  /**
+   * Replaces a whole layer. Code reports win a name clash: a data definition cannot shadow a
+   * report that developers wrote and tested, so a clashing definition is listed as rejected.
+   */
+  replace(layer: ReportLayer, reports: ReportDefinition<any>[], rejected: RejectedReport[] = []): void {
+    const map = new Map<string, ReportDefinition<any>>();
+    const refused = [...rejected];
+    for (const report of reports) {
+      if (layer === "data" && this.code.has(report.name)) {
+        refused.push({ kind: "data", name: report.name, origin: report.origin ?? report.name, errors: [`name ${JSON.stringify(report.name)} is taken by a code-defined report`] });
+      } else if (map.has(report.name)) {
+        refused.push({ kind: layer, name: report.name, origin: report.origin ?? report.name, errors: [`report ${report.name} is defined twice`] });
+      } else {
+        map.set(report.name, report);
+      }
+    }
+    if (layer === "code") this.code = map;
+    else this.data = map;
+    this.rejectedByLayer[layer] = refused;
   }
 
   get(name: string): ReportDefinition<any> | undefined {
-    return this.reports.get(name);
+    return this.code.get(name) ?? this.data.get(name);
   }
 
   require(name: string): ReportDefinition<any> {
-    const report = this.reports.get(name);
+    const report = this.get(name);
     if (!report) throw new UnknownReportError(name, this.names());
     return report;
   }
 
   list(): ReportDefinition<any>[] {
-    return [...this.reports.values()].sort((a, b) => a.name.localeCompare(b.name));
+    const all = [...this.code.values(), ...[...this.data.values()].filter((r) => !this.code.has(r.name))];
+    return all.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   names(): string[] {
     return this.list().map((r) => r.name);
   }
-}
 
-export const CATALOGUE_DIR = fileURLToPath(new URL("./catalogue/", import.meta.url));
-
-/** Report modules: `.ts` when run from source (Deno), `.js` when compiled (Node). */
-function isReportModule(file: string): boolean {
-  if (file.startsWith("_") || file.endsWith(".d.ts")) return false;
-  return file.endsWith(".ts") || file.endsWith(".js");
+  rejected(): RejectedReport[] {
+    return [...this.rejectedByLayer.code, ...this.rejectedByLayer.data];
+  }
 }
 
 /**
- * Imports every report module under `dir` (one level of collection folders). A module must
- * default-export a definition; one that does not is a programming error and stops start-up with
- * its path, rather than silently missing from the catalogue.
+ * Imports every report module under `dir` (one level of collection folders) into the registry.
+ * Start-up uses this for the built-in catalogue, where a broken module is a programming error:
+ * it stops the process with its path rather than silently missing from the catalogue.
  */
 export async function loadCodeReports(registry: ReportRegistry, dir = CATALOGUE_DIR): Promise<void> {
-  const collections = await readdir(dir, { withFileTypes: true });
-  for (const entry of collections.filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
-    const files = (await readdir(path.join(dir, entry.name))).filter(isReportModule).sort();
-    for (const file of files) {
-      const modulePath = path.join(dir, entry.name, file);
-      const module = (await import(pathToFileURL(modulePath).href)) as { default?: ReportDefinition<any> };
-      const report = module.default;
-      if (!report || typeof report.pipeline !== "function") {
-        throw new Error(`${modulePath} does not default-export a report (use defineReport)`);
-      }
-      if (report.collection !== entry.name) {
-        throw new Error(`${modulePath}: report ${report.name} runs on ${report.collection} but lives in folder ${entry.name}`);
-      }
-      registry.add(report);
-    }
-  }
+  const { reports, rejected } = await loadCodeModules([dir]);
+  if (rejected.length > 0) throw new Error(rejected.map((r) => `${r.origin}: ${r.errors.join("; ")}`).join("\n"));
+  for (const report of reports) registry.add(report);
 }
 
 export async function createRegistry(dir = CATALOGUE_DIR): Promise<ReportRegistry> {

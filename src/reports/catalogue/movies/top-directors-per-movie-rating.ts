@@ -2,6 +2,7 @@ import { object, optional } from "superstruct";
 import { defineReport } from "../../define.ts";
 import { limitStage, matchStage, numberRange, rangeMatch } from "../../filters.ts";
 import { movieFilterFields, movieMatch } from "../../movie-filters.ts";
+import { rankKeys } from "../../ranking.ts";
 
 export default defineReport({
   name: "top-directors-per-movie-rating",
@@ -33,7 +34,8 @@ export default defineReport({
       },
     },
     ...matchStage(rangeMatch("movies", filters.movies)),
-    { $sort: { average_rating: -1, movies: -1, _id: 1 } },
+    rankKeys("average_rating"),
+    { $sort: { average_rating_rank: -1, movies: -1, _id: 1 } },
     ...limitStage(filters.top),
     { $project: { _id: 0, name: "$_id", average_rating: 1, average_screen_playtime: 1, movies: 1 } },
   ],

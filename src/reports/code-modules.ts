@@ -1,0 +1,96 @@
+/**
+ * Finds and imports code-defined report modules: `<dir>/<collection>/<name>.ts|js`, one report
+ * per module, default-exported with defineReport. Re-scanning imports only new or changed files,
+ * so extra folders (REPORTS_DIRS) can receive modules while the service runs.
+ */
+import { readdir, stat } from "node:fs/promises";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import path from "node:path";
+import type { ReportDefinition } from "./define.ts";
+import type { RejectedReport } from "./registry.ts";
+
+export const CATALOGUE_DIR = fileURLToPath(new URL("./catalogue/", import.meta.url));
+
+/** Report modules: `.ts` when run from source (Deno), `.js` when compiled (Node). */
+function isReportModule(file: string): boolean {
+  if (file.startsWith("_") || file.startsWith(".") || file.endsWith(".d.ts")) return false;
+  return file.endsWith(".ts") || file.endsWith(".js");
+}
+
+interface Loaded {
+  mtimeMs: number;
+  report?: ReportDefinition<any>;
+  rejected?: RejectedReport;
+}
+
+/** Remembers what each file gave at which mtime, so an unchanged file is not imported again. */
+export type ModuleCache = Map<string, Loaded>;
+
+async function listModules(dir: string): Promise<{ collection: string; file: string }[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    // A configured folder that does not exist (yet) holds no reports; it is not fatal.
+    if ((error as { code?: string }).code === "ENOENT") return [];
+    throw error;
+  }
+  const found: { collection: string; file: string }[] = [];
+  for (const entry of entries.filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+    const files = (await readdir(path.join(dir, entry.name))).filter(isReportModule).sort();
+    for (const file of files) found.push({ collection: entry.name, file: path.join(dir, entry.name, file) });
+  }
+  return found;
+}
+
+async function importReport(file: string, collection: string, mtimeMs: number, reimport: boolean): Promise<Loaded> {
+  // A changed file needs a new URL: ES modules are cached by URL for the life of the process.
+  const url = pathToFileURL(file).href + (reimport ? `?v=${mtimeMs}` : "");
+  try {
+    const module = (await import(url)) as { default?: ReportDefinition<any> };
+    const report = module.default;
+    if (!report || typeof report.pipeline !== "function" || typeof report.name !== "string") {
+      return { mtimeMs, rejected: { kind: "code", origin: file, errors: ["does not default-export a report (use defineReport)"] } };
+    }
+    if (report.collection !== collection) {
+      return {
+        mtimeMs,
+        rejected: { kind: "code", name: report.name, origin: file, errors: [`report ${report.name} runs on ${report.collection} but lives in folder ${collection}`] },
+      };
+    }
+    return { mtimeMs, report: { ...report, origin: file, kind: "code" } };
+  } catch (error) {
+    return { mtimeMs, rejected: { kind: "code", origin: file, errors: [error instanceof Error ? error.message : String(error)] } };
+  }
+}
+
+export async function loadCodeModules(
+  dirs: string[],
+  cache: ModuleCache = new Map(),
+): Promise<{ reports: ReportDefinition<any>[]; rejected: RejectedReport[]; changed: boolean }> {
+  const reports: ReportDefinition<any>[] = [];
+  const rejected: RejectedReport[] = [];
+  const seen = new Set<string>();
+  let changed = false;
+  for (const dir of dirs) {
+    for (const { collection, file } of await listModules(dir)) {
+      seen.add(file);
+      const { mtimeMs } = await stat(file);
+      let loaded = cache.get(file);
+      if (!loaded || loaded.mtimeMs !== mtimeMs) {
+        loaded = await importReport(file, collection, mtimeMs, loaded !== undefined);
+        cache.set(file, loaded);
+        changed = true;
+      }
+      if (loaded.report) reports.push(loaded.report);
+      if (loaded.rejected) rejected.push(loaded.rejected);
+    }
+  }
+  for (const file of [...cache.keys()]) {
+    if (!seen.has(file)) {
+      cache.delete(file);
+      changed = true;
+    }
+  }
+  return { reports, rejected, changed };
+}

@@ -1,0 +1,48 @@
+/**
+ * A data-defined report: one document in `report_definitions`. Its shape is checked here; what
+ * its parameters and pipeline may contain is checked by parameters.ts and template.ts.
+ */
+import {
+  array, enums, integer, literal, max, min, object, optional, pattern, record, size, string, type, union, unknown, type Infer,
+} from "superstruct";
+import { COLLECTIONS } from "../../db.ts";
+
+export const REPORT_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const COLLECTION_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$/;
+
+/** Collections a definition may neither read nor join: the service's own state. */
+export const PRIVATE_COLLECTIONS: readonly string[] = Object.values(COLLECTIONS);
+
+export function collectionProblem(name: string): string | undefined {
+  if (!COLLECTION_NAME.test(name)) return `${JSON.stringify(name)} is not a collection name`;
+  if (name.startsWith("system.")) return `${JSON.stringify(name)} is a system collection`;
+  if (PRIVATE_COLLECTIONS.includes(name)) return `${JSON.stringify(name)} holds the service's own state and cannot be reported on`;
+  return undefined;
+}
+
+export const DefinitionDocument = type({
+  name: pattern(size(string(), 1, 100), REPORT_NAME),
+  collection: size(string(), 1, 120),
+  description: size(string(), 1, 2000),
+  /** The parameter schema: { type: "object", properties: {...}, required?: [...] }. */
+  parameters: type({
+    type: literal("object"),
+    properties: record(string(), unknown()),
+    required: optional(array(string())),
+  }),
+  /** The pipeline template: stages with { "$param": "<name>" } placeholders. */
+  pipeline: size(array(record(string(), unknown())), 1, 100),
+  columns: size(array(object({ name: size(string(), 1, 100), description: optional(string()) })), 1, 100),
+  /** Default row order; appended as a $sort when the template does not sort itself. */
+  sort: optional(record(string(), union([literal(1), literal(-1)]))),
+  /** Collections the template may $lookup into; anything else is refused. */
+  lookups: optional(array(string())),
+  /** An example request body (without report_name) for discovery and docs. */
+  example: optional(record(string(), unknown())),
+  max_time_ms: optional(min(max(integer(), 86_400_000), 1000)),
+  max_attempts: optional(min(max(integer(), 100), 1)),
+  /** Where it came from: "seed" for the documents the service ships, else whoever stored it. */
+  source: optional(enums(["seed", "api", "manual"])),
+});
+
+export type DefinitionDocument = Infer<typeof DefinitionDocument>;

@@ -1,0 +1,72 @@
+/**
+ * Reading and writing `report_definitions`. Every definition is compiled on the way in (save) and
+ * on the way out (load): a document written by any other means gets the same checks, and a bad
+ * one is set aside with its reasons while the others keep working.
+ */
+import type { Collection, Document } from "mongodb";
+import type { ReportDefinition } from "../define.ts";
+import type { RejectedReport } from "../registry.ts";
+import { compileDefinition } from "./compile.ts";
+
+export class InvalidDefinitionError extends Error {
+  override name = "InvalidDefinitionError";
+  constructor(
+    readonly definitionName: string | undefined,
+    readonly errors: string[],
+  ) {
+    super(`invalid report definition${definitionName ? ` ${definitionName}` : ""}: ${errors.join("; ")}`);
+  }
+}
+
+export interface LoadedDefinitions {
+  reports: ReportDefinition<any>[];
+  rejected: RejectedReport[];
+}
+
+export function compileAll(documents: Document[]): LoadedDefinitions {
+  const reports: ReportDefinition<any>[] = [];
+  const rejected: RejectedReport[] = [];
+  for (const document of documents) {
+    const origin = `report_definitions:${String(document._id)}`;
+    const { _id, ...fields } = document;
+    const compiled = compileDefinition(fields, origin);
+    if (compiled.ok) reports.push(compiled.report);
+    else rejected.push({ kind: "data", ...(compiled.name ? { name: compiled.name } : {}), origin, errors: compiled.errors });
+  }
+  return { reports, rejected };
+}
+
+export async function readDefinitions(collection: Collection<Document>): Promise<Document[]> {
+  return collection.find({}).sort({ name: 1, _id: 1 }).toArray();
+}
+
+/** Validates, then stores (insert or replace by name). Throws InvalidDefinitionError with every reason. */
+export async function saveDefinition(collection: Collection<Document>, raw: unknown): Promise<{ created: boolean }> {
+  const compiled = compileDefinition(raw);
+  if (!compiled.ok) throw new InvalidDefinitionError(compiled.name, compiled.errors);
+  const document = { ...compiled.definition, updated_at: new Date() };
+  const result = await collection.replaceOne({ name: compiled.definition.name }, document, { upsert: true });
+  return { created: result.upsertedCount > 0 };
+}
+
+/**
+ * Inserts the definitions the service ships, unless a definition of that name exists: an operator
+ * who edited a seeded report keeps the edit across restarts. Idempotent, so every process runs it.
+ */
+export async function seedDefinitions(collection: Collection<Document>, seeds: Record<string, unknown>[]): Promise<string[]> {
+  const inserted: string[] = [];
+  for (const seed of seeds) {
+    const compiled = compileDefinition(seed);
+    // A shipped seed that does not validate is a bug in this repository, not in the data.
+    if (!compiled.ok) throw new InvalidDefinitionError(compiled.name, compiled.errors);
+    const document = { ...compiled.definition, source: "seed" };
+    try {
+      const result = await collection.updateOne({ name: document.name }, { $setOnInsert: document }, { upsert: true });
+      if (result.upsertedCount > 0) inserted.push(document.name);
+    } catch (error) {
+      // Two processes seeding at once: the unique index on name lets one win; that is the goal.
+      if ((error as { code?: number }).code !== 11000) throw error;
+    }
+  }
+  return inserted;
+}
