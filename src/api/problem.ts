@@ -3,6 +3,7 @@
  * including koa-body's parse errors and anything unexpected, as `application/problem+json`.
  */
 import type { Context, Next } from "koa";
+import { MongoNetworkError, MongoServerSelectionError } from "mongodb";
 import type { Logger } from "../log.ts";
 
 export const PROBLEM_BASE = "https://mongo-reports.dev/problems/";
@@ -68,6 +69,12 @@ export function problemMiddleware(log: Logger) {
           { type: PROBLEM_BASE + error.slug, title: error.title, status: error.status, detail: error.message, ...error.extensions },
           error.headers,
         );
+        return;
+      }
+      if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError) {
+        // The database is unreachable: a transient condition the client should retry, not a bug.
+        log.warn("http.database_unavailable", { method: ctx.method, path: ctx.path, error });
+        sendProblem(ctx, { ...fromHttpError(503, "the database is unreachable right now; retry shortly") }, { "Retry-After": "5" });
         return;
       }
       const httpError = error as { status?: number; expose?: boolean; message?: string; type?: string };
