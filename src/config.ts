@@ -48,6 +48,9 @@ const ConfigStruct = object({
   BODY_LIMIT_KB: defaulted(int(1, 10_240), 64),
 });
 
+/** Every variable this service reads (documented in the README's configuration table). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(ConfigStruct.schema);
+
 type Raw = typeof ConfigStruct extends Struct<infer T, unknown> ? T : never;
 
 export interface Config {

@@ -1,0 +1,22 @@
+# The Node.js image for the API and the worker (the same image; the command chooses).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY workers ./workers
+COPY scripts ./scripts
+COPY test ./test
+RUN npx tsc -p tsconfig.json
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 3000
+# API by default; the worker service runs `node dist/workers/node.js`.
+CMD ["node", "dist/src/api/server.js"]
