@@ -69,7 +69,10 @@ export class RequestEvents {
         clearTimeout(timer);
         resolve();
       };
-      stream.once("init", done);
+      stream.once("init", () => {
+        this.failures = 0; // the server accepted the stream (and the resume token)
+        done();
+      });
       stream.once("error", done);
     });
   }
@@ -79,6 +82,10 @@ export class RequestEvents {
     this.log.warn("change_stream.error", { error });
     this.stream = null;
     void stream.close().catch(() => {});
+    this.scheduleReopen();
+  }
+
+  private scheduleReopen(): void {
     const delay = RETRY_DELAYS_MS[Math.min(this.failures, RETRY_DELAYS_MS.length - 1)];
     this.failures += 1;
     // After a few failures the token itself may be the problem (for example, trimmed from the
@@ -87,12 +94,13 @@ export class RequestEvents {
     this.reopenTimer = setTimeout(() => {
       this.reopenTimer = null;
       if (this.closed) return;
-      this.open()
-        .then(() => {
+      this.open().then(
+        () => {
           this.log.info("change_stream.reopened", { resumed: this.resumeToken !== undefined });
           for (const listener of this.listeners) listener.resync?.();
-        })
-        .catch((reopenError) => this.onError(stream, reopenError));
+        },
+        () => this.scheduleReopen(),
+      );
     }, delay);
   }
 
