@@ -39,5 +39,6 @@ export default defineReport({
     { name: "comments", description: "comments on the director's movies" },
     { name: "movies", description: "commented movies by the director" },
   ],
+  sort: { comments: -1, movies: -1, director: 1 },
   example: { comments: { $gt: 5 }, comment_date: { $gt: "1990", $lt: "2021" }, top: 10 },
 });

@@ -45,5 +45,6 @@ export default defineReport({
     { name: "average_screen_playtime", description: "mean runtime in minutes (movies without one are skipped)" },
     { name: "movies", description: "number of matching movies" },
   ],
+  sort: { average_rating: -1, movies: -1, name: 1 },
   example: { rating: { $gt: 6 }, released: { $gt: "1930", $lt: "1960" }, movies: { $gte: 3 }, top: 10 },
 });

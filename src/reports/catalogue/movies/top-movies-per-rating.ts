@@ -35,5 +35,6 @@ export default defineReport({
     { name: "directors" },
     { name: "genres" },
   ],
+  sort: { rating: -1, votes: -1, title: 1, movie_id: 1 },
   example: { rating: { $gt: 7.5 }, min_votes: 1000, released: { $gt: "1940", $lt: "1960" }, top: 20 },
 });
