@@ -6,7 +6,10 @@
 import { readdir, stat } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import path from "node:path";
+import { validate } from "superstruct";
 import type { ReportDefinition } from "./define.ts";
+import { toJsonSchema } from "./json-schema.ts";
+import { toFieldErrors } from "./validation.ts";
 import type { RejectedReport } from "./registry.ts";
 
 export const CATALOGUE_DIR = fileURLToPath(new URL("./catalogue/", import.meta.url));
@@ -43,6 +46,24 @@ async function listModules(dir: string): Promise<{ collection: string; file: str
   return found;
 }
 
+/**
+ * What the API relies on beyond the type: parameters that discovery can describe (else
+ * /v1/report-definitions and /openapi.json would fail for every report) and a valid example.
+ */
+function checkReport(report: ReportDefinition<any>): string[] {
+  const problems: string[] = [];
+  try {
+    toJsonSchema(report.params);
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
+  if (report.example !== undefined) {
+    const [error] = validate(report.example, report.params, { coerce: true });
+    if (error) problems.push(...toFieldErrors(error, ["example"]).map((e) => `${e.field}: ${e.message}`));
+  }
+  return problems;
+}
+
 async function importReport(file: string, collection: string, mtimeMs: number, reimport: boolean): Promise<Loaded> {
   // A changed file needs a new URL: ES modules are cached by URL for the life of the process.
   const url = pathToFileURL(file).href + (reimport ? `?v=${mtimeMs}` : "");
@@ -58,6 +79,8 @@ async function importReport(file: string, collection: string, mtimeMs: number, r
         rejected: { kind: "code", name: report.name, origin: file, errors: [`report ${report.name} runs on ${report.collection} but lives in folder ${collection}`] },
       };
     }
+    const problems = checkReport(report);
+    if (problems.length > 0) return { mtimeMs, rejected: { kind: "code", name: report.name, origin: file, errors: problems } };
     return { mtimeMs, report: { ...report, origin: file, kind: "code" } };
   } catch (error) {
     return { mtimeMs, rejected: { kind: "code", origin: file, errors: [error instanceof Error ? error.message : String(error)] } };
