@@ -136,6 +136,33 @@ test("a changed definition is picked up; workers in another process see it too",
   }
 });
 
+test("parameters go into expressions as literals: a \"$field\" string is text, not a field path", async () => {
+  await saveDefinition(definitions, {
+    name: "labelled-long-movies",
+    collection: "movies",
+    description: "Movies at least min_runtime long, each labelled with the given text.",
+    parameters: {
+      type: "object",
+      properties: { min_runtime: { type: "integer", minimum: 0 }, label: { type: "string", maxLength: 50 } },
+      required: ["min_runtime", "label"],
+    },
+    pipeline: [
+      { $match: { $expr: { $gte: ["$runtime", { $param: "min_runtime" }] } } },
+      { $addFields: { label: { $param: "label" } } },
+      { $sort: { runtime: -1, _id: 1 } },
+    ],
+    columns: [{ name: "title" }, { name: "runtime" }, { name: "label" }],
+  });
+  await whenListed("labelled-long-movies");
+  const rows = await runReport(service.url, { report_name: "labelled-long-movies", min_runtime: 180, label: "$title" });
+  const expected = movies
+    .filter((m) => isNumber(m.runtime) && m.runtime >= 180)
+    .sort((a, b) => b.runtime - a.runtime || byString(String(a._id), String(b._id)))
+    .map((m) => ({ title: m.title, runtime: m.runtime, label: "$title" }));
+  assert.ok(expected.length > 0);
+  assert.equal(rows, expected);
+});
+
 const base = {
   collection: "movies",
   description: "test",

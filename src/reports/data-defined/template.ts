@@ -200,35 +200,57 @@ function toPipelineValue(parameter: CompiledParameter, value: unknown): unknown 
 const ABSENT = Symbol("absent");
 
 /**
+ * Where a value sits decides how a parameter is put in. In aggregation expressions a string such
+ * as "$password" would be read as a field path (and 1 as "include" in $project), so there values
+ * go in as {"$literal": value}; in query filters and plain stage options they are data already.
+ */
+type Context = "query" | "expression" | "plain";
+
+const EXPRESSION_STAGES = new Set(["$project", "$addFields", "$group", "$replaceRoot", "$sortByCount"]);
+
+/**
  * The pipeline for validated `params`. A placeholder whose parameter is absent removes its key;
  * an object or array left empty by such removals goes too (so `{"year": {"$gte": <absent>}}`
  * does not become `{"year": {}}`, which would match nothing), and so does a stage left empty.
  * Values are only ever copied in as data, never parsed as syntax.
  */
 export function renderTemplate(pipeline: Document[], parameters: Map<string, CompiledParameter>, params: Record<string, unknown>): Document[] {
-  function render(value: unknown): unknown {
+  function render(value: unknown, context: Context): unknown {
     if (Array.isArray(value)) {
-      const out = value.map(render).filter((v) => v !== ABSENT);
+      const out = value.map((item) => render(item, context)).filter((v) => v !== ABSENT);
       return out.length === 0 && value.length > 0 ? ABSENT : out;
     }
     if (value === null || typeof value !== "object" || value instanceof Date) return value;
     if (isPlaceholder(value)) {
       const name = value.$param as string;
       const given = params[name];
-      return given === undefined ? ABSENT : toPipelineValue(parameters.get(name)!, given);
+      if (given === undefined) return ABSENT;
+      const rendered = toPipelineValue(parameters.get(name)!, given);
+      return context === "expression" ? { $literal: rendered } : rendered;
     }
     const entries = Object.entries(value);
     const out: Record<string, unknown> = {};
     for (const [key, child] of entries) {
-      const rendered = render(child);
+      const rendered = render(child, key === "$expr" ? "expression" : context);
       if (rendered !== ABSENT) out[key] = rendered;
     }
     return Object.keys(out).length === 0 && entries.length > 0 ? ABSENT : out;
   }
-  const stages: Document[] = [];
-  for (const stage of pipeline) {
-    const rendered = render(stage);
-    if (rendered !== ABSENT) stages.push(rendered as Document);
+
+  function renderPipeline(stages: Document[]): Document[] {
+    const out: Document[] = [];
+    for (const stage of stages) {
+      const [name] = Object.keys(stage);
+      let body: unknown;
+      if (name === "$facet") {
+        body = Object.fromEntries(Object.entries(stage.$facet as Record<string, Document[]>).map(([k, sub]) => [k, renderPipeline(sub)]));
+      } else {
+        body = render(stage[name], name === "$match" ? "query" : EXPRESSION_STAGES.has(name) ? "expression" : "plain");
+      }
+      if (body !== ABSENT) out.push({ [name]: body });
+    }
+    return out;
   }
-  return stages;
+
+  return renderPipeline(pipeline);
 }
