@@ -3,6 +3,8 @@
  * misconfigured deployment fails at start with a message naming the variable, not later with a
  * confusing error deep in a request.
  */
+import { readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { coerce, create, defaulted, integer, max, min, number, object, optional, string, StructError, type Struct } from "superstruct";
@@ -46,6 +48,19 @@ const ConfigStruct = object({
   /** Requests per minute per API key (or per client address when access control is off); 0: none. */
   RATE_LIMIT_PER_MINUTE: defaulted(int(0, 1_000_000), 0),
   BODY_LIMIT_KB: defaulted(int(1, 10_240), 64),
+  // CSV output (see parseCsvConfig): a GCS bucket when GCS_BUCKET is set, else a local directory.
+  GCS_BUCKET: optional(string()),
+  GCS_KEY_FILE: optional(string()),
+  GOOGLE_APPLICATION_CREDENTIALS: optional(string()),
+  STORAGE_EMULATOR_HOST: optional(string()),
+  GCS_PROJECT_ID: optional(string()),
+  /** The storage client's own retries of one HTTP call, before the attempt fails (then MAX_ATTEMPTS applies). */
+  GCS_MAX_RETRIES: defaulted(int(0, 10), 3),
+  /** Resumable-upload chunk (KiB, a multiple of 256): the most CSV bytes one upload holds in memory. */
+  GCS_UPLOAD_CHUNK_KB: defaulted(int(256, 262_144), 8192),
+  /** Lifetime of the V4 signed URL in `gcs_link` (V4 allows at most 7 days). */
+  CSV_LINK_EXPIRY_S: defaulted(int(1, 604_800), 3600),
+  LOCAL_CSV_DIR: optional(string()),
 });
 
 /** Every variable this service reads (documented in the README's configuration table). */
@@ -80,6 +95,27 @@ export interface Config {
   apiKeys: Map<string, string>;
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
+  csv: CsvConfig;
+}
+
+/** Where CSV output goes. */
+export interface CsvConfig {
+  /** Lifetime of signed links, in seconds. */
+  linkExpirySeconds: number;
+  /** The local sink's directory (used when `gcs` is null). */
+  localDir: string;
+  gcs: GcsConfig | null;
+}
+
+export interface GcsConfig {
+  bucket: string;
+  /** Service-account key file: credentials, and the key that signs V4 URLs. */
+  keyFile?: string;
+  /** http(s)://host:port of an emulator (fake-gcs-server); no credentials are sent to it. */
+  emulatorHost?: string;
+  projectId?: string;
+  maxRetries: number;
+  chunkSizeBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -136,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKeys: parseApiKeys(raw.API_KEYS),
     rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE,
     bodyLimitBytes: raw.BODY_LIMIT_KB * 1024,
+    csv: parseCsvConfig(raw),
     ...overrides,
   };
 }
@@ -154,6 +191,65 @@ function parseApiKeys(value: string | undefined): Map<string, string> {
     keys.set(match[1], match[2]);
   }
   return keys;
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+
+/**
+ * CSV output settings. A key file is checked here (readable JSON with `client_email` and
+ * `private_key`) so a wrong path fails the start, not the first export an hour later.
+ */
+function parseCsvConfig(raw: Raw): CsvConfig {
+  const localDir = path.resolve(raw.LOCAL_CSV_DIR ?? path.join(os.tmpdir(), "mongo-reports", "csv"));
+  const base = { linkExpirySeconds: raw.CSV_LINK_EXPIRY_S, localDir };
+  if (!raw.GCS_BUCKET) {
+    if (raw.GCS_KEY_FILE) throw new ConfigError("GCS_KEY_FILE is set but GCS_BUCKET is not: set the bucket CSV files go to");
+    return { ...base, gcs: null };
+  }
+  if (!BUCKET_NAME.test(raw.GCS_BUCKET)) {
+    throw new ConfigError(`invalid environment variable GCS_BUCKET=${JSON.stringify(raw.GCS_BUCKET)}: not a bucket name (3–222 of a-z 0-9 . _ -)`);
+  }
+  if (raw.GCS_UPLOAD_CHUNK_KB % 256 !== 0) {
+    throw new ConfigError(`GCS_UPLOAD_CHUNK_KB (${raw.GCS_UPLOAD_CHUNK_KB}) must be a multiple of 256 (GCS resumable uploads take 256 KiB multiples)`);
+  }
+  let emulatorHost: string | undefined;
+  if (raw.STORAGE_EMULATOR_HOST) {
+    // Accept the forms emulators document: with or without a scheme, with or without /storage/v1.
+    const value = /^https?:\/\//.test(raw.STORAGE_EMULATOR_HOST) ? raw.STORAGE_EMULATOR_HOST : `http://${raw.STORAGE_EMULATOR_HOST}`;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConfigError(`invalid environment variable STORAGE_EMULATOR_HOST=${JSON.stringify(raw.STORAGE_EMULATOR_HOST)}: expected http://host:port`);
+    }
+    emulatorHost = url.origin;
+  }
+  const keyVariable = raw.GCS_KEY_FILE ? "GCS_KEY_FILE" : "GOOGLE_APPLICATION_CREDENTIALS";
+  const keyFile = raw.GCS_KEY_FILE ?? raw.GOOGLE_APPLICATION_CREDENTIALS;
+  if (keyFile) checkKeyFile(keyVariable, keyFile);
+  return {
+    ...base,
+    gcs: {
+      bucket: raw.GCS_BUCKET,
+      ...(keyFile ? { keyFile: path.resolve(keyFile) } : {}),
+      ...(emulatorHost ? { emulatorHost } : {}),
+      ...(raw.GCS_PROJECT_ID ? { projectId: raw.GCS_PROJECT_ID } : {}),
+      maxRetries: raw.GCS_MAX_RETRIES,
+      chunkSizeBytes: raw.GCS_UPLOAD_CHUNK_KB * 1024,
+    },
+  };
+}
+
+function checkKeyFile(variable: string, file: string): void {
+  let key: { client_email?: unknown; private_key?: unknown };
+  try {
+    key = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new ConfigError(`${variable}=${JSON.stringify(file)}: cannot read a JSON key file (${(error as Error).message})`);
+  }
+  if (typeof key.client_email !== "string" || typeof key.private_key !== "string") {
+    throw new ConfigError(`${variable}=${JSON.stringify(file)}: not a service-account key (needs client_email and private_key)`);
+  }
 }
 
 /** The URI a process must have; the embedded database is only started by scripts/start. */

@@ -10,6 +10,8 @@ import { RequestEvents } from "./requests/events.ts";
 import { RequestStore } from "./requests/store.ts";
 import { LiveCatalogue } from "./reports/live.ts";
 import { ReportRegistry } from "./reports/registry.ts";
+import { openCsvSink } from "./results/sinks/open.ts";
+import type { CsvSink } from "./results/sinks/sink.ts";
 import { COLLECTIONS } from "./db.ts";
 
 export interface AppContext {
@@ -21,6 +23,8 @@ export interface AppContext {
   /** Keeps `catalogue` current: re-reads report modules and report_definitions. */
   catalogueLoader: LiveCatalogue;
   events: RequestEvents;
+  /** Where CSV output goes: a GCS bucket, or a local directory when none is configured. */
+  csvSink: CsvSink;
   close(): Promise<void>;
 }
 
@@ -30,6 +34,7 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
   const database = await connect(requireMongoUri(config), config.dbName, `mongo-reports-${options.component}`);
   try {
     await ensureIndexes(database);
+    const csvSink = await openCsvSink(config.csv);
     const catalogue = new ReportRegistry();
     const catalogueLoader = new LiveCatalogue(catalogue, {
       definitions: database.db.collection(COLLECTIONS.definitions),
@@ -49,6 +54,7 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
       catalogue,
       catalogueLoader,
       events,
+      csvSink,
       close: async () => {
         catalogueLoader.close();
         await events.close();

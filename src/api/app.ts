@@ -14,6 +14,7 @@ import { definitionRoutes } from "./routes/definitions.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
 import { reportRoutes } from "./routes/reports.ts";
+import { csvRoutes } from "./routes/csv.ts";
 
 export interface ApiApp {
   koa: Koa;
@@ -23,6 +24,8 @@ export interface ApiApp {
 
 export function createApp(context: AppContext, options: { outputs?: readonly OutputKind[] } = {}): ApiApp {
   const { config, log } = context;
+  // Every context has a CSV sink (GCS, or the local directory), so every output is deliverable.
+  const outputs = options.outputs ?? ["json", "csv", "both"];
   const koa = new Koa();
   koa.proxy = true;
   const waiter = new StatusWaiter(context.events);
@@ -40,8 +43,9 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
   for (const router of [
     healthRoutes(context.database),
     definitionRoutes(context.catalogue),
-    openApiRoutes(context.catalogue, { outputs: options.outputs ?? ["json"], publicBaseUrl: context.config.publicBaseUrl }),
-    reportRoutes({ ...context, waiter, outputs: options.outputs ?? ["json"] }),
+    openApiRoutes(context.catalogue, { outputs, publicBaseUrl: context.config.publicBaseUrl }),
+    reportRoutes({ ...context, waiter, outputs }),
+    csvRoutes(context),
   ]) {
     koa.use(router.routes());
     koa.use(router.allowedMethods());

@@ -29,7 +29,27 @@ export function representRequest(doc: RequestDocument): Record<string, unknown> 
     ...(doc.finished_at ? { finished_at: doc.finished_at } : {}),
     ...(durationMs === undefined ? {} : { duration_ms: durationMs }),
     ...(doc.error ? { error: doc.error } : {}),
-    links: { self: requestPath(doc._id) },
+    ...representCsv(doc),
+    links: { self: requestPath(doc._id), ...(doc.result?.csv ? { csv: `${requestPath(doc._id)}/csv` } : {}) },
+  };
+}
+
+/**
+ * The CSV of a completed csv/both request: `csv` (where and how big) and, for GCS, the seed's
+ * `gcs_link`: the V4 signed URL made at completion while it is valid, else `gs://bucket/object`.
+ * `links.csv` (GET /v1/reports/:id/csv) always works: it serves a local file, or redirects to a
+ * freshly signed URL.
+ */
+function representCsv(doc: RequestDocument): Record<string, unknown> {
+  const csv = doc.result?.csv;
+  if (!csv) return {};
+  const rows = csv.rows ?? doc.result?.row_count;
+  const view = { ...(csv.bucket ? { bucket: csv.bucket } : {}), object: csv.object, bytes: csv.bytes, rows };
+  if (!csv.bucket) return { csv: view };
+  const signedValid = csv.url && csv.url_expires_at instanceof Date && csv.url_expires_at.getTime() > Date.now();
+  return {
+    csv: signedValid ? { ...view, link_expires_at: csv.url_expires_at } : view,
+    gcs_link: signedValid ? csv.url : `gs://${csv.bucket}/${csv.object}`,
   };
 }
 
@@ -42,6 +62,8 @@ export interface PageView {
 /** The completed request with one page of rows and the links to walk the others. */
 export function representPage(doc: RequestDocument, view: PageView): Record<string, unknown> {
   const base = representRequest(doc);
+  // A csv-only request has no rows to page through: its result is the file.
+  if (doc.output === "csv") return { ...base, columns: doc.result?.columns ?? [], total_rows: doc.result?.row_count ?? 0 };
   const totalRows = doc.result?.row_count ?? 0;
   const totalPages = Math.ceil(totalRows / view.pageSize);
   const links: Record<string, string> = {
@@ -50,6 +72,7 @@ export function representPage(doc: RequestDocument, view: PageView): Record<stri
     last: pageLink(doc._id, Math.max(0, totalPages - 1), view.pageSize),
   };
   if (view.page + 1 < totalPages) links.next = pageLink(doc._id, view.page + 1, view.pageSize);
+  if (doc.result?.csv) links.csv = `${requestPath(doc._id)}/csv`;
   if (view.page > 0) links.prev = pageLink(doc._id, Math.min(view.page - 1, Math.max(0, totalPages - 1)), view.pageSize);
   return {
     ...base,

@@ -11,7 +11,8 @@ export type RequestStatus = (typeof STATUSES)[number];
 /** A request in one of these states will not change again. */
 export const FINAL_STATUSES: readonly RequestStatus[] = ["completed", "error", "cancelled"];
 
-export const OUTPUTS = ["json", "csv"] as const;
+/** json: rows paged through the API; csv: one CSV file (GCS or local); both: the two. */
+export const OUTPUTS = ["json", "csv", "both"] as const;
 export type OutputKind = (typeof OUTPUTS)[number];
 
 export interface Lease {
@@ -25,7 +26,8 @@ export interface ReportResult {
   /** Which attempt wrote the rows: a page read takes chunks of that attempt only. */
   attempt: number;
   rows_per_chunk: number;
-  csv?: { bucket?: string; object: string; bytes: number; url?: string };
+  /** The CSV file (outputs csv and both): see results/sinks/sink.ts StoredCsv. */
+  csv?: { sink?: "gcs" | "local"; bucket?: string; object: string; bytes: number; rows?: number; url?: string; url_expires_at?: Date };
 }
 
 export interface RequestError {

@@ -1,11 +1,14 @@
 /**
- * Runs one report for one claimed request: validate, aggregate as a cursor, write rows in chunks.
- * Knows nothing about leases or retries; the worker decides what a failure means.
+ * Runs one report for one claimed request: validate, aggregate as a cursor, write rows in chunks
+ * and/or stream them into a CSV file (by the request's output). Knows nothing about leases or
+ * retries; the worker decides what a failure means.
  */
 import type { Collection, Db, Document } from "mongodb";
-import type { ReportResult } from "../requests/document.ts";
+import type { OutputKind, ReportResult } from "../requests/document.ts";
 import type { ReportDefinition } from "../reports/define.ts";
 import { ChunkWriter, deleteChunks, type ChunkDocument } from "../results/chunks.ts";
+import { CsvExport, type CsvStats } from "../results/csv.ts";
+import type { CsvSink, StoredCsv } from "../results/sinks/sink.ts";
 
 export interface ExecuteOptions {
   db: Db;
@@ -15,6 +18,12 @@ export interface ExecuteOptions {
   rowsPerChunk: number;
   maxTimeMS: number;
   signal: AbortSignal;
+  /** json (default): rows in chunks; csv: a CSV file only; both. */
+  output?: OutputKind;
+  /** Required for csv and both. */
+  csvSink?: CsvSink;
+  /** Told how the CSV export went (rows, bytes, sink writes, backpressure waits). */
+  onCsvStats?: (stats: CsvStats) => void;
 }
 
 export async function executeReport(
@@ -22,37 +31,53 @@ export async function executeReport(
   params: unknown,
   options: ExecuteOptions,
 ): Promise<ReportResult> {
+  const output = options.output ?? "json";
+  const columns = report.columns.map((c) => c.name);
+  if (output !== "json" && !options.csvSink) throw new Error(`output ${output} needs a CSV sink and none is configured`);
   // Rows of earlier attempts are never read again (reads go by attempt), so clear them first.
-  await deleteChunks(options.results, options.requestId, options.attempt);
+  if (output !== "csv") await deleteChunks(options.results, options.requestId, options.attempt);
   const pipeline: Document[] = report.pipeline(params);
   const cursor = options.db.collection(report.collection).aggregate(pipeline, {
     allowDiskUse: true,
     maxTimeMS: report.maxTimeMS ?? options.maxTimeMS,
     batchSize: Math.min(options.rowsPerChunk, 1000),
   });
-  const writer = new ChunkWriter(options.results, {
-    requestId: options.requestId,
-    attempt: options.attempt,
-    rowsPerChunk: options.rowsPerChunk,
-  });
+  const writer =
+    output === "csv"
+      ? null
+      : new ChunkWriter(options.results, { requestId: options.requestId, attempt: options.attempt, rowsPerChunk: options.rowsPerChunk });
+  let csv: CsvExport | null = null;
+  let stored: StoredCsv | undefined;
   // Closing the cursor kills it on the server, so an aborted report stops using the database.
   const onAbort = () => void cursor.close().catch(() => {});
   options.signal.addEventListener("abort", onAbort, { once: true });
   try {
+    if (output !== "json") {
+      const target = { requestId: String(options.requestId), reportName: report.name, attempt: options.attempt, columns };
+      csv = await CsvExport.start(options.csvSink!, target);
+    }
     for await (const row of cursor) {
       options.signal.throwIfAborted();
-      await writer.add(row);
+      if (writer) await writer.add(row);
+      if (csv) await csv.add(row);
     }
     options.signal.throwIfAborted();
-    await writer.finish();
+    await writer?.finish();
+    stored = await csv?.finish(options.signal);
+    if (csv) options.onCsvStats?.(csv.stats);
+  } catch (error) {
+    // A failed or aborted attempt leaves no CSV behind (the final name is only written on finish).
+    await csv?.abort(error);
+    throw error;
   } finally {
     options.signal.removeEventListener("abort", onAbort);
     await cursor.close().catch(() => {});
   }
   return {
-    row_count: writer.rowCount,
-    columns: report.columns.map((c) => c.name),
+    row_count: writer ? writer.rowCount : csv!.stats.rows,
+    columns,
     attempt: options.attempt,
     rows_per_chunk: options.rowsPerChunk,
+    ...(stored ? { csv: stored } : {}),
   };
 }

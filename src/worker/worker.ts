@@ -17,6 +17,7 @@ import type { Claim, RequestStore } from "../requests/store.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
 import { validateParams } from "../reports/validation.ts";
 import { deleteChunks } from "../results/chunks.ts";
+import type { CsvSink } from "../results/sinks/sink.ts";
 import { classifyError, retryDelayMs } from "./errors.ts";
 import { executeReport } from "./execute.ts";
 import { LeaseKeeper, LeaseLostError } from "./lease.ts";
@@ -29,6 +30,8 @@ export interface WorkerDeps {
   catalogue: ReportCatalogue;
   events: RequestEvents;
   log: Logger;
+  /** Where CSV output goes (requests with output csv or both). */
+  csvSink?: CsvSink;
 }
 
 class ShutdownError extends Error {
@@ -176,6 +179,9 @@ export class Worker {
         rowsPerChunk: config.rowsPerChunk,
         maxTimeMS,
         signal: keeper.signal,
+        output: envelope.output,
+        csvSink: this.deps.csvSink,
+        onCsvStats: (stats) => log.info("job.csv_written", { ...stats }),
       });
       keeper.stop();
       if (await store.complete(claim, result)) {

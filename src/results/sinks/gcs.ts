@@ -1,0 +1,104 @@
+/**
+ * The Google Cloud Storage sink. Bytes stream into a resumable upload under `incomplete/…`;
+ * GCS creates no object until the last chunk is committed, so a failed attempt leaves nothing.
+ * On commit the finished object is copied to `reports/<report-name>/<id>.csv` with its content
+ * type and metadata (including the row count, known only at the end) and the incomplete one
+ * deleted: the final name only ever holds a complete file.
+ */
+import { Storage, type Bucket } from "@google-cloud/storage";
+import type { GcsConfig } from "../../config.ts";
+import { CSV_CONTENT_TYPE } from "../csv.ts";
+import type { CsvLink, CsvSink, CsvTarget, CsvUpload, StoredCsv } from "./sink.ts";
+import { finalObjectName, incompleteObjectName } from "./sink.ts";
+
+export interface GcsSinkOptions {
+  linkExpirySeconds: number;
+}
+
+export function createStorage(config: GcsConfig): Storage {
+  const storage = new Storage({
+    ...(config.emulatorHost ? { apiEndpoint: config.emulatorHost } : {}),
+    ...(config.keyFile ? { keyFilename: config.keyFile } : {}),
+    ...(config.projectId ? { projectId: config.projectId } : config.emulatorHost ? { projectId: "emulator" } : {}),
+    retryOptions: { autoRetry: config.maxRetries > 0, maxRetries: config.maxRetries, maxRetryDelay: 16, totalTimeout: 120 },
+  });
+  if (config.emulatorHost) {
+    // With STORAGE_EMULATOR_HOST in the environment the client uses that raw value as its JSON API
+    // base (no /storage/v1), while uploads go to apiEndpoint; pin both to the normalised origin.
+    (storage as unknown as { baseUrl: string }).baseUrl = `${config.emulatorHost}/storage/v1`;
+  }
+  return storage;
+}
+
+export class GcsCsvSink implements CsvSink {
+  readonly kind = "gcs" as const;
+  private readonly bucket: Bucket;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly config: GcsConfig,
+    private readonly options: GcsSinkOptions,
+  ) {
+    this.bucket = storage.bucket(config.bucket);
+  }
+
+  describe(target: CsvTarget): string {
+    return `gs://${this.config.bucket}/${finalObjectName(target)}`;
+  }
+
+  async open(target: CsvTarget): Promise<CsvUpload> {
+    const object = finalObjectName(target);
+    const temp = this.bucket.file(incompleteObjectName(target));
+    const identity = { request_id: target.requestId, report_name: target.reportName, attempt: String(target.attempt) };
+    const stream = temp.createWriteStream({
+      resumable: true,
+      // Chunked: each chunk is one complete request, so memory per upload is one chunk and an
+      // aborted upload leaves no request hanging (an unchunked one waits for its body forever).
+      chunkSize: this.config.chunkSizeBytes,
+      contentType: CSV_CONTENT_TYPE,
+      metadata: { contentType: CSV_CONTENT_TYPE, metadata: identity },
+      validation: "crc32c",
+    });
+    return {
+      where: this.describe(target),
+      stream,
+      commit: async ({ rows }) => {
+        const [copied] = await temp.copy(this.bucket.file(object), {
+          contentType: CSV_CONTENT_TYPE,
+          contentDisposition: `attachment; filename="${target.reportName}-${target.requestId}.csv"`,
+          metadata: { ...identity, row_count: String(rows), columns: JSON.stringify(target.columns) },
+        });
+        // Best effort: a leftover under incomplete/ is harmless and a lifecycle rule can sweep it.
+        await temp.delete({ ignoreNotFound: true }).catch(() => {});
+        const stored: StoredCsv = { sink: "gcs", bucket: this.config.bucket, object, bytes: Number(copied.metadata.size ?? 0), rows };
+        const link = await this.link(stored);
+        return link.expiresAt ? { ...stored, url: link.url, url_expires_at: link.expiresAt } : stored;
+      },
+      abort: async () => {
+        stream.destroy();
+        await temp.delete({ ignoreNotFound: true });
+      },
+    };
+  }
+
+  /** A V4 signed URL when a service-account key is configured (signed offline), else gs://. */
+  async link(stored: StoredCsv): Promise<CsvLink> {
+    const bucket = stored.bucket ?? this.config.bucket;
+    if (!this.config.keyFile) return { url: `gs://${bucket}/${stored.object}` };
+    const expiresAt = new Date(Date.now() + this.options.linkExpirySeconds * 1000);
+    const [url] = await this.storage.bucket(bucket).file(stored.object).getSignedUrl({ version: "v4", action: "read", expires: expiresAt });
+    return { url, expiresAt };
+  }
+
+  async remove(stored: StoredCsv): Promise<boolean> {
+    const [response] = await this.storage
+      .bucket(stored.bucket ?? this.config.bucket)
+      .file(stored.object)
+      .delete({ ignoreNotFound: true });
+    return Boolean(response);
+  }
+}
+
+export function createGcsSink(config: GcsConfig, options: GcsSinkOptions): GcsCsvSink {
+  return new GcsCsvSink(createStorage(config), config, options);
+}
