@@ -6,7 +6,7 @@
  * size) and hides optionality inside the validator. So:
  *  - helpers that build filters (filters.ts) attach an exact JSON Schema with `withJsonSchema`;
  *  - everything else is walked by `type`/`schema` (object, type, number, integer, string,
- *    boolean, date, enums, literal, array, union, record, nullable-free scalars);
+ *    boolean, date, enums, literal, array, record; a union needs an annotation);
  *  - a field is optional when the struct accepts `undefined` (optional() or defaulted()).
  */
 import { validate, type Struct } from "superstruct";
@@ -75,6 +75,8 @@ export function toJsonSchema(struct: Struct<any, any>, path = "params"): JsonSch
     case "array":
       return schema ? { type: "array", items: toJsonSchema(schema as Struct<any, any>, `${path}[]`) } : { type: "array" };
     case "union":
+      // superstruct keeps no list of a union's members (its schema is null), only a validator.
+      if (!Array.isArray(schema)) throw new UnsupportedStructError(`${path}: a union() cannot be described; wrap it with withJsonSchema`);
       return { anyOf: (schema as Struct<any, any>[]).map((s, i) => toJsonSchema(s, `${path}|${i}`)) };
     case "record":
       return { type: "object" };
