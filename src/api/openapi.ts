@@ -144,6 +144,8 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
     "404": problem("Unknown report (or not on this collection)"),
     "415": problem("The body is not JSON"),
   };
+  // Access control is off unless API_KEYS is set: a key is accepted, not required ({}).
+  const security = [{ bearer: [] }, { apiKey: [] }, {}];
   const submitHeaders = {
     Location: { description: "The request's status URL", schema: { type: "string" } },
     "Retry-After": { description: "Seconds before polling", schema: { type: "string" } },
@@ -179,6 +181,7 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
       responses: { "200": json("The report", ref("ReportDescription")), "404": problem("Unknown report") },
     },
     "POST /v1/report-definition-checks": {
+      security,
       summary: "Check a report_definitions document without storing it",
       tags: ["discovery"],
       requestBody: { required: true, content: { "application/json": { schema: { type: "object" } } } },
@@ -189,6 +192,7 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
       },
     },
     "POST /v1/reports": {
+      security,
       summary: "Request a report (runs asynchronously)",
       tags: ["reports"],
       parameters: [
@@ -199,6 +203,7 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
       responses: Object.fromEntries(Object.entries(accepted).map(([code, r]) => [code, code.startsWith("2") ? { ...r, headers: submitHeaders } : r])),
     },
     "GET /v1/reports/{id}": {
+      security,
       summary: "A request's status, and one page of rows once completed",
       tags: ["reports"],
       parameters: [
@@ -211,6 +216,7 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
       responses: { "200": json("Status (with rows when completed)", ref("ReportRequestStatus")), "400": problem("Invalid id or query"), "404": problem("No such request") },
     },
     "POST /v1/{collection}/{report_name}": {
+      security,
       summary: "Alias of POST /v1/reports with the report named in the path",
       tags: ["reports"],
       parameters: [
@@ -250,6 +256,7 @@ export function buildOpenApi(options: { catalogue: ReportCatalogue; routes: Serv
         operationId: `submit_${report.name.replace(/-/g, "_")}`,
         summary: report.description,
         tags: [report.collection],
+        security: (described["POST /v1/{collection}/{report_name}"] as { security: unknown }).security,
         requestBody: { required: true, content: { "application/json": { schema: ref(parametersSchemaName(report)) } } },
         responses: (described["POST /v1/{collection}/{report_name}"] as { responses: unknown }).responses,
       });
