@@ -56,7 +56,8 @@ test("every route the app serves is in the document, and each is described", () 
   }
   for (const known of [
     "get /healthz", "get /readyz", "get /openapi.json", "get /docs", "get /v1/report-definitions", "get /v1/report-definitions/{name}",
-    "post /v1/report-definition-checks", "post /v1/reports", "get /v1/reports/{id}", "post /v1/{collection}/{report_name}",
+    "post /v1/report-definition-checks", "post /v1/reports", "get /v1/reports/{id}", "delete /v1/reports/{id}", "get /v1/reports/{id}/csv",
+    "post /v1/{collection}/{report_name}",
   ]) {
     const [method, path] = known.split(" ");
     const operation = document.paths[path]?.[method];

@@ -51,7 +51,7 @@ function reportBodies(report: ReportDefinition<any>, outputs: readonly string[])
   const required = (params.required ?? []) as string[];
   const envelope = {
     report_name: { type: "string", const: report.name },
-    output: { type: "string", enum: [...outputs], default: "json", description: "json: rows paged through the API" },
+    output: { type: "string", enum: [...outputs], default: "json", description: "json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two" },
   };
   const common = {
     type: "object",
@@ -146,6 +146,7 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
   };
   // Access control is off unless API_KEYS is set: a key is accepted, not required ({}).
   const security = [{ bearer: [] }, { apiKey: [] }, {}];
+  const idParameter = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^[0-9a-fA-F]{24}$" } };
   const submitHeaders = {
     Location: { description: "The request's status URL", schema: { type: "string" } },
     "Retry-After": { description: "Seconds before polling", schema: { type: "string" } },
@@ -207,13 +208,38 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
       summary: "A request's status, and one page of rows once completed",
       tags: ["reports"],
       parameters: [
-        { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^[0-9a-fA-F]{24}$" } },
+        idParameter,
         { name: "page", in: "query", schema: { type: "integer", minimum: 0, default: 0 } },
         { name: "page_size", in: "query", schema: { type: "integer", minimum: 1 } },
         { name: "wait", in: "query", schema: { type: "integer", minimum: 0 }, description: "hold the response up to N seconds until the status is final" },
         { name: "Prefer", in: "header", schema: { type: "string" }, description: "wait=N, as the wait query parameter" },
       ],
       responses: { "200": json("Status (with rows when completed)", ref("ReportRequestStatus")), "400": problem("Invalid id or query"), "404": problem("No such request") },
+    },
+    "DELETE /v1/reports/{id}": {
+      security,
+      summary: "Cancel a pending or running request",
+      tags: ["reports"],
+      parameters: [idParameter],
+      responses: {
+        "200": json("Cancelled", ref("ReportRequestStatus")),
+        "400": problem("Invalid id"),
+        "404": problem("No such request"),
+        "409": problem("Already finished"),
+      },
+    },
+    "GET /v1/reports/{id}/csv": {
+      security,
+      summary: "The CSV of a completed request submitted with output csv or both",
+      tags: ["reports"],
+      parameters: [idParameter],
+      responses: {
+        "200": { description: "The CSV file (local storage)", content: { "text/csv": { schema: { type: "string" } } } },
+        "303": { description: "Redirect to a signed download URL (cloud storage)" },
+        "404": problem("No such request, or it has no CSV"),
+        "409": problem("Not completed yet, or the CSV cannot be served from here"),
+        "410": problem("The CSV has been removed (retention)"),
+      },
     },
     "POST /v1/{collection}/{report_name}": {
       security,
