@@ -77,6 +77,10 @@ export async function startFakeGcs(options: { port?: number } = {}): Promise<Fak
     ["-scheme", "http", "-host", "127.0.0.1", "-port", String(port), "-backend", "memory", "-log-level", "error", "-external-url", url],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
+  // A test process that dies (failed assertion, uncaught error) takes its emulator with it.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
   try {
     await waitUntilUp(url, child);
   } catch (error) {
