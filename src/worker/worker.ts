@@ -187,7 +187,8 @@ export class Worker {
       if (await store.complete(claim, result)) {
         log.info("job.completed", { report_name: report.name, rows: result.row_count, ms: Date.now() - startedAt });
         // A worker that lost an earlier attempt may have written rows after this attempt began.
-        await deleteChunks(database.results, doc._id, claim.attempt);
+        // A first attempt has no earlier one (chunks carry attempt >= 1): skip the round trip.
+        if (claim.attempt > 1) await deleteChunks(database.results, doc._id, claim.attempt);
       } else {
         // Cancelled or retaken meanwhile: this attempt's rows will never be read.
         await deleteChunks(database.results, doc._id, claim.attempt + 1);
