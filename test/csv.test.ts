@@ -148,6 +148,25 @@ test("a sink that cannot write: the attempt fails, is retried, and ends in error
   }
 });
 
+test("retention removes an expired request's CSV file with it", async () => {
+  const shortLived = await startTestService({ ...mongo, dbName: `${mongo.dbName}_retention` }, {
+    config: { catalogueReloadMs: 0, reuseWindowMs: 0, retentionMs: 1500, retentionSweepMs: 200, csv: { linkExpirySeconds: 3600, localDir: dir, gcs: null } },
+  });
+  try {
+    shortLived.context.catalogue.add(awkwardReport);
+    await loadAwkward(shortLived.context.database.db);
+    const submitted = await post(`${shortLived.url}/v1/reports`, { report_name: "csv-awkward", output: "csv" });
+    const done = await get(`${shortLived.url}/v1/reports/${submitted.body.id}?wait=20`);
+    assert.is(done.body.status, "completed");
+    const file = path.join(dir, done.body.csv.object);
+    assert.ok(existsSync(file));
+    await eventually(async () => (existsSync(file) ? undefined : true), 15_000, 100);
+    assert.is((await get(`${shortLived.url}/v1/reports/${submitted.body.id}`)).status, 404, "the request went too");
+  } finally {
+    await shortLived.close();
+  }
+});
+
 test("configuration: LOCAL_CSV_DIR and the default", () => {
   assert.is(loadConfig({ LOCAL_CSV_DIR: "/srv/csv" }).csv.localDir, "/srv/csv");
   assert.is(loadConfig({}).csv.gcs, null);

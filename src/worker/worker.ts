@@ -90,11 +90,23 @@ export class Worker {
 
   private async purge(): Promise<void> {
     try {
-      const removed = await purgeExpired({ database: this.deps.database, store: this.deps.store, retentionMs: this.deps.config.retentionMs });
+      const removed = await purgeExpired({
+        database: this.deps.database,
+        store: this.deps.store,
+        retentionMs: this.deps.config.retentionMs,
+        removeArtifacts: (id) => this.removeCsv(id),
+      });
       if (removed > 0) this.log.info("retention.purged", { requests: removed });
     } catch (error) {
       this.log.warn("retention.failed", { error });
     }
+  }
+
+  /** Retention: an expired request's CSV file goes with it. */
+  private async removeCsv(id: unknown): Promise<void> {
+    const doc = await this.deps.store.get(id as RequestDocument["_id"]);
+    const csv = doc?.result?.csv;
+    if (csv && this.deps.csvSink) await this.deps.csvSink.remove({ sink: csv.bucket ? "gcs" : "local", rows: 0, ...csv });
   }
 
   get activeJobs(): number {
