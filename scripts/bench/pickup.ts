@@ -6,8 +6,8 @@
  *   - Agenda 6 with default polling (processEvery 5 s, its default).
  * One worker process per system, CONCURRENCY jobs at once (same for all). Requests arrive open
  * loop at random gaps (uniform 50–250 ms) for WINDOW_MS, so arrivals fall at random points of a
- * polling cycle. Latency = the worker's `job.started` log time − the time taken just before the
- * insert (same machine clock). Each round runs every system on its own fresh server (the test
+ * polling cycle. Latency = the worker's `job.started` log time (claimed, handler starting) − the
+ * time taken just before the insert (same machine clock); also reported: insert → claim issued. Each round runs every system on its own fresh server (the test
  * server's oplog never shrinks), in rotated order; the reported numbers are medians over ROUNDS.
  * `npm run bench:pickup`
  */
@@ -44,8 +44,8 @@ const SYSTEMS: System[] = [
 
 interface Producer {
   insert(i: number): Promise<string>;
-  /** Ours only: started_at − report_date of each request (insert → claim query issued), for diagnosis. */
-  claimIssued?(): Promise<number[]>;
+  /** Ours only: request id → started_at (the claim's own timestamp, taken just before its findOneAndUpdate). */
+  claimTimes?(): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
 
@@ -56,10 +56,12 @@ async function producerFor(system: System, uri: string, dbName: string): Promise
     const store = new RequestStore(database.requests);
     return {
       insert: async (i) => String((await store.submit({ report_name: "bench-noop", params: { i }, output: "json" }))._id),
-      claimIssued: async () =>
-        (await database.requests.find({}, { projection: { report_date: 1, started_at: 1 } }).toArray())
-          .filter((d) => d.started_at instanceof Date)
-          .map((d) => d.started_at!.getTime() - d.report_date.getTime()),
+      claimTimes: async () =>
+        new Map(
+          (await database.requests.find({}, { projection: { started_at: 1 } }).toArray())
+            .filter((d) => d.started_at instanceof Date)
+            .map((d) => [String(d._id), d.started_at!.getTime()]),
+        ),
       close: () => database.close(),
     };
   }
@@ -72,14 +74,19 @@ async function producerFor(system: System, uri: string, dbName: string): Promise
   };
 }
 
-const claimIssued: Record<string, number[]> = {};
-
-async function measure(system: System): Promise<number[]> {
+/**
+ * Second measure, "insert → claim issued": the claim's own timestamp (ours: started_at; Agenda:
+ * lockedAt, both taken just before the locking findOneAndUpdate) − insert time. It leaves out what
+ * each system does between claiming and starting the handler (Agenda saves the job once more).
+ */
+async function measure(system: System): Promise<{ started: number[]; claimed: number[] }> {
   const server = await startEmbeddedMongo();
   const dbName = `pickup_${system.name.replace(/-/g, "_")}`;
   const started = new Map<string, number>();
+  let claimed = new Map<string, number>();
   const worker = startWorker(system.kind, { mongoUri: server.uri, dbName, concurrency: CONCURRENCY, pollMs: system.pollMs }, (line) => {
     if (line.event === "job.started" && line.request_id && line.time) started.set(line.request_id, Date.parse(line.time));
+    if (line.event === "job.started" && line.request_id && typeof line.claimed_at === "string") claimed.set(line.request_id, Date.parse(line.claimed_at));
   });
   const producer = await producerFor(system, server.uri, dbName);
   try {
@@ -95,8 +102,11 @@ async function measure(system: System): Promise<number[]> {
     }
     await Promise.all(pending);
     await until(() => [...inserted.keys()].every((id) => started.has(id)), 30_000, `${system.name}: all jobs started`, 20);
-    if (producer.claimIssued) (claimIssued[system.name] ??= []).push(...(await producer.claimIssued()));
-    return [...inserted].map(([id, t]) => started.get(id)! - t);
+    if (producer.claimTimes) claimed = await producer.claimTimes();
+    return {
+      started: [...inserted].map(([id, t]) => started.get(id)! - t),
+      claimed: [...inserted].filter(([id]) => claimed.has(id)).map(([id, t]) => claimed.get(id)! - t),
+    };
   } finally {
     await worker.stop();
     await producer.close();
@@ -104,14 +114,23 @@ async function measure(system: System): Promise<number[]> {
   }
 }
 
-const perRound: Record<string, { p50: number; p95: number; n: number }[]> = Object.fromEntries(SYSTEMS.map((s) => [s.name, []]));
+type RoundSummary = { p50: number; p95: number; n: number; claim_p50: number; claim_p95: number };
+const perRound: Record<string, RoundSummary[]> = Object.fromEntries(SYSTEMS.map((s) => [s.name, []]));
 const all: Record<string, number[]> = Object.fromEntries(SYSTEMS.map((s) => [s.name, []]));
+const allClaimed: Record<string, number[]> = Object.fromEntries(SYSTEMS.map((s) => [s.name, []]));
 for (let round = 0; round < ROUNDS; round++) {
   const order = SYSTEMS.map((_, i) => SYSTEMS[(i + round) % SYSTEMS.length]);
   for (const system of order) {
-    const latencies = await measure(system);
+    const { started: latencies, claimed } = await measure(system);
     all[system.name].push(...latencies);
-    const summary = { n: latencies.length, p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
+    allClaimed[system.name].push(...claimed);
+    const summary = {
+      n: latencies.length,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      claim_p50: percentile(claimed, 50),
+      claim_p95: percentile(claimed, 95),
+    };
     perRound[system.name].push(summary);
     console.log(JSON.stringify({ event: "bench.pickup.round", round, system: system.name, ...summary }));
   }
@@ -124,9 +143,13 @@ const systems = Object.fromEntries(
       description: s.description,
       p50_ms: median(perRound[s.name].map((r) => r.p50)),
       p95_ms: median(perRound[s.name].map((r) => r.p95)),
+      insert_to_claim_issued: {
+        p50_ms: median(perRound[s.name].map((r) => r.claim_p50)),
+        p95_ms: median(perRound[s.name].map((r) => r.claim_p95)),
+        pooled: summarise(allClaimed[s.name], percentile),
+      },
       per_round: perRound[s.name].map((r) => ({ n: r.n, p50: Math.round(r.p50 * 10) / 10, p95: Math.round(r.p95 * 10) / 10 })),
       pooled: summarise(all[s.name], percentile),
-      ...(claimIssued[s.name] ? { insert_to_claim_query_issued_pooled: summarise(claimIssued[s.name], percentile) } : {}),
     },
   ]),
 );
@@ -135,6 +158,8 @@ const ratios = {
   agenda_polling_p50_over_ours_p50: systems["agenda-polling"].p50_ms / ours.p50_ms,
   agenda_changestream_p50_over_ours_p50: systems["agenda-changestream"].p50_ms / ours.p50_ms,
   ours_sweep_only_p50_over_ours_p50: systems["ours-sweep-only"].p50_ms / ours.p50_ms,
+  claim_issued_agenda_changestream_p50_over_ours_p50:
+    systems["agenda-changestream"].insert_to_claim_issued.p50_ms / ours.insert_to_claim_issued.p50_ms,
 };
 const targets = {
   "p50 <= 10 ms": { value_ms: ours.p50_ms, met: ours.p50_ms <= 10 },
@@ -147,7 +172,8 @@ const targets = {
 const file = writeResults("pickup", {
   method:
     `one worker process per system (concurrency ${CONCURRENCY}), requests inserted open loop at uniform ${GAP_MIN_MS}-${GAP_MAX_MS} ms gaps for ${WINDOW_MS} ms; ` +
-    "latency = worker's job.started log time - time just before the insert; p50/p95 per round, then the median over rounds; every system on a fresh server each round, order rotated",
+    "latency = worker's job.started log time (claimed, handler starting) - time just before the insert; insert_to_claim_issued = the claim's own timestamp (ours started_at, Agenda lockedAt, each taken just before the locking findOneAndUpdate) - insert time; " +
+    "p50/p95 per round, then the median over rounds; every system on a fresh server each round, order rotated",
   rounds: ROUNDS,
   systems,
   ratios,

@@ -27,11 +27,13 @@ export function buildTable(): string {
   if (pickup) {
     const s = pickup.systems;
     const ours = s["ours-changestream"];
+    const cell = (x: Json) =>
+      `p50 ${ms(x.p50_ms)}, p95 ${ms(x.p95_ms)}` + (x.insert_to_claim_issued ? ` (claim issued: p50 ${ms(x.insert_to_claim_issued.p50_ms)})` : "");
     lines.push(
-      `| a) pickup latency | ours, change stream | p50 ${ms(ours.p50_ms)}, p95 ${ms(ours.p95_ms)} | p50 ≤ 10 ms | ${mark(ours.p50_ms <= 10)} |`,
-      `| | ours, sweep alone (SWEEP_MS 5 s) | p50 ${ms(s["ours-sweep-only"].p50_ms)}, p95 ${ms(s["ours-sweep-only"].p95_ms)} | | |`,
-      `| | Agenda 6, MongoChangeStreamNotificationChannel | p50 ${ms(s["agenda-changestream"].p50_ms)}, p95 ${ms(s["agenda-changestream"].p95_ms)} | ours no slower (p50): ${times(pickup.ratios.agenda_changestream_p50_over_ours_p50)} faster | ${mark(pickup.ratios.agenda_changestream_p50_over_ours_p50 >= 1)} |`,
-      `| | Agenda 6, default polling (5 s) | p50 ${ms(s["agenda-polling"].p50_ms)}, p95 ${ms(s["agenda-polling"].p95_ms)} | ours ≥ 10× faster (p50): ${times(pickup.ratios.agenda_polling_p50_over_ours_p50)} | ${mark(pickup.ratios.agenda_polling_p50_over_ours_p50 >= 10)} |`,
+      `| a) pickup latency, insert → claimed | ours, change stream | ${cell(ours)} | p50 ≤ 10 ms | ${mark(ours.p50_ms <= 10)} |`,
+      `| | ours, sweep alone (SWEEP_MS 5 s) | ${cell(s["ours-sweep-only"])} | | |`,
+      `| | Agenda 6, MongoChangeStreamNotificationChannel | ${cell(s["agenda-changestream"])} | ours no slower (p50): ${times(pickup.ratios.agenda_changestream_p50_over_ours_p50)} faster | ${mark(pickup.ratios.agenda_changestream_p50_over_ours_p50 >= 1)} |`,
+      `| | Agenda 6, default polling (5 s) | ${cell(s["agenda-polling"])} | ours ≥ 10× faster (p50): ${times(pickup.ratios.agenda_polling_p50_over_ours_p50)} | ${mark(pickup.ratios.agenda_polling_p50_over_ours_p50 >= 10)} |`,
     );
   }
 

@@ -2,8 +2,8 @@
  * Benchmark worker process for Agenda 6 (MongoDB backend): AGENDA_MODE=changestream uses
  * MongoChangeStreamNotificationChannel, AGENDA_MODE=polling Agenda's default polling
  * (processEvery, 5 s unless PROCESS_EVERY_MS says otherwise). One job type, "bench-noop", whose
- * handler does nothing. Prints the same JSON lines as our worker: worker.started, job.started,
- * job.completed (after Agenda has saved the finished job).
+ * handler does nothing. Prints the same JSON lines as our worker: worker.started, job.started
+ * (with claimed_at, the job's lockedAt), job.completed (after Agenda has saved the finished job).
  */
 import process from "node:process";
 import { MongoClient } from "mongodb";
@@ -29,7 +29,9 @@ agenda.on("error", (error: unknown) => print("agenda.error", { level: "error", e
 agenda.define(
   "bench-noop",
   async (job) => {
-    print("job.started", { request_id: String(job.attrs._id) });
+    // claimed_at: the lock time Agenda wrote with its findOneAndUpdate (taken just before it).
+    const lockedAt = job.attrs.lockedAt ? new Date(job.attrs.lockedAt).toISOString() : undefined;
+    print("job.started", { request_id: String(job.attrs._id), claimed_at: lockedAt });
   },
   { concurrency },
 );
