@@ -103,6 +103,12 @@ test("SIGTERM: the worker stops claiming, releases what it cannot finish, and ex
   assert.is(doc!.attempts, 0, "a graceful release does not spend an attempt");
   assert.is(doc!.lease, null);
   assert.ok(w.logs.some((e) => e.event === "job.released"));
+  assert.is(await database.results.countDocuments({ request_id: id }), 0, "the released attempt's partial rows are gone");
+  // The next worker claims it under the same attempt number and finishes it first time.
+  worker();
+  const done = await finalState(id);
+  assert.is(done.status, "completed", JSON.stringify(done.error));
+  assert.is(done.attempts, 1);
 });
 
 test("a worker under Deno runs the same sources end to end", async () => {

@@ -34,8 +34,9 @@ export async function executeReport(
   const output = options.output ?? "json";
   const columns = report.columns.map((c) => c.name);
   if (output !== "json" && !options.csvSink) throw new Error(`output ${output} needs a CSV sink and none is configured`);
-  // Rows of earlier attempts are never read again (reads go by attempt), so clear them first.
-  if (output !== "csv") await deleteChunks(options.results, options.requestId, options.attempt);
+  // Rows of earlier attempts are never read again (reads go by attempt), so clear them first
+  // (a first attempt has none: skip the round trip).
+  if (output !== "csv" && options.attempt > 1) await deleteChunks(options.results, options.requestId, options.attempt);
   const pipeline: Document[] = report.pipeline(params);
   const cursor = options.db.collection(report.collection).aggregate(pipeline, {
     allowDiskUse: true,

@@ -229,13 +229,15 @@ export class Worker {
       log.info("job.cancelled", {});
       return;
     }
+    // Whatever happens next (release, retry, failure), this attempt's partial rows are garbage:
+    // a released job is claimed again under the same attempt number, whose chunk keys must be free.
+    await deleteChunks(this.deps.database.results, claim.id, claim.attempt + 1);
     if (reason instanceof JobTimeoutError) {
-      await deleteChunks(this.deps.database.results, claim.id, claim.attempt + 1);
       await store.fail(claim, { code: "timeout", message: reason.message });
       log.warn("job.failed", { error: { code: "timeout", message: reason.message } });
       return;
     }
-        if (reason instanceof ShutdownError) {
+    if (reason instanceof ShutdownError) {
       const released = await store.release(claim);
       log.info("job.released", { released });
       return;
