@@ -249,6 +249,26 @@ test("an export cancelled mid-upload leaves no object, complete-looking or other
   assert.equal(await listObjects("incomplete/"), []);
 });
 
+test("an emulator that refuses the upload (no such bucket): retried, then error with the reason", async () => {
+  const csv: CsvConfig = { ...service.context.config.csv, gcs: { ...service.context.config.csv.gcs!, bucket: "no-such-bucket" } };
+  const refused = await startTestService({ ...mongo, dbName: `${mongo.dbName}_refused` }, {
+    config: { catalogueReloadMs: 0, reuseWindowMs: 0, maxAttempts: 2, csv },
+  });
+  try {
+    refused.context.catalogue.add(awkwardReport);
+    await loadAwkward(refused.context.database.db);
+    const submitted = await post(`${refused.url}/v1/reports`, { report_name: "csv-awkward", output: "csv" });
+    const done = await get(`${refused.url}/v1/reports/${submitted.body.id}?wait=30`);
+    assert.is(done.body.status, "error");
+    assert.is(done.body.attempts, 2);
+    assert.ok(done.body.error.message.includes("gs://no-such-bucket/"), done.body.error.message);
+    assert.match(done.body.error.message, /not found|404|bucket/i);
+    assert.equal(await listObjects(""), (await listObjects("")).filter((name) => !name.includes(submitted.body.id)), "nothing written for it");
+  } finally {
+    await refused.close();
+  }
+});
+
 test("emulator down: the attempt fails, is retried, ends in error with the reason; the worker stays up", async () => {
   await gcs.stop();
   const done = await submitAndWait({ report_name: "csv-awkward", output: "csv" }, 120);
