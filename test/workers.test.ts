@@ -61,7 +61,12 @@ test("two worker processes compete for 50 requests: each completes exactly once"
     assert.is(doc.status, "completed", JSON.stringify(doc.error));
     assert.is(doc.attempts, 1, "claimed once");
   }
-  const completions = [...a.logs, ...b.logs].filter((e) => e.event === "job.completed").map((e) => String(e.request_id));
+  // A worker logs job.completed just after its write: give the last lines time to arrive, and
+  // any duplicate completion time to show up.
+  const completionEvents = () => [...a.logs, ...b.logs].filter((e) => e.event === "job.completed");
+  await eventually(async () => (completionEvents().length >= 50 ? true : undefined), 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const completions = completionEvents().map((e) => String(e.request_id));
   assert.is(completions.length, 50, "50 completions in all");
   assert.is(new Set(completions).size, 50, "no request completed twice");
   const byA = a.logs.filter((e) => e.event === "job.completed").length;
