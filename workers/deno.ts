@@ -1,5 +1,6 @@
 // Worker entry point for Deno, run from source:
-//   deno run --allow-net --allow-env --allow-read --allow-sys workers/deno.ts
+//   deno run --allow-net --allow-env --allow-read --allow-write --allow-sys workers/deno.ts
+// (--allow-write only for the local CSV sink; a GCS deployment does not need it)
 import { runWorkerProcess } from "../src/worker/main.ts";
 
 declare const Deno: {
