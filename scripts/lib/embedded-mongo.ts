@@ -35,7 +35,7 @@ export function prepareEmbeddedMongo(): { classpath: string } {
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(path.join(staging, "classes"), { recursive: true });
     const depsFile = path.join(staging, "deps.txt");
-    execFileSync("mvn", ["-q", "-B", "-f", path.join(SOURCE_DIR, "pom.xml"), "dependency:build-classpath", `-Dmdep.outputFile=${depsFile}`], {
+    execFileSync("mvn", ["-q", "-B", "-Dstyle.color=never", "-f", path.join(SOURCE_DIR, "pom.xml"), "dependency:build-classpath", `-Dmdep.outputFile=${depsFile}`], {
       stdio: ["ignore", "inherit", "inherit"],
     });
     const deps = readFileSync(depsFile, "utf8").trim();
