@@ -150,12 +150,16 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
     const doc = await readWaiting(deps, id, waitSeconds * 1000, ctx, owner(ctx));
     if (!doc) throw new ProblemError(404, "report-not-found", "Report not found", `no report request with id ${String(id)}`);
     if (doc.status === "completed" && doc.result) {
-      const rows = await readPage(
-        deps.database.results,
-        { requestId: doc._id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk },
-        page.page,
-        page.pageSize,
-      );
+      // A csv-only request stored no rows: its status points at the file instead.
+      const rows =
+        doc.output === "csv"
+          ? []
+          : await readPage(
+              deps.database.results,
+              { requestId: doc._id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk },
+              page.page,
+              page.pageSize,
+            );
       ctx.body = representPage(doc, { page: page.page, pageSize: page.pageSize, rows });
       return;
     }
