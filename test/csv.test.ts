@@ -12,7 +12,7 @@ import { loadConfig } from "../src/config.ts";
 import { renderCell } from "../src/results/csv.ts";
 import { startTestMongo, type TestMongo } from "./helpers/mongo.ts";
 import { startTestService, type TestService } from "./helpers/service.ts";
-import { eventually, get, post, request } from "./helpers/http.ts";
+import { eventually, get, post, request, submitAndWait as submitAndWaitAt } from "./helpers/http.ts";
 import { AWKWARD_CSV, awkwardReport, loadAwkward } from "./helpers/csv-fixture.ts";
 
 const test = suite("csv (local sink)");
@@ -36,13 +36,7 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function submitAndWait(body: Record<string, unknown>): Promise<any> {
-  const submitted = await post(`${service.url}/v1/reports`, body);
-  assert.is(submitted.status, 202, JSON.stringify(submitted.body));
-  const done = await get(`${service.url}/v1/reports/${submitted.body.id}?wait=20`);
-  assert.is(done.status, 200);
-  return done.body;
-}
+const submitAndWait = (body: Record<string, unknown>, waitS?: number) => submitAndWaitAt(service.url, body, waitS);
 
 test("cells follow the documented rules", () => {
   assert.is(renderCell(undefined), "");

@@ -11,7 +11,7 @@ import { startTestService, type TestService } from "./helpers/service.ts";
 import { eventually, get, post } from "./helpers/http.ts";
 
 const HTTP_RUNS = Number(process.env.FUZZ_HTTP_RUNS ?? 10_000);
-const DOC_RUNS = Number(process.env.FUZZ_DOC_RUNS ?? 1_000);
+const DOC_RUNS = Number(process.env.FUZZ_DOC_RUNS ?? 10_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 
 const test = suite("fuzz");

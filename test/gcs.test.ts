@@ -14,7 +14,7 @@ import { ConfigError, loadConfig, type CsvConfig } from "../src/config.ts";
 import type { CsvSink } from "../src/results/sinks/sink.ts";
 import { startTestMongo, type TestMongo } from "./helpers/mongo.ts";
 import { startTestService, type TestService } from "./helpers/service.ts";
-import { eventually, get, post, request } from "./helpers/http.ts";
+import { eventually, get, post, request, submitAndWait as submitAndWaitAt } from "./helpers/http.ts";
 import { startFakeGcs, type FakeGcs } from "./helpers/gcs.ts";
 import { AWKWARD_CSV, awkwardReport, bulkLine, bulkReport, loadAwkward, loadBulk } from "./helpers/csv-fixture.ts";
 
@@ -75,15 +75,7 @@ async function listObjects(prefix: string): Promise<string[]> {
   return (body.items ?? []).map((item) => item.name);
 }
 
-async function submitAndWait(body: Record<string, unknown>, waitS = 60): Promise<any> {
-  const submitted = await post(`${service.url}/v1/reports`, body);
-  assert.is(submitted.status, 202, JSON.stringify(submitted.body));
-  const deadline = Date.now() + waitS * 1000;
-  for (;;) {
-    const status = await get(`${service.url}/v1/reports/${submitted.body.id}?wait=20`);
-    if (["completed", "error", "cancelled"].includes(status.body.status) || Date.now() > deadline) return status.body;
-  }
-}
+const submitAndWait = (body: Record<string, unknown>, waitS?: number) => submitAndWaitAt(service.url, body, waitS);
 
 /** RFC 3986 encoding, as V4 signing canonicalises query parameters. */
 const rfc3986 = (value: string) => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);

@@ -36,3 +36,14 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** Submits a report over HTTP and waits for a final status (re-asking with wait=20 until `waitS`); returns its body. */
+export async function submitAndWait(baseUrl: string, body: Record<string, unknown>, waitS = 60): Promise<any> {
+  const submitted = await post(`${baseUrl}/v1/reports`, body);
+  if (submitted.status !== 202) throw new Error(`submit answered ${submitted.status}: ${JSON.stringify(submitted.body)}`);
+  const deadline = Date.now() + waitS * 1000;
+  for (;;) {
+    const status = await get(`${baseUrl}/v1/reports/${submitted.body.id}?wait=20`);
+    if (["completed", "error", "cancelled"].includes(status.body.status) || Date.now() > deadline) return status.body;
+  }
+}
