@@ -48,6 +48,8 @@ const ConfigStruct = object({
   /** Requests per minute per API key (or per client address when access control is off); 0: none. */
   RATE_LIMIT_PER_MINUTE: defaulted(int(0, 1_000_000), 0),
   BODY_LIMIT_KB: defaulted(int(1, 10_240), 64),
+  /** A worker whose claims have failed this long exits (status 1) for its supervisor to restart it; 0: never. */
+  UNREACHABLE_EXIT_S: defaulted(int(0, 86_400), 300),
   // CSV output (see parseCsvConfig): a GCS bucket when GCS_BUCKET is set, else a local directory.
   GCS_BUCKET: optional(string()),
   GCS_KEY_FILE: optional(string()),
@@ -95,6 +97,7 @@ export interface Config {
   apiKeys: Map<string, string>;
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
+  unreachableExitMs: number;
   csv: CsvConfig;
 }
 
@@ -172,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKeys: parseApiKeys(raw.API_KEYS),
     rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE,
     bodyLimitBytes: raw.BODY_LIMIT_KB * 1024,
+    unreachableExitMs: raw.UNREACHABLE_EXIT_S * 1000,
     csv: parseCsvConfig(raw),
     ...overrides,
   };

@@ -116,6 +116,20 @@ test("SIGTERM: the worker stops claiming, releases what it cannot finish, and ex
   assert.is(done.attempts, 1);
 });
 
+test("a worker that cannot reach MongoDB for UNREACHABLE_EXIT_S exits 1 for its supervisor to restart", async () => {
+  const doomed = await startTestMongo("unreachable");
+  const w = spawnWorker(doomed, { env: { UNREACHABLE_EXIT_S: "1", SWEEP_MS: "200" } });
+  started.push(w);
+  await w.waitFor((e) => e.event === "worker.started");
+  await doomed.stop();
+  const exit = await Promise.race([
+    w.exited,
+    new Promise((_, reject) => setTimeout(() => reject(new Error("the worker did not exit within 60 s")), 60_000).unref()),
+  ]);
+  assert.equal(exit, { code: 1, signal: null });
+  assert.ok(w.logs.some((e) => e.event === "worker.database_unreachable"));
+});
+
 test("a worker under Deno runs the same sources end to end", async () => {
   const w = worker({}, "deno");
   await w.waitFor((e) => e.event === "worker.started", 60_000);

@@ -23,7 +23,11 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
     runtime.exit(1);
     return;
   }
-  const worker = new Worker(context);
+  const worker = new Worker(context, () => {
+    // Exit without the graceful path: it needs the database this process cannot reach. Leases
+    // expire and other workers (or this one, restarted) take the jobs.
+    runtime.exit(1);
+  });
   worker.start();
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -67,7 +67,18 @@ export class Worker {
   private unsubscribe: (() => void) | null = null;
   private readonly log: Logger;
 
-  constructor(private readonly deps: WorkerDeps) {
+  /** When the last claim attempt reached the database (found a job or not). */
+  private lastClaimReachedDb = Date.now();
+
+  /**
+   * `onUnreachable` is called once claims have failed for `config.unreachableExitMs`: the
+   * process should exit so its supervisor restarts it with a fresh client (a stuck driver
+   * monitor never recovers on its own; see README, Connection loss).
+   */
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly onUnreachable?: (failingForMs: number) => void,
+  ) {
     this.log = deps.log.child({ worker: this.owner });
   }
 
@@ -134,9 +145,15 @@ export class Worker {
         let doc: RequestDocument | null;
         try {
           doc = await store.claim(this.owner, config.leaseMs);
+          this.lastClaimReachedDb = Date.now();
         } catch (error) {
           // The sweep will try again; a database outage must not kill the worker.
-          this.log.warn("claim.failed", { error });
+          const failingForMs = Date.now() - this.lastClaimReachedDb;
+          this.log.warn("claim.failed", { error, failing_for_ms: failingForMs });
+          if (config.unreachableExitMs > 0 && failingForMs >= config.unreachableExitMs && this.onUnreachable) {
+            this.log.error("worker.database_unreachable", { failing_for_ms: failingForMs });
+            this.onUnreachable(failingForMs);
+          }
           return;
         }
         if (!doc) break;
