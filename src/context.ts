@@ -28,7 +28,11 @@ export interface AppContext {
   close(): Promise<void>;
 }
 
-export async function openContext(options: { config?: Config; log?: Logger; component: string }): Promise<AppContext> {
+/**
+ * `watch: false` leaves the change stream closed (listeners subscribe but hear nothing): for
+ * measuring the sweep alone in benchmarks.
+ */
+export async function openContext(options: { config?: Config; log?: Logger; component: string; watch?: boolean }): Promise<AppContext> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? createLogger({ component: options.component });
   const database = await connect(requireMongoUri(config), config.dbName, `mongo-reports-${options.component}`);
@@ -45,7 +49,7 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
     await catalogueLoader.start();
     const store = new RequestStore(database.requests);
     const events = new RequestEvents(database.requests, log.child({ part: "events" }));
-    await events.start();
+    if (options.watch !== false) await events.start();
     return {
       config,
       log,

@@ -4,30 +4,13 @@
  * is how "ours with the sweep alone" is measured without a product switch.
  */
 import process from "node:process";
-import { loadConfig, requireMongoUri } from "../../src/config.ts";
-import { connect, ensureIndexes, COLLECTIONS } from "../../src/db.ts";
+import { openContext } from "../../src/context.ts";
 import { createLogger } from "../../src/log.ts";
-import type { RequestEvents } from "../../src/requests/events.ts";
-import { RequestStore } from "../../src/requests/store.ts";
-import { LiveCatalogue } from "../../src/reports/live.ts";
-import { ReportRegistry } from "../../src/reports/registry.ts";
 import { Worker } from "../../src/worker/worker.ts";
 
-const config = loadConfig();
 const log = createLogger({ component: "worker", runtime: "node", mode: "sweep-only", pid: process.pid });
-const database = await connect(requireMongoUri(config), config.dbName, "mongo-reports-bench-sweep-only");
-await ensureIndexes(database);
-const catalogue = new ReportRegistry();
-const catalogueLoader = new LiveCatalogue(catalogue, {
-  definitions: database.db.collection(COLLECTIONS.definitions),
-  extraDirs: config.reportsDirs,
-  reloadMs: config.catalogueReloadMs,
-  log: log.child({ part: "catalogue" }),
-});
-await catalogueLoader.start();
-// No stream: the worker subscribes to this and never hears anything.
-const events = { subscribe: () => () => {} } as unknown as RequestEvents;
-const worker = new Worker({ config, database, store: new RequestStore(database.requests), catalogue, events, log });
+const context = await openContext({ component: "bench-sweep-only", log, watch: false });
+const worker = new Worker(context);
 worker.start();
 
 let stopping = false;
@@ -36,10 +19,7 @@ const shutdown = () => {
   stopping = true;
   void worker
     .stop()
-    .then(async () => {
-      catalogueLoader.close();
-      await database.close();
-    })
+    .then(() => context.close())
     .finally(() => process.exit(0));
 };
 process.on("SIGTERM", shutdown);
