@@ -3,11 +3,11 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
+# Only the product: tsconfig.json builds src/ and workers/ (tests, scripts and benchmarks have
+# tsconfig.dev.json and never reach the image).
 COPY tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
-COPY scripts ./scripts
-COPY test ./test
 RUN npx tsc -p tsconfig.json
 
 FROM node:20-bookworm-slim AS runtime

@@ -1,6 +1,8 @@
 /**
  * `npm start`: the whole service on one machine. API and workers in one process; with no
- * MONGODB_URI, an embedded in-memory MongoDB seeded with generated demo data. For production,
+ * MONGODB_URI, an embedded in-memory MongoDB loaded with the sample_mflix subset the repository
+ * ships (real movies and comments); DEMO_MOVIES=N loads N generated movies instead (for large
+ * synthetic sets). For production,
  * run the API (`npm run api`) and workers (`npm run worker`, any number) as separate processes.
  */
 import process from "node:process";
@@ -9,6 +11,9 @@ import { openContext } from "../src/context.ts";
 import { createLogger } from "../src/log.ts";
 import { startService } from "../src/service.ts";
 import { demoSize, seedDemoData } from "./lib/demo-data.ts";
+import { loadCollection } from "./lib/load-collection.ts";
+import { MFLIX_DIR } from "./lib/paths.ts";
+import path from "node:path";
 import { startEmbeddedMongo, type EmbeddedMongo } from "./lib/embedded-mongo.ts";
 
 const log = createLogger({ component: "service", pid: process.pid });
@@ -24,9 +29,16 @@ try {
   const context = await openContext({ component: "service", config, log });
   const movies = context.database.db.collection("movies");
   if (process.env.DEMO_DATA !== "off" && (await movies.estimatedDocumentCount()) === 0) {
-    const size = demoSize(Number(process.env.DEMO_MOVIES ?? 2000));
-    const counts = await seedDemoData(context.database.db, size);
-    log.info("demo_data.seeded", { counts });
+    if (process.env.DEMO_MOVIES) {
+      const counts = await seedDemoData(context.database.db, demoSize(Number(process.env.DEMO_MOVIES)));
+      log.info("demo_data.generated", { counts });
+    } else {
+      const counts: Record<string, number> = {};
+      for (const name of ["movies", "comments", "users", "theaters"]) {
+        counts[name] = await loadCollection(context.database.db, name, path.join(MFLIX_DIR, `${name}.json.gz`));
+      }
+      log.info("demo_data.loaded", { source: MFLIX_DIR, counts });
+    }
   }
   const running = await startService(context, { port: config.port, host: config.host });
   const example = `curl -s -X POST ${running.url}/v1/reports -H 'content-type: application/json' -d '{"report_name":"top-directors-per-movie-rating","top":5}'`;

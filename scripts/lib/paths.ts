@@ -1,6 +1,7 @@
 /** The repository root, whether running from source (Deno) or from dist/ (Node). */
 import { existsSync } from "node:fs";
 import path from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 function findRoot(start: string): string {
@@ -15,3 +16,10 @@ function findRoot(start: string): string {
 
 export const REPO_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
 export const CACHE_DIR = path.join(REPO_ROOT, ".cache");
+
+/**
+ * The sample_mflix subset shipped with the repository (movies, comments, users, theaters as
+ * mongoexport lines, gzip; see its README for the data's quirks). Tests, the demo and the
+ * benchmarks read it from here; MFLIX_DIR points them at another copy.
+ */
+export const MFLIX_DIR = process.env.MFLIX_DIR ?? path.join(REPO_ROOT, "test", "fixtures", "sample_mflix");

@@ -1,0 +1,211 @@
+/**
+ * CSV export benchmark: rows/s and peak RSS while exporting 1,000,000 rows.
+ *
+ *   npm run build:dev && node dist/bench/csv-export.js [rows]
+ *
+ * Two measurements, each in its own process so its peak RSS (the kernel's VmHWM) is its own:
+ *  1. "export path": the worker's CSV code (CsvExport → csv-stringify → sink) fed by a row
+ *     generator, to GCS (fake-gcs-server, default 8 MiB upload chunks) and to the local sink.
+ *     This is the part of a worker whose memory must not grow with the result.
+ *  2. "worker end to end": the real worker process (dist/workers/node.js) running a csv request
+ *     over the embedded test MongoDB to fake-gcs-server. Caveat, measured: mongo-java-server
+ *     answers an aggregate with the whole result in its first batch (it ignores batchSize;
+ *     real MongoDB sends batches), so there the driver holds every row and RSS grows with the
+ *     result for reasons outside the export; the figure is recorded for what it is.
+ * Writes bench/results/csv-export.json.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { MongoClient } from "mongodb";
+import { loadConfig } from "../src/config.ts";
+import { CsvExport } from "../src/results/csv.ts";
+import { openCsvSink } from "../src/results/sinks/open.ts";
+import { REPO_ROOT } from "../scripts/lib/paths.ts";
+import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
+import { startFakeGcs, type FakeGcs } from "../test/support/gcs.ts";
+
+const DIST = path.join(REPO_ROOT, "dist");
+const SELF = path.join(DIST, "bench", "csv-export.js");
+const RESULTS = path.join(REPO_ROOT, "bench", "results", "csv-export.json");
+const BUCKET = "bench-csv";
+const TARGET_RSS_MB = 150;
+
+interface ChildResult {
+  rows: number;
+  bytes: number;
+  ms: number;
+  sink_writes: number;
+  backpressure_waits: number;
+}
+
+/** Peak resident set size of a live process (kernel high-water mark), in MB. */
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return Math.round(kb / 1024);
+}
+
+/** Runs `node SELF --child` with env; returns its result line and its peak RSS (read before it exits). */
+function runChild(env: Record<string, string>, nodeFlags: string[] = []): Promise<{ result: ChildResult; peakRss: number }> {
+  const child = spawn(process.execPath, [...nodeFlags, SELF, "--child"], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (!line.startsWith("{")) return;
+      const message = JSON.parse(line) as { event: string } & ChildResult;
+      if (message.event !== "done") return;
+      const peakRss = peakRssMb(child.pid!);
+      child.stdin!.end(); // lets it exit
+      resolve({ result: message, peakRss });
+    });
+    child.once("exit", (code) => reject(new Error(`benchmark child exited with ${code} before reporting`)));
+  });
+}
+
+/** Child: exports `rows` generated rows through the configured sink; waits for stdin to close. */
+async function child(): Promise<void> {
+  const rows = Number(process.env.BENCH_ROWS);
+  const config = loadConfig();
+  const sink = await openCsvSink(config.csv);
+  const columns = ["n", "label", "at", "tags", "nested", "filler"];
+  const filler = "x".repeat(200);
+  const started = Date.now();
+  const exporter = await CsvExport.start(sink, { requestId: `bench-${process.pid}`, reportName: "csv-bench", attempt: 1, columns });
+  for (let n = 0; n < rows; n++) {
+    await exporter.add({ n, label: `row, "${n}"`, at: new Date(1_600_000_000_000 + n * 1000), tags: ["Drama", "Crime"], nested: { a: 1, b: "two" }, filler });
+  }
+  const stored = await exporter.finish();
+  const ms = Date.now() - started;
+  console.log(JSON.stringify({ event: "done", rows: stored.rows, bytes: stored.bytes, ms, sink_writes: exporter.stats.sinkWrites, backpressure_waits: exporter.stats.waits }));
+  await sink.remove(stored);
+  process.stdin.resume();
+  await new Promise((resolve) => process.stdin.once("end", resolve));
+}
+
+async function endToEnd(rows: number, gcs: FakeGcs): Promise<Record<string, unknown>> {
+  const mongo = await startEmbeddedMongo();
+  const dbName = "csv_bench";
+  const client = await MongoClient.connect(mongo.uri);
+  try {
+    const collection = client.db(dbName).collection("csv_bench");
+    const insertStarted = Date.now();
+    for (let start = 0; start < rows; start += 20_000) {
+      const docs = [];
+      for (let n = start; n < Math.min(rows, start + 20_000); n++) docs.push({ n, at: new Date(1_600_000_000_000 + n * 1000) });
+      await collection.insertMany(docs, { ordered: false });
+    }
+    console.error(`end to end: ${rows} documents loaded in ${Date.now() - insertStarted} ms`);
+    const worker = spawn(process.execPath, [path.join(DIST, "workers", "node.js")], {
+      env: {
+        ...process.env,
+        MONGODB_URI: mongo.uri,
+        MONGODB_DB: dbName,
+        WORKER_CONCURRENCY: "1",
+        REPORTS_DIRS: path.join(DIST, "bench", "csv-reports"),
+        CATALOGUE_RELOAD_MS: "0",
+        RETENTION_HOURS: "0",
+        REPORT_MAX_TIME_MS: "3600000",
+        LEASE_MS: "120000",
+        GCS_BUCKET: BUCKET,
+        STORAGE_EMULATOR_HOST: gcs.url,
+        GCS_PROJECT_ID: "bench",
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const lines = createInterface({ input: worker.stdout! });
+    const outcome = new Promise<Record<string, unknown>>((resolve) => {
+      let csv: Record<string, unknown> = {};
+      lines.on("line", (text) => {
+        if (!text.startsWith("{")) return;
+        const line = JSON.parse(text) as Record<string, any>;
+        if (line.event === "worker.started") {
+          void client.db(dbName).collection("report_requests").insertOne({ report_name: "csv-bench", params: {}, output: "csv", status: "pending" });
+        }
+        if (line.event === "job.csv_written") csv = line;
+        if (line.event === "job.completed") resolve({ ok: true, rows: line.rows, ms: line.ms, peak_rss_mb: peakRssMb(worker.pid!), sink_writes: csv.sinkWrites, backpressure_waits: csv.waits, bytes: csv.bytes });
+        if (line.event === "job.failed" || line.event === "job.retry_scheduled") resolve({ ok: false, error: line.error, peak_rss_mb: peakRssMb(worker.pid!) });
+      });
+    });
+    const result = await outcome;
+    worker.kill("SIGTERM");
+    await new Promise((resolve) => worker.once("exit", resolve));
+    return result;
+  } finally {
+    await client.close();
+    await mongo.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const rows = Number(process.argv[2] ?? 1_000_000);
+  const gcs = await startFakeGcs();
+  const localDir = mkdtempSync(path.join(os.tmpdir(), "csv-bench-"));
+  try {
+    await gcs.createBucket(BUCKET);
+    const exportPath: Record<string, unknown>[] = [];
+    const gcsEnv = { GCS_BUCKET: BUCKET, STORAGE_EMULATOR_HOST: gcs.url, GCS_PROJECT_ID: "bench" };
+    const gcsLabel = `gcs (fake-gcs-server, ${Number(process.env.GCS_UPLOAD_CHUNK_KB || 8192) / 1024} MiB chunks)`;
+    // The same export with V8 told to collect before old space passes 96 MB: buffers that waited
+    // for a full collection are freed sooner (a deployment flag, not a code change).
+    const capped = ["--max-old-space-size=96"];
+    const sinks: [string, Record<string, string>, string[]][] = [
+      [gcsLabel, gcsEnv, []],
+      [`${gcsLabel}, node ${capped.join(" ")}`, gcsEnv, capped],
+      ["local directory", { LOCAL_CSV_DIR: localDir, GCS_BUCKET: "" }, []],
+    ];
+    for (const [sink, env, flags] of sinks) {
+      const { result, peakRss } = await runChild({ ...env, BENCH_ROWS: String(rows) }, flags);
+      const entry = {
+        sink,
+        rows: result.rows,
+        mb: Math.round(result.bytes / 1e5) / 10,
+        seconds: result.ms / 1000,
+        rows_per_s: Math.round(result.rows / (result.ms / 1000)),
+        peak_rss_mb: peakRss,
+        target_rss_met: peakRss <= TARGET_RSS_MB,
+        sink_writes: result.sink_writes,
+        backpressure_waits: result.backpressure_waits,
+      };
+      console.error(JSON.stringify(entry));
+      exportPath.push(entry);
+    }
+    const e2eRows = Number(process.env.BENCH_E2E_ROWS ?? rows);
+    const e2e = await endToEnd(e2eRows, gcs);
+    const worker = {
+      rows: e2eRows,
+      ...e2e,
+      ...(typeof e2e.ms === "number" ? { rows_per_s: Math.round(e2eRows / ((e2e.ms as number) / 1000)) } : {}),
+      note: "real worker process over the embedded mongo-java-server, which returns the whole aggregate result in one batch (ignores batchSize): the driver holds every row, so this RSS measures the test server's batching, not the export",
+    };
+    console.error(JSON.stringify(worker));
+    mkdirSync(path.dirname(RESULTS), { recursive: true });
+    writeFileSync(
+      RESULTS,
+      JSON.stringify(
+        {
+          benchmark: "csv-export",
+          measured_at: new Date().toISOString(),
+          machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+          method: `${rows} rows of ~300 bytes (number, quoted string, date, array, nested document, 200-char filler) exported to CSV; peak RSS is the process's kernel high-water mark (VmHWM); target peak worker RSS ≤ ${TARGET_RSS_MB} MB`,
+          export_path: exportPath,
+          rss_note:
+            "memory held for the file is bounded (the CSV runs at most one upload chunk ahead of the upload; tests assert it); with forced collections the GCS path's live buffers stay near 25 MB at 8 MiB chunks. Its higher peak RSS is the storage client's footprint plus garbage V8 has not collected yet (buffers held for a chunk's lifetime are promoted and wait for a full collection)",
+          worker_end_to_end: worker,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    console.error(`written ${path.relative(REPO_ROOT, RESULTS)}`);
+  } finally {
+    await gcs.stop();
+    rmSync(localDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes("--child")) await child();
+else await main();

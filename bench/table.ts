@@ -1,0 +1,113 @@
+/**
+ * The results table for the README: reads bench/results/{pickup,throughput,overhead,
+ * pagination,csv-export}.json (whichever exist), prints markdown and writes it to
+ * bench/results/table.md. `npm run bench:table`
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { REPO_ROOT } from "../scripts/lib/paths.ts";
+
+const DIR = path.join(REPO_ROOT, "bench", "results");
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+const load = (name: string): Json | undefined => {
+  const file = path.join(DIR, `${name}.json`);
+  return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
+};
+const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`);
+const times = (x: number) => `${x >= 100 ? Math.round(x) : x.toFixed(2)}×`;
+const mark = (met: boolean) => (met ? "met" : "**missed**");
+
+export function buildTable(): string {
+  const lines: string[] = [];
+  const notes: string[] = [];
+  lines.push("| benchmark | measurement | result | target | status |", "| --- | --- | --- | --- | --- |");
+
+  const pickup = load("pickup");
+  if (pickup) {
+    const s = pickup.systems;
+    const ours = s["ours-changestream"];
+    const cell = (x: Json) =>
+      `p50 ${ms(x.p50_ms)}, p95 ${ms(x.p95_ms)}` + (x.insert_to_claim_issued ? ` (claim issued: p50 ${ms(x.insert_to_claim_issued.p50_ms)})` : "");
+    lines.push(
+      `| a) pickup latency, insert → claimed | ours, change stream | ${cell(ours)} | p50 ≤ 10 ms | ${mark(ours.p50_ms <= 10)} |`,
+      `| | ours, sweep alone (SWEEP_MS 5 s) | ${cell(s["ours-sweep-only"])} | | |`,
+      `| | Agenda 6, MongoChangeStreamNotificationChannel | ${cell(s["agenda-changestream"])} | ours no slower (p50): ${times(pickup.ratios.agenda_changestream_p50_over_ours_p50)} faster | ${mark(pickup.ratios.agenda_changestream_p50_over_ours_p50 >= 1)} |`,
+      `| | Agenda 6, default polling (5 s) | ${cell(s["agenda-polling"])} | ours ≥ 10× faster (p50): ${times(pickup.ratios.agenda_polling_p50_over_ours_p50)} | ${mark(pickup.ratios.agenda_polling_p50_over_ours_p50 >= 10)} |`,
+    );
+  }
+
+  const throughput = load("throughput");
+  if (throughput) {
+    for (const row of throughput.results) {
+      lines.push(
+        `| ${row.processes === throughput.results[0].processes ? "b) throughput (no-op jobs/s)" : ""} | ${row.processes} worker process${row.processes > 1 ? "es" : ""} | ours ${row.ours_jobs_per_s}/s · Agenda ${row.agenda_jobs_per_s}/s · BullMQ ${row.bullmq_jobs_per_s}/s | ours ≥ 2× Agenda: ${times(row.ours_over_agenda)} | ${mark(row.target_ours_ge_2x_agenda_met)} |`,
+      );
+    }
+  }
+
+  const diagnostic = throughput?.diagnostic_without_change_streams?.median_jobs_per_s;
+  if (diagnostic?.["ours-no-stream"] && diagnostic?.["agenda-polling-100ms"]) {
+    const counts = Object.keys(diagnostic["ours-no-stream"]);
+    const cells = counts.map((n) => `${n} proc.: ours ${diagnostic["ours-no-stream"][n]}/s · Agenda ${diagnostic["agenda-polling-100ms"][n]}/s`).join("; ");
+    lines.push(`| | diagnostic, no change streams (ours SWEEP_MS 100, Agenda processEvery 100 ms) | ${cells} | not a target | |`);
+  }
+
+  const overhead = load("overhead");
+  if (overhead) {
+    let first = true;
+    for (const [name, r] of Object.entries<Json>(overhead.reports)) {
+      lines.push(
+        `| ${first ? "c) report overhead" : ""} | ${name} (${r.rows} rows): end to end vs driver aggregate + chunk insert | ${ms(r.end_to_end_ms.median)} vs ${ms(r.direct_aggregate_and_insert_ms.median)} (aggregate alone ${ms(r.direct_aggregate_only_ms.median)}, ratio ${times(r.ratio_vs_aggregate_only)}; fixed cost ${ms(r.fixed_overhead_ms)}) | ratio ≤ 1.15: ${times(r.ratio_vs_aggregate_and_insert)}${r.median_of_paired_ratios ? ` (paired runs: ${times(r.median_of_paired_ratios)})` : ""} | ${mark(r.target_ratio_le_1_15_met)} |`,
+      );
+      first = false;
+    }
+  }
+
+  const pagination = load("pagination");
+  if (pagination) {
+    for (const way of ["api", "driver"] as const) {
+      const r = pagination[way];
+      lines.push(
+        `| ${way === "api" ? "d) pagination, 1,000,000 rows" : ""} | ${way === "api" ? "GET /v1/reports/:id?page=N" : "readPage() with the driver"}, page_size 10 | page 0 ${ms(r.page_0_ms)}, page 10,000 ${ms(r.page_10000_ms)} (last page ${ms(r.page_99999_ms ?? Object.values<number>(r).find((v) => typeof v === "number")!)}) | ratio ≤ 1.5: ${times(r.ratio_page_10000_over_page_0)} | ${mark(r.target_ratio_le_1_5_met)} |`,
+      );
+    }
+  }
+
+  const csv = load("csv-export");
+  if (csv && Array.isArray(csv.export_path)) {
+    csv.export_path.forEach((e: Json, i: number) => {
+      const target = typeof e.target_rss_met === "boolean" ? mark(e.target_rss_met) : "";
+      const rssTarget = /RSS\s*≤\s*(\d+)\s*MB/i.exec(String(csv.method ?? ""))?.[1];
+      lines.push(
+        `| ${i === 0 ? "e) CSV export" : ""} | ${e.sink}, ${Number(e.rows).toLocaleString("en")} rows | ${Math.round(e.rows_per_s).toLocaleString("en")} rows/s, peak RSS ${e.peak_rss_mb} MB | ${target ? (rssTarget ? `peak RSS ≤ ${rssTarget} MB` : "peak RSS (see csv-export.json)") : ""} | ${target} |`,
+      );
+    });
+  } else if (csv) {
+    const found: string[] = [];
+    const walk = (value: Json, key: string) => {
+      if (typeof value === "number" && /rows_per_s|rss/i.test(key)) found.push(`${key} ${Math.round(value * 10) / 10}`);
+      else if (value && typeof value === "object" && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) walk(v, k);
+    };
+    walk(csv, "");
+    lines.push(`| e) CSV export | 1,000,000 rows (see csv-export.json) | ${found.slice(0, 4).join(", ") || "see file"} | | |`);
+  } else {
+    notes.push("e) CSV export: no results/csv-export.json yet.");
+  }
+
+  const measured = [pickup, throughput, overhead, pagination].filter(Boolean).map((r: Json) => r.measured_at.slice(0, 10));
+  const machine = (pickup ?? throughput ?? overhead ?? pagination)?.machine;
+  notes.unshift(
+    "The database in every run is the embedded test server (mongo-java-server, in-memory), **not MongoDB**: its absolute numbers are not MongoDB's. " +
+      "Compare the ratios, which are measured in the same run on the same server. Medians of at least 5 runs" +
+      (machine ? `; machine: ${machine.cpus} cores, ${machine.memory_gb} GiB, Node ${machine.node}` : "") +
+      (measured.length ? `; measured ${[...new Set(measured)].join(", ")}.` : "."),
+  );
+  return [...lines, "", ...notes.map((n) => `${n}`)].join("\n") + "\n";
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const table = buildTable();
+  writeFileSync(path.join(DIR, "table.md"), table);
+  process.stdout.write(table);
+}

@@ -1,0 +1,178 @@
+/**
+ * b) Throughput: no-op jobs completed per second with 1, 2 and 4 worker processes, for
+ *   - ours (change stream + default sweep; the no-op report from bench/reports),
+ *   - Agenda 6 on the same test server, with MongoChangeStreamNotificationChannel (its fastest
+ *     multi-process setup: with polling alone a job waits up to processEvery = 5 s),
+ *   - BullMQ on a local Redis (Debian's redis-server, loopback, no persistence).
+ * Each process runs CONCURRENCY jobs at once (the same for all). The workers start idle; then
+ * PRODUCERS concurrent loops enqueue JOBS jobs one insert/add at a time; throughput = JOBS / (time
+ * from the first enqueue to the last job.completed line). Every Mongo measurement runs on its own
+ * fresh server; the order of systems rotates each round; reported numbers are medians over ROUNDS.
+ * `npm run bench:throughput`
+ */
+import process from "node:process";
+import { MongoClient } from "mongodb";
+import { Agenda } from "agenda";
+import { MongoBackend } from "@agendajs/mongo-backend";
+import { Queue } from "bullmq";
+import { connect, ensureIndexes } from "../src/db.ts";
+import { RequestStore } from "../src/requests/store.ts";
+import { startEmbeddedMongo, type EmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
+import { startRedis, startWorker, sleep, until, type WorkerKind, type WorkerProcess } from "./harness.ts";
+import { median, writeResults } from "./lib.ts";
+
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const JOBS = Number(process.env.JOBS ?? 300);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
+const PRODUCERS = Number(process.env.PRODUCERS ?? 4);
+const PROCESS_COUNTS = (process.env.PROCESS_COUNTS ?? "1,2,4").split(",").map(Number);
+
+type SystemName = "ours" | "agenda" | "bullmq" | "ours-no-stream" | "agenda-polling-100ms";
+interface System {
+  name: SystemName;
+  kind: WorkerKind;
+  description: string;
+  pollMs?: number;
+}
+const SYSTEMS: System[] = [
+  { name: "ours", kind: "ours", description: "ours: change stream + sweep (default SWEEP_MS), no-op report bench-noop" },
+  { name: "agenda", kind: "agenda-changestream", description: "Agenda 6 + MongoChangeStreamNotificationChannel, no-op handler, same test server" },
+  { name: "bullmq", kind: "bullmq", description: "BullMQ on local redis-server (Debian), no-op processor" },
+];
+/**
+ * Diagnostic, not a target: both Mongo systems without any change stream (ours woken by a 100 ms
+ * sweep, Agenda polling every 100 ms), to show what the test server's busy-looping change streams
+ * cost each of them.
+ */
+const DIAGNOSTIC: System[] = [
+  { name: "ours-no-stream", kind: "ours-sweep-only", pollMs: 100, description: "ours without change stream, SWEEP_MS=100" },
+  { name: "agenda-polling-100ms", kind: "agenda-polling", pollMs: 100, description: "Agenda 6 without change stream, processEvery 100 ms" },
+];
+const DIAGNOSTIC_ROUNDS = Number(process.env.DIAGNOSTIC_ROUNDS ?? 3);
+const DIAGNOSTIC_PROCESS_COUNTS = [1, 4];
+
+interface Producer {
+  enqueue(i: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const redis = await startRedis();
+let queueCounter = 0;
+
+async function run(system: System, processes: number): Promise<{ jobs_per_s: number; ms: number }> {
+  let server: EmbeddedMongo | undefined;
+  const dbName = `throughput_${system.name}`;
+  const queue = `bench-${process.pid}-${++queueCounter}`;
+  if (system.name !== "bullmq") server = await startEmbeddedMongo();
+  let completed = 0;
+  let lastCompletion = 0;
+  const workers: WorkerProcess[] = [];
+  let producer: Producer | undefined;
+  try {
+    for (let i = 0; i < processes; i++) {
+      workers.push(
+        startWorker(system.kind, { mongoUri: server?.uri, dbName, redisPort: redis.port, queue, concurrency: CONCURRENCY, pollMs: system.pollMs }, (line, receivedAt) => {
+          if (line.event === "job.completed") {
+            completed += 1;
+            lastCompletion = receivedAt;
+          }
+        }),
+      );
+    }
+    producer = await producerFor(system.name, server?.uri, dbName, queue);
+    await Promise.all(workers.map((w) => w.ready));
+    await sleep(500);
+    const t0 = Date.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: PRODUCERS }, async () => {
+        while (next < JOBS) await producer!.enqueue(next++);
+      }),
+    );
+    await until(() => completed >= JOBS, 180_000, `${system.name} x${processes}: ${JOBS} completions`, 10);
+    const ms = lastCompletion - t0;
+    if (completed > JOBS) throw new Error(`${system.name}: ${completed} completions for ${JOBS} jobs`);
+    return { jobs_per_s: (JOBS * 1000) / ms, ms };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await producer?.close();
+    await server?.stop();
+  }
+}
+
+async function producerFor(name: SystemName, uri: string | undefined, dbName: string, queue: string): Promise<Producer> {
+  if (name.startsWith("ours")) {
+    const database = await connect(uri!, dbName, "bench-producer");
+    await ensureIndexes(database);
+    const store = new RequestStore(database.requests);
+    return {
+      enqueue: async (i) => void (await store.submit({ report_name: "bench-noop", params: { i }, output: "json" })),
+      close: () => database.close(),
+    };
+  }
+  if (name.startsWith("agenda")) {
+    const client = await MongoClient.connect(uri!, { appName: "bench-producer" });
+    const agenda = new Agenda({ backend: new MongoBackend({ mongo: client.db(dbName) }) });
+    await agenda.ready;
+    return { enqueue: async (i) => void (await agenda.now("bench-noop", { i })), close: () => client.close() };
+  }
+  const bull = new Queue(queue, { connection: { host: "127.0.0.1", port: redis.port } });
+  await bull.waitUntilReady();
+  return { enqueue: async (i) => void (await bull.add("bench-noop", { i })), close: () => bull.close() };
+}
+
+const diagnostic: Record<string, Record<number, number[]>> = {};
+const rates: Record<string, Record<number, number[]>> = Object.fromEntries(SYSTEMS.map((s) => [s.name, Object.fromEntries(PROCESS_COUNTS.map((n) => [n, []]))]));
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const processes of PROCESS_COUNTS) {
+      const order = SYSTEMS.map((_, i) => SYSTEMS[(i + round) % SYSTEMS.length]);
+      for (const system of order) {
+        const result = await run(system, processes);
+        rates[system.name][processes].push(result.jobs_per_s);
+        console.log(JSON.stringify({ event: "bench.throughput.run", round, system: system.name, processes, ...result }));
+      }
+    }
+  }
+  for (let round = 0; round < DIAGNOSTIC_ROUNDS; round++) {
+    for (const processes of DIAGNOSTIC_PROCESS_COUNTS) {
+      for (const system of round % 2 === 0 ? DIAGNOSTIC : [...DIAGNOSTIC].reverse()) {
+        const result = await run(system, processes);
+        ((diagnostic[system.name] ??= {})[processes] ??= []).push(result.jobs_per_s);
+        console.log(JSON.stringify({ event: "bench.throughput.diagnostic", round, system: system.name, processes, ...result }));
+      }
+    }
+  }
+} finally {
+  await redis.stop();
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const table = PROCESS_COUNTS.map((processes) => {
+  const row: Record<string, unknown> = { processes };
+  for (const s of SYSTEMS) row[`${s.name}_jobs_per_s`] = round1(median(rates[s.name][processes]));
+  const ours = median(rates.ours[processes]);
+  row.ours_over_agenda = Math.round((ours / median(rates.agenda[processes])) * 100) / 100;
+  row.ours_over_bullmq = Math.round((ours / median(rates.bullmq[processes])) * 100) / 100;
+  row.target_ours_ge_2x_agenda_met = ours >= 2 * median(rates.agenda[processes]);
+  return row;
+});
+const file = writeResults("throughput", {
+  method:
+    `${JOBS} no-op jobs per measurement, enqueued by ${PRODUCERS} concurrent producer loops (one insert/add per job) into idle workers; ` +
+    `jobs/s = ${JOBS} / (first enqueue → last job.completed line); each worker process runs ${CONCURRENCY} jobs at once; fresh test server per Mongo measurement; medians over rounds`,
+  rounds: ROUNDS,
+  systems: Object.fromEntries(SYSTEMS.map((s) => [s.name, s.description])),
+  results: table,
+  diagnostic_without_change_streams: {
+    note: "not a target: the same jobs with no change stream anywhere (ours woken by a 100 ms sweep and by its own finished jobs, Agenda polling every 100 ms), to show the cost of the test server's busy-looping change streams",
+    rounds: DIAGNOSTIC_ROUNDS,
+    systems: Object.fromEntries(DIAGNOSTIC.map((s) => [s.name, s.description])),
+    median_jobs_per_s: Object.fromEntries(
+      Object.entries(diagnostic).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([n, r]) => [n, round1(median(r))]))]),
+    ),
+  },
+  per_run_jobs_per_s: Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([n, r]) => [n, r.map(round1)]))])),
+});
+console.log(JSON.stringify({ event: "bench.done", file, results: table }));
+process.exit(0);

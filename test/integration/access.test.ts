@@ -1,0 +1,80 @@
+/**
+ * Access control (on by configuration): API keys stored as hashes, requests owned by the key that
+ * made them, a per-key rate limit.
+ */
+import { suite } from "../support/suite.ts";
+import * as assert from "uvu/assert";
+import { createHash } from "node:crypto";
+import { ConfigError, loadConfig } from "../../src/config.ts";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { startTestService, type TestService } from "../support/service.ts";
+import { get, post, request } from "../support/http.ts";
+
+const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
+const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+const test = suite("access");
+let mongo: TestMongo;
+let service: TestService;
+
+test.before(async () => {
+  mongo = await startTestMongo("access");
+  const apiKeys = new Map([
+    ["alice", sha256("alice-secret")],
+    ["bob", sha256("bob-secret")],
+    ["busy", sha256("busy-secret")],
+  ]);
+  service = await startTestService(mongo, { worker: false, config: { apiKeys, rateLimitPerMinute: 5 } });
+});
+
+test.after(async () => {
+  await service?.close();
+  await mongo?.stop();
+});
+
+test("without a key, or with a wrong one: 401 with WWW-Authenticate", async () => {
+  const none = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating" });
+  assert.is(none.status, 401);
+  assert.is(none.body.type, "https://mongo-reports.dev/problems/unauthorized");
+  assert.ok(none.headers.get("www-authenticate")?.startsWith("Bearer"));
+  const wrong = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating" }, auth("alice-secret-"));
+  assert.is(wrong.status, 401);
+  assert.is(await service.context.database.requests.countDocuments({}), 0);
+});
+
+test("a request belongs to the key that made it: another key gets 404", async () => {
+  const mine = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 1 }, auth("alice-secret"));
+  assert.is(mine.status, 202);
+  assert.is((await get(`${service.url}/v1/reports/${mine.body.id}`, auth("alice-secret"))).status, 200);
+  // X-API-Key works as well as a bearer token.
+  assert.is((await get(`${service.url}/v1/reports/${mine.body.id}`, { "X-API-Key": "alice-secret" })).status, 200);
+  assert.is((await get(`${service.url}/v1/reports/${mine.body.id}`, auth("bob-secret"))).status, 404);
+  assert.is((await request(`${service.url}/v1/reports/${mine.body.id}`, { method: "DELETE", headers: auth("bob-secret") })).status, 404);
+  assert.is((await get(`${service.url}/v1/reports/${mine.body.id}`, auth("alice-secret"))).body.status, "pending", "bob could not cancel it");
+  const stored = await service.context.database.requests.findOne({});
+  assert.is(stored!.owner, "alice");
+});
+
+test("discovery and health stay open", async () => {
+  assert.is((await get(`${service.url}/v1/report-definitions`)).status, 200);
+  assert.is((await get(`${service.url}/healthz`)).status, 200);
+});
+
+test("rate limit per key: 429 with Retry-After past the limit; other keys unaffected", async () => {
+  const statuses = [];
+  for (let i = 0; i < 6; i++) statuses.push((await get(`${service.url}/v1/reports/${"c".repeat(24)}`, auth("busy-secret"))).status);
+  assert.equal(statuses, [404, 404, 404, 404, 404, 429]);
+  const limited = await get(`${service.url}/v1/reports/${"c".repeat(24)}`, auth("busy-secret"));
+  assert.is(limited.status, 429);
+  assert.is(limited.body.type, "https://mongo-reports.dev/problems/rate-limited");
+  assert.ok(Number(limited.headers.get("retry-after")) >= 1);
+  assert.is((await get(`${service.url}/v1/reports/${"c".repeat(24)}`, auth("bob-secret"))).status, 404);
+});
+
+test("API_KEYS must hold hashes, not keys", () => {
+  assert.throws(() => loadConfig({ API_KEYS: "alice:plaintext" }), (error: unknown) => error instanceof ConfigError && /API_KEYS/.test((error as Error).message));
+  const config = loadConfig({ API_KEYS: `alice:${sha256("k")}` });
+  assert.is(config.apiKeys.get("alice"), sha256("k"));
+});
+
+test.run();

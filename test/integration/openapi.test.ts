@@ -1,0 +1,144 @@
+/**
+ * Discovery and the OpenAPI 3.1 document: valid against the official 3.1 schema, listing every
+ * route the app serves, with each report's body generated from the struct that validates it, so
+ * the JSON Schema and the API agree on what is valid.
+ */
+import { suite } from "../support/suite.ts";
+import * as assert from "uvu/assert";
+import { Validator } from "@seriousme/openapi-schema-validator";
+// ajv comes with the OpenAPI validator; its 2020-12 build is the dialect OpenAPI 3.1 uses.
+import Ajv2020Module from "ajv/dist/2020.js";
+import { createApp } from "../../src/api/app.ts";
+import { servedRoutes, toOpenApiPath } from "../../src/api/openapi.ts";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { startTestService, type TestService } from "../support/service.ts";
+import { get, post } from "../support/http.ts";
+
+const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as new (options: object) => {
+  compile(schema: object): ((data: unknown) => boolean) & { errors?: unknown };
+};
+
+const test = suite("discovery and OpenAPI");
+let mongo: TestMongo;
+let service: TestService;
+let document: any;
+
+test.before(async () => {
+  mongo = await startTestMongo("openapi");
+  // No worker: submitted requests stay pending, which is all these tests need.
+  service = await startTestService(mongo, { worker: false });
+  const response = await get(`${service.url}/openapi.json`);
+  assert.is(response.status, 200);
+  document = response.body;
+});
+
+test.after(async () => {
+  await service?.close();
+  await mongo?.stop();
+});
+
+test("GET /openapi.json is a valid OpenAPI 3.1 document", async () => {
+  assert.is(document.openapi, "3.1.0");
+  const validator = new Validator();
+  const result = await validator.validate(document);
+  assert.ok(result.valid, JSON.stringify(result.errors, null, 1)?.slice(0, 3000));
+  assert.is(validator.version, "3.1");
+});
+
+test("every route the app serves is in the document, and each is described", () => {
+  const app = createApp(service.context);
+  const routes = servedRoutes(app.koa);
+  app.close();
+  assert.ok(routes.length >= 9, `found ${routes.length} routes`);
+  for (const route of routes) {
+    const operation = document.paths[toOpenApiPath(route.path)]?.[route.method.toLowerCase()];
+    assert.ok(operation, `${route.method} ${route.path} missing from /openapi.json`);
+  }
+  for (const known of [
+    "get /healthz", "get /readyz", "get /openapi.json", "get /docs", "get /v1/report-definitions", "get /v1/report-definitions/{name}",
+    "post /v1/report-definition-checks", "post /v1/reports", "get /v1/reports/{id}", "delete /v1/reports/{id}", "get /v1/reports/{id}/csv",
+    "post /v1/{collection}/{report_name}",
+  ]) {
+    const [method, path] = known.split(" ");
+    const operation = document.paths[path]?.[method];
+    assert.ok(operation && !operation["x-undocumented"], `${known} is described`);
+  }
+});
+
+test("each report has its own request body, selected by report_name, and a spelled-out alias", async () => {
+  const reports = (await get(`${service.url}/v1/report-definitions`)).body.reports as any[];
+  assert.ok(reports.length >= 12, `${reports.length} reports`);
+  assert.ok(reports.filter((r) => r.kind === "data").length >= 2, "at least two data-defined seeds");
+  const body = document.paths["/v1/reports"].post.requestBody.content["application/json"].schema;
+  assert.is(body.discriminator.propertyName, "report_name");
+  for (const report of reports) {
+    const name = `ReportRequest.${report.name}`;
+    assert.ok(document.components.schemas[name], name);
+    assert.is(body.discriminator.mapping[report.name], `#/components/schemas/${name}`);
+    assert.equal(document.components.schemas[name].properties.report_name, { type: "string", const: report.name });
+    const alias = document.paths[`/v1/${report.collection}/${report.name}`]?.post;
+    assert.ok(alias, `alias of ${report.name}`);
+  }
+  assert.equal(new Set(body.oneOf.map((s: any) => s.$ref)).size, reports.length);
+});
+
+test("discovery lists parameters as JSON Schema, columns and an example body the API accepts", async () => {
+  const reports = (await get(`${service.url}/v1/report-definitions`)).body.reports as any[];
+  for (const report of reports) {
+    assert.is(report.parameters.type, "object", report.name);
+    assert.is(report.parameters.additionalProperties, false, report.name);
+    assert.ok(report.columns.length > 0 && report.columns.every((c: any) => typeof c.name === "string"), report.name);
+    assert.is(report.example.report_name, report.name);
+    const one = await get(`${service.url}/v1/report-definitions/${report.name}`);
+    assert.equal(one.body, report);
+    const submitted = await post(`${service.url}/v1/reports`, report.example);
+    assert.ok(submitted.status === 202 || submitted.status === 200, `${report.name} example: ${JSON.stringify(submitted.body)}`);
+  }
+  const unknown = await get(`${service.url}/v1/report-definitions/no-such-report`);
+  assert.is(unknown.status, 404);
+  assert.ok(unknown.body.available.includes("top-movies-per-rating"));
+});
+
+test("the published JSON Schema and the API's validation agree", async () => {
+  const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true, formats: { "date-time": true, uri: true } });
+  const cases: Record<string, Record<string, unknown>[]> = {
+    "top-movies-per-rating": [
+      {},
+      { rating: { $gt: 7 }, min_votes: 100, released: { $gt: "1990", $lt: "2021" }, genres: { include: ["Drama"], exclude: ["Comedy"] }, top: 5 },
+      { released: { $gte: 1940, $lte: "1945-06-30" } },
+      { rating: { $gt: 7, $gte: 8 } },
+      { rating: {} },
+      { rating: { $where: "1" } },
+      { rating: { $gt: "7" } },
+      { top: 0 },
+      { top: 2.5 },
+      { released: { $gt: "last year" } },
+      { genres: { include: [] } },
+      { genres: {} },
+      { colour: "red" },
+    ],
+    "theaters-per-city": [{}, { top: 10, states: { include: ["TX"] } }, { top: 10001 }, { theaters: { $lt: 3 } }, { cities: { include: [""] } }, { states: ["TX"] }],
+    "top-actors": [{ rank_by: "movies" }, { rank_by: "fame" }, { movies: { $gte: 2 }, actors: { exclude: ["X"] } }],
+    "movies-per-period": [{ period: "year", years: { $gte: 1940 } }, { period: "century" }, { years: { $gte: "1940" } }],
+  };
+  for (const [name, bodies] of Object.entries(cases)) {
+    const schema = document.components.schemas[`ReportRequest.${name}`];
+    const validate = ajv.compile(schema);
+    for (const params of bodies) {
+      const body = { report_name: name, ...params };
+      const response = await post(`${service.url}/v1/reports`, body);
+      const apiAccepts = response.status === 202 || response.status === 200;
+      assert.ok(apiAccepts || response.status === 400, `${JSON.stringify(body)}: ${response.status}`);
+      assert.is(validate(body), apiAccepts, `${JSON.stringify(body)}: API ${apiAccepts ? "accepts" : "rejects"}, JSON Schema disagrees ${JSON.stringify(validate.errors)}`);
+    }
+  }
+});
+
+test("GET /docs serves an interactive page reading /openapi.json", async () => {
+  const response = await fetch(`${service.url}/docs`);
+  assert.is(response.status, 200);
+  assert.match(response.headers.get("content-type") ?? "", /text\/html/);
+  assert.match(await response.text(), /openapi\.json/);
+});
+
+test.run();

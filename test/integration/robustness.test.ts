@@ -1,0 +1,160 @@
+/**
+ * Retries, time limits, cancellation, idempotent submission, result reuse and retention, each
+ * against the real service and server.
+ */
+import { suite } from "../support/suite.ts";
+import * as assert from "uvu/assert";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ObjectId } from "mongodb";
+import { purgeExpired } from "../../src/worker/retention.ts";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { startTestService, type TestService } from "../support/service.ts";
+import { eventually, get, post, request } from "../support/http.ts";
+import { loadMflix } from "../support/mflix.ts";
+
+const FIXTURE_REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "robustness-reports");
+
+const test = suite("robustness");
+let mongo: TestMongo;
+let service: TestService;
+
+test.before(async () => {
+  mongo = await startTestMongo("robustness");
+  // One row per chunk makes full reports slow enough to cancel mid-run.
+  // A long lease (heartbeat every 10 s) proves cancellation reaches the worker through the change stream.
+  service = await startTestService(mongo, {
+    config: { rowsPerChunk: 1, reportsDirs: [FIXTURE_REPORTS], reuseWindowMs: 60_000, leaseMs: 30_000, heartbeatMs: 10_000 },
+  });
+  await loadMflix(service.context.database.db, ["movies"]);
+});
+
+test.after(async () => {
+  await service?.close();
+  await mongo?.stop();
+});
+
+const requests = () => service.context.database.requests;
+const chunksOf = (id: string) => service.context.database.results.countDocuments({ request_id: new ObjectId(id) });
+
+test("a failing report is retried with backoff up to max_attempts, then ends in error with the last reason", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "always-fails" });
+  const done = await get(`${service.url}/v1/reports/${submitted.body.id}?wait=20`);
+  assert.is(done.body.status, "error");
+  assert.is(done.body.attempts, 3, "the report's own max_attempts");
+  assert.is(done.body.error.code, "execution");
+  assert.ok(/noSuchStageForTests/.test(done.body.error.message), done.body.error.message);
+});
+
+test("bad input fails at once, without retries", async () => {
+  const { insertedId } = await requests().insertOne({ report_name: "top-movies-per-rating", params: { top: -1 }, status: "pending" } as any);
+  const done = await get(`${service.url}/v1/reports/${insertedId}?wait=20`);
+  assert.is(done.body.status, "error");
+  assert.is(done.body.attempts, 1);
+  assert.is(done.body.error.code, "validation");
+});
+
+test("a report past its time limit ends in error with code timeout and leaves no rows", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "slow-rows" });
+  const done = await get(`${service.url}/v1/reports/${submitted.body.id}?wait=20`);
+  assert.is(done.body.status, "error");
+  assert.is(done.body.error.code, "timeout");
+  assert.is(done.body.attempts, 1, "a timeout is not retried");
+  assert.is(await chunksOf(submitted.body.id), 0);
+});
+
+test("DELETE cancels a pending request at once; no worker runs it", async () => {
+  const { insertedId } = await requests().insertOne({
+    report_name: "top-movies-per-rating", params: {}, status: "pending", run_after: new Date(Date.now() + 60_000),
+  } as any);
+  const response = await request(`${service.url}/v1/reports/${insertedId}`, { method: "DELETE" });
+  assert.is(response.status, 200);
+  assert.is(response.body.status, "cancelled");
+  await requests().updateOne({ _id: insertedId }, { $set: { run_after: null } });
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // two sweeps
+  const doc = await requests().findOne({ _id: insertedId });
+  assert.is(doc!.status, "cancelled");
+  assert.is(doc!.attempts ?? 0, 0);
+  const again = await request(`${service.url}/v1/reports/${insertedId}`, { method: "DELETE" });
+  assert.is(again.status, 200, "cancelling twice is harmless");
+});
+
+test("DELETE stops a running report within two seconds and removes its partial rows", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", genres: { exclude: ["nothing"] } });
+  const id = submitted.body.id;
+  await eventually(async () => ((await chunksOf(id)) > 0 ? true : undefined), 20_000, 5);
+  const cancelledAt = Date.now();
+  const response = await request(`${service.url}/v1/reports/${id}`, { method: "DELETE" });
+  assert.is(response.body.status, "cancelled");
+  await eventually(async () => ((await chunksOf(id)) === 0 ? true : undefined), 5_000, 20);
+  const stoppedMs = Date.now() - cancelledAt;
+  assert.ok(stoppedMs < 2_000, `stopped after ${stoppedMs} ms`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.is(await chunksOf(id), 0, "no rows written after the stop");
+  const doc = await requests().findOne({ _id: new ObjectId(id) });
+  assert.is(doc!.status, "cancelled", "the worker did not complete it afterwards");
+});
+
+test("DELETE of a finished request: 409; of an unknown one: 404", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 2 });
+  await get(`${service.url}/v1/reports/${submitted.body.id}?wait=20`);
+  const response = await request(`${service.url}/v1/reports/${submitted.body.id}`, { method: "DELETE" });
+  assert.is(response.status, 409);
+  assert.is(response.body.type, "https://mongo-reports.dev/problems/already-finished");
+  assert.is((await request(`${service.url}/v1/reports/${"b".repeat(24)}`, { method: "DELETE" })).status, 404);
+});
+
+test("Idempotency-Key: same key and body → the same request; different body → 422", async () => {
+  const body = { report_name: "top-movies-per-rating", top: 3, min_votes: 4242 };
+  const first = await post(`${service.url}/v1/reports`, body, { "Idempotency-Key": "order-42" });
+  assert.is(first.status, 202);
+  // The same body written differently (key order) is the same request.
+  const second = await post(`${service.url}/v1/reports`, { min_votes: 4242, top: 3, report_name: "top-movies-per-rating" }, { "Idempotency-Key": "order-42" });
+  assert.is(second.body.id, first.body.id);
+  assert.is(second.headers.get("idempotent-replayed"), "true");
+  const different = await post(`${service.url}/v1/reports`, { ...body, top: 4 }, { "Idempotency-Key": "order-42" });
+  assert.is(different.status, 422);
+  assert.is(different.body.request_id, first.body.id);
+  assert.is(await requests().countDocuments({ "params.top": 4, "params.min_votes": 4242 }), 0, "nothing stored for the mismatch");
+  assert.is(await requests().countDocuments({ "params.top": 3, "params.min_votes": 4242 }), 1, "one request for the key");
+});
+
+test("Idempotency-Key: concurrent retries create one request", async () => {
+  const body = { report_name: "top-movies-per-rating", top: 9, min_votes: 11 };
+  const responses = await Promise.all(Array.from({ length: 8 }, () => post(`${service.url}/v1/reports`, body, { "Idempotency-Key": "burst-1" })));
+  assert.is(new Set(responses.map((r) => r.body.id)).size, 1);
+  assert.is(await requests().countDocuments({ "params.top": 9, "params.min_votes": 11 }), 1);
+});
+
+test("an identical request completed recently is reused; Cache-Control: no-cache recomputes", async () => {
+  const body = { report_name: "top-directors-per-movie-rating", top: 4, movies: { $gte: 2 } };
+  const first = await post(`${service.url}/v1/reports`, body);
+  await get(`${service.url}/v1/reports/${first.body.id}?wait=20`);
+  const reused = await post(`${service.url}/v1/reports`, body);
+  assert.is(reused.status, 200);
+  assert.is(reused.body.id, first.body.id);
+  assert.is(reused.body.status, "completed");
+  assert.is(reused.headers.get("x-reused-result"), "true");
+  const fresh = await post(`${service.url}/v1/reports`, body, { "Cache-Control": "no-cache" });
+  assert.is(fresh.status, 202);
+  assert.is.not(fresh.body.id, first.body.id);
+});
+
+test("retention removes finished requests with their rows, and nothing younger or unfinished", async () => {
+  const old = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 5, min_votes: 1 });
+  await get(`${service.url}/v1/reports/${old.body.id}?wait=20`);
+  assert.is(await chunksOf(old.body.id), 5);
+  const young = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 5, min_votes: 2 });
+  await get(`${service.url}/v1/reports/${young.body.id}?wait=20`);
+  const pending = await requests().insertOne({ report_name: "top-movies-per-rating", params: {}, status: "pending", run_after: new Date(Date.now() + 600_000) } as any);
+  await requests().updateOne({ _id: new ObjectId(old.body.id) }, { $set: { finished_at: new Date(Date.now() - 2 * 3_600_000) } });
+
+  const removed = await purgeExpired({ database: service.context.database, store: service.context.store, retentionMs: 3_600_000 });
+  assert.ok(removed >= 1);
+  assert.is((await get(`${service.url}/v1/reports/${old.body.id}`)).status, 404);
+  assert.is(await chunksOf(old.body.id), 0);
+  assert.is((await get(`${service.url}/v1/reports/${young.body.id}`)).body.status, "completed");
+  assert.ok(await requests().findOne({ _id: pending.insertedId }), "pending requests are never expired");
+});
+
+test.run();
