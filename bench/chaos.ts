@@ -40,24 +40,38 @@ const workers = new Set<ChildProcess>();
 function startWorker(): void {
   started += 1;
   const child = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "workers", "node.js")], {
-    env: { ...process.env, MONGODB_URI: server.uri, MONGODB_DB: dbName, LEASE_MS: "2000", SWEEP_MS: "500", RETRY_BASE_MS: "100", MAX_ATTEMPTS: "20", ROWS_PER_CHUNK: "50" },
+    env: {
+      ...process.env,
+      MONGODB_URI: server.uri,
+      MONGODB_DB: dbName,
+      LEASE_MS: "2000",
+      SWEEP_MS: "500",
+      RETRY_BASE_MS: "100",
+      MAX_ATTEMPTS: "20",
+      ROWS_PER_CHUNK: "50",
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   workers.add(child);
   child.once("exit", () => workers.delete(child));
   createInterface({ input: child.stdout! }).on("line", (line) => {
     const entry = JSON.parse(line) as { event: string; request_id?: string };
-    if (entry.event === "job.completed" && entry.request_id) completions.set(entry.request_id, (completions.get(entry.request_id) ?? 0) + 1);
+    if (entry.event === "job.completed" && entry.request_id)
+      completions.set(entry.request_id, (completions.get(entry.request_id) ?? 0) + 1);
   });
 }
 
 /** A mix of the three seed reports with varied filters, some slow enough to be killed mid-run. */
 function requestFor(i: number): { report_name: string; params: Record<string, unknown> } {
   switch (i % 4) {
-    case 0: return { report_name: "top-movies-per-rating", params: { top: 1 + (i % 50), rating: { $gt: 5 + (i % 30) / 10 } } };
-    case 1: return { report_name: "top-movies-per-rating", params: { released: { $gte: String(1910 + (i % 40)) }, min_votes: i % 1000 } };
-    case 2: return { report_name: "top-directors-per-movie-rating", params: { movies: { $gte: 1 + (i % 3) } } };
-    default: return { report_name: "top-directors-per-movie-rating", params: { rating: { $lt: 9 - (i % 20) / 10 }, top: 5 + (i % 20) } };
+    case 0:
+      return { report_name: "top-movies-per-rating", params: { top: 1 + (i % 50), rating: { $gt: 5 + (i % 30) / 10 } } };
+    case 1:
+      return { report_name: "top-movies-per-rating", params: { released: { $gte: String(1910 + (i % 40)) }, min_votes: i % 1000 } };
+    case 2:
+      return { report_name: "top-directors-per-movie-rating", params: { movies: { $gte: 1 + (i % 3) } } };
+    default:
+      return { report_name: "top-directors-per-movie-rating", params: { rating: { $lt: 9 - (i % 20) / 10 }, top: 5 + (i % 20) } };
   }
 }
 
@@ -102,8 +116,16 @@ for (const id of ids) {
     continue;
   }
   const report = registry.require(doc.report_name);
-  const clean: Document[] = await database.db.collection(report.collection).aggregate(report.pipeline(validateParams(doc.params, report.params))).toArray();
-  const rows = await readPage(database.results, { requestId: id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk }, 0, Math.max(1, doc.result.row_count));
+  const clean: Document[] = await database.db
+    .collection(report.collection)
+    .aggregate(report.pipeline(validateParams(doc.params, report.params)))
+    .toArray();
+  const rows = await readPage(
+    database.results,
+    { requestId: id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk },
+    0,
+    Math.max(1, doc.result.row_count),
+  );
   if (JSON.stringify(rows) !== JSON.stringify(clean) || doc.result.row_count !== clean.length) mismatched += 1;
 }
 const completedTwice = [...completions.values()].filter((n) => n > 1).length;

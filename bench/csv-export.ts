@@ -51,7 +51,10 @@ function peakRssMb(pid: number): number {
 
 /** Runs `node SELF --child` with env; returns its result line and its peak RSS (read before it exits). */
 function runChild(env: Record<string, string>, nodeFlags: string[] = []): Promise<{ result: ChildResult; peakRss: number }> {
-  const child = spawn(process.execPath, [...nodeFlags, SELF, "--child"], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...nodeFlags, SELF, "--child"], {
+    env: { ...process.env, ...env },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (!line.startsWith("{")) return;
@@ -75,11 +78,27 @@ async function child(): Promise<void> {
   const started = Date.now();
   const exporter = await CsvExport.start(sink, { requestId: `bench-${process.pid}`, reportName: "csv-bench", attempt: 1, columns });
   for (let n = 0; n < rows; n++) {
-    await exporter.add({ n, label: `row, "${n}"`, at: new Date(1_600_000_000_000 + n * 1000), tags: ["Drama", "Crime"], nested: { a: 1, b: "two" }, filler });
+    await exporter.add({
+      n,
+      label: `row, "${n}"`,
+      at: new Date(1_600_000_000_000 + n * 1000),
+      tags: ["Drama", "Crime"],
+      nested: { a: 1, b: "two" },
+      filler,
+    });
   }
   const stored = await exporter.finish();
   const ms = Date.now() - started;
-  console.log(JSON.stringify({ event: "done", rows: stored.rows, bytes: stored.bytes, ms, sink_writes: exporter.stats.sinkWrites, backpressure_waits: exporter.stats.waits }));
+  console.log(
+    JSON.stringify({
+      event: "done",
+      rows: stored.rows,
+      bytes: stored.bytes,
+      ms,
+      sink_writes: exporter.stats.sinkWrites,
+      backpressure_waits: exporter.stats.waits,
+    }),
+  );
   await sink.remove(stored);
   process.stdin.resume();
   await new Promise((resolve) => process.stdin.once("end", resolve));
@@ -123,11 +142,24 @@ async function endToEnd(rows: number, gcs: FakeGcs): Promise<Record<string, unkn
         if (!text.startsWith("{")) return;
         const line = JSON.parse(text) as Record<string, any>;
         if (line.event === "worker.started") {
-          void client.db(dbName).collection("report_requests").insertOne({ report_name: "csv-bench", params: {}, output: "csv", status: "pending" });
+          void client
+            .db(dbName)
+            .collection("report_requests")
+            .insertOne({ report_name: "csv-bench", params: {}, output: "csv", status: "pending" });
         }
         if (line.event === "job.csv_written") csv = line;
-        if (line.event === "job.completed") resolve({ ok: true, rows: line.rows, ms: line.ms, peak_rss_mb: peakRssMb(worker.pid!), sink_writes: csv.sinkWrites, backpressure_waits: csv.waits, bytes: csv.bytes });
-        if (line.event === "job.failed" || line.event === "job.retry_scheduled") resolve({ ok: false, error: line.error, peak_rss_mb: peakRssMb(worker.pid!) });
+        if (line.event === "job.completed")
+          resolve({
+            ok: true,
+            rows: line.rows,
+            ms: line.ms,
+            peak_rss_mb: peakRssMb(worker.pid!),
+            sink_writes: csv.sinkWrites,
+            backpressure_waits: csv.waits,
+            bytes: csv.bytes,
+          });
+        if (line.event === "job.failed" || line.event === "job.retry_scheduled")
+          resolve({ ok: false, error: line.error, peak_rss_mb: peakRssMb(worker.pid!) });
       });
     });
     const result = await outcome;
@@ -189,7 +221,12 @@ async function main(): Promise<void> {
         {
           benchmark: "csv-export",
           measured_at: new Date().toISOString(),
-          machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+          machine: {
+            cpus: os.cpus().length,
+            cpu_model: os.cpus()[0]?.model,
+            memory_gb: Math.round(os.totalmem() / 2 ** 30),
+            node: process.version,
+          },
           method: `${rows} rows of ~300 bytes (number, quoted string, date, array, nested document, 200-char filler) exported to CSV; peak RSS is the process's kernel high-water mark (VmHWM); target peak worker RSS ≤ ${TARGET_RSS_MB} MB`,
           export_path: exportPath,
           rss_note:

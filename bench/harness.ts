@@ -163,9 +163,13 @@ export interface LocalRedis {
 /** Debian's redis-server on a free loopback port, no persistence; stopped by `stop()` or when this process exits. */
 export async function startRedis(): Promise<LocalRedis> {
   const port = await freePort();
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const onExit = () => child.kill("SIGKILL");
   process.once("exit", onExit);
   await new Promise<void>((resolve, reject) => {

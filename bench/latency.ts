@@ -14,7 +14,11 @@ import { median, percentile, writeResults } from "./lib.ts";
 
 const RUNS = Number(process.env.RUNS ?? 20);
 const embedded = process.env.MONGODB_URI ? undefined : await startEmbeddedMongo();
-const config = loadConfig({ ...process.env, MONGODB_URI: process.env.MONGODB_URI ?? embedded!.uri, MONGODB_DB: `bench_latency_${process.pid}` });
+const config = loadConfig({
+  ...process.env,
+  MONGODB_URI: process.env.MONGODB_URI ?? embedded!.uri,
+  MONGODB_DB: `bench_latency_${process.pid}`,
+});
 const context = await openContext({ component: "bench", config, log: silentLogger });
 await seedDemoData(context.database.db, demoSize(500));
 const service = await startService(context, { port: 0, host: "127.0.0.1" });

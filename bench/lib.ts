@@ -23,7 +23,12 @@ export function writeResults(name: string, results: Record<string, unknown>): st
   const body = {
     benchmark: name,
     measured_at: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: os.cpus().length,
+      cpu_model: os.cpus()[0]?.model,
+      memory_gb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
     database_note: process.env.MONGODB_URI
       ? "MONGODB_URI as given"
       : "embedded mongo-java-server (in-memory), not real MongoDB: absolute numbers are not MongoDB's; compare ratios within one run",

@@ -38,14 +38,23 @@ const REPORTS = [
 ];
 
 const embedded = await startEmbeddedMongo();
-const config = loadConfig({ ...process.env, MONGODB_URI: embedded.uri, MONGODB_DB: "bench_overhead", REUSE_WINDOW_S: "0", CATALOGUE_RELOAD_MS: "0" });
+const config = loadConfig({
+  ...process.env,
+  MONGODB_URI: embedded.uri,
+  MONGODB_DB: "bench_overhead",
+  REUSE_WINDOW_S: "0",
+  CATALOGUE_RELOAD_MS: "0",
+});
 const context = await openContext({ component: "bench", config, log: silentLogger });
 const movies = await loadCollection(context.database.db, "movies", path.join(MFLIX, "movies.json.gz"));
 const comments = await loadCollection(context.database.db, "comments", path.join(MFLIX, "comments.json.gz"));
 const service = await startService(context, { port: 0, host: "127.0.0.1" });
 const scratch = context.database.db.collection("bench_direct_chunks");
 
-async function endToEnd(report_name: string, params: Record<string, unknown>): Promise<{ ms: number; rows: number; pickup_ms: number; run_ms: number; submit_ms: number; answer_ms: number }> {
+async function endToEnd(
+  report_name: string,
+  params: Record<string, unknown>,
+): Promise<{ ms: number; rows: number; pickup_ms: number; run_ms: number; submit_ms: number; answer_ms: number }> {
   const started = performance.now();
   const submitted = (await fetch(`${service.url}/v1/reports`, {
     method: "POST",
@@ -79,7 +88,8 @@ async function direct(report_name: string, params: Record<string, unknown>): Pro
   const rows: Document[] = await context.database.db.collection(report.collection).aggregate(pipeline, { allowDiskUse: true }).toArray();
   const aggregated = performance.now();
   const chunks = [];
-  for (let i = 0; i < rows.length; i += config.rowsPerChunk) chunks.push({ request_id: "direct", attempt: 1, chunk_no: chunks.length, rows: rows.slice(i, i + config.rowsPerChunk) });
+  for (let i = 0; i < rows.length; i += config.rowsPerChunk)
+    chunks.push({ request_id: "direct", attempt: 1, chunk_no: chunks.length, rows: rows.slice(i, i + config.rowsPerChunk) });
   if (chunks.length > 0) await scratch.insertMany(chunks);
   const ms = performance.now() - started;
   await scratch.deleteMany({});

@@ -39,20 +39,31 @@ const location = { requestId: claimed._id, attempt: claimed.attempts, rowsPerChu
 const writer = new ChunkWriter(database.results, location);
 const columns = ["movie_id", "title", "year", "rating", "votes"];
 for (let i = 0; i < ROWS; i++) {
-  await writer.add({ movie_id: i, title: `Movie number ${i}`, year: 1900 + (i % 120), rating: (i % 100) / 10, votes: (i * 7919) % 100_000 });
+  await writer.add({
+    movie_id: i,
+    title: `Movie number ${i}`,
+    year: 1900 + (i % 120),
+    rating: (i % 100) / 10,
+    votes: (i * 7919) % 100_000,
+  });
 }
 await writer.finish();
 if (!(await store.complete(claim, { row_count: writer.rowCount, columns, attempt: claim.attempt, rows_per_chunk: config.rowsPerChunk }))) {
   throw new Error("could not complete the request");
 }
 const writeMs = performance.now() - writeStarted;
-console.log(JSON.stringify({ event: "bench.pagination.written", rows: ROWS, chunks: Math.ceil(ROWS / config.rowsPerChunk), ms: Math.round(writeMs) }));
+console.log(
+  JSON.stringify({ event: "bench.pagination.written", rows: ROWS, chunks: Math.ceil(ROWS / config.rowsPerChunk), ms: Math.round(writeMs) }),
+);
 
 async function viaApi(page: number): Promise<number> {
   const started = performance.now();
-  const body = (await fetch(`${service.url}/v1/reports/${claimed._id}?page=${page}&page_size=${PAGE_SIZE}`).then((r) => r.json())) as { rows?: { movie_id: number }[] };
+  const body = (await fetch(`${service.url}/v1/reports/${claimed._id}?page=${page}&page_size=${PAGE_SIZE}`).then((r) => r.json())) as {
+    rows?: { movie_id: number }[];
+  };
   const ms = performance.now() - started;
-  if (body.rows?.length !== PAGE_SIZE || body.rows[0].movie_id !== page * PAGE_SIZE) throw new Error(`page ${page}: wrong rows ${JSON.stringify(body).slice(0, 300)}`);
+  if (body.rows?.length !== PAGE_SIZE || body.rows[0].movie_id !== page * PAGE_SIZE)
+    throw new Error(`page ${page}: wrong rows ${JSON.stringify(body).slice(0, 300)}`);
   return ms;
 }
 
@@ -65,7 +76,7 @@ async function viaDriver(page: number): Promise<number> {
 }
 
 // Warm-up: JIT on both sides, connection pool.
-for (let i = 0; i < 20; i++) for (const page of PAGES) await viaApi(page), await viaDriver(page);
+for (let i = 0; i < 20; i++) for (const page of PAGES) (await viaApi(page), await viaDriver(page));
 
 const perRound: Record<string, Record<number, number[]>> = { api: {}, driver: {} };
 for (const way of ["api", "driver"]) for (const page of PAGES) perRound[way][page] = [];
@@ -81,7 +92,14 @@ for (let round = 0; round < ROUNDS; round++) {
     }
   }
   for (const way of ["api", "driver"]) for (const page of PAGES) perRound[way][page].push(median(samples[way][page]));
-  console.log(JSON.stringify({ event: "bench.pagination.round", round, api: PAGES.map((p) => median(samples.api[p])), driver: PAGES.map((p) => median(samples.driver[p])) }));
+  console.log(
+    JSON.stringify({
+      event: "bench.pagination.round",
+      round,
+      api: PAGES.map((p) => median(samples.api[p])),
+      driver: PAGES.map((p) => median(samples.driver[p])),
+    }),
+  );
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -106,7 +124,14 @@ const file = writeResults("pagination", {
   api: summary("api"),
   driver: summary("driver"),
 });
-console.log(JSON.stringify({ event: "bench.done", file, api: summary("api").ratio_page_10000_over_page_0, driver: summary("driver").ratio_page_10000_over_page_0 }));
+console.log(
+  JSON.stringify({
+    event: "bench.done",
+    file,
+    api: summary("api").ratio_page_10000_over_page_0,
+    driver: summary("driver").ratio_page_10000_over_page_0,
+  }),
+);
 await service.close();
 await context.close();
 await embedded.stop();

@@ -37,8 +37,17 @@ interface System {
 
 const SYSTEMS: System[] = [
   { name: "ours-changestream", kind: "ours", pollMs: 600_000, description: "ours, change stream wakes the worker (SWEEP_MS=600000)" },
-  { name: "ours-sweep-only", kind: "ours-sweep-only", pollMs: 5000, description: "ours, no change stream, sweep every 5000 ms (our default SWEEP_MS)" },
-  { name: "agenda-changestream", kind: "agenda-changestream", description: "Agenda 6 + MongoChangeStreamNotificationChannel (processEvery default 5 s)" },
+  {
+    name: "ours-sweep-only",
+    kind: "ours-sweep-only",
+    pollMs: 5000,
+    description: "ours, no change stream, sweep every 5000 ms (our default SWEEP_MS)",
+  },
+  {
+    name: "agenda-changestream",
+    kind: "agenda-changestream",
+    description: "Agenda 6 + MongoChangeStreamNotificationChannel (processEvery default 5 s)",
+  },
   { name: "agenda-polling", kind: "agenda-polling", description: "Agenda 6, default polling (processEvery 5 s)" },
 ];
 
@@ -86,7 +95,8 @@ async function measure(system: System): Promise<{ started: number[]; claimed: nu
   let claimed = new Map<string, number>();
   const worker = startWorker(system.kind, { mongoUri: server.uri, dbName, concurrency: CONCURRENCY, pollMs: system.pollMs }, (line) => {
     if (line.event === "job.started" && line.request_id && line.time) started.set(line.request_id, Date.parse(line.time));
-    if (line.event === "job.started" && line.request_id && typeof line.claimed_at === "string") claimed.set(line.request_id, Date.parse(line.claimed_at));
+    if (line.event === "job.started" && line.request_id && typeof line.claimed_at === "string")
+      claimed.set(line.request_id, Date.parse(line.claimed_at));
   });
   const producer = await producerFor(system, server.uri, dbName);
   try {
@@ -163,7 +173,10 @@ const ratios = {
 };
 const targets = {
   "p50 <= 10 ms": { value_ms: ours.p50_ms, met: ours.p50_ms <= 10 },
-  ">= 10x faster than Agenda polling (p50)": { ratio: ratios.agenda_polling_p50_over_ours_p50, met: ratios.agenda_polling_p50_over_ours_p50 >= 10 },
+  ">= 10x faster than Agenda polling (p50)": {
+    ratio: ratios.agenda_polling_p50_over_ours_p50,
+    met: ratios.agenda_polling_p50_over_ours_p50 >= 10,
+  },
   "no slower than Agenda change-stream channel (p50)": {
     ratio: ratios.agenda_changestream_p50_over_ours_p50,
     met: ratios.agenda_changestream_p50_over_ours_p50 >= 1,
@@ -179,5 +192,12 @@ const file = writeResults("pickup", {
   ratios,
   targets,
 });
-console.log(JSON.stringify({ event: "bench.done", file, systems: Object.fromEntries(Object.entries(systems).map(([k, v]) => [k, { p50_ms: v.p50_ms, p95_ms: v.p95_ms }])), ratios }));
+console.log(
+  JSON.stringify({
+    event: "bench.done",
+    file,
+    systems: Object.fromEntries(Object.entries(systems).map(([k, v]) => [k, { p50_ms: v.p50_ms, p95_ms: v.p95_ms }])),
+    ratios,
+  }),
+);
 process.exit(0);

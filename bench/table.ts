@@ -28,7 +28,8 @@ export function buildTable(): string {
     const s = pickup.systems;
     const ours = s["ours-changestream"];
     const cell = (x: Json) =>
-      `p50 ${ms(x.p50_ms)}, p95 ${ms(x.p95_ms)}` + (x.insert_to_claim_issued ? ` (claim issued: p50 ${ms(x.insert_to_claim_issued.p50_ms)})` : "");
+      `p50 ${ms(x.p50_ms)}, p95 ${ms(x.p95_ms)}` +
+      (x.insert_to_claim_issued ? ` (claim issued: p50 ${ms(x.insert_to_claim_issued.p50_ms)})` : "");
     lines.push(
       `| a) pickup latency, insert → claimed | ours, change stream | ${cell(ours)} | p50 ≤ 10 ms | ${mark(ours.p50_ms <= 10)} |`,
       `| | ours, sweep alone (SWEEP_MS 5 s) | ${cell(s["ours-sweep-only"])} | | |`,
@@ -49,7 +50,9 @@ export function buildTable(): string {
   const diagnostic = throughput?.diagnostic_without_change_streams?.median_jobs_per_s;
   if (diagnostic?.["ours-no-stream"] && diagnostic?.["agenda-polling-100ms"]) {
     const counts = Object.keys(diagnostic["ours-no-stream"]);
-    const cells = counts.map((n) => `${n} proc.: ours ${diagnostic["ours-no-stream"][n]}/s · Agenda ${diagnostic["agenda-polling-100ms"][n]}/s`).join("; ");
+    const cells = counts
+      .map((n) => `${n} proc.: ours ${diagnostic["ours-no-stream"][n]}/s · Agenda ${diagnostic["agenda-polling-100ms"][n]}/s`)
+      .join("; ");
     lines.push(`| | diagnostic, no change streams (ours SWEEP_MS 100, Agenda processEvery 100 ms) | ${cells} | not a target | |`);
   }
 

@@ -36,7 +36,11 @@ interface System {
 }
 const SYSTEMS: System[] = [
   { name: "ours", kind: "ours", description: "ours: change stream + sweep (default SWEEP_MS), no-op report bench-noop" },
-  { name: "agenda", kind: "agenda-changestream", description: "Agenda 6 + MongoChangeStreamNotificationChannel, no-op handler, same test server" },
+  {
+    name: "agenda",
+    kind: "agenda-changestream",
+    description: "Agenda 6 + MongoChangeStreamNotificationChannel, no-op handler, same test server",
+  },
   { name: "bullmq", kind: "bullmq", description: "BullMQ on local redis-server (Debian), no-op processor" },
 ];
 /**
@@ -71,12 +75,16 @@ async function run(system: System, processes: number): Promise<{ jobs_per_s: num
   try {
     for (let i = 0; i < processes; i++) {
       workers.push(
-        startWorker(system.kind, { mongoUri: server?.uri, dbName, redisPort: redis.port, queue, concurrency: CONCURRENCY, pollMs: system.pollMs }, (line, receivedAt) => {
-          if (line.event === "job.completed") {
-            completed += 1;
-            lastCompletion = receivedAt;
-          }
-        }),
+        startWorker(
+          system.kind,
+          { mongoUri: server?.uri, dbName, redisPort: redis.port, queue, concurrency: CONCURRENCY, pollMs: system.pollMs },
+          (line, receivedAt) => {
+            if (line.event === "job.completed") {
+              completed += 1;
+              lastCompletion = receivedAt;
+            }
+          },
+        ),
       );
     }
     producer = await producerFor(system.name, server?.uri, dbName, queue);
@@ -122,7 +130,9 @@ async function producerFor(name: SystemName, uri: string | undefined, dbName: st
 }
 
 const diagnostic: Record<string, Record<number, number[]>> = {};
-const rates: Record<string, Record<number, number[]>> = Object.fromEntries(SYSTEMS.map((s) => [s.name, Object.fromEntries(PROCESS_COUNTS.map((n) => [n, []]))]));
+const rates: Record<string, Record<number, number[]>> = Object.fromEntries(
+  SYSTEMS.map((s) => [s.name, Object.fromEntries(PROCESS_COUNTS.map((n) => [n, []]))]),
+);
 try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const processes of PROCESS_COUNTS) {
@@ -172,7 +182,9 @@ const file = writeResults("throughput", {
       Object.entries(diagnostic).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([n, r]) => [n, round1(median(r))]))]),
     ),
   },
-  per_run_jobs_per_s: Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([n, r]) => [n, r.map(round1)]))])),
+  per_run_jobs_per_s: Object.fromEntries(
+    Object.entries(rates).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([n, r]) => [n, r.map(round1)]))]),
+  ),
 });
 console.log(JSON.stringify({ event: "bench.done", file, results: table }));
 process.exit(0);

@@ -14,7 +14,9 @@ const env = process.env;
 const mode = env.AGENDA_MODE === "polling" ? "polling" : "changestream";
 const concurrency = Number(env.CONCURRENCY ?? 4);
 const print = (event: string, fields: Record<string, unknown> = {}) =>
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), event, component: "agenda", mode, pid: process.pid, ...fields }) + "\n");
+  process.stdout.write(
+    JSON.stringify({ time: new Date().toISOString(), event, component: "agenda", mode, pid: process.pid, ...fields }) + "\n",
+  );
 
 const client = await MongoClient.connect(env.MONGODB_URI!, { appName: "bench-agenda-worker" });
 const db = client.db(env.MONGODB_DB);

@@ -188,9 +188,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  */
 function parseApiKeys(value: string | undefined): Map<string, string> {
   const keys = new Map<string, string>();
-  for (const entry of (value ?? "").split(",").map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of (value ?? "")
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const match = /^([A-Za-z0-9_.-]{1,64}):([0-9a-f]{64})$/.exec(entry);
-    if (!match) throw new ConfigError(`invalid API_KEYS entry ${JSON.stringify(entry.replace(/:.*/, ":…"))}: expected name:<64 hex digits of SHA-256>`);
+    if (!match)
+      throw new ConfigError(
+        `invalid API_KEYS entry ${JSON.stringify(entry.replace(/:.*/, ":…"))}: expected name:<64 hex digits of SHA-256>`,
+      );
     if (keys.has(match[1])) throw new ConfigError(`API_KEYS names ${match[1]} twice`);
     keys.set(match[1], match[2]);
   }
@@ -211,10 +217,14 @@ function parseCsvConfig(raw: Raw): CsvConfig {
     return { ...base, gcs: null };
   }
   if (!BUCKET_NAME.test(raw.GCS_BUCKET)) {
-    throw new ConfigError(`invalid environment variable GCS_BUCKET=${JSON.stringify(raw.GCS_BUCKET)}: not a bucket name (3–222 of a-z 0-9 . _ -)`);
+    throw new ConfigError(
+      `invalid environment variable GCS_BUCKET=${JSON.stringify(raw.GCS_BUCKET)}: not a bucket name (3–222 of a-z 0-9 . _ -)`,
+    );
   }
   if (raw.GCS_UPLOAD_CHUNK_KB % 256 !== 0) {
-    throw new ConfigError(`GCS_UPLOAD_CHUNK_KB (${raw.GCS_UPLOAD_CHUNK_KB}) must be a multiple of 256 (GCS resumable uploads take 256 KiB multiples)`);
+    throw new ConfigError(
+      `GCS_UPLOAD_CHUNK_KB (${raw.GCS_UPLOAD_CHUNK_KB}) must be a multiple of 256 (GCS resumable uploads take 256 KiB multiples)`,
+    );
   }
   let emulatorHost: string | undefined;
   if (raw.STORAGE_EMULATOR_HOST) {
@@ -224,7 +234,9 @@ function parseCsvConfig(raw: Raw): CsvConfig {
     try {
       url = new URL(value);
     } catch {
-      throw new ConfigError(`invalid environment variable STORAGE_EMULATOR_HOST=${JSON.stringify(raw.STORAGE_EMULATOR_HOST)}: expected http://host:port`);
+      throw new ConfigError(
+        `invalid environment variable STORAGE_EMULATOR_HOST=${JSON.stringify(raw.STORAGE_EMULATOR_HOST)}: expected http://host:port`,
+      );
     }
     emulatorHost = url.origin;
   }
@@ -258,6 +270,7 @@ function checkKeyFile(variable: string, file: string): void {
 
 /** The URI a process must have; the embedded database is only started by scripts/start. */
 export function requireMongoUri(config: Config): string {
-  if (!config.mongoUri) throw new ConfigError("MONGODB_URI is not set (for a local database run `npm run db` and export the URI it prints)");
+  if (!config.mongoUri)
+    throw new ConfigError("MONGODB_URI is not set (for a local database run `npm run db` and export the URI it prints)");
   return config.mongoUri;
 }

@@ -51,9 +51,7 @@ export async function ensureIndexes(database: Database): Promise<void> {
     { key: { status: 1, finished_at: 1 }, name: "retention" },
   ]);
   await database.idempotency.createIndexes([{ key: { request_id: 1 }, name: "by_request" }]);
-  await database.results.createIndexes([
-    { key: { request_id: 1, attempt: 1, chunk_no: 1 }, name: "chunk_key", unique: true },
-  ]);
+  await database.results.createIndexes([{ key: { request_id: 1, attempt: 1, chunk_no: 1 }, name: "chunk_key", unique: true }]);
   // One definition per report name: saving replaces by name, seeding inserts only if absent.
   await database.db.collection(COLLECTIONS.definitions).createIndexes([{ key: { name: 1 }, name: "definition_name", unique: true }]);
 }

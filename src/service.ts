@@ -14,7 +14,10 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export async function startService(context: AppContext, options: { port: number; host: string; worker?: boolean }): Promise<RunningService> {
+export async function startService(
+  context: AppContext,
+  options: { port: number; host: string; worker?: boolean },
+): Promise<RunningService> {
   const running = await listen(createApp(context), options.port, options.host);
   const worker = options.worker === false ? null : new Worker(context);
   worker?.start();

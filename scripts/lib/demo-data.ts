@@ -18,10 +18,82 @@ function prng(seed: number): () => number {
   };
 }
 
-const FIRST = ["Ada", "Ben", "Chloe", "Dario", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kaito", "Lena", "Mateo", "Nora", "Oscar", "Priya", "Quinn", "Rosa", "Sven", "Tala"];
-const LAST = ["Abbott", "Brandt", "Castillo", "Dubois", "Eriksen", "Fischer", "Garcia", "Hansen", "Ito", "Jensen", "Kowalski", "Lopez", "Moreau", "Novak", "Okafor", "Petrov", "Quintero", "Rossi", "Sato", "Tanaka"];
-const GENRES = ["Drama", "Comedy", "Romance", "Crime", "Thriller", "Action", "Adventure", "Documentary", "Horror", "Western", "Musical", "Sci-Fi"];
-const WORDS = ["Night", "River", "Secret", "Last", "Golden", "Silent", "City", "Garden", "Storm", "Road", "Winter", "Letter", "Island", "Shadow", "Summer", "Bridge"];
+const FIRST = [
+  "Ada",
+  "Ben",
+  "Chloe",
+  "Dario",
+  "Elena",
+  "Farid",
+  "Greta",
+  "Hugo",
+  "Ines",
+  "Jonas",
+  "Kaito",
+  "Lena",
+  "Mateo",
+  "Nora",
+  "Oscar",
+  "Priya",
+  "Quinn",
+  "Rosa",
+  "Sven",
+  "Tala",
+];
+const LAST = [
+  "Abbott",
+  "Brandt",
+  "Castillo",
+  "Dubois",
+  "Eriksen",
+  "Fischer",
+  "Garcia",
+  "Hansen",
+  "Ito",
+  "Jensen",
+  "Kowalski",
+  "Lopez",
+  "Moreau",
+  "Novak",
+  "Okafor",
+  "Petrov",
+  "Quintero",
+  "Rossi",
+  "Sato",
+  "Tanaka",
+];
+const GENRES = [
+  "Drama",
+  "Comedy",
+  "Romance",
+  "Crime",
+  "Thriller",
+  "Action",
+  "Adventure",
+  "Documentary",
+  "Horror",
+  "Western",
+  "Musical",
+  "Sci-Fi",
+];
+const WORDS = [
+  "Night",
+  "River",
+  "Secret",
+  "Last",
+  "Golden",
+  "Silent",
+  "City",
+  "Garden",
+  "Storm",
+  "Road",
+  "Winter",
+  "Letter",
+  "Island",
+  "Shadow",
+  "Summer",
+  "Bridge",
+];
 const STATES = ["CA", "NY", "TX", "FL", "IL", "WA", "MA", "CO", "GA", "OR"];
 const CITIES = ["Springfield", "Riverside", "Fairview", "Franklin", "Greenville", "Madison", "Clinton", "Georgetown"];
 
@@ -45,7 +117,12 @@ export function* generateDemo(size: DemoSize, seed = 42): Generator<{ collection
   const writers = Array.from({ length: Math.max(5, Math.round(size.movies / 6)) }, person);
   const users = Array.from({ length: size.users }, (_, i) => {
     const name = person();
-    return { _id: new ObjectId(hexId(3, i)), name, email: `${name.toLowerCase().replace(" ", ".")}.${i}@example.org`, password: "$2b$12$demo" };
+    return {
+      _id: new ObjectId(hexId(3, i)),
+      name,
+      email: `${name.toLowerCase().replace(" ", ".")}.${i}@example.org`,
+      password: "$2b$12$demo",
+    };
   });
   for (const user of users) yield { collection: "users", doc: user };
 
@@ -68,7 +145,9 @@ export function* generateDemo(size: DemoSize, seed = 42): Generator<{ collection
       writers: [...new Set([pick(writers), pick(writers)])],
       countries: ["USA"],
       type: "movie",
-      imdb: dirty ? { rating: "", votes: "", id: 100000 + i } : { rating: Math.round((3 + random() * 6) * 10) / 10, votes: Math.floor(random() * 200_000), id: 100000 + i },
+      imdb: dirty
+        ? { rating: "", votes: "", id: 100000 + i }
+        : { rating: Math.round((3 + random() * 6) * 10) / 10, votes: Math.floor(random() * 200_000), id: 100000 + i },
       num_mflix_comments: 0,
     };
     const comments = Math.floor(random() * size.commentsPerMovie * 2);
@@ -76,10 +155,19 @@ export function* generateDemo(size: DemoSize, seed = 42): Generator<{ collection
     yield { collection: "movies", doc };
     for (let c = 0; c < comments; c++) {
       const user = pick(users);
-      const date = new Date(Date.UTC(1990 + Math.floor(random() * 30), Math.floor(random() * 12), 1 + Math.floor(random() * 28), Math.floor(random() * 24)));
+      const date = new Date(
+        Date.UTC(1990 + Math.floor(random() * 30), Math.floor(random() * 12), 1 + Math.floor(random() * 28), Math.floor(random() * 24)),
+      );
       yield {
         collection: "comments",
-        doc: { _id: new ObjectId(hexId(2, i * 1000 + c)), name: user.name, email: user.email, movie_id: id, text: `${pick(WORDS)} ${pick(WORDS)}, ${pick(WORDS).toLowerCase()}.`, date },
+        doc: {
+          _id: new ObjectId(hexId(2, i * 1000 + c)),
+          name: user.name,
+          email: user.email,
+          movie_id: id,
+          text: `${pick(WORDS)} ${pick(WORDS)}, ${pick(WORDS).toLowerCase()}.`,
+          date,
+        },
       };
     }
   }
@@ -90,7 +178,12 @@ export function* generateDemo(size: DemoSize, seed = 42): Generator<{ collection
         _id: new ObjectId(hexId(4, i)),
         theaterId: 1000 + i,
         location: {
-          address: { street1: `${100 + i} Main St`, city: pick(CITIES), state: pick(STATES), zipcode: String(10000 + Math.floor(random() * 89999)) },
+          address: {
+            street1: `${100 + i} Main St`,
+            city: pick(CITIES),
+            state: pick(STATES),
+            zipcode: String(10000 + Math.floor(random() * 89999)),
+          },
           geo: { type: "Point", coordinates: [-120 + random() * 50, 25 + random() * 20] },
         },
       },

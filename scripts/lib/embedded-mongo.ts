@@ -35,9 +35,21 @@ export function prepareEmbeddedMongo(): { classpath: string } {
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(path.join(staging, "classes"), { recursive: true });
     const depsFile = path.join(staging, "deps.txt");
-    execFileSync("mvn", ["-q", "-B", "-Dstyle.color=never", "-f", path.join(SOURCE_DIR, "pom.xml"), "dependency:build-classpath", `-Dmdep.outputFile=${depsFile}`], {
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    execFileSync(
+      "mvn",
+      [
+        "-q",
+        "-B",
+        "-Dstyle.color=never",
+        "-f",
+        path.join(SOURCE_DIR, "pom.xml"),
+        "dependency:build-classpath",
+        `-Dmdep.outputFile=${depsFile}`,
+      ],
+      {
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
     const deps = readFileSync(depsFile, "utf8").trim();
     execFileSync("javac", ["-cp", deps, "-d", path.join(staging, "classes"), path.join(SOURCE_DIR, "TestMongoServer.java")], {
       stdio: ["ignore", "inherit", "inherit"],
@@ -54,7 +66,16 @@ export async function startEmbeddedMongo(options: { port?: number; host?: string
   const { classpath } = prepareEmbeddedMongo();
   const child = spawn(
     "java",
-    ["-XX:+UseSerialGC", "-Xmx2g", `-Dorg.slf4j.simpleLogger.defaultLogLevel=${process.env.EMBEDDED_MONGO_LOG ?? "off"}`, "-cp", classpath, "TestMongoServer", options.host ?? "127.0.0.1", String(options.port ?? 0)],
+    [
+      "-XX:+UseSerialGC",
+      "-Xmx2g",
+      `-Dorg.slf4j.simpleLogger.defaultLogLevel=${process.env.EMBEDDED_MONGO_LOG ?? "off"}`,
+      "-cp",
+      classpath,
+      "TestMongoServer",
+      options.host ?? "127.0.0.1",
+      String(options.port ?? 0),
+    ],
     // stdin stays open: the launcher exits when it closes, so a crashed parent leaves no server.
     // Its own logging is off unless EMBEDDED_MONGO_LOG names a level (clients killed on purpose
     // in tests make it print stack traces that are not failures).

@@ -31,9 +31,16 @@ export function apiKeyAuth(keys: Map<string, string>, isProtected: (path: string
     const key = presentedKey(ctx);
     const owner = key === undefined ? undefined : ownerOfKey(keys, key);
     if (!owner) {
-      throw new ProblemError(401, "unauthorized", "Unauthorized", key === undefined ? "send an API key (Authorization: Bearer <key>)" : "the API key is not valid", {}, {
-        "WWW-Authenticate": 'Bearer realm="mongo-reports"',
-      });
+      throw new ProblemError(
+        401,
+        "unauthorized",
+        "Unauthorized",
+        key === undefined ? "send an API key (Authorization: Bearer <key>)" : "the API key is not valid",
+        {},
+        {
+          "WWW-Authenticate": 'Bearer realm="mongo-reports"',
+        },
+      );
     }
     ctx.state.owner = owner;
     return next();

@@ -51,7 +51,12 @@ function reportBodies(report: ReportDefinition<any>, outputs: readonly string[])
   const required = (params.required ?? []) as string[];
   const envelope = {
     report_name: { type: "string", const: report.name },
-    output: { type: "string", enum: [...outputs], default: "json", description: "json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two" },
+    output: {
+      type: "string",
+      enum: [...outputs],
+      default: "json",
+      description: "json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two",
+    },
   };
   const common = {
     type: "object",
@@ -109,7 +114,10 @@ const SCHEMAS: Record<string, JsonSchema> = {
       description: { type: "string" },
       kind: { type: "string", enum: ["code", "data"] },
       parameters: { type: "object", description: "JSON Schema of the report's parameters" },
-      columns: { type: "array", items: { type: "object", properties: { name: { type: "string" }, description: { type: "string" } }, required: ["name"] } },
+      columns: {
+        type: "array",
+        items: { type: "object", properties: { name: { type: "string" }, description: { type: "string" } }, required: ["name"] },
+      },
       sort: { type: "object", additionalProperties: { enum: [1, -1] } },
       example: { type: "object" },
       links: { type: "object", additionalProperties: { type: "string" } },
@@ -135,7 +143,10 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
   const reports = catalogue.list();
   const anyReport = {
     oneOf: reports.map((r) => ref(requestSchemaName(r))),
-    discriminator: { propertyName: "report_name", mapping: Object.fromEntries(reports.map((r) => [r.name, `#/components/schemas/${requestSchemaName(r)}`])) },
+    discriminator: {
+      propertyName: "report_name",
+      mapping: Object.fromEntries(reports.map((r) => [r.name, `#/components/schemas/${requestSchemaName(r)}`])),
+    },
   };
   const accepted = {
     "202": json("Accepted: the request is stored as pending; poll the Location", ref("ReportRequestStatus")),
@@ -170,7 +181,10 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
       responses: {
         "200": json("The catalogue", {
           type: "object",
-          properties: { reports: { type: "array", items: ref("ReportDescription") }, rejected: { type: "array", items: ref("RejectedReport") } },
+          properties: {
+            reports: { type: "array", items: ref("ReportDescription") },
+            rejected: { type: "array", items: ref("RejectedReport") },
+          },
           required: ["reports"],
         }),
       },
@@ -201,7 +215,9 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
         { name: "page_size", in: "query", schema: { type: "integer", minimum: 1 } },
       ],
       requestBody: { required: true, content: { "application/json": { schema: anyReport } } },
-      responses: Object.fromEntries(Object.entries(accepted).map(([code, r]) => [code, code.startsWith("2") ? { ...r, headers: submitHeaders } : r])),
+      responses: Object.fromEntries(
+        Object.entries(accepted).map(([code, r]) => [code, code.startsWith("2") ? { ...r, headers: submitHeaders } : r]),
+      ),
     },
     "GET /v1/reports/{id}": {
       security,
@@ -211,10 +227,19 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
         idParameter,
         { name: "page", in: "query", schema: { type: "integer", minimum: 0, default: 0 } },
         { name: "page_size", in: "query", schema: { type: "integer", minimum: 1 } },
-        { name: "wait", in: "query", schema: { type: "integer", minimum: 0 }, description: "hold the response up to N seconds until the status is final" },
+        {
+          name: "wait",
+          in: "query",
+          schema: { type: "integer", minimum: 0 },
+          description: "hold the response up to N seconds until the status is final",
+        },
         { name: "Prefer", in: "header", schema: { type: "string" }, description: "wait=N, as the wait query parameter" },
       ],
-      responses: { "200": json("Status (with rows when completed)", ref("ReportRequestStatus")), "400": problem("Invalid id or query"), "404": problem("No such request") },
+      responses: {
+        "200": json("Status (with rows when completed)", ref("ReportRequestStatus")),
+        "400": problem("Invalid id or query"),
+        "404": problem("No such request"),
+      },
     },
     "DELETE /v1/reports/{id}": {
       security,
@@ -246,16 +271,29 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
       summary: "Alias of POST /v1/reports with the report named in the path",
       tags: ["reports"],
       parameters: [
-        { name: "collection", in: "path", required: true, schema: { type: "string", enum: [...new Set(reports.map((r) => r.collection))] } },
+        {
+          name: "collection",
+          in: "path",
+          required: true,
+          schema: { type: "string", enum: [...new Set(reports.map((r) => r.collection))] },
+        },
         { name: "report_name", in: "path", required: true, schema: { type: "string", enum: reports.map((r) => r.name) } },
       ],
-      requestBody: { required: true, content: { "application/json": { schema: { anyOf: reports.map((r) => ref(parametersSchemaName(r))) } } } },
+      requestBody: {
+        required: true,
+        content: { "application/json": { schema: { anyOf: reports.map((r) => ref(parametersSchemaName(r))) } } },
+      },
       responses: accepted,
     },
   };
 }
 
-export function buildOpenApi(options: { catalogue: ReportCatalogue; routes: ServedRoute[]; outputs: readonly string[]; serverUrl?: string }): Record<string, unknown> {
+export function buildOpenApi(options: {
+  catalogue: ReportCatalogue;
+  routes: ServedRoute[];
+  outputs: readonly string[];
+  serverUrl?: string;
+}): Record<string, unknown> {
   const { catalogue, routes, outputs } = options;
   const described = describedOperations(catalogue, outputs);
   const paths: Record<string, Record<string, Operation>> = {};
@@ -268,7 +306,11 @@ export function buildOpenApi(options: { catalogue: ReportCatalogue; routes: Serv
     // A route nobody described yet is still listed, marked, so the document never omits one.
     put(route.method, path, {
       operationId: key.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, ""),
-      ...(described[key] ?? { summary: `${route.method} ${path}`, "x-undocumented": true, responses: { default: problem("See the error") } }),
+      ...(described[key] ?? {
+        summary: `${route.method} ${path}`,
+        "x-undocumented": true,
+        responses: { default: problem("See the error") },
+      }),
     });
   }
   const schemas: Record<string, JsonSchema> = { ...SCHEMAS };
@@ -293,7 +335,8 @@ export function buildOpenApi(options: { catalogue: ReportCatalogue; routes: Serv
     info: {
       title: "mongo-reports",
       version: "1",
-      description: "Asynchronous reports over MongoDB: request a report, poll its status, page through rows. Generated from the live catalogue.",
+      description:
+        "Asynchronous reports over MongoDB: request a report, poll its status, page through rows. Generated from the live catalogue.",
     },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),

@@ -28,9 +28,16 @@ export function rateLimit(perMinute: number, isLimited: (path: string) => boolea
     }
     if (bucket.tokens < 1) {
       const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
-      throw new ProblemError(429, "rate-limited", "Too many requests", `limit is ${perMinute} requests per minute; retry in ${retryAfter} s`, {}, {
-        "Retry-After": String(retryAfter),
-      });
+      throw new ProblemError(
+        429,
+        "rate-limited",
+        "Too many requests",
+        `limit is ${perMinute} requests per minute; retry in ${retryAfter} s`,
+        {},
+        {
+          "Retry-After": String(retryAfter),
+        },
+      );
     }
     bucket.tokens -= 1;
     return next();

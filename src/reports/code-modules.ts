@@ -76,7 +76,12 @@ async function importReport(file: string, collection: string, mtimeMs: number, r
     if (report.collection !== collection) {
       return {
         mtimeMs,
-        rejected: { kind: "code", name: report.name, origin: file, errors: [`report ${report.name} runs on ${report.collection} but lives in folder ${collection}`] },
+        rejected: {
+          kind: "code",
+          name: report.name,
+          origin: file,
+          errors: [`report ${report.name} runs on ${report.collection} but lives in folder ${collection}`],
+        },
       };
     }
     const problems = checkReport(report);

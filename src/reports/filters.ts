@@ -6,7 +6,22 @@
  * reaches a pipeline; the `*Match` helpers turn validated values into query fragments.
  */
 import {
-  array, coerce, date, defaulted, enums, integer, max, min, number, object, optional, refine, size, string, type, type Struct,
+  array,
+  coerce,
+  date,
+  defaulted,
+  enums,
+  integer,
+  max,
+  min,
+  number,
+  object,
+  optional,
+  refine,
+  size,
+  string,
+  type,
+  type Struct,
 } from "superstruct";
 import { withJsonSchema, type JsonSchema } from "./json-schema.ts";
 
@@ -116,16 +131,27 @@ export function dateRange(): Struct<DateRange, any> {
   const bound = {
     anyOf: [
       { type: "integer", minimum: 0, maximum: 9999, description: "a year, meaning the whole year" },
-      { type: "string", pattern: `${YEAR.source}|${ISO_DATE.source}`, description: "a year or an ISO 8601 date (UTC unless an offset is given)" },
+      {
+        type: "string",
+        pattern: `${YEAR.source}|${ISO_DATE.source}`,
+        description: "a year or an ISO 8601 date (UTC unless an offset is given)",
+      },
     ],
   };
-  return withJsonSchema(struct, rangeSchema(bound, "date bounds: years stand for whole years, e.g. {\"$gt\": \"1990\", \"$lt\": \"2021\"} is 1991–2020"));
+  return withJsonSchema(
+    struct,
+    rangeSchema(bound, 'date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020'),
+  );
 }
 
 /** One date: a year (its first day) or an ISO date, always stored as a Date. */
 export function dateValue(): Struct<Date, any> {
   const struct = coerce(validDate, string(), (s) => (YEAR.test(s) ? startOfYear(Number(s)) : ISO_DATE.test(s) ? new Date(s) : s));
-  return withJsonSchema(struct, { type: "string", pattern: `${YEAR.source}|${ISO_DATE.source}`, description: "a year or an ISO 8601 date" });
+  return withJsonSchema(struct, {
+    type: "string",
+    pattern: `${YEAR.source}|${ISO_DATE.source}`,
+    description: "a year or an ISO 8601 date",
+  });
 }
 
 export interface NameList {

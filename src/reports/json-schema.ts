@@ -85,6 +85,8 @@ export function toJsonSchema(struct: Struct<any, any>, path = "params"): JsonSch
       return {};
     default:
       // Failing loudly beats publishing a schema that says less than the validator checks.
-      throw new UnsupportedStructError(`${path}: cannot describe a superstruct "${struct.type}" as JSON Schema; wrap it with withJsonSchema`);
+      throw new UnsupportedStructError(
+        `${path}: cannot describe a superstruct "${struct.type}" as JSON Schema; wrap it with withJsonSchema`,
+      );
   }
 }

@@ -97,6 +97,7 @@ export class LiveCatalogue {
   }
 
   private logRejected(kind: string, rejected: RejectedReport[]): void {
-    for (const entry of rejected) this.options.log.warn("catalogue.rejected", { kind, name: entry.name, origin: entry.origin, errors: entry.errors });
+    for (const entry of rejected)
+      this.options.log.warn("catalogue.rejected", { kind, name: entry.name, origin: entry.origin, errors: entry.errors });
   }
 }

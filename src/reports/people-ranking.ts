@@ -19,7 +19,10 @@ export function peopleParams() {
   });
 }
 
-export type PeopleFilters = MovieFilters & { movies?: { $gt?: number; $gte?: number; $lt?: number; $lte?: number }; rank_by: (typeof RANK_BY)[number] };
+export type PeopleFilters = MovieFilters & {
+  movies?: { $gt?: number; $gte?: number; $lt?: number; $lte?: number };
+  rank_by: (typeof RANK_BY)[number];
+};
 
 /**
  * `field` is the movie array (cast, writers); `list` is the filter that names people in it, which
@@ -27,7 +30,8 @@ export type PeopleFilters = MovieFilters & { movies?: { $gt?: number; $gte?: num
  */
 export function peoplePipeline(field: string, list: "actors" | "writers", filters: PeopleFilters): Document[] {
   const names = filters[list];
-  const order = filters.rank_by === "movies" ? { movies: -1, average_rating_rank: -1, _id: 1 } : { average_rating_rank: -1, movies: -1, _id: 1 };
+  const order =
+    filters.rank_by === "movies" ? { movies: -1, average_rating_rank: -1, _id: 1 } : { average_rating_rank: -1, movies: -1, _id: 1 };
   return [
     ...movieMatch(filters),
     // $setUnion drops a name listed twice on one movie (the data has such repeats), so no movie

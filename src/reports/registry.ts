@@ -60,9 +60,19 @@ export class ReportRegistry implements ReportCatalogue {
     const refused = [...rejected];
     for (const report of reports) {
       if (layer === "data" && this.code.has(report.name)) {
-        refused.push({ kind: "data", name: report.name, origin: report.origin ?? report.name, errors: [`name ${JSON.stringify(report.name)} is taken by a code-defined report`] });
+        refused.push({
+          kind: "data",
+          name: report.name,
+          origin: report.origin ?? report.name,
+          errors: [`name ${JSON.stringify(report.name)} is taken by a code-defined report`],
+        });
       } else if (map.has(report.name)) {
-        refused.push({ kind: layer, name: report.name, origin: report.origin ?? report.name, errors: [`report ${report.name} is defined twice`] });
+        refused.push({
+          kind: layer,
+          name: report.name,
+          origin: report.origin ?? report.name,
+          errors: [`report ${report.name} is defined twice`],
+        });
       } else {
         map.set(report.name, report);
       }

@@ -41,7 +41,9 @@ export async function recordKey(
     if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
     const existing = await records.findOne({ _id: id });
     if (!existing) throw error; // removed in between (retention): let the client retry
-    return existing.fingerprint === fingerprint ? { kind: "replay", requestId: existing.request_id } : { kind: "mismatch", requestId: existing.request_id };
+    return existing.fingerprint === fingerprint
+      ? { kind: "replay", requestId: existing.request_id }
+      : { kind: "mismatch", requestId: existing.request_id };
   }
 }
 

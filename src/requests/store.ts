@@ -79,7 +79,10 @@ export class RequestStore {
   /** Finished requests older than `before`, oldest first, for the retention sweeper. */
   async expiredIds(before: Date, limit: number): Promise<RequestDocument["_id"][]> {
     const docs = await this.requests
-      .find({ status: { $in: ["completed", "error", "cancelled"] }, finished_at: { $lt: before } }, { projection: { _id: 1 }, sort: { finished_at: 1 }, limit })
+      .find(
+        { status: { $in: ["completed", "error", "cancelled"] }, finished_at: { $lt: before } },
+        { projection: { _id: 1 }, sort: { finished_at: 1 }, limit },
+      )
       .toArray();
     return docs.map((d) => d._id);
   }

@@ -240,7 +240,10 @@ export class CsvExport {
     if (!this.stringifier.writableEnded && !this.stringifier.destroyed) this.stringifier.end();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const settled = await Promise.race([
-      this.done.then(() => true, () => true),
+      this.done.then(
+        () => true,
+        () => true,
+      ),
       new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), ABORT_GRACE_MS);
       }),

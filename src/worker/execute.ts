@@ -26,11 +26,7 @@ export interface ExecuteOptions {
   onCsvStats?: (stats: CsvStats) => void;
 }
 
-export async function executeReport(
-  report: ReportDefinition<any>,
-  params: unknown,
-  options: ExecuteOptions,
-): Promise<ReportResult> {
+export async function executeReport(report: ReportDefinition<any>, params: unknown, options: ExecuteOptions): Promise<ReportResult> {
   const output = options.output ?? "json";
   const columns = report.columns.map((c) => c.name);
   if (output !== "json" && !options.csvSink) throw new Error(`output ${output} needs a CSV sink and none is configured`);

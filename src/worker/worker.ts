@@ -306,4 +306,3 @@ function missingDefaults(doc: RequestDocument, envelope: ClaimedEnvelope): Parti
   if (doc.params === undefined) defaults.params = envelope.params;
   return defaults;
 }
-

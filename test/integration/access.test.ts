@@ -50,7 +50,11 @@ test("a request belongs to the key that made it: another key gets 404", async ()
   assert.is((await get(`${service.url}/v1/reports/${mine.body.id}`, { "X-API-Key": "alice-secret" })).status, 200);
   assert.is((await get(`${service.url}/v1/reports/${mine.body.id}`, auth("bob-secret"))).status, 404);
   assert.is((await request(`${service.url}/v1/reports/${mine.body.id}`, { method: "DELETE", headers: auth("bob-secret") })).status, 404);
-  assert.is((await get(`${service.url}/v1/reports/${mine.body.id}`, auth("alice-secret"))).body.status, "pending", "bob could not cancel it");
+  assert.is(
+    (await get(`${service.url}/v1/reports/${mine.body.id}`, auth("alice-secret"))).body.status,
+    "pending",
+    "bob could not cancel it",
+  );
   const stored = await service.context.database.requests.findOne({});
   assert.is(stored!.owner, "alice");
 });
@@ -72,7 +76,10 @@ test("rate limit per key: 429 with Retry-After past the limit; other keys unaffe
 });
 
 test("API_KEYS must hold hashes, not keys", () => {
-  assert.throws(() => loadConfig({ API_KEYS: "alice:plaintext" }), (error: unknown) => error instanceof ConfigError && /API_KEYS/.test((error as Error).message));
+  assert.throws(
+    () => loadConfig({ API_KEYS: "alice:plaintext" }),
+    (error: unknown) => error instanceof ConfigError && /API_KEYS/.test((error as Error).message),
+  );
   const config = loadConfig({ API_KEYS: `alice:${sha256("k")}` });
   assert.is(config.apiKeys.get("alice"), sha256("k"));
 });

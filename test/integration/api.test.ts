@@ -47,7 +47,10 @@ test("unknown report: 404 listing the available names", async () => {
 test("missing report_name: 400 naming the field", async () => {
   const response = await post(`${service.url}/v1/reports`, { top: 3 });
   assertProblem(response, 400, "invalid-parameters");
-  assert.equal(response.body.errors.map((e: any) => e.field), ["report_name"]);
+  assert.equal(
+    response.body.errors.map((e: any) => e.field),
+    ["report_name"],
+  );
 });
 
 const invalidFilters: [string, Record<string, unknown>, string, string][] = [
@@ -82,7 +85,10 @@ for (const [name, filters, field, fragment] of invalidFilters) {
 
 test("a __proto__ key anywhere: 400, and nothing is polluted or stored", async () => {
   const before = await storedRequests();
-  for (const body of ['{"report_name":"top-movies-per-rating","__proto__":{"polluted":true}}', '{"report_name":"top-movies-per-rating","rating":{"__proto__":{"$gt":1}}}']) {
+  for (const body of [
+    '{"report_name":"top-movies-per-rating","__proto__":{"polluted":true}}',
+    '{"report_name":"top-movies-per-rating","rating":{"__proto__":{"$gt":1}}}',
+  ]) {
     const response = await request(`${service.url}/v1/reports`, { method: "POST", body, headers: { "content-type": "application/json" } });
     assertProblem(response, 400, "bad-request");
     assert.ok(response.body.detail.includes("prototype"), response.body.detail);

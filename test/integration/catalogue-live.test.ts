@@ -74,7 +74,11 @@ const languagesDefinition = {
   example: { released: { $gte: "1940", $lt: "1950" }, top: 5 },
 };
 
-function expectedLanguages(filter: (m: Document) => boolean, list: { include?: string[]; exclude?: string[] } | undefined, top: number): Row[] {
+function expectedLanguages(
+  filter: (m: Document) => boolean,
+  list: { include?: string[]; exclude?: string[] } | undefined,
+  top: number,
+): Row[] {
   const by = new Map<string, Document[]>();
   for (const m of movies.filter(filter)) {
     for (const language of m.languages ?? []) {
@@ -84,7 +88,11 @@ function expectedLanguages(filter: (m: Document) => boolean, list: { include?: s
     }
   }
   return [...by]
-    .map(([language, ms]) => ({ language, movies: ms.length, average_rating: mean(ms.filter((m) => isNumber(m.imdb?.rating)).map((m) => m.imdb.rating)) }))
+    .map(([language, ms]) => ({
+      language,
+      movies: ms.length,
+      average_rating: mean(ms.filter((m) => isNumber(m.imdb?.rating)).map((m) => m.imdb.rating)),
+    }))
     .sort((a, b) => b.movies - a.movies || byString(a.language, b.language))
     .slice(0, top);
 }
@@ -111,32 +119,50 @@ test("a definition inserted into report_definitions becomes a report, runnable w
   assert.is(described.parameters.properties.top.default, 5);
   assert.is(described.parameters.properties.released.properties.$gte.anyOf.length, 2);
 
-  const rows = await runReport(service.url, { report_name: "languages-by-movie-count", released: { $gte: "1940", $lt: "1950" }, min_votes: 100 });
+  const rows = await runReport(service.url, {
+    report_name: "languages-by-movie-count",
+    released: { $gte: "1940", $lt: "1950" },
+    min_votes: 100,
+  });
   const start = new Date(Date.UTC(1940, 0, 1));
   const end = new Date(Date.UTC(1950, 0, 1));
   const keep = (m: Document) => within(m.released, { $gte: start, $lt: end }) && isNumber(m.imdb?.votes) && m.imdb.votes >= 100;
   assertRows(rows, expectedLanguages(keep, undefined, 5), "languages, default top 5");
 
   // Absent optional parameters drop out of the pipeline: no date, no vote floor, an exclude list.
-  const all = await runReport(service.url, { report_name: "languages-by-movie-count", languages: { exclude: ["English"] }, top: 100 }, { alias: "movies" });
+  const all = await runReport(
+    service.url,
+    { report_name: "languages-by-movie-count", languages: { exclude: ["English"] }, top: 100 },
+    { alias: "movies" },
+  );
   // The list filters movies (no English at all) and then the unwound languages.
   const noEnglish = (m: Document) => !(m.languages ?? []).includes("English");
   assertRows(all, expectedLanguages(noEnglish, { exclude: ["English"] }, 100), "languages of movies without English");
 });
 
 test("a changed definition is picked up; workers in another process see it too", async () => {
-  const other: AppContext = await openContext({ component: "second", config: testConfig(mongo, { catalogueReloadMs: 200 }), log: silentLogger });
+  const other: AppContext = await openContext({
+    component: "second",
+    config: testConfig(mongo, { catalogueReloadMs: 200 }),
+    log: silentLogger,
+  });
   try {
     assert.ok(other.catalogue.get("languages-by-movie-count"), "a second process loads the definition");
     await definitions.updateOne({ name: "languages-by-movie-count" }, { $set: { description: "Changed while running." } });
-    await eventually(async () => ((await whenListed("languages-by-movie-count")).description === "Changed while running." ? true : undefined), 10_000);
-    await eventually(async () => (other.catalogue.get("languages-by-movie-count")?.description === "Changed while running." ? true : undefined), 10_000);
+    await eventually(
+      async () => ((await whenListed("languages-by-movie-count")).description === "Changed while running." ? true : undefined),
+      10_000,
+    );
+    await eventually(
+      async () => (other.catalogue.get("languages-by-movie-count")?.description === "Changed while running." ? true : undefined),
+      10_000,
+    );
   } finally {
     await other.close();
   }
 });
 
-test("parameters go into expressions as literals: a \"$field\" string is text, not a field path", async () => {
+test('parameters go into expressions as literals: a "$field" string is text, not a field path', async () => {
   await saveDefinition(definitions, {
     name: "labelled-long-movies",
     collection: "movies",
@@ -172,9 +198,17 @@ const base = {
 const vote = { $match: { "imdb.votes": { $gte: { $param: "min_votes" } } } };
 
 const INVALID: { name: string; doc: Record<string, unknown>; reason: RegExp }[] = [
-  { name: "bad-out", doc: { pipeline: [vote, { $out: "stolen" }] }, reason: /pipeline\[1\]: \$out is forbidden \(writes to a collection\)/ },
+  {
+    name: "bad-out",
+    doc: { pipeline: [vote, { $out: "stolen" }] },
+    reason: /pipeline\[1\]: \$out is forbidden \(writes to a collection\)/,
+  },
   { name: "bad-merge", doc: { pipeline: [vote, { $merge: { into: "x" } }] }, reason: /\$merge is forbidden/ },
-  { name: "bad-where", doc: { pipeline: [vote, { $match: { $where: "sleep(100)" } }] }, reason: /pipeline\[1\]\.\$match\.\$where: \$where is forbidden \(runs JavaScript/ },
+  {
+    name: "bad-where",
+    doc: { pipeline: [vote, { $match: { $where: "sleep(100)" } }] },
+    reason: /pipeline\[1\]\.\$match\.\$where: \$where is forbidden \(runs JavaScript/,
+  },
   {
     name: "bad-function",
     doc: { pipeline: [vote, { $addFields: { x: { $function: { body: "1", args: [], lang: "js" } } } }] },
@@ -192,7 +226,10 @@ const INVALID: { name: string; doc: Record<string, unknown>; reason: RegExp }[] 
   },
   {
     name: "bad-lookup-private",
-    doc: { lookups: ["report_requests"], pipeline: [vote, { $lookup: { from: "report_requests", localField: "a", foreignField: "_id", as: "u" } }] },
+    doc: {
+      lookups: ["report_requests"],
+      pipeline: [vote, { $lookup: { from: "report_requests", localField: "a", foreignField: "_id", as: "u" } }],
+    },
     reason: /service's own state/,
   },
   {
@@ -201,8 +238,16 @@ const INVALID: { name: string; doc: Record<string, unknown>; reason: RegExp }[] 
     reason: /sub-pipelines are not/,
   },
   { name: "bad-unknown-stage", doc: { pipeline: [vote, { $sample: { size: 1 } }] }, reason: /the stage \$sample is not allowed/ },
-  { name: "bad-unknown-placeholder", doc: { pipeline: [vote, { $limit: { $param: "top" } }] }, reason: /\{"\$param": "top"\} names no declared parameter \(declared: min_votes\)/ },
-  { name: "bad-unused-parameter", doc: { pipeline: [{ $limit: 5 }] }, reason: /parameters\.properties\.min_votes: declared but never used/ },
+  {
+    name: "bad-unknown-placeholder",
+    doc: { pipeline: [vote, { $limit: { $param: "top" } }] },
+    reason: /\{"\$param": "top"\} names no declared parameter \(declared: min_votes\)/,
+  },
+  {
+    name: "bad-unused-parameter",
+    doc: { pipeline: [{ $limit: 5 }] },
+    reason: /parameters\.properties\.min_votes: declared but never used/,
+  },
   {
     name: "bad-parameter-type",
     doc: { parameters: { type: "object", properties: { min_votes: { type: "float" } } }, pipeline: [vote] },
@@ -218,7 +263,11 @@ const INVALID: { name: string; doc: Record<string, unknown>; reason: RegExp }[] 
     doc: { pipeline: [{ $match: { $expr: { $gte: ["$imdb.votes", { $param: "min_votes" }] } } }] },
     reason: /optional without a default, so it may only be an object value/,
   },
-  { name: "bad-no-columns", doc: { columns: [], pipeline: [vote] }, reason: /columns: Expected a array with a length between `1` and `100`/ },
+  {
+    name: "bad-no-columns",
+    doc: { columns: [], pipeline: [vote] },
+    reason: /columns: Expected a array with a length between `1` and `100`/,
+  },
   { name: "Bad Name", doc: { pipeline: [vote] }, reason: /name: Expected a string matching/ },
   { name: "top-actors", doc: { pipeline: [vote] }, reason: /is taken by a code-defined report/ },
 ];
@@ -228,7 +277,10 @@ test("invalid definitions are rejected with their reasons, and the others keep w
   for (const { name, reason } of INVALID) {
     const rejected = await rejectedNamed(name);
     assert.is(rejected.kind, "data");
-    assert.ok(rejected.errors.some((e: string) => reason.test(e)), `${name}: ${JSON.stringify(rejected.errors)} should match ${reason}`);
+    assert.ok(
+      rejected.errors.some((e: string) => reason.test(e)),
+      `${name}: ${JSON.stringify(rejected.errors)} should match ${reason}`,
+    );
     if (name !== "top-actors") assert.is((await get(`${service.url}/v1/report-definitions/${encodeURIComponent(name)}`)).status, 404);
   }
   // The code report keeps its name; the data report still runs.
@@ -250,7 +302,11 @@ test("saving a definition validates it first; the check route explains without s
   }
   assert.is(await definitions.countDocuments({ name: "bad-save" }), 0);
 
-  const checked = await post(`${service.url}/v1/report-definition-checks`, { ...base, name: "bad-check", pipeline: [{ $limit: { $param: "nope" } }] });
+  const checked = await post(`${service.url}/v1/report-definition-checks`, {
+    ...base,
+    name: "bad-check",
+    pipeline: [{ $limit: { $param: "nope" } }],
+  });
   assert.is(checked.status, 422);
   assert.is(checked.body.title, "Invalid report definition");
   assert.ok(checked.body.errors.some((e: string) => e.includes('{"$param": "nope"}')));
@@ -259,11 +315,22 @@ test("saving a definition validates it first; the check route explains without s
   assert.is(ok.body.report.name, "good-check");
   assert.is(await definitions.countDocuments({ name: { $in: ["bad-check", "good-check"] } }), 0);
 
-  const saved = await saveDefinition(definitions, { ...base, name: "saved-through-code", pipeline: [vote, { $sort: { title: 1 } }, { $limit: 3 }] });
+  const saved = await saveDefinition(definitions, {
+    ...base,
+    name: "saved-through-code",
+    pipeline: [vote, { $sort: { title: 1 } }, { $limit: 3 }],
+  });
   assert.ok(saved.created);
   await whenListed("saved-through-code");
   const rows = await runReport(service.url, { report_name: "saved-through-code", min_votes: 1000 });
-  assert.equal(rows, movies.filter((m) => isNumber(m.imdb?.votes) && m.imdb.votes >= 1000).map((m) => ({ title: m.title })).sort((a, b) => byString(a.title, b.title)).slice(0, 3));
+  assert.equal(
+    rows,
+    movies
+      .filter((m) => isNumber(m.imdb?.votes) && m.imdb.votes >= 1000)
+      .map((m) => ({ title: m.title }))
+      .sort((a, b) => byString(a.title, b.title))
+      .slice(0, 3),
+  );
 });
 
 test("a code module dropped into a REPORTS_DIRS folder becomes a report without a restart", async () => {
@@ -299,7 +366,13 @@ export default defineReport({
     if (typeof m.rated !== "string" || !(m.runtime >= 90)) continue;
     counts.set(m.rated.toUpperCase(), (counts.get(m.rated.toUpperCase()) ?? 0) + 1);
   }
-  const expected = rank([...counts].map(([rated, n]) => ({ rated, movies: n })), [["movies", -1], ["rated", 1]]);
+  const expected = rank(
+    [...counts].map(([rated, n]) => ({ rated, movies: n })),
+    [
+      ["movies", -1],
+      ["rated", 1],
+    ],
+  );
   assertRows(rows, expected, "movies-per-rated-label");
   assert.ok(rows.some((r) => r.rated === "APPROVED"));
 

@@ -48,19 +48,26 @@ test("MongoDB runs as a replica set initialised on start, and workers can scale"
 
 test("every command the compose file runs exists", () => {
   for (const [name, service] of Object.entries<any>(compose.services)) {
-    const dockerfile = service.build === undefined ? undefined : typeof service.build === "string" ? "Dockerfile" : (service.build.dockerfile ?? "Dockerfile");
+    const dockerfile =
+      service.build === undefined
+        ? undefined
+        : typeof service.build === "string"
+          ? "Dockerfile"
+          : (service.build.dockerfile ?? "Dockerfile");
     if (dockerfile) assert.ok(existsSync(path.join(REPO_ROOT, dockerfile)), `${name}: ${dockerfile}`);
     if (!service.build) continue;
     const [program, ...args] = service.command as string[];
     if (program === "node") assert.ok(existsSync(path.join(REPO_ROOT, args[0])), `${name}: ${args[0]} (built by npm run build)`);
     else if (program === "deno") assert.ok(existsSync(path.join(REPO_ROOT, args[args.length - 1])), `${name}: ${args[args.length - 1]}`);
-    else if (program === "npm") assert.ok(JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).scripts[args[1]], `${name}: npm script ${args[1]}`);
+    else if (program === "npm")
+      assert.ok(JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).scripts[args[1]], `${name}: npm script ${args[1]}`);
     else assert.unreachable(`${name}: unexpected program ${program}`);
   }
   // The Dockerfiles' own commands and copied paths exist too.
   for (const dockerfile of ["Dockerfile", "Dockerfile.deno"]) {
     const text = readFileSync(path.join(REPO_ROOT, dockerfile), "utf8");
-    for (const [, source] of text.matchAll(/^COPY (?!--from)(\S+)/gm)) assert.ok(existsSync(path.join(REPO_ROOT, source)), `${dockerfile}: COPY ${source}`);
+    for (const [, source] of text.matchAll(/^COPY (?!--from)(\S+)/gm))
+      assert.ok(existsSync(path.join(REPO_ROOT, source)), `${dockerfile}: COPY ${source}`);
   }
 });
 

@@ -59,10 +59,14 @@ test("API and worker ride out a 10 s outage and lose nothing", async () => {
   if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, remaining));
   proxy.restore();
 
-  const processed = await eventually(async () => {
-    const doc = await requests.findOne({ _id: during.insertedId });
-    return doc?.status === "completed" ? doc : undefined;
-  }, 60_000, 200);
+  const processed = await eventually(
+    async () => {
+      const doc = await requests.findOne({ _id: during.insertedId });
+      return doc?.status === "completed" ? doc : undefined;
+    },
+    60_000,
+    200,
+  );
   assert.is(processed.attempts, 1);
   await eventually(async () => ((await get(`${service.url}/readyz`)).status === 200 ? true : undefined), 30_000, 200);
   const after = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 5 });

@@ -92,7 +92,11 @@ test("the download route explains what it cannot serve", async () => {
   assert.ok(noCsv.body.type.endsWith("/no-csv"));
 
   const { insertedId } = await service.context.database.requests.insertOne({
-    report_name: "csv-awkward", params: {}, output: "csv", status: "pending", run_after: new Date(Date.now() + 600_000),
+    report_name: "csv-awkward",
+    params: {},
+    output: "csv",
+    status: "pending",
+    run_after: new Date(Date.now() + 600_000),
   } as any);
   const pending = await get(`${service.url}/v1/reports/${insertedId}/csv`);
   assert.is(pending.status, 409);
@@ -120,9 +124,12 @@ test("a sink that cannot write: the attempt fails, is retried, and ends in error
   // A directory path that is a file: every attempt fails to open its output.
   const blocked = path.join(dir, "blocked");
   writeFileSync(blocked, "not a directory");
-  const broken = await startTestService({ ...mongo, dbName: `${mongo.dbName}_broken` }, {
-    config: { catalogueReloadMs: 0, reuseWindowMs: 0, maxAttempts: 2, csv: { linkExpirySeconds: 3600, localDir: blocked, gcs: null } },
-  });
+  const broken = await startTestService(
+    { ...mongo, dbName: `${mongo.dbName}_broken` },
+    {
+      config: { catalogueReloadMs: 0, reuseWindowMs: 0, maxAttempts: 2, csv: { linkExpirySeconds: 3600, localDir: blocked, gcs: null } },
+    },
+  );
   try {
     broken.context.catalogue.add(awkwardReport);
     await loadAwkward(broken.context.database.db);
@@ -143,9 +150,18 @@ test("a sink that cannot write: the attempt fails, is retried, and ends in error
 });
 
 test("retention removes an expired request's CSV file with it", async () => {
-  const shortLived = await startTestService({ ...mongo, dbName: `${mongo.dbName}_retention` }, {
-    config: { catalogueReloadMs: 0, reuseWindowMs: 0, retentionMs: 1500, retentionSweepMs: 200, csv: { linkExpirySeconds: 3600, localDir: dir, gcs: null } },
-  });
+  const shortLived = await startTestService(
+    { ...mongo, dbName: `${mongo.dbName}_retention` },
+    {
+      config: {
+        catalogueReloadMs: 0,
+        reuseWindowMs: 0,
+        retentionMs: 1500,
+        retentionSweepMs: 200,
+        csv: { linkExpirySeconds: 3600, localDir: dir, gcs: null },
+      },
+    },
+  );
   try {
     shortLived.context.catalogue.add(awkwardReport);
     await loadAwkward(shortLived.context.database.db);

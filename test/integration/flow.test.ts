@@ -47,9 +47,7 @@ test("a submitted report completes and every row can be paged through", async ()
   assert.is(done.status, 200);
   assert.is(done.body.status, "completed", JSON.stringify(done.body.error));
   const total = done.body.total_rows;
-  const direct = await service.context.database.db
-    .collection("movies")
-    .countDocuments({ "imdb.rating": { $gte: 7.5 } });
+  const direct = await service.context.database.db.collection("movies").countDocuments({ "imdb.rating": { $gte: 7.5 } });
   assert.is(total, direct, "row count equals the matching movies");
   assert.is(done.body.total_pages, Math.ceil(total / 10));
   assert.equal(done.body.columns, ["movie_id", "title", "year", "released", "rating", "votes", "directors", "genres"]);
@@ -88,7 +86,10 @@ test("wait= returns as soon as the report completes, not at the end of the wait"
 test("wait= on a request that stays pending returns after the wait with its status", async () => {
   // No worker can take this one: it is scheduled for later.
   const { insertedId } = await service.context.database.requests.insertOne({
-    report_name: "top-movies-per-rating", params: {}, status: "pending", run_after: new Date(Date.now() + 600_000),
+    report_name: "top-movies-per-rating",
+    params: {},
+    status: "pending",
+    run_after: new Date(Date.now() + 600_000),
   } as any);
   const started = Date.now();
   const response = await get(`${service.url}/v1/reports/${insertedId}?wait=1`);
@@ -119,8 +120,16 @@ test("bad Mongo-native inserts end in error with the reason, and the worker keep
   const requests = service.context.database.requests;
   const bad = [
     { doc: { report_name: "no-such-report", params: {}, status: "pending" }, code: "unknown_report", mentions: "no-such-report" },
-    { doc: { report_name: "top-movies-per-rating", params: { rating: { $where: "sleep(1000)" } }, status: "pending" }, code: "validation", mentions: "$where" },
-    { doc: { report_name: "top-movies-per-rating", params: { top: "ten" }, status: "pending" }, code: "validation", mentions: "params.top" },
+    {
+      doc: { report_name: "top-movies-per-rating", params: { rating: { $where: "sleep(1000)" } }, status: "pending" },
+      code: "validation",
+      mentions: "$where",
+    },
+    {
+      doc: { report_name: "top-movies-per-rating", params: { top: "ten" }, status: "pending" },
+      code: "validation",
+      mentions: "params.top",
+    },
     { doc: { report_name: "top-movies-per-rating", params: "not an object", status: "pending" }, code: "validation", mentions: "params" },
     { doc: { params: {}, status: "pending" }, code: "validation", mentions: "report_name" },
     { doc: { report_name: 42, status: "pending" }, code: "validation", mentions: "report_name" },

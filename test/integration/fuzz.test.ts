@@ -34,7 +34,26 @@ const nastyKey = fc.oneof(
   fc.constantFrom("__proto__", "constructor", "prototype", "imdb.rating", "a.b.c", "$", ".", "", "toString"),
   fc.string({ maxLength: 20 }).map((s) => `$${s}`),
   fc.string({ maxLength: 20 }).map((s) => `${s}.${s}`),
-  fc.string({ minLength: 1, maxLength: 30 }).filter((s) => !["top", "rating", "min_votes", "released", "actors", "directors", "writers", "genres", "movies", "comments", "comment_date", "report_name", "output"].includes(s)),
+  fc
+    .string({ minLength: 1, maxLength: 30 })
+    .filter(
+      (s) =>
+        ![
+          "top",
+          "rating",
+          "min_votes",
+          "released",
+          "actors",
+          "directors",
+          "writers",
+          "genres",
+          "movies",
+          "comments",
+          "comment_date",
+          "report_name",
+          "output",
+        ].includes(s),
+    ),
 );
 const nastyValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
@@ -60,12 +79,22 @@ const deeplyNested = fc.integer({ min: 50, max: 800 }).map((depth) => {
 /** A body with at least one defect, so that none of them may be accepted. */
 const malformedBody: fc.Arbitrary<unknown> = fc.oneof(
   // a valid report with one injected bad field (unknown key, operator, dotted key, …)
-  fc.record({ report: fc.constantFrom(...REPORTS), key: nastyKey, value: nastyValue }).map(({ report, key, value }) => ({ report_name: report, [key]: value })),
+  fc
+    .record({ report: fc.constantFrom(...REPORTS), key: nastyKey, value: nastyValue })
+    .map(({ report, key, value }) => ({ report_name: report, [key]: value })),
   // a known filter with a value of the wrong shape, operators inside
-  fc.record({ report: fc.constantFrom(...REPORTS), field: fc.constantFrom("top", "rating", "released", "directors", "comments", "min_votes"), key: nastyKey, value: nastyValue })
+  fc
+    .record({
+      report: fc.constantFrom(...REPORTS),
+      field: fc.constantFrom("top", "rating", "released", "directors", "comments", "min_votes"),
+      key: nastyKey,
+      value: nastyValue,
+    })
     .map(({ report, field, key, value }) => ({ report_name: report, [field]: { [key]: value, $where: "sleep(1)" } })),
   // report_name missing, of the wrong type, or unknown
-  fc.record({ name: nastyValue, rest: fc.dictionary(nastyKey, nastyValue, { maxKeys: 3 }) }).map(({ name, rest }) => ({ ...rest, report_name: typeof name === "string" ? `x-${name}` : name })),
+  fc
+    .record({ name: nastyValue, rest: fc.dictionary(nastyKey, nastyValue, { maxKeys: 3 }) })
+    .map(({ name, rest }) => ({ ...rest, report_name: typeof name === "string" ? `x-${name}` : name })),
   // not an object at all
   fc.oneof(fc.array(nastyValue, { maxLength: 4 }), fc.string(), fc.integer(), fc.constant(null)),
   deeplyNested.map((nested) => ({ report_name: "top-movies-per-rating", rating: nested })),
@@ -73,29 +102,68 @@ const malformedBody: fc.Arbitrary<unknown> = fc.oneof(
 
 type Probe = { method: "POST" | "GET"; path: string; body?: string | Uint8Array; headers?: Record<string, string> };
 
-const queryValue = fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.constantFrom("-1", "1e9", "0x10", "NaN", "", "%", "%FF", "99999999999"));
+const queryValue = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.integer().map(String),
+  fc.constantFrom("-1", "1e9", "0x10", "NaN", "", "%", "%FF", "99999999999"),
+);
 const probes: fc.Arbitrary<Probe> = fc.oneof(
   { weight: 6, arbitrary: malformedBody.map((body): Probe => ({ method: "POST", path: "/v1/reports", body: JSON.stringify(body) })) },
   // per-collection alias with a defect
-  { weight: 1, arbitrary: fc.record({ collection: fc.constantFrom("movies", "comments", "users", "nope"), body: malformedBody })
-      .map(({ collection, body }): Probe => ({ method: "POST", path: `/v1/${collection}/top-movies-per-rating`, body: JSON.stringify(body) })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ collection: fc.constantFrom("movies", "comments", "users", "nope"), body: malformedBody })
+      .map(({ collection, body }): Probe => ({
+        method: "POST",
+        path: `/v1/${collection}/top-movies-per-rating`,
+        body: JSON.stringify(body),
+      })),
+  },
   // invalid UTF-8 inside an otherwise plausible body
-  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 8 }).map((bytes): Probe => ({
-      method: "POST", path: "/v1/reports",
-      body: Buffer.concat([Buffer.from('{"report_name":"top-movies-per-rating","'), Buffer.from([0xff, 0xfe, ...bytes]), Buffer.from('":1}')]),
-    })) },
+  {
+    weight: 1,
+    arbitrary: fc.uint8Array({ minLength: 1, maxLength: 8 }).map((bytes): Probe => ({
+      method: "POST",
+      path: "/v1/reports",
+      body: Buffer.concat([
+        Buffer.from('{"report_name":"top-movies-per-rating","'),
+        Buffer.from([0xff, 0xfe, ...bytes]),
+        Buffer.from('":1}'),
+      ]),
+    })),
+  },
   // truncated or non-JSON text, wrong content types, oversized bodies
-  { weight: 1, arbitrary: fc.oneof(
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
       fc.string({ maxLength: 50 }).map((text): Probe => ({ method: "POST", path: "/v1/reports", body: `{${text}` })),
-      fc.string({ maxLength: 50 }).map((text): Probe => ({ method: "POST", path: "/v1/reports", body: text, headers: { "content-type": "text/plain" } })),
-      fc.integer({ min: 70_000, max: 300_000 }).map((size): Probe => ({ method: "POST", path: "/v1/reports", body: `{"report_name":"${"x".repeat(size)}"}` })),
-    ) },
+      fc
+        .string({ maxLength: 50 })
+        .map((text): Probe => ({ method: "POST", path: "/v1/reports", body: text, headers: { "content-type": "text/plain" } })),
+      fc
+        .integer({ min: 70_000, max: 300_000 })
+        .map((size): Probe => ({ method: "POST", path: "/v1/reports", body: `{"report_name":"${"x".repeat(size)}"}` })),
+    ),
+  },
   // bad ids and query strings
-  { weight: 2, arbitrary: fc.record({ id: fc.oneof(fc.string({ maxLength: 30 }), fc.array(fc.constantFrom(..."0123456789abcdef"), { minLength: 24, maxLength: 24 }).map((chars) => chars.join(""))), page: queryValue, size: queryValue, wait: queryValue })
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({
+        id: fc.oneof(
+          fc.string({ maxLength: 30 }),
+          fc.array(fc.constantFrom(..."0123456789abcdef"), { minLength: 24, maxLength: 24 }).map((chars) => chars.join("")),
+        ),
+        page: queryValue,
+        size: queryValue,
+        wait: queryValue,
+      })
       .map(({ id, page, size, wait }): Probe => ({
         method: "GET",
         path: `/v1/reports/${encodeURIComponent(id) || "x"}?page=${encodeURIComponent(page)}&page_size=${encodeURIComponent(size)}&wait=${encodeURIComponent(wait)}`,
-      })) },
+      })),
+  },
 );
 
 test(`${HTTP_RUNS} malformed HTTP requests: only 4xx problem+json, nothing stored, server up`, async () => {
@@ -109,10 +177,13 @@ test(`${HTTP_RUNS} malformed HTTP requests: only 4xx problem+json, nothing store
       });
       const text = await response.text();
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-      if (response.status < 400 || response.status >= 500) throw new Error(`status ${response.status} for ${probe.method} ${probe.path.slice(0, 200)}: ${text.slice(0, 300)}`);
-      if (!response.headers.get("content-type")?.startsWith("application/problem+json")) throw new Error(`not problem+json: ${response.headers.get("content-type")}`);
+      if (response.status < 400 || response.status >= 500)
+        throw new Error(`status ${response.status} for ${probe.method} ${probe.path.slice(0, 200)}: ${text.slice(0, 300)}`);
+      if (!response.headers.get("content-type")?.startsWith("application/problem+json"))
+        throw new Error(`not problem+json: ${response.headers.get("content-type")}`);
       const problem = JSON.parse(text);
-      if (problem.status !== response.status || typeof problem.title !== "string" || typeof problem.type !== "string") throw new Error(`bad problem body ${text.slice(0, 300)}`);
+      if (problem.status !== response.status || typeof problem.title !== "string" || typeof problem.type !== "string")
+        throw new Error(`bad problem body ${text.slice(0, 300)}`);
     }),
     { numRuns: HTTP_RUNS, seed: SEED, endOnFailure: true },
   );
@@ -123,18 +194,32 @@ test(`${HTTP_RUNS} malformed HTTP requests: only 4xx problem+json, nothing store
 });
 
 test(`${DOC_RUNS} malformed documents inserted straight into MongoDB: each ends in error, the worker stays up`, async () => {
-  const docs = fc.sample(
-    fc.oneof(
-      fc.record({ report: fc.constantFrom(...REPORTS), params: nastyValue }).map(({ report, params }) => ({ report_name: report, params: { bad: params } })),
-      fc.record({ report: fc.constantFrom(...REPORTS), key: nastyKey, value: nastyValue }).map(({ report, key, value }) => ({ report_name: report, params: { top: 0, [key]: value } })),
-      fc.record({ name: nastyValue, params: nastyValue }).map(({ name, params }) => ({ report_name: typeof name === "string" ? `x-${name}` : name, params })),
-      fc.record({ output: fc.string(), report: fc.constantFrom(...REPORTS) }).map(({ output, report }) => ({ report_name: report, params: {}, output: `x${output}` })),
-    ),
-    { numRuns: DOC_RUNS, seed: SEED },
-  ).map((doc) => ({ ...(doc as object), status: "pending" }));
+  const docs = fc
+    .sample(
+      fc.oneof(
+        fc
+          .record({ report: fc.constantFrom(...REPORTS), params: nastyValue })
+          .map(({ report, params }) => ({ report_name: report, params: { bad: params } })),
+        fc
+          .record({ report: fc.constantFrom(...REPORTS), key: nastyKey, value: nastyValue })
+          .map(({ report, key, value }) => ({ report_name: report, params: { top: 0, [key]: value } })),
+        fc
+          .record({ name: nastyValue, params: nastyValue })
+          .map(({ name, params }) => ({ report_name: typeof name === "string" ? `x-${name}` : name, params })),
+        fc
+          .record({ output: fc.string(), report: fc.constantFrom(...REPORTS) })
+          .map(({ output, report }) => ({ report_name: report, params: {}, output: `x${output}` })),
+      ),
+      { numRuns: DOC_RUNS, seed: SEED },
+    )
+    .map((doc) => ({ ...(doc as object), status: "pending" }));
   const requests = service.context.database.requests;
   for (let i = 0; i < docs.length; i += 200) await requests.insertMany(docs.slice(i, i + 200) as any[]);
-  await eventually(async () => ((await requests.countDocuments({ status: { $in: ["pending", "running"] } })) === 0 ? true : undefined), 300_000, 200);
+  await eventually(
+    async () => ((await requests.countDocuments({ status: { $in: ["pending", "running"] } })) === 0 ? true : undefined),
+    300_000,
+    200,
+  );
   const byStatus = await requests.aggregate([{ $group: { _id: "$status", n: { $sum: 1 } } }]).toArray();
   assert.equal(byStatus, [{ _id: "error", n: DOC_RUNS }], "every one ended in error");
   const withoutReason = await requests.countDocuments({ $or: [{ "error.message": { $exists: false } }, { "error.message": "" }] });

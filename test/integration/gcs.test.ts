@@ -95,9 +95,21 @@ function verifySignedUrl(signed: string): { valid: boolean; params: URLSearchPar
     .join("&");
   // The client signs the host name without the port (real GCS endpoints have none; the emulator's
   // does), so the canonical host header here is the name alone.
-  const canonicalRequest = ["GET", url.pathname, query, `host:${url.hostname}\n`, params.get("X-Goog-SignedHeaders"), "UNSIGNED-PAYLOAD"].join("\n");
+  const canonicalRequest = [
+    "GET",
+    url.pathname,
+    query,
+    `host:${url.hostname}\n`,
+    params.get("X-Goog-SignedHeaders"),
+    "UNSIGNED-PAYLOAD",
+  ].join("\n");
   const scope = (params.get("X-Goog-Credential") ?? "").split("/").slice(1).join("/");
-  const stringToSign = ["GOOG4-RSA-SHA256", params.get("X-Goog-Date"), scope, createHash("sha256").update(canonicalRequest).digest("hex")].join("\n");
+  const stringToSign = [
+    "GOOG4-RSA-SHA256",
+    params.get("X-Goog-Date"),
+    scope,
+    createHash("sha256").update(canonicalRequest).digest("hex"),
+  ].join("\n");
   const valid = verify("RSA-SHA256", Buffer.from(stringToSign), publicKey, Buffer.from(signature, "hex"));
   return { valid, params, url };
 }
@@ -106,7 +118,13 @@ test("the uploaded object equals the expected CSV byte for byte, with content ty
   const done = await submitAndWait({ report_name: "csv-awkward", output: "csv" });
   assert.is(done.status, "completed", JSON.stringify(done.error));
   const object = `reports/csv-awkward/${done.id}.csv`;
-  assert.equal(done.csv, { bucket: BUCKET, object, bytes: Buffer.byteLength(AWKWARD_CSV), rows: 6, link_expires_at: done.csv.link_expires_at });
+  assert.equal(done.csv, {
+    bucket: BUCKET,
+    object,
+    bytes: Buffer.byteLength(AWKWARD_CSV),
+    rows: 6,
+    link_expires_at: done.csv.link_expires_at,
+  });
 
   const media = await fetch(mediaUrl(object));
   assert.is(media.status, 200);
@@ -120,7 +138,10 @@ test("the uploaded object equals the expected CSV byte for byte, with content ty
   assert.is(meta.body.metadata.report_name, "csv-awkward");
   assert.is(meta.body.metadata.row_count, "6");
   assert.is(meta.body.metadata.attempt, "1");
-  assert.equal(JSON.parse(meta.body.metadata.columns), awkwardReport.columns.map((c) => c.name));
+  assert.equal(
+    JSON.parse(meta.body.metadata.columns),
+    awkwardReport.columns.map((c) => c.name),
+  );
   assert.equal(await listObjects("incomplete/"), [], "the incomplete upload was removed after the copy");
 });
 
@@ -205,7 +226,9 @@ test(`a ${BULK_ROWS.toLocaleString("en")}-row export streams: bounded writes, ba
   }
   assert.is(done.status, "completed", JSON.stringify(done.error));
   assert.is(done.csv.rows, BULK_ROWS);
-  const expectedBytes = Buffer.byteLength("n,label,filler\r\n") + Array.from({ length: BULK_ROWS }, (_, n) => Buffer.byteLength(bulkLine(n))).reduce((a, b) => a + b, 0);
+  const expectedBytes =
+    Buffer.byteLength("n,label,filler\r\n") +
+    Array.from({ length: BULK_ROWS }, (_, n) => Buffer.byteLength(bulkLine(n))).reduce((a, b) => a + b, 0);
   assert.is(done.csv.bytes, expectedBytes);
   assert.is(seen.bytes, expectedBytes);
 
@@ -219,7 +242,9 @@ test(`a ${BULK_ROWS.toLocaleString("en")}-row export streams: bounded writes, ba
   // (Process memory is not asserted: the test MongoDB returns a whole aggregate result in its first
   // batch, ignoring batchSize, so the driver holds every row; real MongoDB sends batches.)
   assert.ok(seen.maxAhead <= 1024 * 1024 + 256 * 1024, `up to ${seen.maxAhead} bytes ahead of the upload`);
-  console.log(`  ${BULK_ROWS} rows, ${(expectedBytes / 1e6).toFixed(1)} MB: ${seen.writes} writes (max ${seen.maxWrite} B), ${seen.pushback} waits, at most ${(seen.maxAhead / 1e6).toFixed(2)} MB ahead of the upload`);
+  console.log(
+    `  ${BULK_ROWS} rows, ${(expectedBytes / 1e6).toFixed(1)} MB: ${seen.writes} writes (max ${seen.maxWrite} B), ${seen.pushback} waits, at most ${(seen.maxAhead / 1e6).toFixed(2)} MB ahead of the upload`,
+  );
 
   // Spot-check the object: first and last lines.
   const object = await fetch(mediaUrl(done.csv.object));
@@ -243,9 +268,12 @@ test("an export cancelled mid-upload leaves no object, complete-looking or other
 
 test("an emulator that refuses the upload (no such bucket): retried, then error with the reason", async () => {
   const csv: CsvConfig = { ...service.context.config.csv, gcs: { ...service.context.config.csv.gcs!, bucket: "no-such-bucket" } };
-  const refused = await startTestService({ ...mongo, dbName: `${mongo.dbName}_refused` }, {
-    config: { catalogueReloadMs: 0, reuseWindowMs: 0, maxAttempts: 2, csv },
-  });
+  const refused = await startTestService(
+    { ...mongo, dbName: `${mongo.dbName}_refused` },
+    {
+      config: { catalogueReloadMs: 0, reuseWindowMs: 0, maxAttempts: 2, csv },
+    },
+  );
   try {
     refused.context.catalogue.add(awkwardReport);
     await loadAwkward(refused.context.database.db);
@@ -255,7 +283,11 @@ test("an emulator that refuses the upload (no such bucket): retried, then error 
     assert.is(done.body.attempts, 2);
     assert.ok(done.body.error.message.includes("gs://no-such-bucket/"), done.body.error.message);
     assert.match(done.body.error.message, /not found|404|bucket/i);
-    assert.equal(await listObjects(""), (await listObjects("")).filter((name) => !name.includes(submitted.body.id)), "nothing written for it");
+    assert.equal(
+      await listObjects(""),
+      (await listObjects("")).filter((name) => !name.includes(submitted.body.id)),
+      "nothing written for it",
+    );
   } finally {
     await refused.close();
   }
@@ -280,7 +312,11 @@ test("emulator down: the attempt fails, is retried, ends in error with the reaso
 
 test("GCS configuration is validated at start with clear messages", () => {
   const fails = (env: Record<string, string>, pattern: RegExp) => {
-    assert.throws(() => loadConfig(env), (error: Error) => error instanceof ConfigError && pattern.test(error.message), JSON.stringify(env));
+    assert.throws(
+      () => loadConfig(env),
+      (error: Error) => error instanceof ConfigError && pattern.test(error.message),
+      JSON.stringify(env),
+    );
   };
   fails({ GCS_BUCKET: "Bad_Bucket!" }, /GCS_BUCKET.*not a bucket name/);
   fails({ GCS_BUCKET: "ok-bucket", GCS_KEY_FILE: "/no/such/key.json" }, /GCS_KEY_FILE.*cannot read/);
@@ -291,9 +327,17 @@ test("GCS configuration is validated at start with clear messages", () => {
   fails({ GCS_BUCKET: "ok-bucket", CSV_LINK_EXPIRY_S: "604801" }, /CSV_LINK_EXPIRY_S/);
   fails({ GCS_KEY_FILE: notAKey }, /GCS_BUCKET is not/);
   const config = loadConfig({ GCS_BUCKET: "ok-bucket", STORAGE_EMULATOR_HOST: "localhost:4443", CSV_LINK_EXPIRY_S: "60" });
-  assert.equal(config.csv.gcs, { bucket: "ok-bucket", emulatorHost: "http://localhost:4443", maxRetries: 3, chunkSizeBytes: 8 * 1024 * 1024 });
+  assert.equal(config.csv.gcs, {
+    bucket: "ok-bucket",
+    emulatorHost: "http://localhost:4443",
+    maxRetries: 3,
+    chunkSizeBytes: 8 * 1024 * 1024,
+  });
   assert.is(config.csv.linkExpirySeconds, 60);
-  assert.is(loadConfig({ GCS_BUCKET: "b-1", STORAGE_EMULATOR_HOST: "http://gcs:4443/storage/v1/" }).csv.gcs!.emulatorHost, "http://gcs:4443");
+  assert.is(
+    loadConfig({ GCS_BUCKET: "b-1", STORAGE_EMULATOR_HOST: "http://gcs:4443/storage/v1/" }).csv.gcs!.emulatorHost,
+    "http://gcs:4443",
+  );
 });
 
 test.run();

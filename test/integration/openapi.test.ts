@@ -55,8 +55,17 @@ test("every route the app serves is in the document, and each is described", () 
     assert.ok(operation, `${route.method} ${route.path} missing from /openapi.json`);
   }
   for (const known of [
-    "get /healthz", "get /readyz", "get /openapi.json", "get /docs", "get /v1/report-definitions", "get /v1/report-definitions/{name}",
-    "post /v1/report-definition-checks", "post /v1/reports", "get /v1/reports/{id}", "delete /v1/reports/{id}", "get /v1/reports/{id}/csv",
+    "get /healthz",
+    "get /readyz",
+    "get /openapi.json",
+    "get /docs",
+    "get /v1/report-definitions",
+    "get /v1/report-definitions/{name}",
+    "post /v1/report-definition-checks",
+    "post /v1/reports",
+    "get /v1/reports/{id}",
+    "delete /v1/reports/{id}",
+    "get /v1/reports/{id}/csv",
     "post /v1/{collection}/{report_name}",
   ]) {
     const [method, path] = known.split(" ");
@@ -104,7 +113,13 @@ test("the published JSON Schema and the API's validation agree", async () => {
   const cases: Record<string, Record<string, unknown>[]> = {
     "top-movies-per-rating": [
       {},
-      { rating: { $gt: 7 }, min_votes: 100, released: { $gt: "1990", $lt: "2021" }, genres: { include: ["Drama"], exclude: ["Comedy"] }, top: 5 },
+      {
+        rating: { $gt: 7 },
+        min_votes: 100,
+        released: { $gt: "1990", $lt: "2021" },
+        genres: { include: ["Drama"], exclude: ["Comedy"] },
+        top: 5,
+      },
       { released: { $gte: 1940, $lte: "1945-06-30" } },
       { rating: { $gt: 7, $gte: 8 } },
       { rating: {} },
@@ -117,7 +132,14 @@ test("the published JSON Schema and the API's validation agree", async () => {
       { genres: {} },
       { colour: "red" },
     ],
-    "theaters-per-city": [{}, { top: 10, states: { include: ["TX"] } }, { top: 10001 }, { theaters: { $lt: 3 } }, { cities: { include: [""] } }, { states: ["TX"] }],
+    "theaters-per-city": [
+      {},
+      { top: 10, states: { include: ["TX"] } },
+      { top: 10001 },
+      { theaters: { $lt: 3 } },
+      { cities: { include: [""] } },
+      { states: ["TX"] },
+    ],
     "top-actors": [{ rank_by: "movies" }, { rank_by: "fame" }, { movies: { $gte: 2 }, actors: { exclude: ["X"] } }],
     "movies-per-period": [{ period: "year", years: { $gte: 1940 } }, { period: "century" }, { years: { $gte: "1940" } }],
   };
@@ -129,7 +151,11 @@ test("the published JSON Schema and the API's validation agree", async () => {
       const response = await post(`${service.url}/v1/reports`, body);
       const apiAccepts = response.status === 202 || response.status === 200;
       assert.ok(apiAccepts || response.status === 400, `${JSON.stringify(body)}: ${response.status}`);
-      assert.is(validate(body), apiAccepts, `${JSON.stringify(body)}: API ${apiAccepts ? "accepts" : "rejects"}, JSON Schema disagrees ${JSON.stringify(validate.errors)}`);
+      assert.is(
+        validate(body),
+        apiAccepts,
+        `${JSON.stringify(body)}: API ${apiAccepts ? "accepts" : "rejects"}, JSON Schema disagrees ${JSON.stringify(validate.errors)}`,
+      );
     }
   }
 });

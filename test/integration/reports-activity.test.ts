@@ -37,7 +37,11 @@ test.after(async () => {
 const iso = (d: Date | undefined) => d?.toISOString();
 
 test("top-directors-per-comment: comment dates and a comment-count range", async () => {
-  const rows = await runReport(service.url, { report_name: "top-directors-per-comment", comment_date: { $gte: "2000" }, comments: { $gt: 5 } });
+  const rows = await runReport(service.url, {
+    report_name: "top-directors-per-comment",
+    comment_date: { $gte: "2000" },
+    comments: { $gt: 5 },
+  });
   const perMovie = new Map<string, number>();
   for (const c of comments) if (c.date >= year(2000)) perMovie.set(String(c.movie_id), (perMovie.get(String(c.movie_id)) ?? 0) + 1);
   const byDirector = new Map<string, { comments: number; movies: number }>();
@@ -73,10 +77,22 @@ test("most-commented-movies: all shipped movies, then dates, release years and t
   const expectedAll = commentedMovies();
   assert.is(expectedAll.length, 308, "the README: 308 shipped movies have comments");
   assertRows(all, expectedAll, "most-commented-movies");
-  assert.is(all.reduce((n, r) => n + r.comments, 0), 770);
+  assert.is(
+    all.reduce((n, r) => n + r.comments, 0),
+    770,
+  );
 
-  const some = await runReport(service.url, { report_name: "most-commented-movies", comment_date: { $lt: "1990" }, released: { $gte: "1940", $lt: "1950" }, top: 20 });
-  assertRows(some, commentedMovies({ $lt: year(1990) }, { $gte: year(1940), $lt: year(1950) }).slice(0, 20), "most-commented-movies filtered");
+  const some = await runReport(service.url, {
+    report_name: "most-commented-movies",
+    comment_date: { $lt: "1990" },
+    released: { $gte: "1940", $lt: "1950" },
+    top: 20,
+  });
+  assertRows(
+    some,
+    commentedMovies({ $lt: year(1990) }, { $gte: year(1940), $lt: year(1950) }).slice(0, 20),
+    "most-commented-movies filtered",
+  );
 });
 
 function perPeriod(format: (d: Date) => string, keep: (c: Document) => boolean): Row[] {
@@ -97,12 +113,27 @@ function perPeriod(format: (d: Date) => string, keep: (c: Document) => boolean):
 test("comments-per-month: every month in UTC, and years without some commenters", async () => {
   const months = await runReport(service.url, { report_name: "comments-per-month" });
   const month = (d: Date) => `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
-  assertRows(months, perPeriod(month, () => true), "months");
-  assert.is(months.reduce((n, r) => n + r.comments, 0), 50_303);
+  assertRows(
+    months,
+    perPeriod(month, () => true),
+    "months",
+  );
+  assert.is(
+    months.reduce((n, r) => n + r.comments, 0),
+    50_303,
+  );
 
   const excluded = ["Mace Tyrell", "Missandei"];
-  const years = await runReport(service.url, { report_name: "comments-per-month", period: "year", names: { exclude: excluded }, comment_date: { $gte: "2000", $lte: "2009" } });
-  const expected = perPeriod((d) => String(d.getUTCFullYear()), (c) => !excluded.includes(c.name) && c.date >= year(2000) && c.date < year(2010));
+  const years = await runReport(service.url, {
+    report_name: "comments-per-month",
+    period: "year",
+    names: { exclude: excluded },
+    comment_date: { $gte: "2000", $lte: "2009" },
+  });
+  const expected = perPeriod(
+    (d) => String(d.getUTCFullYear()),
+    (c) => !excluded.includes(c.name) && c.date >= year(2000) && c.date < year(2010),
+  );
   assert.is(expected.length, 10);
   assertRows(years, expected, "years");
 });
@@ -121,9 +152,20 @@ function activity(keep: (c: Document) => boolean) {
 }
 
 test("most-active-commenters: a date range and a comment-count floor", async () => {
-  const rows = await runReport(service.url, { report_name: "most-active-commenters", comment_date: { $gte: "2010" }, comments: { $gte: 40 } });
+  const rows = await runReport(service.url, {
+    report_name: "most-active-commenters",
+    comment_date: { $gte: "2010" },
+    comments: { $gte: 40 },
+  });
   const expected = [...activity((c) => c.date >= year(2010))]
-    .map(([email, e]) => ({ name: e.name, email, comments: e.comments, movies: e.movies.size, first_comment: iso(e.first), last_comment: iso(e.last) }))
+    .map(([email, e]) => ({
+      name: e.name,
+      email,
+      comments: e.comments,
+      movies: e.movies.size,
+      first_comment: iso(e.first),
+      last_comment: iso(e.last),
+    }))
     .filter((r) => r.comments >= 40)
     .sort((a, b) => b.comments - a.comments || byString(a.email, b.email));
   assert.ok(expected.length > 5);
@@ -155,8 +197,19 @@ test("users-by-comment-activity: users joined to comments, on the /v1/users alia
   assertRows(all, expected, "users-by-comment-activity");
   assert.is(all.filter((r) => r.comments === 0).length, 1, "the README: one user never commented");
 
-  const recent = await runReport(service.url, { report_name: "users-by-comment-activity", comment_date: { $gte: "2015" }, comments: { $gte: 1 }, top: 10 });
-  assertRows(recent, usersActivity((c) => c.date >= year(2015)).filter((r) => r.comments >= 1).slice(0, 10), "recent activity");
+  const recent = await runReport(service.url, {
+    report_name: "users-by-comment-activity",
+    comment_date: { $gte: "2015" },
+    comments: { $gte: 1 },
+    top: 10,
+  });
+  assertRows(
+    recent,
+    usersActivity((c) => c.date >= year(2015))
+      .filter((r) => r.comments >= 1)
+      .slice(0, 10),
+    "recent activity",
+  );
 });
 
 function perState(keep: (t: Document) => boolean) {
@@ -175,11 +228,29 @@ function perState(keep: (t: Document) => boolean) {
 
 test("theaters-per-state (data-defined seed): all states, then an exclude list, a range and top", async () => {
   const all = await runReport(service.url, { report_name: "theaters-per-state" }, { alias: "theaters" });
-  assertRows(all, perState(() => true), "theaters-per-state");
-  assert.is(all.reduce((n, r) => n + r.theaters, 0), 1564);
+  assertRows(
+    all,
+    perState(() => true),
+    "theaters-per-state",
+  );
+  assert.is(
+    all.reduce((n, r) => n + r.theaters, 0),
+    1564,
+  );
 
-  const some = await runReport(service.url, { report_name: "theaters-per-state", states: { exclude: ["CA"] }, theaters: { $gte: 20 }, top: 5 });
-  assertRows(some, perState((t) => t.location.address.state !== "CA").filter((r) => r.theaters >= 20).slice(0, 5), "filtered");
+  const some = await runReport(service.url, {
+    report_name: "theaters-per-state",
+    states: { exclude: ["CA"] },
+    theaters: { $gte: 20 },
+    top: 5,
+  });
+  assertRows(
+    some,
+    perState((t) => t.location.address.state !== "CA")
+      .filter((r) => r.theaters >= 20)
+      .slice(0, 5),
+    "filtered",
+  );
 });
 
 function perCity(keep: (t: Document) => boolean) {
@@ -199,18 +270,34 @@ test("theaters-per-city (data-defined seed): default top 100, include lists, a r
   assertRows(top, perCity(() => true).slice(0, 100), "default top");
 
   const texas = await runReport(service.url, { report_name: "theaters-per-city", states: { include: ["TX"] }, theaters: { $gt: 2 } });
-  assertRows(texas, perCity((t) => t.location.address.state === "TX").filter((r) => r.theaters > 2), "texas");
+  assertRows(
+    texas,
+    perCity((t) => t.location.address.state === "TX").filter((r) => r.theaters > 2),
+    "texas",
+  );
 
   const named = await runReport(service.url, { report_name: "theaters-per-city", cities: { include: ["Houston", "Austin", "Portland"] } });
-  assertRows(named, perCity((t) => ["Houston", "Austin", "Portland"].includes(t.location.address.city)), "named cities");
+  assertRows(
+    named,
+    perCity((t) => ["Houston", "Austin", "Portland"].includes(t.location.address.city)),
+    "named cities",
+  );
   assert.ok(named.some((r) => r.city === "Portland" && r.state === "OR") && named.some((r) => r.city === "Portland" && r.state === "ME"));
 });
 
 test("a data-defined report validates its parameters like a code report", async () => {
-  const response = await post(`${service.url}/v1/reports`, { report_name: "theaters-per-city", top: 0, states: { include: "TX" }, colour: "red" });
+  const response = await post(`${service.url}/v1/reports`, {
+    report_name: "theaters-per-city",
+    top: 0,
+    states: { include: "TX" },
+    colour: "red",
+  });
   assert.is(response.status, 400);
   const fields = response.body.errors.map((e: { field: string }) => e.field).sort();
-  assert.ok(fields.includes("top") && fields.includes("colour") && fields.some((f: string) => f.startsWith("states")), JSON.stringify(response.body));
+  assert.ok(
+    fields.includes("top") && fields.includes("colour") && fields.some((f: string) => f.startsWith("states")),
+    JSON.stringify(response.body),
+  );
 });
 
 test("an alias on the wrong collection is a 404 problem listing that collection's reports", async () => {

@@ -30,7 +30,8 @@ test.after(async () => {
 const rated = (m: Document) => isNumber(m.imdb?.rating);
 const listOk = (values: string[] | undefined, list?: { include?: string[]; exclude?: string[] }) =>
   !list ||
-  ((!list.include || (values ?? []).some((v) => list.include!.includes(v))) && (!list.exclude || !(values ?? []).some((v) => list.exclude!.includes(v))));
+  ((!list.include || (values ?? []).some((v) => list.include!.includes(v))) &&
+    (!list.exclude || !(values ?? []).some((v) => list.exclude!.includes(v))));
 
 /** People (directors, cast, writers) per matching movie, each once per movie. */
 function people(matching: Document[], field: string, list?: { include?: string[]; exclude?: string[] }) {
@@ -49,42 +50,85 @@ function people(matching: Document[], field: string, list?: { include?: string[]
 }
 
 test("top-movies-per-rating: ranges, vote floor, date years and an exclude list", async () => {
-  const body = { report_name: "top-movies-per-rating", rating: { $gte: 7 }, min_votes: 1000, released: { $gte: "1940", $lte: "1949" }, genres: { exclude: ["Comedy"] }, top: 15 };
+  const body = {
+    report_name: "top-movies-per-rating",
+    rating: { $gte: 7 },
+    min_votes: 1000,
+    released: { $gte: "1940", $lte: "1949" },
+    genres: { exclude: ["Comedy"] },
+    top: 15,
+  };
   const rows = await runReport(service.url, body);
   const expected = movies
     .filter((m) => rated(m) && m.imdb.rating >= 7 && isNumber(m.imdb.votes) && m.imdb.votes >= 1000)
     .filter((m) => within(m.released, { $gte: year(1940), $lt: year(1950) }) && listOk(m.genres, { exclude: ["Comedy"] }))
-    .sort((a, b) => b.imdb.rating - a.imdb.rating || b.imdb.votes - a.imdb.votes || byString(a.title, b.title) || byString(String(a._id), String(b._id)))
+    .sort(
+      (a, b) =>
+        b.imdb.rating - a.imdb.rating ||
+        b.imdb.votes - a.imdb.votes ||
+        byString(a.title, b.title) ||
+        byString(String(a._id), String(b._id)),
+    )
     .slice(0, 15);
-  assert.equal(rows.map((r) => r.movie_id), expected.map((m) => String(m._id)));
+  assert.equal(
+    rows.map((r) => r.movie_id),
+    expected.map((m) => String(m._id)),
+  );
   assert.equal(rows[0].rating, expected[0].imdb.rating);
   assert.is(rows[0].released, expected[0].released.toISOString());
 });
 
 test("top-directors-per-movie-rating: averages, movie-count range, per-collection alias", async () => {
-  const rows = await runReport(service.url, { report_name: "top-directors-per-movie-rating", rating: { $gt: 6 }, movies: { $gte: 3 } }, { alias: "movies" });
+  const rows = await runReport(
+    service.url,
+    { report_name: "top-directors-per-movie-rating", rating: { $gt: 6 }, movies: { $gte: 3 } },
+    { alias: "movies" },
+  );
   const matching = movies.filter((m) => rated(m) && m.imdb.rating > 6);
   const expected = rank(
     [...people(matching, "directors")]
       .map(([name, e]) => ({ name, average_rating: mean(e.ratings)!, average_screen_playtime: mean(e.runtimes), movies: e.ratings.length }))
       .filter((r) => r.movies >= 3),
-    [["average_rating", -1], ["movies", -1], ["name", 1]],
+    [
+      ["average_rating", -1],
+      ["movies", -1],
+      ["name", 1],
+    ],
   );
   assert.ok(expected.length > 10);
-  assertRows(rows, expected, "top-directors-per-movie-rating", [["average_rating", -1], ["movies", -1], ["name", 1]]);
+  assertRows(rows, expected, "top-directors-per-movie-rating", [
+    ["average_rating", -1],
+    ["movies", -1],
+    ["name", 1],
+  ]);
 });
 
 test("genres-by-rating: released years and an exclude list", async () => {
-  const rows = await runReport(service.url, { report_name: "genres-by-rating", released: { $gte: "1930", $lt: "1960" }, genres: { exclude: ["Short"] }, movies: { $gte: 5 } });
-  const matching = movies.filter((m) => rated(m) && within(m.released, { $gte: year(1930), $lt: year(1960) }) && listOk(m.genres, { exclude: ["Short"] }));
+  const rows = await runReport(service.url, {
+    report_name: "genres-by-rating",
+    released: { $gte: "1930", $lt: "1960" },
+    genres: { exclude: ["Short"] },
+    movies: { $gte: 5 },
+  });
+  const matching = movies.filter(
+    (m) => rated(m) && within(m.released, { $gte: year(1930), $lt: year(1960) }) && listOk(m.genres, { exclude: ["Short"] }),
+  );
   const expected = rank(
     [...people(matching, "genres", { exclude: ["Short"] })]
       .map(([genre, e]) => ({ genre, average_rating: mean(e.ratings)!, movies: e.ratings.length, average_runtime: mean(e.runtimes) }))
       .filter((r) => r.movies >= 5),
-    [["average_rating", -1], ["movies", -1], ["genre", 1]],
+    [
+      ["average_rating", -1],
+      ["movies", -1],
+      ["genre", 1],
+    ],
   );
   assert.ok(expected.length > 5);
-  assertRows(rows, expected, "genres-by-rating", [["average_rating", -1], ["movies", -1], ["genre", 1]]);
+  assertRows(rows, expected, "genres-by-rating", [
+    ["average_rating", -1],
+    ["movies", -1],
+    ["genre", 1],
+  ]);
 });
 
 function perPeriod(filter: (m: Document) => boolean, period: (y: number) => number): Row[] {
@@ -105,20 +149,56 @@ function perPeriod(filter: (m: Document) => boolean, period: (y: number) => numb
 
 test("movies-per-period: decades by default, and years with a genre list", async () => {
   const decades = await runReport(service.url, { report_name: "movies-per-period" });
-  assertRows(decades, perPeriod(() => true, (y) => y - (y % 10)), "decades");
-  assert.is(decades.reduce((n, r) => n + r.movies, 0), movies.length);
+  assertRows(
+    decades,
+    perPeriod(
+      () => true,
+      (y) => y - (y % 10),
+    ),
+    "decades",
+  );
+  assert.is(
+    decades.reduce((n, r) => n + r.movies, 0),
+    movies.length,
+  );
 
-  const years = await runReport(service.url, { report_name: "movies-per-period", period: "year", years: { $gte: 1940, $lte: 1945 }, genres: { include: ["Drama"] } });
-  assertRows(years, perPeriod((m) => m.year >= 1940 && m.year <= 1945 && listOk(m.genres, { include: ["Drama"] }), (y) => y), "years");
+  const years = await runReport(service.url, {
+    report_name: "movies-per-period",
+    period: "year",
+    years: { $gte: 1940, $lte: 1945 },
+    genres: { include: ["Drama"] },
+  });
+  assertRows(
+    years,
+    perPeriod(
+      (m) => m.year >= 1940 && m.year <= 1945 && listOk(m.genres, { include: ["Drama"] }),
+      (y) => y,
+    ),
+    "years",
+  );
   assert.is(years.length, 6);
 });
 
 const ORDER: Record<"rating" | "movies", [string, 1 | -1][]> = {
-  movies: [["movies", -1], ["average_rating", -1], ["name", 1]],
-  rating: [["average_rating", -1], ["movies", -1], ["name", 1]],
+  movies: [
+    ["movies", -1],
+    ["average_rating", -1],
+    ["name", 1],
+  ],
+  rating: [
+    ["average_rating", -1],
+    ["movies", -1],
+    ["name", 1],
+  ],
 };
 
-function peopleRanking(field: string, matching: Document[], rankBy: "rating" | "movies", moviesRange?: Bounds, list?: { include?: string[] }) {
+function peopleRanking(
+  field: string,
+  matching: Document[],
+  rankBy: "rating" | "movies",
+  moviesRange?: Bounds,
+  list?: { include?: string[] },
+) {
   const rows = [...people(matching, field, list)]
     .map(([name, e]) => ({ name, average_rating: mean(e.ratings)!, movies: e.ratings.length }))
     .filter((r) => within(r.movies, moviesRange));
@@ -148,7 +228,10 @@ test("the report filters reject what they do not know, with the field named", as
   assert.is(response.status, 400);
   const fields = response.body.errors.map((e: { field: string }) => e.field);
   assert.ok(fields.includes("rank_by"), JSON.stringify(response.body));
-  assert.ok(fields.some((f: string) => f.startsWith("movies")), JSON.stringify(response.body));
+  assert.ok(
+    fields.some((f: string) => f.startsWith("movies")),
+    JSON.stringify(response.body),
+  );
 });
 
 test.run();

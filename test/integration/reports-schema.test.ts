@@ -4,7 +4,22 @@
  */
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
-import { array, boolean, defaulted, enums, integer, literal, nullable, number, object, optional, set, string, union, create } from "superstruct";
+import {
+  array,
+  boolean,
+  defaulted,
+  enums,
+  integer,
+  literal,
+  nullable,
+  number,
+  object,
+  optional,
+  set,
+  string,
+  union,
+  create,
+} from "superstruct";
 import { toJsonSchema, UnsupportedStructError } from "../../src/reports/json-schema.ts";
 import { choice, dateRange, nameList, numberRange, topN } from "../../src/reports/filters.ts";
 import { compileDefinition } from "../../src/reports/data-defined/compile.ts";
@@ -38,7 +53,9 @@ test("plain structs become JSON Schema; optional and defaulted fields are not re
 });
 
 test("filter helpers carry their exact schema through optional()", () => {
-  const schema = toJsonSchema(object({ r: optional(numberRange()), d: optional(dateRange()), l: optional(nameList()), top: topN(50), by: choice(["a", "b"], "a") }));
+  const schema = toJsonSchema(
+    object({ r: optional(numberRange()), d: optional(dateRange()), l: optional(nameList()), top: topN(50), by: choice(["a", "b"], "a") }),
+  );
   const p = schema.properties as Record<string, any>;
   assert.equal(Object.keys(p.r.properties), ["$gt", "$gte", "$lt", "$lte"]);
   assert.is(p.r.minProperties, 1);
@@ -50,8 +67,14 @@ test("filter helpers carry their exact schema through optional()", () => {
 });
 
 test("a struct with no JSON Schema counterpart fails loudly instead of being under-described", () => {
-  assert.throws(() => toJsonSchema(object({ s: set(string()) })), (e: unknown) => e instanceof UnsupportedStructError && /params\.s/.test((e as Error).message));
-  assert.throws(() => toJsonSchema(object({ u: union([string(), number()]) })), (e: unknown) => e instanceof UnsupportedStructError && /params\.u: a union/.test((e as Error).message));
+  assert.throws(
+    () => toJsonSchema(object({ s: set(string()) })),
+    (e: unknown) => e instanceof UnsupportedStructError && /params\.s/.test((e as Error).message),
+  );
+  assert.throws(
+    () => toJsonSchema(object({ u: union([string(), number()]) })),
+    (e: unknown) => e instanceof UnsupportedStructError && /params\.u: a union/.test((e as Error).message),
+  );
   // nullable keeps the inner type; it is described as that type (null is not offered).
   assert.equal(toJsonSchema(nullable(string())), { type: "string" });
 });
@@ -111,9 +134,15 @@ test("parameter schema errors name the property and the rule", () => {
     const compiled = compileDefinition(definition([{ $limit: { $param: name } }], properties));
     assert.not.ok(compiled.ok);
     if (compiled.ok) continue;
-    assert.ok(compiled.errors.some((e) => reason.test(e)), `${JSON.stringify(properties)}: ${JSON.stringify(compiled.errors)}`);
+    assert.ok(
+      compiled.errors.some((e) => reason.test(e)),
+      `${JSON.stringify(properties)}: ${JSON.stringify(compiled.errors)}`,
+    );
   }
-  const required = compileDefinition({ ...definition([{ $limit: 1 }]), parameters: { type: "object", properties: {}, required: ["ghost"] } });
+  const required = compileDefinition({
+    ...definition([{ $limit: 1 }]),
+    parameters: { type: "object", properties: {}, required: ["ghost"] },
+  });
   assert.ok(!required.ok && required.errors.some((e) => /"ghost" is not a declared property/.test(e)));
   const example = compileDefinition(definition([{ $limit: { $param: "n" } }], { n: { type: "integer" } }, { example: { n: "five" } }));
   assert.ok(!example.ok && example.errors.some((e) => /^example\.n: /.test(e)), JSON.stringify(example));

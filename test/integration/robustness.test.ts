@@ -47,7 +47,11 @@ test("a failing report is retried with backoff up to max_attempts, then ends in 
 });
 
 test("bad input fails at once, without retries", async () => {
-  const { insertedId } = await requests().insertOne({ report_name: "top-movies-per-rating", params: { top: -1 }, status: "pending" } as any);
+  const { insertedId } = await requests().insertOne({
+    report_name: "top-movies-per-rating",
+    params: { top: -1 },
+    status: "pending",
+  } as any);
   const done = await get(`${service.url}/v1/reports/${insertedId}?wait=20`);
   assert.is(done.body.status, "error");
   assert.is(done.body.attempts, 1);
@@ -65,7 +69,10 @@ test("a report past its time limit ends in error with code timeout and leaves no
 
 test("DELETE cancels a pending request at once; no worker runs it", async () => {
   const { insertedId } = await requests().insertOne({
-    report_name: "top-movies-per-rating", params: {}, status: "pending", run_after: new Date(Date.now() + 60_000),
+    report_name: "top-movies-per-rating",
+    params: {},
+    status: "pending",
+    run_after: new Date(Date.now() + 60_000),
   } as any);
   const response = await request(`${service.url}/v1/reports/${insertedId}`, { method: "DELETE" });
   assert.is(response.status, 200);
@@ -109,7 +116,11 @@ test("Idempotency-Key: same key and body â†’ the same request; different body â†
   const first = await post(`${service.url}/v1/reports`, body, { "Idempotency-Key": "order-42" });
   assert.is(first.status, 202);
   // The same body written differently (key order) is the same request.
-  const second = await post(`${service.url}/v1/reports`, { min_votes: 4242, top: 3, report_name: "top-movies-per-rating" }, { "Idempotency-Key": "order-42" });
+  const second = await post(
+    `${service.url}/v1/reports`,
+    { min_votes: 4242, top: 3, report_name: "top-movies-per-rating" },
+    { "Idempotency-Key": "order-42" },
+  );
   assert.is(second.body.id, first.body.id);
   assert.is(second.headers.get("idempotent-replayed"), "true");
   const different = await post(`${service.url}/v1/reports`, { ...body, top: 4 }, { "Idempotency-Key": "order-42" });
@@ -121,7 +132,9 @@ test("Idempotency-Key: same key and body â†’ the same request; different body â†
 
 test("Idempotency-Key: concurrent retries create one request", async () => {
   const body = { report_name: "top-movies-per-rating", top: 9, min_votes: 11 };
-  const responses = await Promise.all(Array.from({ length: 8 }, () => post(`${service.url}/v1/reports`, body, { "Idempotency-Key": "burst-1" })));
+  const responses = await Promise.all(
+    Array.from({ length: 8 }, () => post(`${service.url}/v1/reports`, body, { "Idempotency-Key": "burst-1" })),
+  );
   assert.is(new Set(responses.map((r) => r.body.id)).size, 1);
   assert.is(await requests().countDocuments({ "params.top": 9, "params.min_votes": 11 }), 1);
 });
@@ -146,7 +159,12 @@ test("retention removes finished requests with their rows, and nothing younger o
   assert.is(await chunksOf(old.body.id), 5);
   const young = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 5, min_votes: 2 });
   await get(`${service.url}/v1/reports/${young.body.id}?wait=20`);
-  const pending = await requests().insertOne({ report_name: "top-movies-per-rating", params: {}, status: "pending", run_after: new Date(Date.now() + 600_000) } as any);
+  const pending = await requests().insertOne({
+    report_name: "top-movies-per-rating",
+    params: {},
+    status: "pending",
+    run_after: new Date(Date.now() + 600_000),
+  } as any);
   await requests().updateOne({ _id: new ObjectId(old.body.id) }, { $set: { finished_at: new Date(Date.now() - 2 * 3_600_000) } });
 
   const removed = await purgeExpired({ database: service.context.database, store: service.context.store, retentionMs: 3_600_000 });

@@ -134,8 +134,16 @@ test("a worker under Deno runs the same sources end to end", async () => {
   const w = worker({}, "deno");
   await w.waitFor((e) => e.event === "worker.started", 60_000);
   assert.is(w.logs.find((e) => e.event === "worker.started")!.runtime, "deno");
-  const { _id: id } = await store.submit({ report_name: "top-directors-per-movie-rating", params: { top: 3, movies: { $gte: 2 } }, output: "json" });
-  const bad = await database.requests.insertOne({ report_name: "top-movies-per-rating", params: { rating: { $gt: "x" } }, status: "pending" } as any);
+  const { _id: id } = await store.submit({
+    report_name: "top-directors-per-movie-rating",
+    params: { top: 3, movies: { $gte: 2 } },
+    output: "json",
+  });
+  const bad = await database.requests.insertOne({
+    report_name: "top-movies-per-rating",
+    params: { rating: { $gt: "x" } },
+    status: "pending",
+  } as any);
   const doc = await finalState(id);
   assert.is(doc.status, "completed", JSON.stringify(doc.error));
   assert.is(doc.result!.row_count, 3);

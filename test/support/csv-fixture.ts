@@ -15,7 +15,10 @@ export const awkwardReport = defineReport({
   collection: AWKWARD_COLLECTION,
   description: "Awkward values for CSV tests",
   params: object({}),
-  pipeline: () => [{ $sort: { n: 1 } }, { $project: { _id: 0, n: 1, text: 1, num: 1, flag: 1, when: 1, oid: 1, list: 1, nested: 1, dec: 1 } }],
+  pipeline: () => [
+    { $sort: { n: 1 } },
+    { $project: { _id: 0, n: 1, text: 1, num: 1, flag: 1, when: 1, oid: 1, list: 1, nested: 1, dec: 1 } },
+  ],
   columns: ["n", "text", "num", "flag", "when", "oid", "list", "nested", "dec", "absent"].map((name) => ({ name })),
 });
 
@@ -60,7 +63,7 @@ export const bulkReport = defineReport({
   params: object({}),
   pipeline: () => [
     { $sort: { n: 1 } },
-    { $project: { _id: 0, n: 1, label: { $concat: ["row, \"", { $toString: "$n" }, "\""] }, filler: { $literal: "x".repeat(256) } } },
+    { $project: { _id: 0, n: 1, label: { $concat: ['row, "', { $toString: "$n" }, '"'] }, filler: { $literal: "x".repeat(256) } } },
   ],
   columns: [{ name: "n" }, { name: "label" }, { name: "filler" }],
 });

@@ -10,7 +10,10 @@ export async function request<T = any>(url: string, init: RequestInit & { json?:
   const response = await fetch(url, {
     ...rest,
     ...(json === undefined ? {} : { body: JSON.stringify(json), method: rest.method ?? "POST" }),
-    headers: { ...(json === undefined ? {} : { "content-type": "application/json" }), ...(rest.headers as Record<string, string> | undefined) },
+    headers: {
+      ...(json === undefined ? {} : { "content-type": "application/json" }),
+      ...(rest.headers as Record<string, string> | undefined),
+    },
   });
   const text = await response.text();
   let body: unknown = text;

@@ -27,7 +27,10 @@ export function spawnWorker(mongo: TestMongo, options: { runtime?: "node" | "den
   const [command, args] =
     runtime === "node"
       ? [process.execPath, [path.join(REPO_ROOT, "dist", "workers", "node.js")]]
-      : [path.join(REPO_ROOT, "node_modules", ".bin", "deno"), ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", path.join(REPO_ROOT, "workers", "deno.ts")]];
+      : [
+          path.join(REPO_ROOT, "node_modules", ".bin", "deno"),
+          ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", path.join(REPO_ROOT, "workers", "deno.ts")],
+        ];
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: {
@@ -78,7 +81,10 @@ export function spawnWorker(mongo: TestMongo, options: { runtime?: "node" | "den
   return { child, logs, waitFor, exited };
 }
 
-export async function stopWorker(worker: WorkerProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export async function stopWorker(
+  worker: WorkerProcess,
+  signal: NodeJS.Signals = "SIGTERM",
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill(signal);
   return worker.exited;
 }

@@ -11,7 +11,10 @@ export type Row = Record<string, any>;
 export async function runReport(url: string, body: Record<string, unknown>, options: { alias?: string } = {}): Promise<Row[]> {
   const target = options.alias ? `${url}/v1/${options.alias}/${body.report_name}` : `${url}/v1/reports`;
   const submitted = await post(`${target}?page_size=1000`, body);
-  assert.ok(submitted.status === 202 || submitted.status === 200, `submit ${JSON.stringify(body)}: ${submitted.status} ${JSON.stringify(submitted.body)}`);
+  assert.ok(
+    submitted.status === 202 || submitted.status === 200,
+    `submit ${JSON.stringify(body)}: ${submitted.status} ${JSON.stringify(submitted.body)}`,
+  );
   let link: string | undefined = `/v1/reports/${submitted.body.id}?page=0&page_size=1000&wait=30`;
   const rows: Row[] = [];
   while (link) {
@@ -78,7 +81,10 @@ export function assertRows(actual: Row[], expected: Row[], label: string, order?
     assert.equal(Object.keys(got).sort(), Object.keys(want).sort(), `${label}: columns of row ${i}`);
     for (const [key, value] of Object.entries(want)) {
       if (typeof value === "number" && !Number.isInteger(value)) {
-        assert.ok(typeof got[key] === "number" && Math.abs(got[key] - value) < 1e-9, `${label}: row ${i} ${key}: got ${got[key]}, want ${value}`);
+        assert.ok(
+          typeof got[key] === "number" && Math.abs(got[key] - value) < 1e-9,
+          `${label}: row ${i} ${key}: got ${got[key]}, want ${value}`,
+        );
       } else {
         assert.equal(got[key], value, `${label}: row ${i} (${JSON.stringify(want)}) ${key}`);
       }

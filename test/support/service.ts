@@ -25,7 +25,10 @@ export function testConfig(mongo: TestMongo, overrides: Partial<Config> = {}): C
   );
 }
 
-export async function startTestService(mongo: TestMongo, options: { worker?: boolean; config?: Partial<Config> } = {}): Promise<TestService> {
+export async function startTestService(
+  mongo: TestMongo,
+  options: { worker?: boolean; config?: Partial<Config> } = {},
+): Promise<TestService> {
   const config = testConfig(mongo, options.config);
   // TEST_LOG=debug (or info…) shows the service's own log lines while debugging a test.
   const log = process.env.TEST_LOG ? createLogger({ component: "test" }, process.env.TEST_LOG as "debug") : silentLogger;

@@ -13,7 +13,7 @@ export default defineReport({
       $project: {
         _id: 0,
         n: 1,
-        label: { $concat: ["row, \"", { $toString: "$n" }, "\""] },
+        label: { $concat: ['row, "', { $toString: "$n" }, '"'] },
         at: 1,
         tags: { $literal: ["Drama", "Crime"] },
         nested: { $literal: { a: 1, b: "two" } },

@@ -48,25 +48,42 @@ export function csvRoutes(deps: CsvRouteDeps): Router {
     }
     const csv = doc.result?.csv as StoredCsv | undefined;
     if (!csv) {
-      throw new ProblemError(404, "no-csv", "No CSV for this report", `the request asked for output ${JSON.stringify(doc.output ?? "json")}; submit it with "output": "csv" for a file`);
+      throw new ProblemError(
+        404,
+        "no-csv",
+        "No CSV for this report",
+        `the request asked for output ${JSON.stringify(doc.output ?? "json")}; submit it with "output": "csv" for a file`,
+      );
     }
     const sinkKind = csv.sink ?? (csv.bucket ? "gcs" : "local");
     if (sinkKind !== deps.csvSink.kind) {
-      throw new ProblemError(409, "csv-elsewhere", "CSV stored elsewhere", `the CSV is in the ${sinkKind} store and this server is configured for ${deps.csvSink.kind}`);
+      throw new ProblemError(
+        409,
+        "csv-elsewhere",
+        "CSV stored elsewhere",
+        `the CSV is in the ${sinkKind} store and this server is configured for ${deps.csvSink.kind}`,
+      );
     }
     if (deps.csvSink.link) {
       const link = await deps.csvSink.link(csv);
       if (!/^https?:/.test(link.url)) {
-        throw new ProblemError(409, "csv-not-downloadable", "CSV has no download link", `the CSV is at ${link.url}; without a signing key configured, read it with GCS credentials`, {
-          gcs_link: link.url,
-        });
+        throw new ProblemError(
+          409,
+          "csv-not-downloadable",
+          "CSV has no download link",
+          `the CSV is at ${link.url}; without a signing key configured, read it with GCS credentials`,
+          {
+            gcs_link: link.url,
+          },
+        );
       }
       ctx.status = 303;
       ctx.redirect(link.url);
       return;
     }
     const file = await deps.csvSink.read?.(csv);
-    if (!file) throw new ProblemError(410, "csv-gone", "CSV no longer available", "the CSV file has been removed (retention); run the report again");
+    if (!file)
+      throw new ProblemError(410, "csv-gone", "CSV no longer available", "the CSV file has been removed (retention); run the report again");
     ctx.attachment(downloadName(doc.report_name, String(doc._id)));
     // After attachment(), which would set a charset-less type from the extension.
     ctx.type = CSV_CONTENT_TYPE;

@@ -38,15 +38,26 @@ function requireJsonObject(ctx: Context): Record<string, unknown> {
   }
   const body = ctx.request.body;
   if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new ProblemError(400, "invalid-body", "Invalid request body", 'the body must be a JSON object such as {"report_name": "top-movies-per-rating"}');
+    throw new ProblemError(
+      400,
+      "invalid-body",
+      "Invalid request body",
+      'the body must be a JSON object such as {"report_name": "top-movies-per-rating"}',
+    );
   }
   return body as Record<string, unknown>;
 }
 
 function invalid(errors: { field: string; message: string }[]): ProblemError {
-  return new ProblemError(400, "invalid-parameters", "Invalid report parameters", errors.map((e) => `${e.field}: ${e.message}`).join("; "), {
-    errors,
-  });
+  return new ProblemError(
+    400,
+    "invalid-parameters",
+    "Invalid report parameters",
+    errors.map((e) => `${e.field}: ${e.message}`).join("; "),
+    {
+      errors,
+    },
+  );
 }
 
 function parseId(raw: string): ObjectId {
@@ -71,9 +82,15 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
         .list()
         .filter((r) => collection === undefined || r.collection === collection)
         .map((r) => r.name);
-      throw new ProblemError(404, "unknown-report", "Unknown report", `no report named ${JSON.stringify(reportName)}${collection ? ` on ${collection}` : ""}`, {
-        available,
-      });
+      throw new ProblemError(
+        404,
+        "unknown-report",
+        "Unknown report",
+        `no report named ${JSON.stringify(reportName)}${collection ? ` on ${collection}` : ""}`,
+        {
+          available,
+        },
+      );
     }
     const output = body.output ?? "json";
     if (typeof output !== "string" || !(deps.outputs as readonly string[]).includes(output)) {
@@ -127,9 +144,15 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
       const outcome = await recordKey(deps.database.idempotency, recordId, fingerprint(request), id);
       if (outcome.kind === "new") return { doc: await deps.store.submit(request, new Date(), id), created: true };
       if (outcome.kind === "mismatch") {
-        throw new ProblemError(422, "idempotency-key-reused", "Idempotency-Key reused", "this Idempotency-Key was used for a different request body", {
-          request_id: String(outcome.requestId),
-        });
+        throw new ProblemError(
+          422,
+          "idempotency-key-reused",
+          "Idempotency-Key reused",
+          "this Idempotency-Key was used for a different request body",
+          {
+            request_id: String(outcome.requestId),
+          },
+        );
       }
       const existing = await deps.store.get(outcome.requestId, { owner: request.owner });
       if (existing) {
@@ -172,9 +195,15 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
     const doc = await deps.store.cancel(id, { owner: owner(ctx) });
     if (!doc) throw new ProblemError(404, "report-not-found", "Report not found", `no report request with id ${String(id)}`);
     if (doc.status !== "cancelled") {
-      throw new ProblemError(409, "already-finished", "Report already finished", `the request is ${doc.status}; only pending or running requests can be cancelled`, {
-        status_of_request: doc.status,
-      });
+      throw new ProblemError(
+        409,
+        "already-finished",
+        "Report already finished",
+        `the request is ${doc.status}; only pending or running requests can be cancelled`,
+        {
+          status_of_request: doc.status,
+        },
+      );
     }
     ctx.body = representRequest(doc);
   });
@@ -198,7 +227,13 @@ function owner(ctx: Context): string | null {
   return (ctx.state.owner as string | undefined) ?? null;
 }
 
-async function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, ctx: Context, owner: string | null): Promise<RequestDocument | null> {
+async function readWaiting(
+  deps: ReportRouteDeps,
+  id: ObjectId,
+  waitMs: number,
+  ctx: Context,
+  owner: string | null,
+): Promise<RequestDocument | null> {
   const deadline = Date.now() + waitMs;
   let aborted = false;
   ctx.req.once("close", () => {
@@ -216,4 +251,3 @@ async function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, 
     await wait.changed;
   }
 }
-

@@ -16,7 +16,8 @@ export type CompileResult =
   | { ok: false; name?: string; errors: string[] };
 
 export function compileDefinition(raw: unknown, origin?: string): CompileResult {
-  const name = raw && typeof raw === "object" && typeof (raw as { name?: unknown }).name === "string" ? (raw as { name: string }).name : undefined;
+  const name =
+    raw && typeof raw === "object" && typeof (raw as { name?: unknown }).name === "string" ? (raw as { name: string }).name : undefined;
   const [shapeError, definition] = validate(raw, DefinitionDocument);
   if (shapeError) {
     return { ok: false, name, errors: toFieldErrors(shapeError).map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)) };

@@ -3,7 +3,22 @@
  * its parameters and pipeline may contain is checked by parameters.ts and template.ts.
  */
 import {
-  array, enums, integer, literal, max, min, object, optional, pattern, record, size, string, type, union, unknown, type Infer,
+  array,
+  enums,
+  integer,
+  literal,
+  max,
+  min,
+  object,
+  optional,
+  pattern,
+  record,
+  size,
+  string,
+  type,
+  union,
+  unknown,
+  type Infer,
 } from "superstruct";
 import { COLLECTIONS } from "../../db.ts";
 

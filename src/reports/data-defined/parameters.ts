@@ -12,7 +12,21 @@
  * plus "description" and "default" on any of them; "required": [...] beside "properties".
  */
 import {
-  array, boolean, defaulted, enums, integer, max, min, number, object, optional, refine, size, string, validate, type Struct,
+  array,
+  boolean,
+  defaulted,
+  enums,
+  integer,
+  max,
+  min,
+  number,
+  object,
+  optional,
+  refine,
+  size,
+  string,
+  validate,
+  type Struct,
 } from "superstruct";
 import { dateRange, dateValue, nameList, numberRange } from "../filters.ts";
 import { toJsonSchema, withJsonSchema, type JsonSchema } from "../json-schema.ts";
@@ -49,12 +63,18 @@ const KNOWN_KEYS: Record<string, string[]> = {
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
-function scalar(spec: Record<string, unknown>, where: string, errors: string[]): { struct: Struct<any, any>; schema: JsonSchema } | undefined {
+function scalar(
+  spec: Record<string, unknown>,
+  where: string,
+  errors: string[],
+): { struct: Struct<any, any>; schema: JsonSchema } | undefined {
   const kind = spec.type as string;
   const schema: JsonSchema = {};
   let struct: Struct<any, any>;
   if (Array.isArray(spec.enum)) {
-    const ok = spec.enum.length > 0 && spec.enum.every((v) => (kind === "string" ? typeof v === "string" : kind === "integer" ? isInt(v) : isNum(v)));
+    const ok =
+      spec.enum.length > 0 &&
+      spec.enum.every((v) => (kind === "string" ? typeof v === "string" : kind === "integer" ? isInt(v) : isNum(v)));
     if (!ok) {
       errors.push(`${where}.enum: must be a non-empty list of ${kind} values`);
       return undefined;
@@ -107,7 +127,11 @@ function scalar(spec: Record<string, unknown>, where: string, errors: string[]):
   return { struct, schema };
 }
 
-function property(name: string, spec: unknown, errors: string[]): { struct: Struct<any, any>; schema: JsonSchema; kind: ParamKind } | undefined {
+function property(
+  name: string,
+  spec: unknown,
+  errors: string[],
+): { struct: Struct<any, any>; schema: JsonSchema; kind: ParamKind } | undefined {
   const where = `parameters.properties.${name}`;
   if (!PARAM_NAME.test(name)) {
     errors.push(`${where}: parameter names are snake_case (a-z, 0-9, _) and start with a letter`);

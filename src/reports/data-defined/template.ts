@@ -28,30 +28,100 @@ const FORBIDDEN: Record<string, string> = {
 };
 
 const STAGES = new Set([
-  "$match", "$project", "$addFields", "$unwind", "$group", "$sort", "$limit", "$skip", "$count",
-  "$lookup", "$replaceRoot", "$sortByCount", "$facet",
+  "$match",
+  "$project",
+  "$addFields",
+  "$unwind",
+  "$group",
+  "$sort",
+  "$limit",
+  "$skip",
+  "$count",
+  "$lookup",
+  "$replaceRoot",
+  "$sortByCount",
+  "$facet",
 ]);
 
 /** Query and expression operators, accumulators included. Only what reports need. */
 const OPERATORS = new Set([
   // query
-  "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$and", "$or", "$nor", "$not", "$exists",
-  "$type", "$size", "$all", "$elemMatch", "$expr",
+  "$eq",
+  "$ne",
+  "$gt",
+  "$gte",
+  "$lt",
+  "$lte",
+  "$in",
+  "$nin",
+  "$and",
+  "$or",
+  "$nor",
+  "$not",
+  "$exists",
+  "$type",
+  "$size",
+  "$all",
+  "$elemMatch",
+  "$expr",
   // arithmetic
-  "$add", "$subtract", "$multiply", "$divide", "$mod", "$abs", "$ceil", "$floor", "$trunc",
+  "$add",
+  "$subtract",
+  "$multiply",
+  "$divide",
+  "$mod",
+  "$abs",
+  "$ceil",
+  "$floor",
+  "$trunc",
   // strings
-  "$concat", "$toLower", "$toUpper", "$substrCP", "$strLenCP", "$split", "$indexOfCP", "$trim",
+  "$concat",
+  "$toLower",
+  "$toUpper",
+  "$substrCP",
+  "$strLenCP",
+  "$split",
+  "$indexOfCP",
+  "$trim",
   // arrays and sets
-  "$arrayElemAt", "$concatArrays", "$filter", "$map", "$isArray", "$slice", "$reverseArray",
-  "$setUnion", "$setIntersection", "$setDifference",
+  "$arrayElemAt",
+  "$concatArrays",
+  "$filter",
+  "$map",
+  "$isArray",
+  "$slice",
+  "$reverseArray",
+  "$setUnion",
+  "$setIntersection",
+  "$setDifference",
   // conditions and comparison
-  "$cond", "$ifNull", "$cmp",
+  "$cond",
+  "$ifNull",
+  "$cmp",
   // dates
-  "$year", "$month", "$dayOfMonth", "$dayOfWeek", "$hour", "$dateToString",
+  "$year",
+  "$month",
+  "$dayOfMonth",
+  "$dayOfWeek",
+  "$hour",
+  "$dateToString",
   // conversion and literals
-  "$toString", "$toInt", "$toLong", "$toDouble", "$toDate", "$literal", "$mergeObjects",
+  "$toString",
+  "$toInt",
+  "$toLong",
+  "$toDouble",
+  "$toDate",
+  "$literal",
+  "$mergeObjects",
   // accumulators ($group)
-  "$sum", "$avg", "$min", "$max", "$first", "$last", "$push", "$addToSet",
+  "$sum",
+  "$avg",
+  "$min",
+  "$max",
+  "$first",
+  "$last",
+  "$push",
+  "$addToSet",
 ]);
 
 const LOOKUP_KEYS = new Set(["from", "localField", "foreignField", "as"]);
@@ -79,13 +149,17 @@ export function checkTemplate(pipeline: Document[], rules: TemplateRules): { err
     }
     const parameter = rules.parameters.get(name);
     if (!parameter) {
-      errors.push(`${where}: placeholder {"$param": ${JSON.stringify(name)}} names no declared parameter (declared: ${[...rules.parameters.keys()].join(", ") || "none"})`);
+      errors.push(
+        `${where}: placeholder {"$param": ${JSON.stringify(name)}} names no declared parameter (declared: ${[...rules.parameters.keys()].join(", ") || "none"})`,
+      );
       return;
     }
     used.add(name);
     // An absent value removes its key; inside an array it would shift positional arguments.
     if (inArray && parameter.optional) {
-      errors.push(`${where}: parameter ${name} is optional without a default, so it may only be an object value, not an array element (make it required or give it a default)`);
+      errors.push(
+        `${where}: parameter ${name} is optional without a default, so it may only be an object value, not an array element (make it required or give it a default)`,
+      );
     }
   }
 
@@ -159,13 +233,16 @@ export function checkTemplate(pipeline: Document[], rules: TemplateRules): { err
     }
     const spec = body as Record<string, unknown>;
     for (const key of LOOKUP_KEYS) {
-      if (typeof spec[key] !== "string" || (spec[key] as string).startsWith("$")) errors.push(`${at}.${key}: must be a literal field or collection name`);
+      if (typeof spec[key] !== "string" || (spec[key] as string).startsWith("$"))
+        errors.push(`${at}.${key}: must be a literal field or collection name`);
     }
     if (typeof spec.from === "string") {
       const problem = collectionProblem(spec.from);
       if (problem) errors.push(`${at}.from: ${problem}`);
       else if (!rules.lookups.includes(spec.from)) {
-        errors.push(`${at}.from: ${JSON.stringify(spec.from)} is not named in the definition's lookups (${rules.lookups.join(", ") || "none"})`);
+        errors.push(
+          `${at}.from: ${JSON.stringify(spec.from)} is not named in the definition's lookups (${rules.lookups.join(", ") || "none"})`,
+        );
       }
     }
   }
@@ -214,7 +291,11 @@ const EXPRESSION_STAGES = new Set(["$project", "$addFields", "$group", "$replace
  * does not become `{"year": {}}`, which would match nothing), and so does a stage left empty.
  * Values are only ever copied in as data, never parsed as syntax.
  */
-export function renderTemplate(pipeline: Document[], parameters: Map<string, CompiledParameter>, params: Record<string, unknown>): Document[] {
+export function renderTemplate(
+  pipeline: Document[],
+  parameters: Map<string, CompiledParameter>,
+  params: Record<string, unknown>,
+): Document[] {
   function render(value: unknown, context: Context): unknown {
     if (Array.isArray(value)) {
       const out = value.map((item) => render(item, context)).filter((v) => v !== ABSENT);

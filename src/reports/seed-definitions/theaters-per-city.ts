@@ -8,7 +8,7 @@ export default {
     properties: {
       states: { type: "list", description: "state codes to include or exclude" },
       cities: { type: "list", description: "city names to include or exclude" },
-      theaters: { type: "range", of: "number", description: "bounds on a city's theater count, e.g. {\"$gt\": 5}" },
+      theaters: { type: "range", of: "number", description: 'bounds on a city\'s theater count, e.g. {"$gt": 5}' },
       top: { type: "integer", minimum: 1, maximum: 10000, default: 100, description: "keep only the first N cities" },
     },
   },

@@ -9,8 +9,8 @@ export default {
   parameters: {
     type: "object",
     properties: {
-      states: { type: "list", description: "state codes to include or exclude, e.g. {\"include\": [\"CA\", \"NY\"]}" },
-      theaters: { type: "range", of: "number", description: "bounds on a state's theater count, e.g. {\"$gte\": 20}" },
+      states: { type: "list", description: 'state codes to include or exclude, e.g. {"include": ["CA", "NY"]}' },
+      theaters: { type: "range", of: "number", description: 'bounds on a state\'s theater count, e.g. {"$gte": 20}' },
       top: { type: "integer", minimum: 1, maximum: 1000, description: "keep only the first N states" },
     },
   },

@@ -31,12 +31,7 @@ export default defineReport({
     ...limitStage(filters.top),
     { $project: { _id: 0, movie_id: "$_id", title: 1, year: 1, comments: 1 } },
   ],
-  columns: [
-    { name: "movie_id" },
-    { name: "title" },
-    { name: "year" },
-    { name: "comments", description: "matching comments on the movie" },
-  ],
+  columns: [{ name: "movie_id" }, { name: "title" }, { name: "year" }, { name: "comments", description: "matching comments on the movie" }],
   sort: { comments: -1, title: 1, movie_id: 1 },
   example: { comment_date: { $gte: "2000" }, top: 10 },
 });

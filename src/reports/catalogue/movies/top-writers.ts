@@ -5,7 +5,7 @@ export default defineReport({
   name: "top-writers",
   collection: "movies",
   description:
-    "Writers ranked by the average IMDb rating of their movies or by movie count (rank_by). Names are as credited, role included, e.g. \"Phil Dike (story)\". Ties: the other measure, then name.",
+    'Writers ranked by the average IMDb rating of their movies or by movie count (rank_by). Names are as credited, role included, e.g. "Phil Dike (story)". Ties: the other measure, then name.',
   params: peopleParams(),
   pipeline: (filters) => peoplePipeline("writers", "writers", filters as PeopleFilters),
   columns: peopleColumns("writer, as credited"),
