@@ -49,6 +49,11 @@ export async function ensureIndexes(database: Database): Promise<void> {
     { key: { status: 1, "lease.until": 1 }, name: "expired_leases" },
     { key: { fingerprint: 1, status: 1, finished_at: -1 }, name: "reuse" },
     { key: { status: 1, finished_at: 1 }, name: "retention" },
+    // History (GET /v1/reports) reads newest first by _id: the _id index alone when unfiltered,
+    // these when filtered by report or scoped to an API key's owner. A status filter is applied
+    // on the way (a handful of statuses, and the newest requests are the ones read).
+    { key: { report_name: 1, _id: -1 }, name: "history_by_report" },
+    { key: { owner: 1, _id: -1 }, name: "history_by_owner" },
   ]);
   await database.idempotency.createIndexes([{ key: { request_id: 1 }, name: "by_request" }]);
   await database.results.createIndexes([{ key: { request_id: 1, attempt: 1, chunk_no: 1 }, name: "chunk_key", unique: true }]);

@@ -12,6 +12,7 @@ import { problemMiddleware } from "./problem.ts";
 import { rateLimit } from "./rate-limit.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { historyRoutes } from "./routes/history.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
 import { reportRoutes } from "./routes/reports.ts";
 import { csvRoutes } from "./routes/csv.ts";
@@ -44,6 +45,7 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
     healthRoutes(context.database),
     definitionRoutes(context.catalogue),
     openApiRoutes(context.catalogue, { outputs, publicBaseUrl: context.config.publicBaseUrl }),
+    historyRoutes(context),
     reportRoutes({ ...context, waiter, outputs }),
     csvRoutes(context),
   ]) {

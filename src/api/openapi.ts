@@ -106,6 +106,17 @@ const SCHEMAS: Record<string, JsonSchema> = {
     },
     required: ["id", "report_name", "status"],
   },
+  ReportRequestList: {
+    type: "object",
+    description: "One page of requests, newest first; next_after (and links.next) when there are older ones",
+    properties: {
+      items: { type: "array", items: ref("ReportRequestStatus") },
+      limit: { type: "integer" },
+      next_after: { type: "string", description: "pass as after= for the next (older) page" },
+      links: { type: "object", properties: { next: { type: "string" } } },
+    },
+    required: ["items", "limit", "links"],
+  },
   ReportDescription: {
     type: "object",
     properties: {
@@ -218,6 +229,26 @@ function describedOperations(catalogue: ReportCatalogue, outputs: readonly strin
       responses: Object.fromEntries(
         Object.entries(accepted).map(([code, r]) => [code, code.startsWith("2") ? { ...r, headers: submitHeaders } : r]),
       ),
+    },
+    "GET /v1/reports": {
+      security,
+      summary: "The requests made (yours, when API keys are on), newest first, with cursor paging",
+      tags: ["reports"],
+      parameters: [
+        { name: "report_name", in: "query", schema: { type: "string" }, description: "only this report's requests" },
+        { name: "status", in: "query", schema: { type: "string", enum: ["pending", "running", "completed", "error", "cancelled"] } },
+        { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
+        {
+          name: "after",
+          in: "query",
+          schema: { type: "string", pattern: "^[0-9a-fA-F]{24}$" },
+          description: "next_after of the previous page: only requests older than this one",
+        },
+      ],
+      responses: {
+        "200": json("One page of requests", ref("ReportRequestList")),
+        "400": problem("Invalid query (errors names the field)"),
+      },
     },
     "GET /v1/reports/{id}": {
       security,

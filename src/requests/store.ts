@@ -6,7 +6,7 @@
  * that a newer attempt now owns: its write simply matches nothing.
  */
 import { ObjectId, type Collection, type Filter } from "mongodb";
-import type { OutputKind, ReportResult, RequestDocument, RequestError } from "./document.ts";
+import type { OutputKind, ReportResult, RequestDocument, RequestError, RequestStatus } from "./document.ts";
 import { fingerprint } from "./fingerprint.ts";
 
 /** What a worker holds after a successful claim: enough to fence every later write. */
@@ -22,6 +22,15 @@ export interface NewRequest {
   output: OutputKind;
   max_attempts?: number;
   owner?: string | null;
+}
+
+/** One page of the history: filters, and the id of the last request of the previous page. */
+export interface HistoryQuery {
+  report_name?: string;
+  status?: RequestStatus;
+  /** Only requests older than this one (its `_id`), so pages stay stable while new ones arrive. */
+  after?: ObjectId;
+  limit: number;
 }
 
 /** Who may see a request: everyone (access control off) or one API key's owner. */
@@ -54,6 +63,24 @@ export class RequestStore {
 
   get(id: RequestDocument["_id"], visibility: Visibility = {}): Promise<RequestDocument | null> {
     return this.requests.findOne({ _id: id, ...visibleTo(visibility) });
+  }
+
+  /**
+   * Requests newest first (by `_id`, which grows with the insert time and is unique, so a cursor
+   * on it never skips or repeats a request). Asks for one more than `limit` to tell whether
+   * another page exists without counting.
+   */
+  async history(query: HistoryQuery, visibility: Visibility = {}): Promise<{ requests: RequestDocument[]; more: boolean }> {
+    const filter: Filter<RequestDocument> = {
+      ...visibleTo(visibility),
+      ...(query.report_name === undefined ? {} : { report_name: query.report_name }),
+      ...(query.status === undefined ? {} : { status: query.status }),
+      ...(query.after === undefined ? {} : { _id: { $lt: query.after } }),
+    };
+    const docs = await this.requests
+      .find(filter, { sort: { _id: -1 }, limit: query.limit + 1, projection: { lease: 0, fingerprint: 0 } })
+      .toArray();
+    return { requests: docs.slice(0, query.limit), more: docs.length > query.limit };
   }
 
   /** The newest completed request for the same report, output and params, finished since `since`. */

@@ -1,0 +1,78 @@
+/**
+ * GET /v1/reports: the requests made, newest first, filterable by report and status, paged with
+ * a cursor (`after` = the last id of the previous page) so a page never shifts while new
+ * requests arrive. Scoped to the caller's API key when access control is on.
+ */
+import Router from "@koa/router";
+import { ObjectId } from "mongodb";
+import { STATUSES, type RequestStatus } from "../../requests/document.ts";
+import type { HistoryQuery, RequestStore } from "../../requests/store.ts";
+import { ProblemError } from "../problem.ts";
+import { representRequest } from "../representation.ts";
+
+export const HISTORY_LIMIT_DEFAULT = 20;
+export const HISTORY_LIMIT_MAX = 100;
+
+export interface HistoryRouteDeps {
+  store: RequestStore;
+}
+
+function invalidQuery(field: string, message: string): ProblemError {
+  return new ProblemError(400, "invalid-query", "Invalid query parameter", `${field}: ${message}`, { errors: [{ field, message }] });
+}
+
+function single(query: Record<string, unknown>, name: string): string | undefined {
+  const raw = query[name];
+  if (raw === undefined || raw === "") return undefined;
+  if (typeof raw !== "string") throw invalidQuery(name, "give it once");
+  return raw;
+}
+
+/** The query string as a history query, or a 400 naming every bad parameter's field. */
+export function parseHistoryQuery(query: Record<string, unknown>): HistoryQuery {
+  const reportName = single(query, "report_name");
+  const status = single(query, "status");
+  if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
+    throw invalidQuery("status", `must be one of ${STATUSES.join(", ")}`);
+  }
+  const after = single(query, "after");
+  if (after !== undefined && !/^[0-9a-f]{24}$/i.test(after)) throw invalidQuery("after", "must be a report id (24 hexadecimal characters)");
+  const limitText = single(query, "limit");
+  if (limitText !== undefined && !/^\d{1,4}$/.test(limitText))
+    throw invalidQuery("limit", `must be a whole number from 1 to ${HISTORY_LIMIT_MAX}`);
+  const limit = limitText === undefined ? HISTORY_LIMIT_DEFAULT : Number(limitText);
+  if (limit < 1 || limit > HISTORY_LIMIT_MAX) throw invalidQuery("limit", `must be from 1 to ${HISTORY_LIMIT_MAX}`);
+  return {
+    limit,
+    ...(reportName === undefined ? {} : { report_name: reportName }),
+    ...(status === undefined ? {} : { status: status as RequestStatus }),
+    ...(after === undefined ? {} : { after: new ObjectId(after) }),
+  };
+}
+
+function historyLink(query: HistoryQuery, after: string): string {
+  const search = new URLSearchParams();
+  if (query.report_name !== undefined) search.set("report_name", query.report_name);
+  if (query.status !== undefined) search.set("status", query.status);
+  search.set("limit", String(query.limit));
+  search.set("after", after);
+  return `/v1/reports?${search}`;
+}
+
+export function historyRoutes(deps: HistoryRouteDeps): Router {
+  const router = new Router();
+  router.get("/v1/reports", async (ctx) => {
+    const query = parseHistoryQuery(ctx.query);
+    const owner = (ctx.state.owner as string | undefined) ?? null;
+    const { requests, more } = await deps.store.history(query, { owner });
+    const last = requests.at(-1);
+    const next = more && last ? String(last._id) : undefined;
+    ctx.body = {
+      items: requests.map(representRequest),
+      limit: query.limit,
+      ...(next ? { next_after: next } : {}),
+      links: { ...(next ? { next: historyLink(query, next) } : {}) },
+    };
+  });
+  return router;
+}
