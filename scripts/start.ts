@@ -28,9 +28,9 @@ try {
   const config = { ...base, mongoUri: base.mongoUri ?? embedded!.uri };
   const context = await openContext({ component: "service", config, log });
   const movies = context.database.db.collection("movies");
-  if (process.env.DEMO_DATA !== "off" && (await movies.estimatedDocumentCount()) === 0) {
-    if (process.env.DEMO_MOVIES) {
-      const counts = await seedDemoData(context.database.db, demoSize(Number(process.env.DEMO_MOVIES)));
+  if (config.demoData && (await movies.estimatedDocumentCount()) === 0) {
+    if (config.demoMovies) {
+      const counts = await seedDemoData(context.database.db, demoSize(config.demoMovies));
       log.info("demo_data.generated", { counts });
     } else {
       const counts: Record<string, number> = {};

@@ -1,105 +1,246 @@
 /**
- * Environment → typed, validated configuration. The one place that reads `process.env`, so a
- * misconfigured deployment fails at start with a message naming the variable, not later with a
+ * Environment → typed, validated configuration. The one place that reads the service's variables,
+ * so a misconfigured deployment fails at start with a message naming the variable, not later with a
  * confusing error deep in a request.
+ *
+ * Each variable is declared once, in SETTINGS below: its environment name, type (a superstruct
+ * struct that parses the string), default, and description. The `Config` type, the validation, and
+ * the README's configuration table (`configTable()`, checked by a unit test) all come from there.
+ * To add a variable: add one entry; its value appears in `Config` under the entry's key.
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { coerce, create, defaulted, integer, max, min, number, object, optional, string, StructError, type Struct } from "superstruct";
+import { boolean, coerce, create, enums, integer, max, min, string, StructError, type Struct } from "superstruct";
 
+/** A whole number within bounds, from its decimal text. */
 const int = (lo: number, hi: number) => coerce(min(max(integer(), hi), lo), string(), (s) => (/^-?\d+$/.test(s.trim()) ? Number(s) : s));
+const text = () => string();
+const FLAG_WORDS: Record<string, boolean> = { true: true, false: false, on: true, off: false, "1": true, "0": false };
+const flag = () => coerce(boolean(), string(), (s) => FLAG_WORDS[s.trim().toLowerCase()] ?? s);
 
-const ConfigStruct = object({
-  MONGODB_URI: optional(string()),
-  MONGODB_DB: defaulted(string(), "sample_mflix"),
-  PORT: defaulted(int(0, 65535), 3000),
-  HOST: defaulted(string(), "127.0.0.1"),
-  /** Jobs one worker process runs at once. */
-  WORKER_CONCURRENCY: defaulted(int(1, 64), 2),
-  /** How long a claim lasts without a heartbeat; a crashed worker's job is retaken after this. */
-  LEASE_MS: defaulted(int(1000, 3_600_000), 30_000),
-  /** Heartbeat period; a third of the lease leaves two chances before it expires. */
-  HEARTBEAT_MS: optional(int(100, 1_200_000)),
-  /** Safety-net poll for requests no change event announced (and expired leases). */
-  SWEEP_MS: defaulted(int(100, 600_000), 5_000),
-  MAX_ATTEMPTS: defaulted(int(1, 100), 3),
-  RETRY_BASE_MS: defaulted(int(0, 3_600_000), 1_000),
-  REPORT_MAX_TIME_MS: defaulted(int(1000, 86_400_000), 600_000),
-  /** Rows per stored chunk; a page never reads more than two chunks beyond its rows. */
-  ROWS_PER_CHUNK: defaulted(int(1, 100_000), 1_000),
-  PAGE_SIZE_DEFAULT: defaulted(int(1, 10_000), 10),
-  PAGE_SIZE_MAX: defaulted(int(1, 10_000), 1_000),
-  WAIT_MAX_S: defaulted(int(0, 300), 30),
-  SHUTDOWN_GRACE_MS: defaulted(int(0, 600_000), 10_000),
-  PUBLIC_BASE_URL: optional(string()),
-  /** Extra folders of code-defined report modules (<collection>/<name>.js), separated by the path delimiter (":"). */
-  REPORTS_DIRS: optional(string()),
-  /** How often report modules and report_definitions are re-read (0: only at start). */
-  CATALOGUE_RELOAD_MS: defaulted(int(0, 3_600_000), 5_000),
-  /** Finished requests, their rows and files are removed this long after they finish (0: keep). */
-  RETENTION_HOURS: defaulted(int(0, 100_000), 168),
-  RETENTION_SWEEP_MS: defaulted(int(100, 86_400_000), 60_000),
-  /** An identical request completed this recently is answered with that result (0: never). */
-  REUSE_WINDOW_S: defaulted(int(0, 31_536_000), 60),
-  /** Access control: comma-separated `name:sha256hex` of each API key; empty means open. */
-  API_KEYS: optional(string()),
-  /** Requests per minute per API key (or per client address when access control is off); 0: none. */
-  RATE_LIMIT_PER_MINUTE: defaulted(int(0, 1_000_000), 0),
-  BODY_LIMIT_KB: defaulted(int(1, 10_240), 64),
-  /** A worker whose claims have failed this long exits (status 1) for its supervisor to restart it; 0: never. */
-  UNREACHABLE_EXIT_S: defaulted(int(0, 86_400), 300),
-  // CSV output (see parseCsvConfig): a GCS bucket when GCS_BUCKET is set, else a local directory.
-  GCS_BUCKET: optional(string()),
-  GCS_KEY_FILE: optional(string()),
-  GOOGLE_APPLICATION_CREDENTIALS: optional(string()),
-  STORAGE_EMULATOR_HOST: optional(string()),
-  GCS_PROJECT_ID: optional(string()),
-  /** The storage client's own retries of one HTTP call, before the attempt fails (then MAX_ATTEMPTS applies). */
-  GCS_MAX_RETRIES: defaulted(int(0, 10), 3),
-  /** Resumable-upload chunk (KiB, a multiple of 256): the most CSV bytes one upload holds in memory. */
-  GCS_UPLOAD_CHUNK_KB: defaulted(int(256, 262_144), 8192),
-  /** Lifetime of the V4 signed URL in `gcs_link` (V4 allows at most 7 days). */
-  CSV_LINK_EXPIRY_S: defaulted(int(1, 604_800), 3600),
-  LOCAL_CSV_DIR: optional(string()),
-});
-
-/** Every variable this service reads (documented in the README's configuration table). */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(ConfigStruct.schema);
-
-type Raw = typeof ConfigStruct extends Struct<infer T, unknown> ? T : never;
-
-export interface Config {
-  mongoUri: string | undefined;
-  dbName: string;
-  port: number;
-  host: string;
-  workerConcurrency: number;
-  leaseMs: number;
-  heartbeatMs: number;
-  sweepMs: number;
-  maxAttempts: number;
-  retryBaseMs: number;
-  reportMaxTimeMs: number;
-  rowsPerChunk: number;
-  pageSizeDefault: number;
-  pageSizeMax: number;
-  waitMaxSeconds: number;
-  shutdownGraceMs: number;
-  publicBaseUrl: string | undefined;
-  reportsDirs: string[];
-  catalogueReloadMs: number;
-  retentionMs: number;
-  retentionSweepMs: number;
-  reuseWindowMs: number;
-  /** API key owner name → SHA-256 of the key (hex); empty: access control off. */
-  apiKeys: Map<string, string>;
-  rateLimitPerMinute: number;
-  bodyLimitBytes: number;
-  unreachableExitMs: number;
-  csv: CsvConfig;
+interface Setting<T, V> {
+  /** The environment variable. */
+  env: string;
+  /** Parses and checks the variable's text. */
+  type: Struct<T, any>;
+  /** Used when the variable is unset or empty; no default (and no `docDefault`) means optional. */
+  default?: T;
+  /** How the README states a default that is not a literal value (computed, or set by the deployment). */
+  docDefault?: string;
+  /** One line for the README. */
+  doc: string;
+  /** Turns the parsed variable into the value the code uses (a unit change, a derived structure). */
+  value?: (raw: T | undefined) => V;
 }
+
+/** Declares one variable; `const` keeps the declaration's exact shape, from which its `Config` type follows. */
+function setting<const S extends Setting<any, any>>(declaration: S): S {
+  return declaration;
+}
+
+const hoursToMs = (hours: number | undefined) => (hours ?? 0) * 3_600_000;
+const secondsToMs = (seconds: number | undefined) => (seconds ?? 0) * 1000;
+
+export const SETTINGS = {
+  mongoUri: setting({
+    env: "MONGODB_URI",
+    type: text(),
+    docDefault: "(embedded, for `npm start`)",
+    doc: "MongoDB connection string; a replica set (change streams need one)",
+  }),
+  dbName: setting({
+    env: "MONGODB_DB",
+    type: text(),
+    default: "sample_mflix",
+    doc: "database holding the data and the service's collections",
+  }),
+  port: setting({ env: "PORT", type: int(0, 65535), default: 3000, doc: "API listen port" }),
+  host: setting({ env: "HOST", type: text(), default: "127.0.0.1", doc: "API listen address" }),
+  publicBaseUrl: setting({ env: "PUBLIC_BASE_URL", type: text(), doc: "the API's public URL, for the OpenAPI document's `servers`" }),
+  workerConcurrency: setting({ env: "WORKER_CONCURRENCY", type: int(1, 64), default: 2, doc: "jobs one worker process runs at once" }),
+  leaseMs: setting({
+    env: "LEASE_MS",
+    type: int(1000, 3_600_000),
+    default: 30_000,
+    doc: "how long a claim lasts without a heartbeat; a crashed worker's job is retaken after this",
+  }),
+  heartbeatMs: setting({
+    env: "HEARTBEAT_MS",
+    type: int(100, 1_200_000),
+    docDefault: "a third of `LEASE_MS`",
+    doc: "lease renewal period (two chances before the lease expires)",
+  }),
+  sweepMs: setting({
+    env: "SWEEP_MS",
+    type: int(100, 600_000),
+    default: 5_000,
+    doc: "safety-net poll for requests no change event announced (and expired leases)",
+  }),
+  maxAttempts: setting({
+    env: "MAX_ATTEMPTS",
+    type: int(1, 100),
+    default: 3,
+    doc: "attempts of a request whose failures may pass (a report may set its own)",
+  }),
+  retryBaseMs: setting({
+    env: "RETRY_BASE_MS",
+    type: int(0, 3_600_000),
+    default: 1_000,
+    doc: "base of the exponential retry backoff (with jitter)",
+  }),
+  reportMaxTimeMs: setting({
+    env: "REPORT_MAX_TIME_MS",
+    type: int(1000, 86_400_000),
+    default: 600_000,
+    doc: "aggregation `maxTimeMS` and the worker's limit on a whole run (a report may set its own)",
+  }),
+  rowsPerChunk: setting({ env: "ROWS_PER_CHUNK", type: int(1, 100_000), default: 1_000, doc: "most rows per stored chunk" }),
+  pageSizeDefault: setting({ env: "PAGE_SIZE_DEFAULT", type: int(1, 10_000), default: 10, doc: "`page_size` when none is given" }),
+  pageSizeMax: setting({ env: "PAGE_SIZE_MAX", type: int(1, 10_000), default: 1_000, doc: "largest `page_size`" }),
+  waitMaxSeconds: setting({ env: "WAIT_MAX_S", type: int(0, 300), default: 30, doc: "longest `wait=`" }),
+  shutdownGraceMs: setting({
+    env: "SHUTDOWN_GRACE_MS",
+    type: int(0, 600_000),
+    default: 10_000,
+    doc: "how long SIGTERM waits for running jobs before releasing them",
+  }),
+  reportsDirs: setting({
+    env: "REPORTS_DIRS",
+    type: text(),
+    doc: "extra folders of code-defined report modules (`<collection>/<name>.js`), `:`-separated",
+    value: (dirs: string | undefined) => (dirs ?? "").split(path.delimiter).filter((dir) => dir.trim() !== ""),
+  }),
+  catalogueReloadMs: setting({
+    env: "CATALOGUE_RELOAD_MS",
+    type: int(0, 3_600_000),
+    default: 5_000,
+    doc: "how often report modules and `report_definitions` are re-read (0: only at start)",
+  }),
+  retentionMs: setting({
+    env: "RETENTION_HOURS",
+    type: int(0, 100_000),
+    default: 168,
+    doc: "finished requests, their rows and files are removed this many hours after finishing (0: keep)",
+    value: hoursToMs,
+  }),
+  retentionSweepMs: setting({
+    env: "RETENTION_SWEEP_MS",
+    type: int(100, 86_400_000),
+    default: 60_000,
+    doc: "how often the retention sweeper runs",
+  }),
+  reuseWindowMs: setting({
+    env: "REUSE_WINDOW_S",
+    type: int(0, 31_536_000),
+    default: 60,
+    doc: "answer an identical request with a result this many seconds old (0: never)",
+    value: secondsToMs,
+  }),
+  apiKeys: setting({
+    env: "API_KEYS",
+    type: text(),
+    docDefault: "(off)",
+    doc: "`name:sha256hex,…`: turns access control on",
+    value: (keys) => parseApiKeys(keys),
+  }),
+  rateLimitPerMinute: setting({
+    env: "RATE_LIMIT_PER_MINUTE",
+    type: int(0, 1_000_000),
+    default: 0,
+    doc: "requests per minute per API key (per client address without keys); 0: no limit",
+  }),
+  bodyLimitBytes: setting({
+    env: "BODY_LIMIT_KB",
+    type: int(1, 10_240),
+    default: 64,
+    doc: "larger request bodies (KiB) get 413",
+    value: (kb) => (kb ?? 0) * 1024,
+  }),
+  unreachableExitMs: setting({
+    env: "UNREACHABLE_EXIT_S",
+    type: int(0, 86_400),
+    default: 300,
+    doc: "a worker whose claims have failed this many seconds exits 1 for its supervisor to restart it (0: never)",
+    value: secondsToMs,
+  }),
+  gcsBucket: setting({ env: "GCS_BUCKET", type: text(), docDefault: "(none: local directory)", doc: "bucket for CSV files" }),
+  gcsKeyFile: setting({
+    env: "GCS_KEY_FILE",
+    type: text(),
+    doc: "service-account key: GCS credentials, and the key that signs `gcs_link` URLs (checked at start)",
+  }),
+  googleApplicationCredentials: setting({
+    env: "GOOGLE_APPLICATION_CREDENTIALS",
+    type: text(),
+    doc: "used as `GCS_KEY_FILE` when that is unset",
+  }),
+  storageEmulatorHost: setting({
+    env: "STORAGE_EMULATOR_HOST",
+    type: text(),
+    doc: "a GCS emulator (e.g. fake-gcs-server), `http://host:port`",
+  }),
+  gcsProjectId: setting({ env: "GCS_PROJECT_ID", type: text(), doc: "GCS project" }),
+  gcsMaxRetries: setting({
+    env: "GCS_MAX_RETRIES",
+    type: int(0, 10),
+    default: 3,
+    doc: "the storage client's retries of one HTTP call (then `MAX_ATTEMPTS` applies)",
+  }),
+  gcsUploadChunkKb: setting({
+    env: "GCS_UPLOAD_CHUNK_KB",
+    type: int(256, 262_144),
+    default: 8192,
+    doc: "resumable-upload chunk in KiB (a multiple of 256): the most CSV bytes one upload holds in memory",
+  }),
+  csvLinkExpirySeconds: setting({
+    env: "CSV_LINK_EXPIRY_S",
+    type: int(1, 604_800),
+    default: 3600,
+    doc: "signed-URL lifetime (V4 allows at most 7 days)",
+  }),
+  localCsvDir: setting({
+    env: "LOCAL_CSV_DIR",
+    type: text(),
+    docDefault: "`$TMPDIR/mongo-reports/csv`",
+    doc: "CSV directory when no bucket is set",
+    value: (dir: string | undefined) => path.resolve(dir ?? path.join(os.tmpdir(), "mongo-reports", "csv")),
+  }),
+  logLevel: setting({
+    env: "LOG_LEVEL",
+    type: enums(["debug", "info", "warn", "error"]),
+    default: "info",
+    doc: "logs are one JSON object per line on stdout",
+  }),
+  demoData: setting({
+    env: "DEMO_DATA",
+    type: flag(),
+    default: true,
+    doc: "`npm start` only: load the shipped sample_mflix subset into an empty database",
+  }),
+  demoMovies: setting({
+    env: "DEMO_MOVIES",
+    type: int(1, 10_000_000),
+    doc: "`npm start` only: load this many generated movies (with comments, users, theaters) instead",
+  }),
+};
+
+type Settings = typeof SETTINGS;
+/** A setting's value in `Config`: what `value` returns, else the parsed type (possibly undefined when there is no default). */
+type ValueOf<S> = S extends { value: (raw: any) => infer V }
+  ? V
+  : S extends { type: Struct<infer T, any> }
+    ? S extends { default: unknown }
+      ? T
+      : T | undefined
+    : never;
+
+/** Every setting's value, plus `csv`: where CSV output goes, assembled from the GCS and CSV settings. */
+export type Config = { [K in keyof Settings]: ValueOf<Settings[K]> } & { heartbeatMs: number; csv: CsvConfig };
+
+/** Every variable this service reads (the README's configuration table lists them all). */
+export const CONFIG_VARIABLES: readonly string[] = Object.values(SETTINGS).map((s) => s.env);
 
 /** Where CSV output goes. */
 export interface CsvConfig {
@@ -127,58 +268,38 @@ export class ConfigError extends Error {
 
 /** Reads the variables this service knows; others in `env` are ignored. */
 export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
-  const known: Record<string, string> = {};
-  for (const key of Object.keys(ConfigStruct.schema)) {
-    const value = env[key];
-    if (value !== undefined && value !== "") known[key] = value;
-  }
-  let raw: Raw;
-  try {
-    raw = create(known, ConfigStruct);
-  } catch (error) {
-    if (error instanceof StructError) {
-      const name = error.path.join(".");
-      throw new ConfigError(`invalid environment variable ${name}=${JSON.stringify(known[name])}: ${error.message}`);
+  const values: Record<string, unknown> = {};
+  for (const [key, declaration] of Object.entries(SETTINGS) as [string, Setting<any, unknown>][]) {
+    const given = env[declaration.env];
+    let raw: unknown = declaration.default;
+    if (given !== undefined && given !== "") {
+      try {
+        raw = create(given, declaration.type);
+      } catch (error) {
+        if (!(error instanceof StructError)) throw error;
+        throw new ConfigError(`invalid environment variable ${declaration.env}=${JSON.stringify(given)}: ${error.message}`);
+      }
     }
-    throw error;
+    values[key] = declaration.value ? declaration.value(raw) : raw;
   }
-  if (raw.PAGE_SIZE_DEFAULT > raw.PAGE_SIZE_MAX) {
-    throw new ConfigError(`PAGE_SIZE_DEFAULT (${raw.PAGE_SIZE_DEFAULT}) must not exceed PAGE_SIZE_MAX (${raw.PAGE_SIZE_MAX})`);
+  const config = values as Omit<Config, "csv">;
+  if (config.pageSizeDefault > config.pageSizeMax) {
+    throw new ConfigError(`PAGE_SIZE_DEFAULT (${config.pageSizeDefault}) must not exceed PAGE_SIZE_MAX (${config.pageSizeMax})`);
   }
-  const heartbeatMs = raw.HEARTBEAT_MS ?? Math.max(100, Math.floor(raw.LEASE_MS / 3));
-  if (heartbeatMs >= raw.LEASE_MS) {
-    throw new ConfigError(`HEARTBEAT_MS (${heartbeatMs}) must be shorter than LEASE_MS (${raw.LEASE_MS})`);
+  config.heartbeatMs ??= Math.max(100, Math.floor(config.leaseMs / 3));
+  if (config.heartbeatMs >= config.leaseMs) {
+    throw new ConfigError(`HEARTBEAT_MS (${config.heartbeatMs}) must be shorter than LEASE_MS (${config.leaseMs})`);
   }
-  return {
-    mongoUri: raw.MONGODB_URI,
-    dbName: raw.MONGODB_DB,
-    port: raw.PORT,
-    host: raw.HOST,
-    workerConcurrency: raw.WORKER_CONCURRENCY,
-    leaseMs: raw.LEASE_MS,
-    heartbeatMs,
-    sweepMs: raw.SWEEP_MS,
-    maxAttempts: raw.MAX_ATTEMPTS,
-    retryBaseMs: raw.RETRY_BASE_MS,
-    reportMaxTimeMs: raw.REPORT_MAX_TIME_MS,
-    rowsPerChunk: raw.ROWS_PER_CHUNK,
-    pageSizeDefault: raw.PAGE_SIZE_DEFAULT,
-    pageSizeMax: raw.PAGE_SIZE_MAX,
-    waitMaxSeconds: raw.WAIT_MAX_S,
-    shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
-    publicBaseUrl: raw.PUBLIC_BASE_URL,
-    reportsDirs: (raw.REPORTS_DIRS ?? "").split(path.delimiter).filter((dir) => dir.trim() !== ""),
-    catalogueReloadMs: raw.CATALOGUE_RELOAD_MS,
-    retentionMs: raw.RETENTION_HOURS * 3_600_000,
-    retentionSweepMs: raw.RETENTION_SWEEP_MS,
-    reuseWindowMs: raw.REUSE_WINDOW_S * 1000,
-    apiKeys: parseApiKeys(raw.API_KEYS),
-    rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE,
-    bodyLimitBytes: raw.BODY_LIMIT_KB * 1024,
-    unreachableExitMs: raw.UNREACHABLE_EXIT_S * 1000,
-    csv: parseCsvConfig(raw),
-    ...overrides,
-  };
+  return { ...config, csv: parseCsvConfig(config), ...overrides } as Config;
+}
+
+/** The README's configuration table, generated from SETTINGS (a unit test keeps the README in step). */
+export function configTable(): string {
+  const rows = (Object.values(SETTINGS) as Setting<any, unknown>[]).map((s) => {
+    const shown = s.docDefault ?? (s.default === undefined ? "(none)" : `\`${String(s.default)}\``);
+    return `| \`${s.env}\` | ${shown} | ${s.doc} |`;
+  });
+  return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n");
 }
 
 /**
@@ -209,49 +330,48 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
  * CSV output settings. A key file is checked here (readable JSON with `client_email` and
  * `private_key`) so a wrong path fails the start, not the first export an hour later.
  */
-function parseCsvConfig(raw: Raw): CsvConfig {
-  const localDir = path.resolve(raw.LOCAL_CSV_DIR ?? path.join(os.tmpdir(), "mongo-reports", "csv"));
-  const base = { linkExpirySeconds: raw.CSV_LINK_EXPIRY_S, localDir };
-  if (!raw.GCS_BUCKET) {
-    if (raw.GCS_KEY_FILE) throw new ConfigError("GCS_KEY_FILE is set but GCS_BUCKET is not: set the bucket CSV files go to");
+function parseCsvConfig(config: Omit<Config, "csv">): CsvConfig {
+  const base = { linkExpirySeconds: config.csvLinkExpirySeconds, localDir: config.localCsvDir };
+  if (!config.gcsBucket) {
+    if (config.gcsKeyFile) throw new ConfigError("GCS_KEY_FILE is set but GCS_BUCKET is not: set the bucket CSV files go to");
     return { ...base, gcs: null };
   }
-  if (!BUCKET_NAME.test(raw.GCS_BUCKET)) {
+  if (!BUCKET_NAME.test(config.gcsBucket)) {
     throw new ConfigError(
-      `invalid environment variable GCS_BUCKET=${JSON.stringify(raw.GCS_BUCKET)}: not a bucket name (3–222 of a-z 0-9 . _ -)`,
+      `invalid environment variable GCS_BUCKET=${JSON.stringify(config.gcsBucket)}: not a bucket name (3–222 of a-z 0-9 . _ -)`,
     );
   }
-  if (raw.GCS_UPLOAD_CHUNK_KB % 256 !== 0) {
+  if (config.gcsUploadChunkKb % 256 !== 0) {
     throw new ConfigError(
-      `GCS_UPLOAD_CHUNK_KB (${raw.GCS_UPLOAD_CHUNK_KB}) must be a multiple of 256 (GCS resumable uploads take 256 KiB multiples)`,
+      `GCS_UPLOAD_CHUNK_KB (${config.gcsUploadChunkKb}) must be a multiple of 256 (GCS resumable uploads take 256 KiB multiples)`,
     );
   }
   let emulatorHost: string | undefined;
-  if (raw.STORAGE_EMULATOR_HOST) {
+  if (config.storageEmulatorHost) {
     // Accept the forms emulators document: with or without a scheme, with or without /storage/v1.
-    const value = /^https?:\/\//.test(raw.STORAGE_EMULATOR_HOST) ? raw.STORAGE_EMULATOR_HOST : `http://${raw.STORAGE_EMULATOR_HOST}`;
+    const value = /^https?:\/\//.test(config.storageEmulatorHost) ? config.storageEmulatorHost : `http://${config.storageEmulatorHost}`;
     let url: URL;
     try {
       url = new URL(value);
     } catch {
       throw new ConfigError(
-        `invalid environment variable STORAGE_EMULATOR_HOST=${JSON.stringify(raw.STORAGE_EMULATOR_HOST)}: expected http://host:port`,
+        `invalid environment variable STORAGE_EMULATOR_HOST=${JSON.stringify(config.storageEmulatorHost)}: expected http://host:port`,
       );
     }
     emulatorHost = url.origin;
   }
-  const keyVariable = raw.GCS_KEY_FILE ? "GCS_KEY_FILE" : "GOOGLE_APPLICATION_CREDENTIALS";
-  const keyFile = raw.GCS_KEY_FILE ?? raw.GOOGLE_APPLICATION_CREDENTIALS;
+  const keyVariable = config.gcsKeyFile ? "GCS_KEY_FILE" : "GOOGLE_APPLICATION_CREDENTIALS";
+  const keyFile = config.gcsKeyFile ?? config.googleApplicationCredentials;
   if (keyFile) checkKeyFile(keyVariable, keyFile);
   return {
     ...base,
     gcs: {
-      bucket: raw.GCS_BUCKET,
+      bucket: config.gcsBucket,
       ...(keyFile ? { keyFile: path.resolve(keyFile) } : {}),
       ...(emulatorHost ? { emulatorHost } : {}),
-      ...(raw.GCS_PROJECT_ID ? { projectId: raw.GCS_PROJECT_ID } : {}),
-      maxRetries: raw.GCS_MAX_RETRIES,
-      chunkSizeBytes: raw.GCS_UPLOAD_CHUNK_KB * 1024,
+      ...(config.gcsProjectId ? { projectId: config.gcsProjectId } : {}),
+      maxRetries: config.gcsMaxRetries,
+      chunkSizeBytes: config.gcsUploadChunkKb * 1024,
     },
   };
 }
