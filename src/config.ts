@@ -207,6 +207,12 @@ export const SETTINGS = {
     doc: "CSV directory when no bucket is set",
     value: (dir: string | undefined) => path.resolve(dir ?? path.join(os.tmpdir(), "mongo-reports", "csv")),
   }),
+  csvFormulaGuard: setting({
+    env: "CSV_FORMULA_GUARD",
+    type: flag(),
+    default: true,
+    doc: "prefix CSV text cells starting with `=` `+` `-` `@` tab or CR with `'` so spreadsheets show them as text (OWASP CSV injection)",
+  }),
   logLevel: setting({
     env: "LOG_LEVEL",
     type: enums(["debug", "info", "warn", "error"]),
@@ -248,6 +254,8 @@ export interface CsvConfig {
   linkExpirySeconds: number;
   /** The local sink's directory (used when `gcs` is null). */
   localDir: string;
+  /** Neutralise formula-like text cells (CSV_FORMULA_GUARD); absent means on. */
+  formulaGuard?: boolean;
   gcs: GcsConfig | null;
 }
 
@@ -331,7 +339,7 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
  * `private_key`) so a wrong path fails the start, not the first export an hour later.
  */
 function parseCsvConfig(config: Omit<Config, "csv">): CsvConfig {
-  const base = { linkExpirySeconds: config.csvLinkExpirySeconds, localDir: config.localCsvDir };
+  const base = { linkExpirySeconds: config.csvLinkExpirySeconds, localDir: config.localCsvDir, formulaGuard: config.csvFormulaGuard };
   if (!config.gcsBucket) {
     if (config.gcsKeyFile) throw new ConfigError("GCS_KEY_FILE is set but GCS_BUCKET is not: set the bucket CSV files go to");
     return { ...base, gcs: null };

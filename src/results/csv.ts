@@ -76,10 +76,27 @@ export function renderCell(value: unknown): string {
   }
 }
 
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** A text cell a spreadsheet would read as a formula, made inert with a leading single quote (OWASP). */
+export function neutraliseFormula(text: string): string {
+  return FORMULA_START.test(text) ? `'${text}` : text;
+}
+
+export interface CsvFormatOptions {
+  /** Neutralise text cells that a spreadsheet would run as formulas (default true). */
+  formulaGuard?: boolean;
+}
+
 /** The row's cells in column order; fields the row lacks are empty. */
-export function toRecord(row: Record<string, unknown>, columns: readonly string[]): string[] {
+export function toRecord(row: Record<string, unknown>, columns: readonly string[], options: CsvFormatOptions = {}): string[] {
+  const guard = options.formulaGuard !== false;
   const record = new Array<string>(columns.length);
-  for (let i = 0; i < columns.length; i++) record[i] = renderCell(row[columns[i]]);
+  for (let i = 0; i < columns.length; i++) {
+    const value = row[columns[i]];
+    const cell = renderCell(value);
+    record[i] = guard && typeof value === "string" ? neutraliseFormula(cell) : cell;
+  }
   return record;
 }
 
@@ -168,6 +185,7 @@ export class CsvExport {
   private constructor(
     private readonly upload: CsvUpload,
     private readonly columns: readonly string[],
+    private readonly format: CsvFormatOptions,
   ) {
     this.stringifier = csvStringifier(columns);
     this.done = pipeline(this.stringifier, coalesce(this.stats), upload.stream as Writable);
@@ -177,14 +195,14 @@ export class CsvExport {
     });
   }
 
-  static async start(sink: CsvSink, target: CsvTarget): Promise<CsvExport> {
+  static async start(sink: CsvSink, target: CsvTarget, format: CsvFormatOptions = {}): Promise<CsvExport> {
     let upload: CsvUpload;
     try {
       upload = await sink.open(target);
     } catch (error) {
       throw new CsvExportError(sink.describe(target), error);
     }
-    return new CsvExport(upload, target.columns);
+    return new CsvExport(upload, target.columns, format);
   }
 
   get where(): string {
@@ -194,7 +212,7 @@ export class CsvExport {
   async add(row: Record<string, unknown>): Promise<void> {
     if (this.failure) throw new CsvExportError(this.where, this.failure);
     this.stats.rows += 1;
-    if (this.stringifier.write(toRecord(row, this.columns))) return;
+    if (this.stringifier.write(toRecord(row, this.columns, this.format))) return;
     this.stats.waits += 1;
     await new Promise<void>((resolve) => {
       // Either the sink caught up, or the pipeline failed (then `failure` is set).

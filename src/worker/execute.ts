@@ -22,6 +22,8 @@ export interface ExecuteOptions {
   output?: OutputKind;
   /** Required for csv and both. */
   csvSink?: CsvSink;
+  /** Neutralise formula-like text cells in the CSV (default true; see results/csv.ts). */
+  csvFormulaGuard?: boolean;
   /** Told how the CSV export went (rows, bytes, sink writes, backpressure waits). */
   onCsvStats?: (stats: CsvStats) => void;
 }
@@ -51,7 +53,7 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
   try {
     if (output !== "json") {
       const target = { requestId: String(options.requestId), reportName: report.name, attempt: options.attempt, columns };
-      csv = await CsvExport.start(options.csvSink!, target);
+      csv = await CsvExport.start(options.csvSink!, target, { formulaGuard: options.csvFormulaGuard });
     }
     for await (const row of cursor) {
       options.signal.throwIfAborted();

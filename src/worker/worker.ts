@@ -210,6 +210,7 @@ export class Worker {
         signal: keeper.signal,
         output: envelope.output,
         csvSink: this.deps.csvSink,
+        csvFormulaGuard: config.csv.formulaGuard,
         onCsvStats: (stats) => log.info("job.csv_written", { ...stats }),
       });
       keeper.stop();

@@ -14,6 +14,8 @@ import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { eventually, get, post, request, submitAndWait as submitAndWaitAt } from "../support/http.ts";
 import { AWKWARD_CSV, awkwardReport, loadAwkward } from "../support/csv-fixture.ts";
+import { object } from "superstruct";
+import { defineReport } from "../../src/reports/define.ts";
 
 const test = suite("csv (local sink)");
 let mongo: TestMongo;
@@ -174,6 +176,65 @@ test("retention removes an expired request's CSV file with it", async () => {
     assert.is((await get(`${shortLived.url}/v1/reports/${submitted.body.id}`)).status, 404, "the request went too");
   } finally {
     await shortLived.close();
+  }
+});
+
+// Comments written by anyone: an author name that is a spreadsheet formula, a text that starts with "+".
+const HYPERLINK = '=HYPERLINK("http://example.com","x")';
+const hostileComments = () => [
+  { name: HYPERLINK, email: "mallory@example.com", movie_id: new ObjectId(), text: "harmless", date: new Date("2020-01-01T00:00:00Z") },
+  { name: "Plain Person", email: "plain@example.com", movie_id: new ObjectId(), text: "+1 agreed", date: new Date("2020-01-02T00:00:00Z") },
+];
+/** Comment lines as written, for the comment text (no catalogue report returns it). */
+const commentLines = defineReport({
+  name: "csv-comment-lines",
+  collection: "comments",
+  description: "Comment authors and texts, for the formula-guard tests",
+  params: object({}),
+  pipeline: () => [{ $sort: { date: 1 } }, { $project: { _id: 0, name: 1, text: 1 } }],
+  columns: [{ name: "name" }, { name: "text" }],
+});
+
+async function csvOf(baseUrl: string, body: Record<string, unknown>): Promise<{ rows: any[]; csv: string }> {
+  const done = await submitAndWaitAt(baseUrl, { ...body, output: "both" });
+  assert.is(done.status, "completed", JSON.stringify(done.error));
+  return { rows: done.rows, csv: await (await fetch(`${baseUrl}${done.links.csv}`)).text() };
+}
+
+test("formula guard: text cells that a spreadsheet would run are quoted with ', JSON rows stay exact", async () => {
+  await service.context.database.db.collection("comments").insertMany(hostileComments());
+  service.context.catalogue.add(commentLines);
+  const commenters = await csvOf(service.url, { report_name: "most-active-commenters" });
+  assert.equal(
+    commenters.rows.map((r) => r.name),
+    [HYPERLINK, "Plain Person"],
+  );
+  assert.is(
+    commenters.csv,
+    "name,email,comments,movies,first_comment,last_comment\r\n" +
+      `"'=HYPERLINK(""http://example.com"",""x"")",mallory@example.com,1,1,2020-01-01T00:00:00.000Z,2020-01-01T00:00:00.000Z\r\n` +
+      "Plain Person,plain@example.com,1,1,2020-01-02T00:00:00.000Z,2020-01-02T00:00:00.000Z\r\n",
+  );
+  const lines = await csvOf(service.url, { report_name: "csv-comment-lines" });
+  assert.equal(lines.rows, [
+    { name: HYPERLINK, text: "harmless" },
+    { name: "Plain Person", text: "+1 agreed" },
+  ]);
+  assert.is(lines.csv, `name,text\r\n"'=HYPERLINK(""http://example.com"",""x"")",harmless\r\nPlain Person,'+1 agreed\r\n`);
+});
+
+test("CSV_FORMULA_GUARD=false writes text cells as they are", async () => {
+  const raw = await startTestService(
+    { ...mongo, dbName: `${mongo.dbName}_raw` },
+    { config: { catalogueReloadMs: 0, reuseWindowMs: 0, csv: { ...loadConfig({ CSV_FORMULA_GUARD: "false" }).csv, localDir: dir } } },
+  );
+  try {
+    await raw.context.database.db.collection("comments").insertMany(hostileComments());
+    raw.context.catalogue.add(commentLines);
+    const lines = await csvOf(raw.url, { report_name: "csv-comment-lines" });
+    assert.is(lines.csv, `name,text\r\n"=HYPERLINK(""http://example.com"",""x"")",harmless\r\nPlain Person,+1 agreed\r\n`);
+  } finally {
+    await raw.close();
   }
 });
 
