@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
+import { parseApiKeys, type ApiKeys } from "./api/access.ts";
 import { boolean, coerce, create, enums, integer, max, min, string, StructError, type Struct } from "superstruct";
 
 /** A whole number within bounds, from its decimal text. */
@@ -142,8 +143,8 @@ export const SETTINGS = {
     env: "API_KEYS",
     type: text(),
     docDefault: "(off)",
-    doc: "`name:sha256hex,…`: turns access control on",
-    value: (keys) => parseApiKeys(keys),
+    doc: "`name:sha256hex[:scope+scope],…`: turns access control on; scopes `read`, `submit`, `admin` (default `read+submit`)",
+    value: (keys) => apiKeysFromEnv(keys),
   }),
   rateLimitPerMinute: setting({
     env: "RATE_LIMIT_PER_MINUTE",
@@ -310,26 +311,13 @@ export function configTable(): string {
   return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n");
 }
 
-/**
- * `API_KEYS=alice:<sha256 hex>,bob:<sha256 hex>`. Only hashes are configured, so a leaked config
- * does not leak keys; `node -e "console.log(require('crypto').createHash('sha256').update(KEY).digest('hex'))"`
- * makes one.
- */
-function parseApiKeys(value: string | undefined): Map<string, string> {
-  const keys = new Map<string, string>();
-  for (const entry of (value ?? "")
-    .split(",")
-    .map((e) => e.trim())
-    .filter(Boolean)) {
-    const match = /^([A-Za-z0-9_.-]{1,64}):([0-9a-f]{64})$/.exec(entry);
-    if (!match)
-      throw new ConfigError(
-        `invalid API_KEYS entry ${JSON.stringify(entry.replace(/:.*/, ":…"))}: expected name:<64 hex digits of SHA-256>`,
-      );
-    if (keys.has(match[1])) throw new ConfigError(`API_KEYS names ${match[1]} twice`);
-    keys.set(match[1], match[2]);
+/** API_KEYS (syntax and scopes in src/api/access.ts), failing as a ConfigError that names the entry. */
+function apiKeysFromEnv(value: string | undefined): ApiKeys {
+  try {
+    return parseApiKeys(value);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
   }
-  return keys;
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;

@@ -12,6 +12,8 @@ export const COLLECTIONS = {
   results: "report_results",
   definitions: "report_definitions",
   idempotency: "report_idempotency_keys",
+  /** The API's rate-limit counters, shared by every API process (src/api/rate-limit.ts). */
+  rateLimits: "api_rate_limits",
 } as const;
 
 export interface Database {
@@ -59,4 +61,9 @@ export async function ensureIndexes(database: Database): Promise<void> {
   await database.results.createIndexes([{ key: { request_id: 1, attempt: 1, chunk_no: 1 }, name: "chunk_key", unique: true }]);
   // One definition per report name: saving replaces by name, seeding inserts only if absent.
   await database.db.collection(COLLECTIONS.definitions).createIndexes([{ key: { name: 1 }, name: "definition_name", unique: true }]);
+  await database.db.collection(COLLECTIONS.rateLimits).createIndexes([
+    // rate-limiter-flexible's RateLimiterMongo: one counter per key (unique, so concurrent first calls cannot both insert).
+    { key: { key: 1 }, name: "rate_limit_key", unique: true },
+    { key: { expire: -1 }, name: "rate_limit_expiry", expireAfterSeconds: 0 },
+  ]);
 }

@@ -1,94 +1,58 @@
 /**
- * RFC 9457 problem details. Handlers throw `ProblemError`; the middleware renders every error,
- * including koa-body's parse errors and anything unexpected, as `application/problem+json`.
+ * Renders every error as `application/problem+json` (RFC 9457): a thrown `ProblemError`, koa-body's
+ * parse errors, an unreachable database, a route that does not exist, and anything unexpected.
+ * The problem types themselves are in problems.ts.
  */
 import type { Context, Next } from "koa";
 import { MongoNetworkError, MongoServerSelectionError } from "mongodb";
 import type { Logger } from "../log.ts";
+import { PROBLEMS, ProblemError, problemBody, type ProblemType } from "./problems.ts";
 
-export const PROBLEM_BASE = "https://mongo-reports.dev/problems/";
-
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  instance?: string;
-  [extension: string]: unknown;
-}
-
-export class ProblemError extends Error {
-  constructor(
-    readonly status: number,
-    /** Short slug appended to PROBLEM_BASE, e.g. "invalid-parameters". */
-    readonly slug: string,
-    readonly title: string,
-    detail?: string,
-    readonly extensions: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(detail ?? title);
-  }
-}
-
-const TITLES: Record<number, [string, string]> = {
-  400: ["bad-request", "Bad request"],
-  404: ["not-found", "Not found"],
-  405: ["method-not-allowed", "Method not allowed"],
-  413: ["payload-too-large", "Request body too large"],
-  415: ["unsupported-media-type", "Unsupported media type"],
-  500: ["internal", "Internal server error"],
-  503: ["unavailable", "Service unavailable"],
-};
-
-export function sendProblem(ctx: Context, problem: ProblemBody, headers: Record<string, string> = {}): void {
+export function sendProblem(
+  ctx: Context,
+  problem: ProblemType,
+  detail: string,
+  options: { extensions?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): void {
   ctx.status = problem.status;
-  for (const [name, value] of Object.entries(headers)) ctx.set(name, value);
+  for (const [name, value] of Object.entries(options.headers ?? {})) ctx.set(name, value);
   ctx.type = "application/problem+json";
-  ctx.body = { ...problem, instance: problem.instance ?? ctx.path };
+  ctx.body = problemBody(problem, detail, ctx.path, options.extensions);
 }
 
-function fromHttpError(status: number, message: string): ProblemBody {
-  const [slug, title] = TITLES[status] ?? [`http-${status}`, message];
-  return { type: PROBLEM_BASE + slug, title, status, detail: message };
+/** koa-body / co-body errors (http-errors): bad JSON, too large, unsupported charset. */
+function fromBodyParser(error: { status: number; message?: string; type?: string }): ProblemError | undefined {
+  if (error.status === 413) return new ProblemError(PROBLEMS.payloadTooLarge, error.message ?? "the request body is too large");
+  if (error.status === 415) return new ProblemError(PROBLEMS.unsupportedMediaType, error.message ?? "unsupported body encoding");
+  if (error.status === 400) return new ProblemError(PROBLEMS.invalidJson, `the request body is not valid JSON: ${error.message}`);
+  return undefined;
 }
 
 export function problemMiddleware(log: Logger) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
-      // Koa answers unmatched routes with a bare 404/405; give them the same problem shape.
-      if ((ctx.status === 404 || ctx.status === 405) && ctx.body === undefined) {
-        const detail = ctx.status === 404 ? `no route for ${ctx.method} ${ctx.path}` : `${ctx.method} is not allowed on ${ctx.path}`;
-        sendProblem(ctx, fromHttpError(ctx.status, detail));
-      }
+      // No route matched: the same problem shape as every other error.
+      if (ctx.status === 404 && ctx.body === undefined) sendProblem(ctx, PROBLEMS.notFound, `no route for ${ctx.method} ${ctx.path}`);
     } catch (error) {
       if (error instanceof ProblemError) {
-        sendProblem(
-          ctx,
-          { type: PROBLEM_BASE + error.slug, title: error.title, status: error.status, detail: error.message, ...error.extensions },
-          error.headers,
-        );
+        sendProblem(ctx, error.problem, error.message, error);
         return;
       }
       if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError) {
         // The database is unreachable: a transient condition the client should retry, not a bug.
         log.warn("http.database_unavailable", { method: ctx.method, path: ctx.path, error });
-        sendProblem(ctx, { ...fromHttpError(503, "the database is unreachable right now; retry shortly") }, { "Retry-After": "5" });
+        sendProblem(ctx, PROBLEMS.unavailable, "the database is unreachable right now; retry shortly", { headers: { "Retry-After": "5" } });
         return;
       }
-      const httpError = error as { status?: number; expose?: boolean; message?: string; type?: string };
-      // http-errors from koa-body / co-body: bad JSON (400), too large (413), bad charset (415).
-      if (typeof httpError.status === "number" && httpError.status >= 400 && httpError.status < 500) {
-        const detail =
-          httpError.type === "entity.parse.failed" || httpError.status === 400
-            ? `the request body is not valid JSON: ${httpError.message}`
-            : (httpError.message ?? "");
-        sendProblem(ctx, fromHttpError(httpError.status, detail));
+      const httpError = error as { status?: unknown; message?: string; type?: string };
+      const parsed = typeof httpError.status === "number" ? fromBodyParser(httpError as { status: number }) : undefined;
+      if (parsed) {
+        sendProblem(ctx, parsed.problem, parsed.message);
         return;
       }
       log.error("http.unhandled_error", { method: ctx.method, path: ctx.path, error });
-      sendProblem(ctx, fromHttpError(500, "the server failed to handle this request; it has been logged"));
+      sendProblem(ctx, PROBLEMS.internal, "the server failed to handle this request; it has been logged");
     }
   };
 }

@@ -1,45 +1,40 @@
 /**
- * A token bucket per API key (per client address when access control is off): bursts up to the
- * per-minute limit, refilled continuously. In memory per API process: with N API replicas a
- * client gets at most N × the limit, which is the usual trade for not adding a shared store.
+ * The rate limit per API key (per client address when access control is off), shared by every API
+ * process of the deployment: the counters live in MongoDB (rate-limiter-flexible's
+ * RateLimiterMongo: one atomic upsert-and-increment per call on a document per key and window,
+ * unique on `key`), so N replicas behind a load balancer still allow the limit once, not N times.
+ * Its indexes are created with the others (db.ts ensureIndexes). A window is one minute from a key's first call in it (fixed window, not a sliding one).
  */
-import type { Context, Next } from "koa";
-import { ProblemError } from "./problem.ts";
+import type { Context } from "koa";
+import { RateLimiterMongo, RateLimiterRes } from "rate-limiter-flexible";
+import { COLLECTIONS, type Database } from "../db.ts";
+import { PROBLEMS, ProblemError } from "./problems.ts";
+import type { Guard } from "./router.ts";
 
-interface Bucket {
-  tokens: number;
-  updated: number;
+function client(ctx: Context): string {
+  return (ctx.state.owner as string | undefined) ?? `ip:${ctx.ip}`;
 }
 
-export function rateLimit(perMinute: number, isLimited: (path: string) => boolean, now: () => number = Date.now) {
-  const buckets = new Map<string, Bucket>();
-  const perMs = perMinute / 60_000;
-  return async (ctx: Context, next: Next) => {
-    if (perMinute === 0 || !isLimited(ctx.path)) return next();
-    const client = (ctx.state.owner as string | undefined) ?? `ip:${ctx.ip}`;
-    const t = now();
-    const bucket = buckets.get(client) ?? { tokens: perMinute, updated: t };
-    bucket.tokens = Math.min(perMinute, bucket.tokens + (t - bucket.updated) * perMs);
-    bucket.updated = t;
-    buckets.set(client, bucket);
-    if (buckets.size > 10_000) {
-      // Forget full buckets: they carry no state a new bucket would not have.
-      for (const [key, b] of buckets) if (b.tokens >= perMinute) buckets.delete(key);
+export function rateLimitGuard(database: Database, perMinute: number): Guard {
+  if (perMinute === 0) return () => {};
+  const limiter = new RateLimiterMongo({
+    storeClient: database.client,
+    dbName: database.db.databaseName,
+    tableName: COLLECTIONS.rateLimits,
+    points: perMinute,
+    duration: 60,
+    disableIndexesCreation: true,
+  });
+  return async (route, ctx) => {
+    if (route.access === "public") return;
+    try {
+      await limiter.consume(client(ctx));
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection; // the store failed: the problem middleware answers
+      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      throw new ProblemError(PROBLEMS.rateLimited, `limit is ${perMinute} requests per minute; retry in ${retryAfter} s`, {
+        headers: { "Retry-After": String(retryAfter) },
+      });
     }
-    if (bucket.tokens < 1) {
-      const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
-      throw new ProblemError(
-        429,
-        "rate-limited",
-        "Too many requests",
-        `limit is ${perMinute} requests per minute; retry in ${retryAfter} s`,
-        {},
-        {
-          "Retry-After": String(retryAfter),
-        },
-      );
-    }
-    bucket.tokens -= 1;
-    return next();
   };
 }

@@ -3,7 +3,8 @@
  * internal bookkeeping (lease owners, chunk layout).
  */
 import type { Document } from "mongodb";
-import type { RequestDocument } from "../requests/document.ts";
+import { OUTPUTS, STATUSES, type RequestDocument } from "../requests/document.ts";
+import type { JsonSchema } from "../reports/json-schema.ts";
 
 export function requestPath(id: unknown): string {
   return `/v1/reports/${String(id)}`;
@@ -85,3 +86,60 @@ export function representPage(doc: RequestDocument, view: PageView): Record<stri
     links,
   };
 }
+
+const dateTime = { type: "string", format: "date-time" };
+const count = { type: "integer", minimum: 0 };
+
+/**
+ * The schemas of what representRequest and representPage build, field for field; closed
+ * (additionalProperties: false) so a field added above without its schema fails the API tests.
+ */
+export const REPRESENTATION_SCHEMAS: Record<string, JsonSchema> = {
+  ReportRequestStatus: {
+    type: "object",
+    description: "A report request; when completed with json rows, one page of rows with paging links",
+    additionalProperties: false,
+    properties: {
+      id: { type: "string", pattern: "^[0-9a-f]{24}$" },
+      report_name: { type: "string" },
+      status: { type: "string", enum: [...STATUSES] },
+      output: { type: "string", enum: [...OUTPUTS] },
+      params: { type: "object" },
+      report_date: dateTime,
+      attempts: count,
+      max_attempts: { type: "integer", minimum: 1 },
+      started_at: dateTime,
+      finished_at: dateTime,
+      duration_ms: count,
+      error: {
+        type: "object",
+        description: "why the request ended in error",
+        properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
+        required: ["code", "message"],
+      },
+      csv: {
+        type: "object",
+        description: "the CSV file of a csv/both request: GCS bucket and object, or the local file",
+        additionalProperties: false,
+        properties: { bucket: { type: "string" }, object: { type: "string" }, bytes: count, rows: count, link_expires_at: dateTime },
+        required: ["object", "bytes"],
+      },
+      gcs_link: { type: "string", description: "a V4 signed URL while valid, else gs://bucket/object" },
+      columns: { type: "array", items: { type: "string" } },
+      page: count,
+      page_size: { type: "integer", minimum: 1 },
+      total_rows: count,
+      total_pages: count,
+      rows: { type: "array", items: { type: "object" } },
+      links: {
+        type: "object",
+        additionalProperties: false,
+        properties: Object.fromEntries(
+          ["self", "status", "csv", "first", "last", "next", "prev"].map((name) => [name, { type: "string" }]),
+        ),
+        required: ["self"],
+      },
+    },
+    required: ["id", "report_name", "status", "output", "params", "report_date", "attempts", "links"],
+  },
+};

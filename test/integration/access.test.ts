@@ -5,6 +5,7 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
+import { parseApiKeys } from "../../src/api/access.ts";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
@@ -19,11 +20,7 @@ let service: TestService;
 
 test.before(async () => {
   mongo = await startTestMongo("access");
-  const apiKeys = new Map([
-    ["alice", sha256("alice-secret")],
-    ["bob", sha256("bob-secret")],
-    ["busy", sha256("busy-secret")],
-  ]);
+  const apiKeys = parseApiKeys(`alice:${sha256("alice-secret")},bob:${sha256("bob-secret")},busy:${sha256("busy-secret")}`);
   service = await startTestService(mongo, { worker: false, config: { apiKeys, rateLimitPerMinute: 5 } });
 });
 
@@ -81,7 +78,7 @@ test("API_KEYS must hold hashes, not keys", () => {
     (error: unknown) => error instanceof ConfigError && /API_KEYS/.test((error as Error).message),
   );
   const config = loadConfig({ API_KEYS: `alice:${sha256("k")}` });
-  assert.is(config.apiKeys.get("alice"), sha256("k"));
+  assert.equal(config.apiKeys.get("alice"), { hash: sha256("k"), scopes: ["read", "submit"] });
 });
 
 test.run();

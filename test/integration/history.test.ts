@@ -2,6 +2,7 @@
  * GET /v1/reports: the history of requests, newest first, filtered by report and status, paged
  * with a cursor, and scoped to the caller's API key.
  */
+import { parseApiKeys } from "../../src/api/access.ts";
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
@@ -22,10 +23,7 @@ let bobId: string;
 
 test.before(async () => {
   mongo = await startTestMongo("history");
-  const apiKeys = new Map([
-    ["alice", sha256("alice-secret")],
-    ["bob", sha256("bob-secret")],
-  ]);
+  const apiKeys = parseApiKeys(`alice:${sha256("alice-secret")},bob:${sha256("bob-secret")}`);
   // No worker: requests stay pending unless cancelled, so every status below is the test's doing.
   service = await startTestService(mongo, { worker: false, config: { apiKeys } });
   for (let i = 0; i < 7; i++) {

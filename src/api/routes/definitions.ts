@@ -3,13 +3,12 @@
  * validates with), what they return, and an example body. Also a dry-run check for authors of
  * data-defined reports, which stores nothing.
  */
-import Router from "@koa/router";
-import type { Context } from "koa";
 import type { RejectedReport, ReportCatalogue } from "../../reports/registry.ts";
 import type { ReportDefinition } from "../../reports/define.ts";
 import { compileDefinition } from "../../reports/data-defined/compile.ts";
-import { toJsonSchema } from "../../reports/json-schema.ts";
-import { ProblemError } from "../problem.ts";
+import { toJsonSchema, type JsonSchema } from "../../reports/json-schema.ts";
+import { PROBLEMS, ProblemError } from "../problems.ts";
+import { jsonContent, ref, route, type RouteDeclaration } from "../route.ts";
 
 /** The catalogue as discovery needs it; `rejected` is optional so any ReportCatalogue works. */
 export type DiscoverableCatalogue = ReportCatalogue & { rejected?(): RejectedReport[] };
@@ -39,39 +38,132 @@ function describeRejected(entry: RejectedReport): Record<string, unknown> {
 }
 
 function unknownReport(catalogue: ReportCatalogue, name: string): ProblemError {
-  return new ProblemError(404, "unknown-report", "Unknown report", `no report named ${JSON.stringify(name)}`, {
-    available: catalogue.list().map((r) => r.name),
+  return new ProblemError(PROBLEMS.unknownReport, `no report named ${JSON.stringify(name)}`, {
+    extensions: { available: catalogue.list().map((r) => r.name) },
   });
 }
 
-export function definitionRoutes(catalogue: DiscoverableCatalogue): Router {
-  const router = new Router();
-  router.get("/v1/report-definitions", (ctx) => {
-    ctx.body = {
-      reports: catalogue.list().map(describeReport),
-      // Broken modules and definitions are listed with their reasons instead of vanishing.
-      rejected: (catalogue.rejected?.() ?? []).map(describeRejected),
-    };
-  });
-  router.get("/v1/report-definitions/:name", (ctx) => {
-    const report = catalogue.get(ctx.params.name);
-    if (!report) throw unknownReport(catalogue, ctx.params.name);
-    ctx.body = describeReport(report);
-  });
-  // Checks a report_definitions document without storing it: the same checks as at load time.
-  router.post("/v1/report-definition-checks", (ctx: Context) => {
-    const body = ctx.request.body;
-    if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
-      throw new ProblemError(400, "invalid-body", "Invalid request body", "send the report definition document as a JSON object");
-    }
-    const compiled = compileDefinition(body);
-    if (!compiled.ok) {
-      throw new ProblemError(422, "invalid-definition", "Invalid report definition", compiled.errors.join("; "), {
-        ...(compiled.name ? { name: compiled.name } : {}),
-        errors: compiled.errors,
-      });
-    }
-    ctx.body = { valid: true, report: describeReport(compiled.report) };
-  });
-  return router;
+/** The schemas of describeReport and describeRejected, for the document. */
+export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
+  ReportDescription: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      name: { type: "string" },
+      collection: { type: "string" },
+      description: { type: "string" },
+      kind: { type: "string", enum: ["code", "data"] },
+      parameters: { type: "object", description: "JSON Schema of the report's parameters" },
+      columns: {
+        type: "array",
+        items: { type: "object", properties: { name: { type: "string" }, description: { type: "string" } }, required: ["name"] },
+      },
+      sort: { type: "object", additionalProperties: { enum: [1, -1] } },
+      example: { type: "object", required: ["report_name"] },
+      links: {
+        type: "object",
+        additionalProperties: false,
+        properties: { self: { type: "string" }, submit: { type: "string" }, alias: { type: "string" } },
+        required: ["self", "submit"],
+      },
+    },
+    required: ["name", "collection", "description", "kind", "parameters", "columns", "example", "links"],
+  },
+  RejectedReport: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      kind: { type: "string", enum: ["code", "data"] },
+      name: { type: "string" },
+      origin: { type: "string" },
+      errors: { type: "array", items: { type: "string" } },
+    },
+    required: ["kind", "origin", "errors"],
+  },
+};
+
+export function definitionRoutes(catalogue: DiscoverableCatalogue): RouteDeclaration[] {
+  return [
+    route({
+      method: "GET",
+      path: "/v1/report-definitions",
+      operationId: "listReportDefinitions",
+      summary: "List reports with parameter schemas, columns and example bodies",
+      tags: ["discovery"],
+      access: "public",
+      components: DEFINITION_SCHEMAS,
+      responses: {
+        200: {
+          description: "The catalogue, and the modules or definitions that were refused",
+          content: jsonContent({
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              reports: { type: "array", items: ref("ReportDescription") },
+              rejected: { type: "array", items: ref("RejectedReport") },
+            },
+            required: ["reports", "rejected"],
+          }),
+        },
+      },
+      handler: (ctx) => {
+        ctx.body = {
+          reports: catalogue.list().map(describeReport),
+          // Broken modules and definitions are listed with their reasons instead of vanishing.
+          rejected: (catalogue.rejected?.() ?? []).map(describeRejected),
+        };
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/v1/report-definitions/:name",
+      operationId: "getReportDefinition",
+      summary: "One report's description",
+      tags: ["discovery"],
+      access: "public",
+      parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+      responses: { 200: { description: "The report", content: jsonContent(ref("ReportDescription")) } },
+      problems: [PROBLEMS.unknownReport],
+      handler: (ctx) => {
+        const report = catalogue.get(ctx.params.name);
+        if (!report) throw unknownReport(catalogue, ctx.params.name);
+        ctx.body = describeReport(report);
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/v1/report-definition-checks",
+      operationId: "checkReportDefinition",
+      summary: "Check a report_definitions document without storing it",
+      description: "The same checks as when the catalogue loads definitions from the database.",
+      tags: ["discovery"],
+      access: "read",
+      requestBody: { required: true, content: jsonContent({ type: "object", description: "a report_definitions document" }) },
+      responses: {
+        200: {
+          description: "Valid",
+          content: jsonContent({
+            type: "object",
+            additionalProperties: false,
+            properties: { valid: { const: true }, report: ref("ReportDescription") },
+            required: ["valid", "report"],
+          }),
+        },
+      },
+      problems: [PROBLEMS.invalidBody, PROBLEMS.invalidDefinition],
+      handler: (ctx) => {
+        const body = ctx.request.body;
+        if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
+          throw new ProblemError(PROBLEMS.invalidBody, "send the report definition document as a JSON object");
+        }
+        const compiled = compileDefinition(body);
+        if (!compiled.ok) {
+          throw new ProblemError(PROBLEMS.invalidDefinition, compiled.errors.join("; "), {
+            extensions: { ...(compiled.name ? { name: compiled.name } : {}), errors: compiled.errors },
+          });
+        }
+        ctx.body = { valid: true, report: describeReport(compiled.report) };
+      },
+    }),
+  ];
 }

@@ -1,20 +1,48 @@
 /** Liveness (the process answers) and readiness (it can reach MongoDB right now). */
-import Router from "@koa/router";
 import type { Database } from "../../db.ts";
+import { jsonContent, route, type RouteDeclaration } from "../route.ts";
 
-export function healthRoutes(database: Database): Router {
-  const router = new Router();
-  router.get("/healthz", (ctx) => {
-    ctx.body = { status: "ok" };
-  });
-  router.get("/readyz", async (ctx) => {
-    try {
-      await database.db.command({ ping: 1 }, { timeoutMS: 2000 });
-      ctx.body = { status: "ready" };
-    } catch (error) {
-      ctx.status = 503;
-      ctx.body = { status: "unavailable", detail: error instanceof Error ? error.message : String(error) };
-    }
-  });
-  return router;
+const statusBody = (values: string[], withDetail = false) => ({
+  type: "object",
+  additionalProperties: false,
+  properties: { status: { type: "string", enum: values }, ...(withDetail ? { detail: { type: "string" } } : {}) },
+  required: ["status", ...(withDetail ? ["detail"] : [])],
+});
+
+export function healthRoutes(database: Database): RouteDeclaration[] {
+  return [
+    route({
+      method: "GET",
+      path: "/healthz",
+      operationId: "liveness",
+      summary: "Liveness: the process answers",
+      tags: ["health"],
+      access: "public",
+      responses: { 200: { description: "The process answers", content: jsonContent(statusBody(["ok"])) } },
+      handler: (ctx) => {
+        ctx.body = { status: "ok" };
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/readyz",
+      operationId: "readiness",
+      summary: "Readiness: MongoDB reachable",
+      tags: ["health"],
+      access: "public",
+      responses: {
+        200: { description: "Ready", content: jsonContent(statusBody(["ready"])) },
+        503: { description: "MongoDB unreachable", content: jsonContent(statusBody(["unavailable"], true)) },
+      },
+      handler: async (ctx) => {
+        try {
+          await database.db.command({ ping: 1 }, { timeoutMS: 2000 });
+          ctx.body = { status: "ready" };
+        } catch (error) {
+          ctx.status = 503;
+          ctx.body = { status: "unavailable", detail: error instanceof Error ? error.message : String(error) };
+        }
+      },
+    }),
+  ];
 }

@@ -3,12 +3,14 @@
  * a cursor (`after` = the last id of the previous page) so a page never shifts while new
  * requests arrive. Scoped to the caller's API key when access control is on.
  */
-import Router from "@koa/router";
 import { ObjectId } from "mongodb";
 import { STATUSES, type RequestStatus } from "../../requests/document.ts";
 import type { HistoryQuery, RequestStore } from "../../requests/store.ts";
-import { ProblemError } from "../problem.ts";
-import { representRequest } from "../representation.ts";
+import { callerVisibility } from "../access.ts";
+import { PROBLEMS, ProblemError } from "../problems.ts";
+import { REPRESENTATION_SCHEMAS, representRequest } from "../representation.ts";
+import { ID_PATTERN } from "../request-id.ts";
+import { jsonContent, ref, route, type RouteDeclaration } from "../route.ts";
 
 export const HISTORY_LIMIT_DEFAULT = 20;
 export const HISTORY_LIMIT_MAX = 100;
@@ -18,7 +20,7 @@ export interface HistoryRouteDeps {
 }
 
 function invalidQuery(field: string, message: string): ProblemError {
-  return new ProblemError(400, "invalid-query", "Invalid query parameter", `${field}: ${message}`, { errors: [{ field, message }] });
+  return new ProblemError(PROBLEMS.invalidQuery, `${field}: ${message}`, { extensions: { errors: [{ field, message }] } });
 }
 
 function single(query: Record<string, unknown>, name: string): string | undefined {
@@ -59,20 +61,55 @@ function historyLink(query: HistoryQuery, after: string): string {
   return `/v1/reports?${search}`;
 }
 
-export function historyRoutes(deps: HistoryRouteDeps): Router {
-  const router = new Router();
-  router.get("/v1/reports", async (ctx) => {
-    const query = parseHistoryQuery(ctx.query);
-    const owner = (ctx.state.owner as string | undefined) ?? null;
-    const { requests, more } = await deps.store.history(query, { owner });
-    const last = requests.at(-1);
-    const next = more && last ? String(last._id) : undefined;
-    ctx.body = {
-      items: requests.map(representRequest),
-      limit: query.limit,
-      ...(next ? { next_after: next } : {}),
-      links: { ...(next ? { next: historyLink(query, next) } : {}) },
-    };
-  });
-  return router;
+/** The schema of the list body built below. */
+const HISTORY_SCHEMA = {
+  type: "object",
+  description: "One page of requests, newest first; next_after (and links.next) when there are older ones",
+  additionalProperties: false,
+  properties: {
+    items: { type: "array", items: ref("ReportRequestStatus") },
+    limit: { type: "integer", minimum: 1, maximum: HISTORY_LIMIT_MAX },
+    next_after: { type: "string", pattern: ID_PATTERN, description: "pass as after= for the next (older) page" },
+    links: { type: "object", additionalProperties: false, properties: { next: { type: "string" } } },
+  },
+  required: ["items", "limit", "links"],
+};
+
+export function historyRoutes(deps: HistoryRouteDeps): RouteDeclaration[] {
+  return [
+    route({
+      method: "GET",
+      path: "/v1/reports",
+      operationId: "listReports",
+      summary: "The requests made (yours, when API keys are on; every one for admin keys), newest first, with cursor paging",
+      tags: ["reports"],
+      access: "read",
+      parameters: [
+        { name: "report_name", in: "query", schema: { type: "string" }, description: "only this report's requests" },
+        { name: "status", in: "query", schema: { type: "string", enum: [...STATUSES] } },
+        { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: HISTORY_LIMIT_MAX, default: HISTORY_LIMIT_DEFAULT } },
+        {
+          name: "after",
+          in: "query",
+          schema: { type: "string", pattern: ID_PATTERN },
+          description: "next_after of the previous page: only requests older than this one",
+        },
+      ],
+      components: { ...REPRESENTATION_SCHEMAS, ReportRequestList: HISTORY_SCHEMA },
+      responses: { 200: { description: "One page of requests", content: jsonContent(ref("ReportRequestList")) } },
+      problems: [PROBLEMS.invalidQuery],
+      handler: async (ctx) => {
+        const query = parseHistoryQuery(ctx.query);
+        const { requests, more } = await deps.store.history(query, callerVisibility(ctx));
+        const last = requests.at(-1);
+        const next = more && last ? String(last._id) : undefined;
+        ctx.body = {
+          items: requests.map(representRequest),
+          limit: query.limit,
+          ...(next ? { next_after: next } : {}),
+          links: { ...(next ? { next: historyLink(query, next) } : {}) },
+        };
+      },
+    }),
+  ];
 }

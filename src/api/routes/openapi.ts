@@ -1,7 +1,6 @@
-/** GET /openapi.json (generated per request: the catalogue is live) and GET /docs (Swagger UI). */
-import Router from "@koa/router";
-import type { ReportCatalogue } from "../../reports/registry.ts";
-import { buildOpenApi, servedRoutes } from "../openapi.ts";
+/** GET /openapi.json (built per request from the routes' declarations: the catalogue is live) and GET /docs (Swagger UI). */
+import { buildOpenApi } from "../openapi.ts";
+import { jsonContent, route, type RouteDeclaration } from "../route.ts";
 
 // The page loads Swagger UI from a CDN: the service itself ships no front-end assets.
 const DOCS_PAGE = `<!doctype html>
@@ -20,14 +19,33 @@ const DOCS_PAGE = `<!doctype html>
 </html>
 `;
 
-export function openApiRoutes(catalogue: ReportCatalogue, options: { outputs: readonly string[]; publicBaseUrl?: string }): Router {
-  const router = new Router();
-  router.get("/openapi.json", (ctx) => {
-    ctx.body = buildOpenApi({ catalogue, routes: servedRoutes(ctx.app), outputs: options.outputs, serverUrl: options.publicBaseUrl });
-  });
-  router.get("/docs", (ctx) => {
-    ctx.type = "text/html; charset=utf-8";
-    ctx.body = DOCS_PAGE;
-  });
-  return router;
+/** `allRoutes` returns every route the app serves, these two included. */
+export function openApiRoutes(allRoutes: () => readonly RouteDeclaration[], options: { publicBaseUrl?: string }): RouteDeclaration[] {
+  return [
+    route({
+      method: "GET",
+      path: "/openapi.json",
+      operationId: "openapi",
+      summary: "This document",
+      tags: ["discovery"],
+      access: "public",
+      responses: { 200: { description: "OpenAPI 3.1", content: jsonContent({ type: "object", required: ["openapi", "paths"] }) } },
+      handler: (ctx) => {
+        ctx.body = buildOpenApi({ routes: allRoutes(), serverUrl: options.publicBaseUrl });
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/docs",
+      operationId: "docs",
+      summary: "Interactive API documentation",
+      tags: ["discovery"],
+      access: "public",
+      responses: { 200: { description: "An HTML page", content: { "text/html": { type: "string" } } } },
+      handler: (ctx) => {
+        ctx.type = "text/html; charset=utf-8";
+        ctx.body = DOCS_PAGE;
+      },
+    }),
+  ];
 }

@@ -2,7 +2,6 @@
  * The report-request routes: submit (only inserts), read status and rows (optionally waiting for
  * the status to change), and the seed's per-collection aliases.
  */
-import Router from "@koa/router";
 import type { Context } from "koa";
 import { ObjectId } from "mongodb";
 import type { Config } from "../../config.ts";
@@ -15,9 +14,13 @@ import type { StatusWaiter } from "../../requests/waiter.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
 import { ValidationError, validateParams } from "../../reports/validation.ts";
 import { readPage } from "../../results/chunks.ts";
-import { parsePage, parseWait } from "../pagination.ts";
-import { ProblemError } from "../problem.ts";
-import { representPage, representRequest, requestPath } from "../representation.ts";
+import { callerName, callerVisibility } from "../access.ts";
+import { pageParameters, parsePage, parseWait, waitParameters } from "../pagination.ts";
+import { PROBLEMS, ProblemError } from "../problems.ts";
+import { anyReportBody, parametersSchemaName, reportBodySchemas } from "../report-bodies.ts";
+import { REPRESENTATION_SCHEMAS, representPage, representRequest, requestPath } from "../representation.ts";
+import { idParameter, parseId, reportNotFound } from "../request-id.ts";
+import { jsonContent, ref, route, type HeaderDeclaration, type RouteDeclaration } from "../route.ts";
 
 export interface ReportRouteDeps {
   config: Config;
@@ -34,41 +37,62 @@ const ENVELOPE_FIELDS = new Set(["report_name", "output"]);
 
 function requireJsonObject(ctx: Context): Record<string, unknown> {
   if (ctx.request.length && !ctx.is("application/json")) {
-    throw new ProblemError(415, "unsupported-media-type", "Unsupported media type", "send the report request as application/json");
+    throw new ProblemError(PROBLEMS.unsupportedMediaType, "send the report request as application/json");
   }
   const body = ctx.request.body;
   if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new ProblemError(
-      400,
-      "invalid-body",
-      "Invalid request body",
-      'the body must be a JSON object such as {"report_name": "top-movies-per-rating"}',
-    );
+    throw new ProblemError(PROBLEMS.invalidBody, 'the body must be a JSON object such as {"report_name": "top-movies-per-rating"}');
   }
   return body as Record<string, unknown>;
 }
 
 function invalid(errors: { field: string; message: string }[]): ProblemError {
-  return new ProblemError(
-    400,
-    "invalid-parameters",
-    "Invalid report parameters",
-    errors.map((e) => `${e.field}: ${e.message}`).join("; "),
+  return new ProblemError(PROBLEMS.invalidParameters, errors.map((e) => `${e.field}: ${e.message}`).join("; "), { extensions: { errors } });
+}
+
+const STATUS = ref("ReportRequestStatus");
+const retryAfter: Record<string, HeaderDeclaration> = {
+  "Retry-After": { description: "Seconds before polling again; sent while the request is not final", schema: { type: "string" } },
+};
+const submitted: Record<string, HeaderDeclaration> = {
+  Location: { description: "The request's status URL with the page asked for", schema: { type: "string" } },
+  ...retryAfter,
+};
+const SUBMIT_PROBLEMS = [
+  PROBLEMS.invalidBody,
+  PROBLEMS.invalidParameters,
+  PROBLEMS.invalidQuery,
+  PROBLEMS.invalidIdempotencyKey,
+  PROBLEMS.unknownReport,
+  PROBLEMS.unsupportedMediaType,
+  PROBLEMS.idempotencyConflict,
+  PROBLEMS.idempotencyKeyReused,
+];
+
+export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
+  const submitParameters = [
+    ...pageParameters(deps.config, "the page the returned Location points at"),
     {
-      errors,
+      name: "Idempotency-Key",
+      in: "header" as const,
+      description: "replays the request this key made (1–255 visible ASCII characters)",
+      schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
     },
-  );
-}
-
-function parseId(raw: string): ObjectId {
-  if (!/^[0-9a-f]{24}$/i.test(raw)) {
-    throw new ProblemError(400, "invalid-id", "Invalid report id", `${JSON.stringify(raw)} is not a report id (24 hexadecimal characters)`);
-  }
-  return new ObjectId(raw);
-}
-
-export function reportRoutes(deps: ReportRouteDeps): Router {
-  const router = new Router();
+    {
+      name: "Cache-Control",
+      in: "header" as const,
+      description: "no-cache: never reuse a recent identical result",
+      schema: { type: "string" },
+    },
+  ];
+  const submitResponses = {
+    202: { description: "Accepted: the request is stored as pending; poll the Location", content: jsonContent(STATUS), headers: submitted },
+    200: {
+      description: "An identical recent or idempotent request, returned instead of a new one",
+      content: jsonContent(STATUS),
+      headers: submitted,
+    },
+  };
 
   async function submit(ctx: Context, collection?: string): Promise<void> {
     const body = requireJsonObject(ctx);
@@ -83,12 +107,10 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
         .filter((r) => collection === undefined || r.collection === collection)
         .map((r) => r.name);
       throw new ProblemError(
-        404,
-        "unknown-report",
-        "Unknown report",
+        PROBLEMS.unknownReport,
         `no report named ${JSON.stringify(reportName)}${collection ? ` on ${collection}` : ""}`,
         {
-          available,
+          extensions: { available },
         },
       );
     }
@@ -105,8 +127,8 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
       if (error instanceof ValidationError) throw invalid(error.errors);
       throw error;
     }
-    const page = parsePage(ctx.query, { pageSize: deps.config.pageSizeDefault, maxPageSize: deps.config.pageSizeMax });
-    const request = { report_name: report.name, params, output: output as OutputKind, owner: owner(ctx) };
+    const page = parsePage(ctx.query, deps.config);
+    const request = { report_name: report.name, params, output: output as OutputKind, owner: callerName(ctx) };
     const { doc, created } = await createOrReuse(ctx, request);
     const location = `${requestPath(doc._id)}?page=${page.page}&page_size=${page.pageSize}`;
     ctx.status = created ? 202 : 200;
@@ -126,7 +148,7 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
   ): Promise<{ doc: RequestDocument; created: boolean }> {
     const key = ctx.get("Idempotency-Key");
     if (key && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
-      throw new ProblemError(400, "invalid-idempotency-key", "Invalid Idempotency-Key", "the key must be 1–255 visible ASCII characters");
+      throw new ProblemError(PROBLEMS.invalidIdempotencyKey, "the key must be 1–255 visible ASCII characters");
     }
     const noCache = /\bno-cache\b/i.test(ctx.get("Cache-Control"));
     if (!key && !noCache && deps.config.reuseWindowMs > 0) {
@@ -144,15 +166,9 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
       const outcome = await recordKey(deps.database.idempotency, recordId, fingerprint(request), id);
       if (outcome.kind === "new") return { doc: await deps.store.submit(request, new Date(), id), created: true };
       if (outcome.kind === "mismatch") {
-        throw new ProblemError(
-          422,
-          "idempotency-key-reused",
-          "Idempotency-Key reused",
-          "this Idempotency-Key was used for a different request body",
-          {
-            request_id: String(outcome.requestId),
-          },
-        );
+        throw new ProblemError(PROBLEMS.idempotencyKeyReused, "this Idempotency-Key was used for a different request body", {
+          extensions: { request_id: String(outcome.requestId) },
+        });
       }
       const existing = await deps.store.get(outcome.requestId, { owner: request.owner });
       if (existing) {
@@ -161,17 +177,15 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
       }
       await forgetKey(deps.database.idempotency, recordId); // its request never got stored
     }
-    throw new ProblemError(409, "idempotency-conflict", "Idempotency conflict", "the request for this key is being created; retry");
+    throw new ProblemError(PROBLEMS.idempotencyConflict, "the request for this key is being created; retry");
   }
 
-  router.post("/v1/reports", (ctx) => submit(ctx));
-
-  router.get("/v1/reports/:id", async (ctx) => {
+  async function readStatus(ctx: Context): Promise<void> {
     const id = parseId(ctx.params.id);
-    const page = parsePage(ctx.query, { pageSize: deps.config.pageSizeDefault, maxPageSize: deps.config.pageSizeMax });
+    const page = parsePage(ctx.query, deps.config);
     const waitSeconds = parseWait(ctx.query, ctx.get("Prefer") || undefined, deps.config.waitMaxSeconds);
-    const doc = await readWaiting(deps, id, waitSeconds * 1000, ctx, owner(ctx));
-    if (!doc) throw new ProblemError(404, "report-not-found", "Report not found", `no report request with id ${String(id)}`);
+    const doc = await readWaiting(deps, id, waitSeconds * 1000, ctx);
+    if (!doc) throw reportNotFound(id);
     if (doc.status === "completed" && doc.result) {
       // A csv-only request stored no rows: its status points at the file instead.
       const rows =
@@ -188,52 +202,100 @@ export function reportRoutes(deps: ReportRouteDeps): Router {
     }
     if (!FINAL_STATUSES.includes(doc.status)) ctx.set("Retry-After", "1");
     ctx.body = representRequest(doc);
-  });
+  }
 
-  router.delete("/v1/reports/:id", async (ctx) => {
+  async function cancel(ctx: Context): Promise<void> {
     const id = parseId(ctx.params.id);
-    const doc = await deps.store.cancel(id, { owner: owner(ctx) });
-    if (!doc) throw new ProblemError(404, "report-not-found", "Report not found", `no report request with id ${String(id)}`);
+    const doc = await deps.store.cancel(id, callerVisibility(ctx));
+    if (!doc) throw reportNotFound(id);
     if (doc.status !== "cancelled") {
-      throw new ProblemError(
-        409,
-        "already-finished",
-        "Report already finished",
-        `the request is ${doc.status}; only pending or running requests can be cancelled`,
-        {
-          status_of_request: doc.status,
-        },
-      );
+      throw new ProblemError(PROBLEMS.alreadyFinished, `the request is ${doc.status}; only pending or running requests can be cancelled`, {
+        extensions: { status_of_request: doc.status },
+      });
     }
     ctx.body = representRequest(doc);
-  });
+  }
 
-  // The seed's first proposal: POST /v1/<collection>/<report-name>, an alias of POST /v1/reports.
-  router.post("/v1/:collection/:report_name", (ctx) => {
-    if (ctx.params.collection === "reports") {
-      throw new ProblemError(405, "method-not-allowed", "Method not allowed", "POST /v1/reports takes the report name in the body");
-    }
-    return submit(ctx, ctx.params.collection);
-  });
-
-  return router;
+  return [
+    route({
+      method: "POST",
+      path: "/v1/reports",
+      operationId: "submitReport",
+      summary: "Request a report (runs asynchronously)",
+      tags: ["reports"],
+      access: "submit",
+      parameters: submitParameters,
+      requestBody: { required: true, content: jsonContent(() => anyReportBody(deps.catalogue)) },
+      components: () => ({ ...REPRESENTATION_SCHEMAS, ...reportBodySchemas(deps.catalogue, deps.outputs) }),
+      responses: submitResponses,
+      problems: SUBMIT_PROBLEMS,
+      handler: (ctx) => submit(ctx),
+    }),
+    route({
+      method: "GET",
+      path: "/v1/reports/:id",
+      operationId: "getReport",
+      summary: "A request's status; when completed, one page of its rows",
+      tags: ["reports"],
+      access: "read",
+      parameters: [idParameter, ...pageParameters(deps.config), ...waitParameters(deps.config.waitMaxSeconds)],
+      components: REPRESENTATION_SCHEMAS,
+      responses: { 200: { description: "The request (with rows when completed)", content: jsonContent(STATUS), headers: retryAfter } },
+      problems: [PROBLEMS.invalidId, PROBLEMS.invalidQuery, PROBLEMS.reportNotFound],
+      handler: readStatus,
+    }),
+    route({
+      method: "DELETE",
+      path: "/v1/reports/:id",
+      operationId: "deleteReport",
+      summary: "Cancel a pending or running request",
+      tags: ["reports"],
+      access: "submit",
+      parameters: [idParameter],
+      components: REPRESENTATION_SCHEMAS,
+      responses: { 200: { description: "Cancelled", content: jsonContent(STATUS) } },
+      problems: [PROBLEMS.invalidId, PROBLEMS.reportNotFound, PROBLEMS.alreadyFinished],
+      handler: cancel,
+    }),
+    route({
+      method: "POST",
+      path: "/v1/:collection/:report_name",
+      operationId: "submitReportOnCollection",
+      summary: "The seed's per-collection route: POST /v1/<collection>/<report-name>, an alias of POST /v1/reports",
+      description: "Every report's alias is also listed as its own path with its exact body.",
+      tags: ["reports"],
+      access: "submit",
+      parameters: [
+        { name: "collection", in: "path", required: true, schema: { type: "string" } },
+        { name: "report_name", in: "path", required: true, schema: { type: "string" } },
+        ...submitParameters,
+      ],
+      requestBody: {
+        required: true,
+        content: jsonContent({ type: "object", description: "the report's parameters (report_name optional)" }),
+      },
+      components: () => ({ ...REPRESENTATION_SCHEMAS, ...reportBodySchemas(deps.catalogue, deps.outputs) }),
+      expansions: () =>
+        deps.catalogue.list().map((report) => ({
+          path: `/v1/${report.collection}/${report.name}`,
+          operationId: `submit_${report.name.replace(/-/g, "_")}`,
+          summary: report.description,
+          tags: [report.collection],
+          requestBody: ref(parametersSchemaName(report)),
+        })),
+      responses: submitResponses,
+      problems: SUBMIT_PROBLEMS,
+      handler: (ctx) => submit(ctx, ctx.params.collection),
+    }),
+  ];
 }
 
 /**
  * Reads the request; with a wait, holds the response until the status is final or the time is
  * up. The waiter is registered before each read so that no change can slip in between.
  */
-function owner(ctx: Context): string | null {
-  return (ctx.state.owner as string | undefined) ?? null;
-}
-
-async function readWaiting(
-  deps: ReportRouteDeps,
-  id: ObjectId,
-  waitMs: number,
-  ctx: Context,
-  owner: string | null,
-): Promise<RequestDocument | null> {
+async function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, ctx: Context): Promise<RequestDocument | null> {
+  const visibility = callerVisibility(ctx);
   const deadline = Date.now() + waitMs;
   let aborted = false;
   ctx.req.once("close", () => {
@@ -242,7 +304,7 @@ async function readWaiting(
   for (;;) {
     const remaining = deadline - Date.now();
     const wait = remaining > 0 && !aborted ? deps.waiter.wait(String(id), remaining) : null;
-    const doc = await deps.store.get(id, { owner });
+    const doc = await deps.store.get(id, visibility);
     if (!wait) return doc;
     if (!doc || FINAL_STATUSES.includes(doc.status)) {
       wait.cancel();

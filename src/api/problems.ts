@@ -1,0 +1,194 @@
+/**
+ * The one table of problem types the API answers with (RFC 9457): slug, title, status and the
+ * extension members each carries. Routes throw `new ProblemError(PROBLEMS.x, detail, …)`; the
+ * OpenAPI document describes each route's error responses from the same entries, so a problem
+ * body and its schema cannot drift apart.
+ */
+import type { JsonSchema } from "../reports/json-schema.ts";
+
+export const PROBLEM_BASE = "https://mongo-reports.dev/problems/";
+
+export interface ProblemType {
+  /** Appended to PROBLEM_BASE to make the `type` URI. */
+  slug: string;
+  title: string;
+  status: number;
+  /** Extension members this type adds to the body, as JSON Schema; `required` lists those always present. */
+  extensions?: Record<string, JsonSchema>;
+  required?: readonly string[];
+}
+
+const fieldErrors: JsonSchema = {
+  type: "array",
+  description: "every bad field, with what is wrong with it",
+  items: {
+    type: "object",
+    properties: { field: { type: "string" }, message: { type: "string" } },
+    required: ["field", "message"],
+  },
+};
+const statusOfRequest: JsonSchema = { type: "string", enum: ["pending", "running", "completed", "error", "cancelled"] };
+const requestError: JsonSchema = {
+  type: "object",
+  properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
+  required: ["code", "message"],
+};
+
+function define<T extends Record<string, ProblemType>>(table: T): T {
+  return table;
+}
+
+export const PROBLEMS = define({
+  // 400
+  invalidJson: { slug: "bad-request", title: "Bad request", status: 400 },
+  invalidBody: { slug: "invalid-body", title: "Invalid request body", status: 400 },
+  invalidParameters: {
+    slug: "invalid-parameters",
+    title: "Invalid report parameters",
+    status: 400,
+    extensions: { errors: fieldErrors },
+    required: ["errors"],
+  },
+  invalidQuery: {
+    slug: "invalid-query",
+    title: "Invalid query parameter",
+    status: 400,
+    extensions: { errors: fieldErrors },
+    required: ["errors"],
+  },
+  invalidId: { slug: "invalid-id", title: "Invalid report id", status: 400 },
+  invalidIdempotencyKey: { slug: "invalid-idempotency-key", title: "Invalid Idempotency-Key", status: 400 },
+  // 401, 403
+  unauthorized: { slug: "unauthorized", title: "Unauthorized", status: 401 },
+  forbidden: {
+    slug: "forbidden",
+    title: "Forbidden",
+    status: 403,
+    extensions: { scope: { type: "string", enum: ["read", "submit", "admin"], description: "the scope this route needs" } },
+    required: ["scope"],
+  },
+  // 404
+  notFound: { slug: "not-found", title: "Not found", status: 404 },
+  reportNotFound: { slug: "report-not-found", title: "Report not found", status: 404 },
+  unknownReport: {
+    slug: "unknown-report",
+    title: "Unknown report",
+    status: 404,
+    extensions: { available: { type: "array", items: { type: "string" }, description: "the report names that exist here" } },
+    required: ["available"],
+  },
+  noCsv: { slug: "no-csv", title: "No CSV for this report", status: 404 },
+  // 405
+  methodNotAllowed: { slug: "method-not-allowed", title: "Method not allowed", status: 405 },
+  // 409
+  alreadyFinished: {
+    slug: "already-finished",
+    title: "Report already finished",
+    status: 409,
+    extensions: { status_of_request: statusOfRequest },
+    required: ["status_of_request"],
+  },
+  csvNotReady: {
+    slug: "csv-not-ready",
+    title: "CSV not available",
+    status: 409,
+    extensions: { status_of_request: statusOfRequest, error: requestError },
+    required: ["status_of_request"],
+  },
+  csvElsewhere: { slug: "csv-elsewhere", title: "CSV stored elsewhere", status: 409 },
+  csvNotDownloadable: {
+    slug: "csv-not-downloadable",
+    title: "CSV has no download link",
+    status: 409,
+    extensions: { gcs_link: { type: "string" } },
+    required: ["gcs_link"],
+  },
+  idempotencyConflict: { slug: "idempotency-conflict", title: "Idempotency conflict", status: 409 },
+  // 410
+  csvGone: { slug: "csv-gone", title: "CSV no longer available", status: 410 },
+  // 413, 415
+  payloadTooLarge: { slug: "payload-too-large", title: "Request body too large", status: 413 },
+  unsupportedMediaType: { slug: "unsupported-media-type", title: "Unsupported media type", status: 415 },
+  // 422
+  invalidDefinition: {
+    slug: "invalid-definition",
+    title: "Invalid report definition",
+    status: 422,
+    extensions: {
+      name: { type: "string", description: "the definition's name, when it has one" },
+      errors: { type: "array", items: { type: "string" }, description: "every reason the definition is refused" },
+    },
+    required: ["errors"],
+  },
+  idempotencyKeyReused: {
+    slug: "idempotency-key-reused",
+    title: "Idempotency-Key reused",
+    status: 422,
+    extensions: { request_id: { type: "string" } },
+    required: ["request_id"],
+  },
+  // 429
+  rateLimited: { slug: "rate-limited", title: "Too many requests", status: 429 },
+  // 5xx
+  internal: { slug: "internal", title: "Internal server error", status: 500 },
+  unavailable: { slug: "unavailable", title: "Service unavailable", status: 503 },
+});
+
+export type ProblemName = keyof typeof PROBLEMS;
+
+/** A problem a handler or middleware throws; the problem middleware renders it. */
+export class ProblemError extends Error {
+  readonly extensions: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+  constructor(
+    readonly problem: ProblemType,
+    detail: string,
+    options: { extensions?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.extensions = options.extensions ?? {};
+    this.headers = options.headers ?? {};
+  }
+  get status(): number {
+    return this.problem.status;
+  }
+}
+
+/** The body the problem middleware sends for `error` at `instance`. */
+export function problemBody(problem: ProblemType, detail: string, instance: string, extensions: Record<string, unknown> = {}) {
+  return { type: PROBLEM_BASE + problem.slug, title: problem.title, status: problem.status, detail, instance, ...extensions };
+}
+
+/** The component name of a problem type's schema in the OpenAPI document. */
+export function problemSchemaName(problem: ProblemType): string {
+  return `Problem.${problem.slug}`;
+}
+
+/** RFC 9457 members every problem has. */
+export const PROBLEM_SCHEMA: JsonSchema = {
+  type: "object",
+  description: "RFC 9457 problem details",
+  properties: {
+    type: { type: "string", format: "uri" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    instance: { type: "string" },
+  },
+  required: ["type", "title", "status", "detail", "instance"],
+};
+
+/** The schema of one problem type: the common members, its exact type, status and extensions. */
+export function problemTypeSchema(problem: ProblemType): JsonSchema {
+  return {
+    allOf: [{ $ref: "#/components/schemas/Problem" }],
+    description: problem.title,
+    properties: {
+      type: { const: PROBLEM_BASE + problem.slug },
+      title: { const: problem.title },
+      status: { const: problem.status },
+      ...problem.extensions,
+    },
+    required: ["type", ...(problem.required ?? [])],
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The JSON Schemas of report request bodies, one per report of the live catalogue, generated from
+ * the superstruct structs that validate them (toJsonSchema): the body of POST /v1/reports
+ * (report_name + output + the report's parameters) and of its per-collection alias (no report_name needed).
+ */
+import type { ReportDefinition } from "../reports/define.ts";
+import type { ReportCatalogue } from "../reports/registry.ts";
+import { toJsonSchema, type JsonSchema } from "../reports/json-schema.ts";
+import { ref } from "./route.ts";
+
+export const requestSchemaName = (report: ReportDefinition<any>) => `ReportRequest.${report.name}`;
+export const parametersSchemaName = (report: ReportDefinition<any>) => `ReportParameters.${report.name}`;
+
+function bodies(report: ReportDefinition<any>, outputs: readonly string[]): { request: JsonSchema; parameters: JsonSchema } {
+  const params = toJsonSchema(report.params);
+  const properties = (params.properties ?? {}) as Record<string, JsonSchema>;
+  const required = (params.required ?? []) as string[];
+  const envelope = {
+    report_name: { type: "string", const: report.name },
+    output: {
+      type: "string",
+      enum: [...outputs],
+      default: "json",
+      description: "json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two",
+    },
+  };
+  const common = {
+    type: "object",
+    description: report.description,
+    additionalProperties: false,
+    ...(report.example ? { examples: [{ report_name: report.name, ...report.example }] } : {}),
+  };
+  return {
+    request: { ...common, properties: { ...envelope, ...properties }, required: ["report_name", ...required] },
+    parameters: { ...common, properties: { ...envelope, ...properties }, ...(required.length ? { required } : {}) },
+  };
+}
+
+/** Every report's two body schemas, by component name. */
+export function reportBodySchemas(catalogue: ReportCatalogue, outputs: readonly string[]): Record<string, JsonSchema> {
+  const schemas: Record<string, JsonSchema> = {};
+  for (const report of catalogue.list()) {
+    const { request, parameters } = bodies(report, outputs);
+    schemas[requestSchemaName(report)] = request;
+    schemas[parametersSchemaName(report)] = parameters;
+  }
+  return schemas;
+}
+
+/** POST /v1/reports: one of the reports' bodies, selected by report_name. */
+export function anyReportBody(catalogue: ReportCatalogue): JsonSchema {
+  const reports = catalogue.list();
+  return {
+    oneOf: reports.map((r) => ref(requestSchemaName(r))),
+    discriminator: {
+      propertyName: "report_name",
+      mapping: Object.fromEntries(reports.map((r) => [r.name, `#/components/schemas/${requestSchemaName(r)}`])),
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * A route declares its whole contract beside its handler: what it is (summary, tags), who may call
+ * it (access), what it takes (parameters, body), and every response it sends with its schema,
+ * including the problem types it throws. The router (router.ts) serves these declarations and the
+ * OpenAPI document (openapi.ts) is assembled from them; nothing else describes a route.
+ * See src/api/README.md for how to add one.
+ */
+import type { Context } from "koa";
+import type { JsonSchema } from "../reports/json-schema.ts";
+import type { ProblemType } from "./problems.ts";
+
+/** read: status, rows, CSV, lists. submit: create and cancel its own requests. admin: everything. */
+export const SCOPES = ["read", "submit", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+/** A scope a key must hold when API_KEYS is set, or "public" for routes open to everyone. */
+export type Access = Scope | "public";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** A value, or a function computing it when the document is built (the report catalogue is live). */
+export type Lazy<T> = T | (() => T);
+
+export function resolve<T>(value: Lazy<T>): T {
+  return typeof value === "function" ? (value as () => T)() : value;
+}
+
+export interface ParameterDeclaration {
+  name: string;
+  in: "path" | "query" | "header";
+  description?: string;
+  required?: boolean;
+  schema: JsonSchema;
+}
+
+export interface HeaderDeclaration {
+  description: string;
+  schema: JsonSchema;
+}
+
+export interface ResponseDeclaration {
+  description: string;
+  /** Media type → schema of the body; omitted for a response without a body. */
+  content?: Record<string, Lazy<JsonSchema>>;
+  headers?: Record<string, HeaderDeclaration>;
+}
+
+export interface RouteDeclaration {
+  method: HttpMethod;
+  /** Koa form: /v1/reports/:id */
+  path: string;
+  /** Unique, stable: the OpenAPI operationId. */
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  access: Access;
+  parameters?: ParameterDeclaration[];
+  requestBody?: { description?: string; required: boolean; content: Record<string, Lazy<JsonSchema>> };
+  /** Successful (and other non-problem) responses by status code. */
+  responses: Record<number, ResponseDeclaration>;
+  /**
+   * The problem types the handler itself throws. The router adds those it answers for the route
+   * (401/403/429 for non-public routes, 400/413/415 for routes with a body, 500/503 for all).
+   */
+  problems?: readonly ProblemType[];
+  /** Named schemas the route's schemas refer to as #/components/schemas/<name>. */
+  components?: Lazy<Record<string, JsonSchema>>;
+  /**
+   * Concrete paths the document lists for a templated one (e.g. one per report for
+   * /v1/:collection/:report_name), each with its own request body; the templated path stays too.
+   */
+  expansions?: Lazy<{ path: string; operationId: string; summary: string; requestBody: JsonSchema; tags?: string[] }[]>;
+  handler(ctx: Context): unknown;
+}
+
+/** Identity, for type checking and so every declaration reads the same. */
+export function route(declaration: RouteDeclaration): RouteDeclaration {
+  return declaration;
+}
+
+export const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+export const jsonContent = (schema: Lazy<JsonSchema>) => ({ "application/json": schema });

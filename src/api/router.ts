@@ -1,0 +1,103 @@
+/**
+ * Serves route declarations: matches the path (a concrete segment beats a `:param`, as OpenAPI
+ * matches paths), answers `405` with `Allow` for a method the path does not have (and `OPTIONS`
+ * with the list), runs the guards (access, rate limit) the route's properties call for, then the
+ * body parser and the handler. Also lists the problems it answers on a route's behalf, for the document.
+ */
+import type { Context, Middleware } from "koa";
+import { PROBLEMS, ProblemError, type ProblemType } from "./problems.ts";
+import type { RouteDeclaration } from "./route.ts";
+
+/** Runs before a route's handler; throws a ProblemError to refuse. */
+export type Guard = (route: RouteDeclaration, ctx: Context) => void | Promise<void>;
+
+interface PathPattern {
+  path: string;
+  regex: RegExp;
+  names: string[];
+  /** One entry per segment: true for a literal. Higher wins, compared left to right. */
+  literals: boolean[];
+  routes: RouteDeclaration[];
+}
+
+function compile(path: string): Omit<PathPattern, "routes"> {
+  const segments = path.split("/").slice(1);
+  const names: string[] = [];
+  const source = segments
+    .map((segment) => {
+      if (!segment.startsWith(":")) return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      names.push(segment.slice(1));
+      return "([^/]+)";
+    })
+    .join("/");
+  return { path, regex: new RegExp(`^/${source}$`), names, literals: segments.map((s) => !s.startsWith(":")) };
+}
+
+function moreSpecific(a: PathPattern, b: PathPattern): boolean {
+  for (let i = 0; i < a.literals.length; i++) if (a.literals[i] !== b.literals[i]) return a.literals[i];
+  return false;
+}
+
+function allowed(pattern: PathPattern): string {
+  const methods = new Set<string>(pattern.routes.map((r) => r.method));
+  if (methods.has("GET")) methods.add("HEAD");
+  methods.add("OPTIONS");
+  return [...methods].join(", ");
+}
+
+/**
+ * `parseBody` runs after the guards and only for routes that declare a request body, so nobody
+ * makes the server parse a body it would refuse anyway.
+ */
+export function routeMiddleware(routes: readonly RouteDeclaration[], guards: readonly Guard[], parseBody: Middleware): Middleware {
+  const patterns = new Map<string, PathPattern>();
+  for (const declared of routes) {
+    const pattern = patterns.get(declared.path) ?? { ...compile(declared.path), routes: [] };
+    if (pattern.routes.some((r) => r.method === declared.method))
+      throw new Error(`route ${declared.method} ${declared.path} declared twice`);
+    pattern.routes.push(declared);
+    patterns.set(declared.path, pattern);
+  }
+  return async (ctx, next) => {
+    let best: { pattern: PathPattern; match: RegExpExecArray } | undefined;
+    for (const pattern of patterns.values()) {
+      const match = pattern.regex.exec(ctx.path);
+      if (match && (!best || moreSpecific(pattern, best.pattern))) best = { pattern, match };
+    }
+    if (!best) return next();
+    const method = ctx.method === "HEAD" ? "GET" : ctx.method;
+    const declared = best.pattern.routes.find((r) => r.method === method);
+    if (!declared) {
+      ctx.set("Allow", allowed(best.pattern));
+      if (ctx.method === "OPTIONS") {
+        ctx.status = 204;
+        return;
+      }
+      throw new ProblemError(PROBLEMS.methodNotAllowed, `${ctx.method} is not allowed on ${ctx.path}; allowed: ${allowed(best.pattern)}`, {
+        headers: { Allow: allowed(best.pattern) },
+      });
+    }
+    const params: Record<string, string> = {};
+    best.pattern.names.forEach((name, i) => {
+      try {
+        params[name] = decodeURIComponent(best.match[i + 1]);
+      } catch {
+        params[name] = best.match[i + 1];
+      }
+    });
+    (ctx as Context & { params: Record<string, string> }).params = params;
+    for (const guard of guards) await guard(declared, ctx);
+    if (declared.requestBody) await parseBody(ctx, async () => {});
+    await declared.handler(ctx);
+  };
+}
+
+/** The problems the router, its guards and the body parser answer for a route besides the handler's own. */
+export function implicitProblems(route: RouteDeclaration): ProblemType[] {
+  return [
+    ...(route.access === "public" ? [] : [PROBLEMS.unauthorized, PROBLEMS.forbidden, PROBLEMS.rateLimited]),
+    ...(route.requestBody ? [PROBLEMS.invalidJson, PROBLEMS.payloadTooLarge, PROBLEMS.unsupportedMediaType] : []),
+    PROBLEMS.internal,
+    PROBLEMS.unavailable,
+  ];
+}
