@@ -79,6 +79,18 @@ export const SETTINGS = {
     default: 5_000,
     doc: "safety-net poll for requests no change event announced (and expired leases)",
   }),
+  progressIntervalMs: setting({
+    env: "PROGRESS_INTERVAL_MS",
+    type: int(100, 600_000),
+    default: 1_000,
+    doc: "a running job's progress (phase, rows, bytes) is written with its heartbeat at most this often, and only when it moved",
+  }),
+  sseHeartbeatMs: setting({
+    env: "SSE_HEARTBEAT_MS",
+    type: int(100, 300_000),
+    default: 15_000,
+    doc: "comment line period on open server-sent event streams, so proxies do not close them",
+  }),
   maxAttempts: setting({
     env: "MAX_ATTEMPTS",
     type: int(1, 100),

@@ -2,13 +2,14 @@
  * API and worker together in one process, over an open context: what `npm start`, the tests and
  * the benchmarks run. Production runs them as separate processes (src/api/server.ts, workers/).
  */
-import { createApp } from "./api/app.ts";
+import { createApp, type ApiApp } from "./api/app.ts";
 import { listen } from "./api/listen.ts";
 import type { AppContext } from "./context.ts";
 import { Worker } from "./worker/worker.ts";
 
 export interface RunningService {
   url: string;
+  api: ApiApp;
   worker: Worker | null;
   /** Stops the worker (releasing its jobs), then the HTTP server; the context stays open. */
   close(): Promise<void>;
@@ -18,11 +19,13 @@ export async function startService(
   context: AppContext,
   options: { port: number; host: string; worker?: boolean },
 ): Promise<RunningService> {
-  const running = await listen(createApp(context), options.port, options.host);
+  const api = createApp(context);
+  const running = await listen(api, options.port, options.host);
   const worker = options.worker === false ? null : new Worker(context);
   worker?.start();
   return {
     url: running.url,
+    api,
     worker,
     close: async () => {
       await worker?.stop();

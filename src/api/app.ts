@@ -8,6 +8,7 @@ import { koaBody } from "koa-body";
 import type { AppContext } from "../context.ts";
 import type { OutputKind } from "../requests/document.ts";
 import { StatusWaiter } from "../requests/waiter.ts";
+import { RequestWatch } from "../requests/watch.ts";
 import { accessGuard } from "./access.ts";
 import { problemMiddleware } from "./problem.ts";
 import { rateLimitGuard } from "./rate-limit.ts";
@@ -15,6 +16,7 @@ import type { RouteDeclaration } from "./route.ts";
 import { routeMiddleware } from "./router.ts";
 import { csvRoutes } from "./routes/csv.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { historyRoutes } from "./routes/history.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
@@ -23,6 +25,8 @@ import { reportRoutes } from "./routes/reports.ts";
 export interface ApiApp {
   koa: Koa;
   waiter: StatusWaiter;
+  /** Follows requests for the server-sent events route. */
+  watch: RequestWatch;
   /** Every route the app serves, as declared. */
   routes: readonly RouteDeclaration[];
   close(): void;
@@ -33,6 +37,8 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
   // Every context has a CSV sink (GCS, or the local directory), so every output is deliverable.
   const outputs = options.outputs ?? ["json", "csv", "both"];
   const waiter = new StatusWaiter(context.events);
+  // Server-sent events: one batched read per second of every followed request (progress).
+  const watch = new RequestWatch(context.database.requests, context.events, 1000, log.child({ part: "watch" }));
   const routes: RouteDeclaration[] = [
     ...healthRoutes(context.database),
     ...definitionRoutes(context.catalogue),
@@ -40,6 +46,7 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
     ...historyRoutes(context),
     ...reportRoutes({ ...context, waiter, outputs }),
     ...csvRoutes(context),
+    ...eventRoutes({ store: context.store, watch, heartbeatMs: config.sseHeartbeatMs }),
   ];
   const koa = new Koa();
   koa.proxy = true;
@@ -61,6 +68,19 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
   const guards = [accessGuard(config.apiKeys), rateLimitGuard(context.database, config.rateLimitPerMinute)];
   koa.use(routeMiddleware(routes, guards, parseBody));
   // Koa's default listener prints stack traces as text; keep logs one JSON object per line.
-  koa.on("error", (error) => log.warn("http.error", { error }));
-  return { koa, waiter, routes, close: () => waiter.close() };
+  koa.on("error", (error) => {
+    // A client leaving an event stream (or a download) early is normal, not an error.
+    if ((error as { code?: string }).code === "ERR_STREAM_PREMATURE_CLOSE") return;
+    log.warn("http.error", { error });
+  });
+  return {
+    koa,
+    waiter,
+    watch,
+    routes,
+    close: () => {
+      waiter.close();
+      watch.close(); // ends every open event stream, so the HTTP server can close
+    },
+  };
 }

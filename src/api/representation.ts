@@ -3,7 +3,7 @@
  * internal bookkeeping (lease owners, chunk layout).
  */
 import type { Document } from "mongodb";
-import { OUTPUTS, STATUSES, type RequestDocument } from "../requests/document.ts";
+import { OUTPUTS, PROGRESS_PHASES, STATUSES, type RequestDocument } from "../requests/document.ts";
 import type { JsonSchema } from "../reports/json-schema.ts";
 
 export function requestPath(id: unknown): string {
@@ -30,9 +30,24 @@ export function representRequest(doc: RequestDocument): Record<string, unknown> 
     ...(doc.finished_at ? { finished_at: doc.finished_at } : {}),
     ...(durationMs === undefined ? {} : { duration_ms: durationMs }),
     ...(doc.error ? { error: doc.error } : {}),
+    ...representProgress(doc),
     ...representCsv(doc),
     links: { self: requestPath(doc._id), ...(doc.result?.csv ? { csv: `${requestPath(doc._id)}/csv` } : {}) },
   };
+}
+
+/**
+ * `progress` while the request is unfinished: pending reads as the `queued` phase (since it was
+ * submitted or became due again); running shows what the worker last wrote with its heartbeat.
+ */
+function representProgress(doc: RequestDocument, now = new Date()): Record<string, unknown> {
+  if (doc.status === "pending") {
+    const since = doc.run_after instanceof Date ? doc.run_after : doc.report_date;
+    if (!(since instanceof Date)) return { progress: { phase: "queued", rows: 0 } };
+    return { progress: { phase: "queued", rows: 0, phase_started_at: since, phase_ms: Math.max(0, now.getTime() - since.getTime()) } };
+  }
+  if (doc.status === "running" && doc.progress) return { progress: doc.progress };
+  return {};
 }
 
 /**
@@ -116,6 +131,20 @@ export const REPRESENTATION_SCHEMAS: Record<string, JsonSchema> = {
         description: "why the request ended in error",
         properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
         required: ["code", "message"],
+      },
+      progress: {
+        type: "object",
+        description: "while pending (phase queued) or running: what the job is doing, as last written with its heartbeat",
+        additionalProperties: false,
+        properties: {
+          phase: { type: "string", enum: [...PROGRESS_PHASES] },
+          rows: count,
+          bytes: count,
+          phase_started_at: dateTime,
+          phase_ms: count,
+          updated_at: dateTime,
+        },
+        required: ["phase", "rows"],
       },
       csv: {
         type: "object",

@@ -30,6 +30,23 @@ export interface ReportResult {
   csv?: { sink?: "gcs" | "local"; bucket?: string; object: string; bytes: number; rows?: number; url?: string; url_expires_at?: Date };
 }
 
+/** What a running job is doing: waiting for the first row, writing rows, or finishing the CSV upload. */
+export const PROGRESS_PHASES = ["queued", "aggregating", "writing", "uploading"] as const;
+export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
+
+/** Written by the worker with its lease heartbeat (at most once a second); never a status change. */
+export interface RequestProgress {
+  phase: ProgressPhase;
+  /** Rows written so far (to chunks and/or the CSV). */
+  rows: number;
+  /** CSV bytes handed to the sink so far (CSV outputs only). */
+  bytes?: number;
+  phase_started_at: Date;
+  /** Time spent in the phase when the progress was written. */
+  phase_ms: number;
+  updated_at: Date;
+}
+
 export interface RequestError {
   /** Machine-readable: validation, unknown_report, timeout, attempts_exhausted, execution. */
   code: string;
@@ -53,6 +70,8 @@ export interface RequestDocument {
   finished_at?: Date | null;
   result?: ReportResult | null;
   error?: RequestError | null;
+  /** Set while running (see RequestProgress); left as the last snapshot once finished. */
+  progress?: RequestProgress | null;
   /** Hash of report, output and params (see fingerprint.ts): finds identical requests. */
   fingerprint?: string;
   /** The API key name that submitted it, when access control is on; others cannot see it. */

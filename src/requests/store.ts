@@ -6,7 +6,7 @@
  * that a newer attempt now owns: its write simply matches nothing.
  */
 import { ObjectId, type Collection, type Filter } from "mongodb";
-import type { OutputKind, ReportResult, RequestDocument, RequestError, RequestStatus } from "./document.ts";
+import type { OutputKind, ReportResult, RequestDocument, RequestError, RequestProgress, RequestStatus } from "./document.ts";
 import { fingerprint } from "./fingerprint.ts";
 
 /** What a worker holds after a successful claim: enough to fence every later write. */
@@ -135,7 +135,14 @@ export class RequestStore {
     return this.requests.findOneAndUpdate(
       filter,
       {
-        $set: { status: "running", lease: { owner, until: new Date(now.getTime() + leaseMs) }, started_at: now, run_after: null },
+        // progress: null so a retaken job does not show the last attempt's rows.
+        $set: {
+          status: "running",
+          lease: { owner, until: new Date(now.getTime() + leaseMs) },
+          started_at: now,
+          run_after: null,
+          progress: null,
+        },
         $inc: { attempts: 1 },
       },
       { sort: { report_date: 1, _id: 1 }, returnDocument: "after" },
@@ -146,10 +153,13 @@ export class RequestStore {
     return { _id: claim.id, status: "running", "lease.owner": claim.owner, attempts: claim.attempt };
   }
 
-  /** Extends the lease; false means it was lost (expired and retaken, or cancelled). */
-  async renew(claim: Claim, leaseMs: number, now = new Date()): Promise<boolean> {
+  /**
+   * Extends the lease, and records the job's progress in the same write; false means the lease
+   * was lost (expired and retaken, or cancelled).
+   */
+  async renew(claim: Claim, leaseMs: number, now = new Date(), progress?: RequestProgress): Promise<boolean> {
     const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
-      $set: { "lease.until": new Date(now.getTime() + leaseMs) },
+      $set: { "lease.until": new Date(now.getTime() + leaseMs), ...(progress ? { progress } : {}) },
     });
     return matchedCount === 1;
   }

@@ -9,6 +9,7 @@ import type { ReportDefinition } from "../reports/define.ts";
 import { ChunkWriter, deleteChunks, type ChunkDocument } from "../results/chunks.ts";
 import { CsvExport, type CsvStats } from "../results/csv.ts";
 import type { CsvSink, StoredCsv } from "../results/sinks/sink.ts";
+import type { ProgressTracker } from "./progress.ts";
 
 export interface ExecuteOptions {
   db: Db;
@@ -26,6 +27,8 @@ export interface ExecuteOptions {
   csvFormulaGuard?: boolean;
   /** Told how the CSV export went (rows, bytes, sink writes, backpressure waits). */
   onCsvStats?: (stats: CsvStats) => void;
+  /** Told the phase, each row and the CSV bytes as they happen (written by the lease keeper). */
+  progress?: ProgressTracker;
 }
 
 export async function executeReport(report: ReportDefinition<any>, params: unknown, options: ExecuteOptions): Promise<ReportResult> {
@@ -55,14 +58,20 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
       const target = { requestId: String(options.requestId), reportName: report.name, attempt: options.attempt, columns };
       csv = await CsvExport.start(options.csvSink!, target, { formulaGuard: options.csvFormulaGuard });
     }
+    const progress = options.progress;
+    progress?.phase("aggregating");
     for await (const row of cursor) {
       options.signal.throwIfAborted();
       if (writer) await writer.add(row);
       if (csv) await csv.add(row);
+      progress?.rowWritten();
+      if (csv) progress?.bytesWritten(csv.stats.bytes);
     }
     options.signal.throwIfAborted();
     await writer?.finish();
+    if (csv) progress?.phase("uploading");
     stored = await csv?.finish(options.signal);
+    if (csv) progress?.bytesWritten(csv.stats.bytes);
     if (csv) options.onCsvStats?.(csv.stats);
   } catch (error) {
     // A failed or aborted attempt leaves no CSV behind (the final name is only written on finish).

@@ -2,22 +2,52 @@
  * Keeps a claim alive while its job runs. If a renewal finds the lease gone (it expired and
  * another worker took the job, or the request was cancelled), the job's AbortSignal fires so the
  * run stops instead of computing a result nobody may write.
+ *
+ * The same fenced write carries the job's progress: the keeper ticks every `progressMs` and
+ * writes when the heartbeat is due or the progress moved, never two writes at once. The write
+ * does not touch `status`, so the change-stream filter lets it wake nobody.
  */
 import type { Logger } from "../log.ts";
 import type { Claim, RequestStore } from "../requests/store.ts";
+import type { ProgressTracker } from "./progress.ts";
+
+export interface KeeperProgress {
+  tracker: ProgressTracker;
+  /** At most one progress write per this period (1 s by default; see PROGRESS_INTERVAL_MS). */
+  intervalMs: number;
+}
 
 export class LeaseKeeper {
   private readonly controller = new AbortController();
   private timer: ReturnType<typeof setInterval> | null = null;
+  private writing = false;
+  private lastRenewal = Date.now();
+  private writtenChanges = -1;
 
   constructor(
     private readonly store: RequestStore,
     private readonly claim: Claim,
     private readonly leaseMs: number,
-    heartbeatMs: number,
+    private readonly heartbeatMs: number,
     private readonly log: Logger,
+    private readonly progress?: KeeperProgress,
   ) {
-    this.timer = setInterval(() => void this.renew(), heartbeatMs);
+    const tickMs = progress ? Math.min(heartbeatMs, progress.intervalMs) : heartbeatMs;
+    this.timer = setInterval(() => void this.tick(), tickMs);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.writing) return; // a slow write is still out: never stack another behind it
+    const changes = this.progress?.tracker.changes ?? -1;
+    const heartbeatDue = Date.now() - this.lastRenewal >= this.heartbeatMs;
+    if (!heartbeatDue && changes === this.writtenChanges) return;
+    this.writing = true;
+    try {
+      await this.renew();
+      this.writtenChanges = changes;
+    } finally {
+      this.writing = false;
+    }
   }
 
   /** Fires when the lease is lost or the keeper is stopped with a reason. */
@@ -27,7 +57,8 @@ export class LeaseKeeper {
 
   private async renew(): Promise<void> {
     try {
-      const held = await this.store.renew(this.claim, this.leaseMs);
+      const held = await this.store.renew(this.claim, this.leaseMs, new Date(), this.progress?.tracker.snapshot());
+      this.lastRenewal = Date.now();
       if (!held) {
         this.log.warn("lease.lost", { request_id: this.claim.id, attempt: this.claim.attempt });
         this.abort(new LeaseLostError());

@@ -21,6 +21,7 @@ import type { CsvSink } from "../results/sinks/sink.ts";
 import { classifyError, retryDelayMs } from "./errors.ts";
 import { executeReport } from "./execute.ts";
 import { LeaseKeeper, LeaseLostError } from "./lease.ts";
+import { ProgressTracker } from "./progress.ts";
 import { purgeExpired } from "./retention.ts";
 
 export interface WorkerDeps {
@@ -165,9 +166,13 @@ export class Worker {
   private launch(doc: RequestDocument): void {
     const { config, store } = this.deps;
     const claim: Claim = { id: doc._id, owner: this.owner, attempt: doc.attempts };
-    const keeper = new LeaseKeeper(store, claim, config.leaseMs, config.heartbeatMs, this.log);
+    const progress = new ProgressTracker();
+    const keeper = new LeaseKeeper(store, claim, config.leaseMs, config.heartbeatMs, this.log, {
+      tracker: progress,
+      intervalMs: config.progressIntervalMs,
+    });
     const key = String(doc._id);
-    const done = this.process(doc, claim, keeper)
+    const done = this.process(doc, claim, keeper, progress)
       .catch((error) => this.log.error("job.unhandled", { request_id: doc._id, error }))
       .finally(() => {
         keeper.stop();
@@ -177,7 +182,7 @@ export class Worker {
     this.running.set(key, { claim, keeper, done });
   }
 
-  private async process(doc: RequestDocument, claim: Claim, keeper: LeaseKeeper): Promise<void> {
+  private async process(doc: RequestDocument, claim: Claim, keeper: LeaseKeeper, progress: ProgressTracker): Promise<void> {
     const { config, database, store, catalogue } = this.deps;
     const log = this.log.child({ request_id: doc._id, attempt: claim.attempt });
     const startedAt = Date.now();
@@ -212,6 +217,7 @@ export class Worker {
         csvSink: this.deps.csvSink,
         csvFormulaGuard: config.csv.formulaGuard,
         onCsvStats: (stats) => log.info("job.csv_written", { ...stats }),
+        progress,
       });
       keeper.stop();
       if (await store.complete(claim, result)) {

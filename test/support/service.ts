@@ -7,12 +7,14 @@ import { openContext, type AppContext } from "../../src/context.ts";
 import process from "node:process";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { startService } from "../../src/service.ts";
+import type { ApiApp } from "../../src/api/app.ts";
 import type { Worker } from "../../src/worker/worker.ts";
 import type { TestMongo } from "./mongo.ts";
 
 export interface TestService {
   context: AppContext;
   url: string;
+  api: ApiApp;
   worker: Worker | null;
   close(): Promise<void>;
 }
@@ -37,6 +39,7 @@ export async function startTestService(
   return {
     context,
     url: running.url,
+    api: running.api,
     worker: running.worker,
     close: async () => {
       await running.close();

@@ -1,0 +1,140 @@
+/**
+ * Server-sent events (GET /v1/reports/:id/events) against the real service: a client follows a
+ * request from pending to completed with progress in between, a reconnect with Last-Event-ID
+ * gets exactly what it missed, and a client that leaves stops being followed.
+ */
+import { suite } from "../support/suite.ts";
+import * as assert from "uvu/assert";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { startTestService, type TestService } from "../support/service.ts";
+import { eventually, get, post } from "../support/http.ts";
+import { openEventStream, readEvents } from "../support/sse.ts";
+import { Worker } from "../../src/worker/worker.ts";
+
+const FIXTURE_REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "progress-reports");
+
+const test = suite("events");
+let mongo: TestMongo;
+let service: TestService;
+let worker: Worker | null = null;
+
+test.before(async () => {
+  mongo = await startTestMongo("events");
+  // No worker yet: each test starts one once its client is listening, so the client sees every
+  // transition live. Twenty rows per chunk make every-movie (1,000 rows) run for a few seconds.
+  service = await startTestService(mongo, {
+    worker: false,
+    config: { reportsDirs: [FIXTURE_REPORTS], rowsPerChunk: 20, progressIntervalMs: 200, sseHeartbeatMs: 300, reuseWindowMs: 0 },
+  });
+  // Plain titles are all every-movie reads; inserting them is much faster than loading the fixture.
+  await service.context.database.db
+    .collection("movies")
+    .insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: i as any, title: `movie ${i}` })));
+});
+
+test.after.each(async () => {
+  await worker?.stop();
+  worker = null;
+});
+
+test.after(async () => {
+  await service?.close();
+  await mongo?.stop();
+});
+
+function startWorker(): void {
+  worker = new Worker(service.context);
+  worker.start();
+}
+
+test("a client sees pending → running → completed in order, with progress in between", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "every-movie" });
+  assert.is(submitted.status, 202);
+  const stream = await openEventStream(`${service.url}/v1/reports/${submitted.body.id}/events`);
+  assert.is(stream.status, 200);
+  assert.ok(stream.headers.get("content-type")?.startsWith("text/event-stream"));
+  assert.is(stream.headers.get("cache-control"), "no-cache, no-transform");
+  const first = await readEvents(stream, () => true);
+  assert.equal(
+    first.map((e) => [e.event, e.id, e.data.status]),
+    [["status", "0.2", "pending"]],
+  );
+  assert.is(first[0].data.progress.phase, "queued");
+  startWorker();
+  const rest = await readEvents(stream);
+  const events = [...first, ...rest];
+  const statuses = events.filter((e) => e.event === "status");
+  assert.equal(
+    statuses.map((e) => [e.id, e.data.status, e.data.replayed ?? false]),
+    [
+      ["0.2", "pending", false],
+      ["1.1", "running", false],
+      ["1.3", "completed", false],
+    ],
+  );
+  assert.is(statuses[2].data.finished_at !== undefined, true, "the final event carries the whole status body");
+  const runningAt = events.indexOf(statuses[1]);
+  const completedAt = events.indexOf(statuses[2]);
+  const progress = events.filter((e) => e.event === "progress");
+  assert.ok(progress.length >= 2, `progress events while running: ${progress.length}`);
+  for (const p of progress) {
+    const at = events.indexOf(p);
+    assert.ok(at > runningAt && at < completedAt, "progress only between running and completed");
+    assert.ok(["aggregating", "writing"].includes(p.data.phase), p.data.phase);
+    assert.is(p.data.id, submitted.body.id);
+    assert.type(p.data.phase_ms, "number");
+  }
+  const rows = progress.map((p) => p.data.rows);
+  for (let i = 1; i < rows.length; i++) assert.ok(rows[i] > rows[i - 1], `rows grow: ${rows.join(", ")}`);
+  assert.ok(rows[rows.length - 1] <= 1000);
+  assert.ok(completedAt === events.length - 1, "the stream ends after the final status");
+  assert.ok(stream.comments.includes("heartbeat"), "heartbeat comments while the stream is open");
+  assert.is(service.api.watch.followers, 0, "a finished stream is followed no more");
+});
+
+test("a reconnect with Last-Event-ID misses no transition; after the final one it gets 204", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "every-movie" });
+  const url = `${service.url}/v1/reports/${submitted.body.id}/events`;
+  const stream = await openEventStream(url);
+  const [pending] = await readEvents(stream, () => true);
+  assert.is(pending.id, "0.2");
+  stream.close();
+  // The server notices the disconnect and stops following the request.
+  await eventually(async () => (service.api.watch.followers === 0 ? true : undefined), 5000);
+
+  startWorker();
+  const done = await get(`${service.url}/v1/reports/${submitted.body.id}?wait=30`);
+  assert.is(done.body.status, "completed");
+
+  const resumed = await openEventStream(url, { "Last-Event-ID": pending.id! });
+  const missed = await readEvents(resumed);
+  assert.equal(
+    missed.map((e) => [e.event, e.id, e.data.status]),
+    [
+      ["status", "1.1", "running"],
+      ["status", "1.3", "completed"],
+    ],
+  );
+  assert.is(missed[0].data.replayed, true, "a transition rebuilt from the document says so");
+  assert.is(missed[1].data.result ?? missed[1].data.finished_at !== undefined, true);
+
+  const after = await openEventStream(url, { "Last-Event-ID": "1.3" });
+  assert.is(after.status, 204, "EventSource stops reconnecting on 204");
+  // Without Last-Event-ID a new client gets the whole story, then the end.
+  const fresh = await readEvents(await openEventStream(url));
+  assert.equal(
+    fresh.map((e) => e.id),
+    ["0.2", "1.1", "1.3"],
+  );
+});
+
+test("unknown or malformed ids: problem+json 404 / 400", async () => {
+  const missing = await get(`${service.url}/v1/reports/0123456789abcdef01234567/events`);
+  assert.is(missing.status, 404);
+  assert.is(missing.headers.get("content-type"), "application/problem+json");
+  assert.is((await get(`${service.url}/v1/reports/nope/events`)).status, 400);
+});
+
+test.run();
