@@ -4,11 +4,12 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 # Only the product: tsconfig.json builds src/ and workers/ (tests, scripts and benchmarks have
-# tsconfig.dev.json and never reach the image).
+# tsconfig.dev.json and never reach the image); the console is bundled into dist/console.
 COPY tsconfig.json ./
+COPY scripts/build-console.mjs ./scripts/
 COPY src ./src
 COPY workers ./workers
-RUN npx tsc -p tsconfig.json
+RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production

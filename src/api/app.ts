@@ -10,6 +10,7 @@ import type { OutputKind } from "../requests/document.ts";
 import { StatusWaiter } from "../requests/waiter.ts";
 import { RequestWatch } from "../requests/watch.ts";
 import { accessGuard } from "./access.ts";
+import { consoleAndDocs } from "./console.ts";
 import { problemMiddleware } from "./problem.ts";
 import { rateLimitGuard } from "./rate-limit.ts";
 import type { RouteDeclaration } from "./route.ts";
@@ -56,6 +57,8 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
     log.info("http.request", { method: ctx.method, path: ctx.path, status: ctx.status, ms: Date.now() - started });
   });
   koa.use(problemMiddleware(log));
+  // The console and the documentation viewer's files: static, public, no body, no rate-limit token.
+  koa.use(consoleAndDocs());
   const parseBody = koaBody({
     json: true,
     jsonStrict: true,

@@ -161,11 +161,20 @@ test("the published JSON Schema and the API's validation agree", async () => {
   }
 });
 
-test("GET /docs serves an interactive page reading /openapi.json", async () => {
+test("GET /docs serves an interactive page reading /openapi.json, every file from this service (no CDN)", async () => {
   const response = await fetch(`${service.url}/docs`);
   assert.is(response.status, 200);
   assert.match(response.headers.get("content-type") ?? "", /text\/html/);
-  assert.match(await response.text(), /openapi\.json/);
+  const page = await response.text();
+  const assets = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).filter((url) => !url.startsWith("data:"));
+  assert.equal(assets.sort(), ["/docs/init.js", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"]);
+  for (const asset of assets) {
+    const served = await fetch(`${service.url}${asset}`);
+    assert.is(served.status, 200, asset);
+    const body = await served.text();
+    if (asset === "/docs/init.js") assert.match(body, /url: "\/openapi\.json"/);
+    else assert.ok(body.length > 10_000, `${asset}: ${body.length} bytes`);
+  }
 });
 
 test.run();

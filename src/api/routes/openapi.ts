@@ -1,23 +1,7 @@
-/** GET /openapi.json (built per request from the routes' declarations: the catalogue is live) and GET /docs (Swagger UI). */
+/** GET /openapi.json (built per request from the routes' declarations: the catalogue is live) and GET /docs (Swagger UI, served from this API). */
+import { DOCS_PAGE, DOCS_PAGE_HEADERS } from "../console.ts";
 import { buildOpenApi } from "../openapi.ts";
 import { jsonContent, route, type RouteDeclaration } from "../route.ts";
-
-// The page loads Swagger UI from a CDN: the service itself ships no front-end assets.
-const DOCS_PAGE = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>mongo-reports API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css">
-</head>
-<body>
-<div id="ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js" crossorigin></script>
-<script>window.ui = SwaggerUIBundle({ url: "./openapi.json", dom_id: "#ui" });</script>
-</body>
-</html>
-`;
 
 /** `allRoutes` returns every route the app serves, these two included. */
 export function openApiRoutes(allRoutes: () => readonly RouteDeclaration[], options: { publicBaseUrl?: string }): RouteDeclaration[] {
@@ -43,6 +27,8 @@ export function openApiRoutes(allRoutes: () => readonly RouteDeclaration[], opti
       access: "public",
       responses: { 200: { description: "An HTML page", content: { "text/html": { type: "string" } } } },
       handler: (ctx) => {
+        // Swagger UI from the swagger-ui-dist package, its files served by this API under /docs/ (no CDN).
+        ctx.set(DOCS_PAGE_HEADERS);
         ctx.type = "text/html; charset=utf-8";
         ctx.body = DOCS_PAGE;
       },

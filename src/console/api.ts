@@ -1,0 +1,152 @@
+/**
+ * The console's only door to the service: fetch with the tab's API key (if any) in a header,
+ * never in a URL; RFC 9457 problems turned into ApiError; a 401 announced so the shell can ask
+ * for a key.
+ */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  errors?: { field: string; message: string }[];
+  [extension: string]: unknown;
+}
+
+export class ApiError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail ?? problem.title);
+  }
+}
+
+const KEY_ITEM = "mongo-reports.api-key";
+const listeners = new Set<() => void>();
+let keyNeeded = false;
+
+/** The API key for this tab (sessionStorage: gone when the tab closes, never sent to another origin). */
+export function apiKey(): string | null {
+  return sessionStorage.getItem(KEY_ITEM);
+}
+
+export function setApiKey(key: string | null): void {
+  if (key) sessionStorage.setItem(KEY_ITEM, key);
+  else sessionStorage.removeItem(KEY_ITEM);
+  keyNeeded = false;
+  notify();
+}
+
+/** True after the service answered 401: the shell shows the key form. */
+export function isKeyNeeded(): boolean {
+  return keyNeeded;
+}
+
+/** Called when the key changes or turns out to be needed; returns the unsubscribe function. */
+export function onAuthChange(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function notify(): void {
+  for (const listener of listeners) listener();
+}
+
+export function authHeaders(): Record<string, string> {
+  const key = apiKey();
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+/** The response, or an ApiError carrying the service's problem (or one made up for a network failure). */
+export async function send(path: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+      headers: { accept: "application/json", ...authHeaders(), ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      signal: init.signal,
+    });
+  } catch (error) {
+    if ((error as Error).name === "AbortError") throw error;
+    throw new ApiError({ type: "about:blank", title: "Network error", status: 0, detail: "the service could not be reached; retrying" });
+  }
+  if (response.ok) return response;
+  let problem: Problem;
+  try {
+    problem = (await response.json()) as Problem;
+  } catch {
+    problem = { type: "about:blank", title: response.statusText || "Error", status: response.status };
+  }
+  if (response.status === 401) {
+    keyNeeded = true;
+    notify();
+  }
+  throw new ApiError(problem);
+}
+
+export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  return (await (await send(path, { signal })).json()) as T;
+}
+
+export async function postJson<T>(path: string, body: unknown): Promise<T> {
+  return (await (await send(path, { body })).json()) as T;
+}
+
+// ---- the shapes the console reads ----
+
+export interface ReportDescription {
+  name: string;
+  collection: string;
+  description: string;
+  kind: string;
+  parameters: import("./form.ts").JsonSchema;
+  columns: { name: string; description?: string }[];
+  example: Record<string, unknown>;
+}
+
+export type Status = "pending" | "running" | "completed" | "error" | "cancelled";
+export const FINAL: readonly Status[] = ["completed", "error", "cancelled"];
+
+export interface RequestView {
+  id: string;
+  report_name: string;
+  status: Status;
+  output: "json" | "csv" | "both";
+  params: Record<string, unknown>;
+  report_date: string;
+  attempts: number;
+  max_attempts?: number;
+  started_at?: string;
+  finished_at?: string;
+  duration_ms?: number;
+  error?: { code: string; message: string };
+  columns?: string[];
+  rows?: Record<string, unknown>[];
+  page?: number;
+  page_size?: number;
+  total_rows?: number;
+  total_pages?: number;
+  gcs_link?: string;
+  csv?: { bytes: number; rows?: number };
+  links: Record<string, string>;
+}
+
+export interface HistoryPage {
+  items: RequestView[];
+  limit: number;
+  next_after?: string;
+}
+
+let catalogue: Promise<ReportDescription[]> | null = null;
+
+/** The catalogue, fetched once per page load (reload() to refresh). */
+export function reports(reload = false): Promise<ReportDescription[]> {
+  if (!catalogue || reload) {
+    catalogue = getJson<{ reports: ReportDescription[] }>("/v1/report-definitions").then((r) => r.reports);
+    catalogue.catch(() => (catalogue = null));
+  }
+  return catalogue;
+}
+
+/** Cancels a pending or running request. */
+export async function cancelRequest(id: string): Promise<RequestView> {
+  return (await (await send(`/v1/reports/${id}`, { method: "DELETE" })).json()) as RequestView;
+}

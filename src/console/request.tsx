@@ -1,0 +1,195 @@
+/**
+ * One request: its status live (a long poll with `wait=`: the server answers as soon as the status
+ * changes), timings, the error when it failed, cancel while pending or running; once completed,
+ * the rows a page at a time, a chart, and the CSV download.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, authHeaders, cancelRequest, FINAL, getJson, type RequestView } from "./api.ts";
+import { ChartPanel } from "./chart-panel.tsx";
+import { useAuthVersion } from "./hooks.ts";
+import { ResultsTable } from "./results-table.tsx";
+import { duration, Failure, StatusBadge, Time } from "./widgets.tsx";
+
+const WAIT_SECONDS = 20;
+
+export function RequestViewPage({ id }: { id: string }) {
+  const version = useAuthVersion();
+  const [page, setPage] = useState(0);
+  const [pageSize, setPageSize] = useState(10);
+  const [view, setView] = useState<RequestView | null>(null);
+  const [failure, setFailure] = useState<Error | null>(null);
+  const [cancelling, setCancelling] = useState(false);
+
+  // Watch: re-ask with wait= until the status is final; each answer arrives when something changed.
+  useEffect(() => {
+    const controller = new AbortController();
+    (async () => {
+      for (let retryMs = 500; !controller.signal.aborted;) {
+        try {
+          const wait = view && FINAL.includes(view.status) ? 0 : WAIT_SECONDS;
+          const next = await getJson<RequestView>(`/v1/reports/${id}?page=${page}&page_size=${pageSize}&wait=${wait}`, controller.signal);
+          if (controller.signal.aborted) return;
+          setView(next);
+          setFailure(null);
+          if (FINAL.includes(next.status)) return;
+          retryMs = 500;
+        } catch (error) {
+          if (controller.signal.aborted) return;
+          setFailure(error as Error);
+          // Only a lost connection or an unavailable service is worth retrying.
+          if (error instanceof ApiError && error.problem.status !== 0 && error.problem.status !== 503) return;
+          await new Promise((resolve) => setTimeout(resolve, retryMs));
+          retryMs = Math.min(retryMs * 2, 5000);
+        }
+      }
+    })();
+    return () => controller.abort();
+  }, [id, page, pageSize, version]);
+
+  useEffect(() => {
+    document.title = `${view?.report_name ?? "Request"} ${view?.status ?? ""} · mongo-reports`;
+  }, [view?.report_name, view?.status]);
+
+  const cancel = async () => {
+    setCancelling(true);
+    try {
+      setView({ ...(await cancelRequest(id)) });
+    } catch (error) {
+      setFailure(error as Error);
+    } finally {
+      setCancelling(false);
+    }
+  };
+
+  return (
+    <>
+      <h1 tabIndex={-1}>{view ? view.report_name : "Request"}</h1>
+      {failure ? <Failure error={failure} /> : null}
+      {!view && !failure ? <p aria-busy="true">Loading…</p> : null}
+      {view ? (
+        <>
+          <section aria-labelledby="status-title" class="status-panel">
+            <h2 id="status-title" class="visually-hidden">
+              Status
+            </h2>
+            <p class="status-line" role="status" aria-live="polite">
+              Status: <StatusBadge status={view.status} />
+              {!FINAL.includes(view.status) ? <span class="muted"> (updates live)</span> : null}
+            </p>
+            {view.status === "pending" || view.status === "running" ? (
+              <button type="button" class="danger" onClick={cancel} disabled={cancelling}>
+                {cancelling ? "Cancelling…" : "Cancel request"}
+              </button>
+            ) : null}
+            <dl class="facts">
+              <dt>Request id</dt>
+              <dd>
+                <code>{view.id}</code>
+              </dd>
+              <dt>Requested</dt>
+              <dd>
+                <Time iso={view.report_date} />
+              </dd>
+              <dt>Started</dt>
+              <dd>
+                <Time iso={view.started_at} />
+              </dd>
+              <dt>Finished</dt>
+              <dd>
+                <Time iso={view.finished_at} />
+              </dd>
+              <dt>Run time</dt>
+              <dd>{duration(view.duration_ms)}</dd>
+              <dt>Attempts</dt>
+              <dd>{view.max_attempts ? `${view.attempts} of ${view.max_attempts}` : view.attempts}</dd>
+              <dt>Output</dt>
+              <dd>{view.output}</dd>
+              <dt>Parameters</dt>
+              <dd>
+                <code>{JSON.stringify(view.params)}</code>
+              </dd>
+            </dl>
+            {view.error ? (
+              <div class="failure" role="alert">
+                <strong>Failed ({view.error.code})</strong>
+                <p>{view.error.message}</p>
+              </div>
+            ) : null}
+          </section>
+          {view.status === "completed" ? (
+            <Completed view={view} onPage={setPage} pageSize={pageSize} onPageSize={(n) => (setPageSize(n), setPage(0))} />
+          ) : null}
+          <p>
+            <a href={`#/run/${encodeURIComponent(view.report_name)}`}>Run {view.report_name} again</a> · <a href="#/history">History</a>
+          </p>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function Completed(props: { view: RequestView; pageSize: number; onPage(page: number): void; onPageSize(size: number): void }) {
+  const { view } = props;
+  const hasRows = view.output !== "csv";
+  return (
+    <>
+      {view.csv ? <Download view={view} /> : null}
+      {hasRows ? (
+        <>
+          <ResultsTable view={view} pageSize={props.pageSize} onPage={props.onPage} onPageSize={props.onPageSize} />
+          <ChartPanel id={view.id} columns={view.columns ?? []} totalRows={view.total_rows ?? 0} />
+        </>
+      ) : (
+        <p>This request was for a CSV file only: {view.total_rows ?? 0} rows.</p>
+      )}
+    </>
+  );
+}
+
+/**
+ * The CSV: a signed GCS link is a plain link (it carries its own authorisation); the local
+ * download route is fetched with the API key header, so the key never appears in a URL.
+ */
+function Download({ view }: { view: RequestView }) {
+  const [failure, setFailure] = useState<Error | null>(null);
+  const link = useRef<HTMLAnchorElement>(null);
+  const signed = view.gcs_link?.startsWith("https://") || view.gcs_link?.startsWith("http://");
+  const size = view.csv ? `${view.csv.rows ?? view.total_rows ?? 0} rows, ${view.csv.bytes.toLocaleString("en")} bytes` : "";
+  const download = async (event: Event) => {
+    if (signed) return; // the browser follows the link itself
+    event.preventDefault();
+    setFailure(null);
+    try {
+      const response = await fetch(`/v1/reports/${view.id}/csv`, { headers: authHeaders() });
+      if (!response.ok) throw new ApiError(await response.json());
+      const url = URL.createObjectURL(await response.blob());
+      const a = document.createElement("a");
+      a.href = url;
+      a.download =
+        /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "")?.[1] ?? `${view.report_name}-${view.id}.csv`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (error) {
+      setFailure(error as Error);
+    }
+  };
+  return (
+    <section aria-labelledby="download-title" class="download">
+      <h2 id="download-title">Download</h2>
+      <p>
+        <a ref={link} class="button" href={signed ? view.gcs_link : `/v1/reports/${view.id}/csv`} onClick={download} download>
+          Download CSV
+        </a>{" "}
+        <span class="muted">{size}</span>
+      </p>
+      {view.gcs_link && !signed ? (
+        <p class="muted">
+          Stored at <code>{view.gcs_link}</code>
+        </p>
+      ) : null}
+      {failure ? <Failure error={failure} /> : null}
+    </section>
+  );
+}
