@@ -46,11 +46,15 @@ test("a request belongs to the key that made it: another key gets 404", async ()
   // X-API-Key works as well as a bearer token.
   assert.is((await get(`${service.url}/v1/reports/${mine.body.id}`, { "X-API-Key": "alice-secret" })).status, 200);
   assert.is((await get(`${service.url}/v1/reports/${mine.body.id}`, auth("bob-secret"))).status, 404);
+  assert.is(
+    (await request(`${service.url}/v1/reports/${mine.body.id}/cancel`, { method: "POST", headers: auth("bob-secret") })).status,
+    404,
+  );
   assert.is((await request(`${service.url}/v1/reports/${mine.body.id}`, { method: "DELETE", headers: auth("bob-secret") })).status, 404);
   assert.is(
     (await get(`${service.url}/v1/reports/${mine.body.id}`, auth("alice-secret"))).body.status,
     "pending",
-    "bob could not cancel it",
+    "bob could neither cancel nor delete it",
   );
   const stored = await service.context.database.requests.findOne({});
   assert.is(stored!.owner, "alice");

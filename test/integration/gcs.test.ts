@@ -258,7 +258,7 @@ test("an export cancelled mid-upload leaves no object, complete-looking or other
   const id = submitted.body.id;
   await eventually(async () => ((await get(`${service.url}/v1/reports/${id}`)).body.status === "running" ? true : undefined), 20_000, 10);
   await new Promise((resolve) => setTimeout(resolve, 300)); // some chunks are on their way
-  const cancelled = await request(`${service.url}/v1/reports/${id}`, { method: "DELETE" });
+  const cancelled = await request(`${service.url}/v1/reports/${id}/cancel`, { method: "POST" });
   assert.is(cancelled.body.status, "cancelled", JSON.stringify(cancelled.body));
   // The worker stops the upload and removes what it wrote; then it is idle again.
   await eventually(async () => (service.worker?.activeJobs === 0 ? true : undefined), 30_000);

@@ -67,14 +67,16 @@ test("a report past its time limit ends in error with code timeout and leaves no
   assert.is(await chunksOf(submitted.body.id), 0);
 });
 
-test("DELETE cancels a pending request at once; no worker runs it", async () => {
+const cancel = (id: unknown) => request(`${service.url}/v1/reports/${id}/cancel`, { method: "POST" });
+
+test("cancel stops a pending request at once; no worker runs it", async () => {
   const { insertedId } = await requests().insertOne({
     report_name: "top-movies-per-rating",
     params: {},
     status: "pending",
     run_after: new Date(Date.now() + 60_000),
   } as any);
-  const response = await request(`${service.url}/v1/reports/${insertedId}`, { method: "DELETE" });
+  const response = await cancel(insertedId);
   assert.is(response.status, 200);
   assert.is(response.body.status, "cancelled");
   await requests().updateOne({ _id: insertedId }, { $set: { run_after: null } });
@@ -82,16 +84,17 @@ test("DELETE cancels a pending request at once; no worker runs it", async () => 
   const doc = await requests().findOne({ _id: insertedId });
   assert.is(doc!.status, "cancelled");
   assert.is(doc!.attempts ?? 0, 0);
-  const again = await request(`${service.url}/v1/reports/${insertedId}`, { method: "DELETE" });
+  const again = await cancel(insertedId);
   assert.is(again.status, 200, "cancelling twice is harmless");
+  assert.is((await get(`${service.url}/v1/reports/${insertedId}`)).body.status, "cancelled", "the record stays");
 });
 
-test("DELETE stops a running report within two seconds and removes its partial rows", async () => {
+test("cancel stops a running report within two seconds and removes its partial rows", async () => {
   const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", genres: { exclude: ["nothing"] } });
   const id = submitted.body.id;
   await eventually(async () => ((await chunksOf(id)) > 0 ? true : undefined), 20_000, 5);
   const cancelledAt = Date.now();
-  const response = await request(`${service.url}/v1/reports/${id}`, { method: "DELETE" });
+  const response = await cancel(id);
   assert.is(response.body.status, "cancelled");
   await eventually(async () => ((await chunksOf(id)) === 0 ? true : undefined), 5_000, 20);
   const stoppedMs = Date.now() - cancelledAt;
@@ -102,13 +105,46 @@ test("DELETE stops a running report within two seconds and removes its partial r
   assert.is(doc!.status, "cancelled", "the worker did not complete it afterwards");
 });
 
-test("DELETE of a finished request: 409; of an unknown one: 404", async () => {
+test("cancel of a finished request: 409; of an unknown one: 404", async () => {
   const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 2 });
   await get(`${service.url}/v1/reports/${submitted.body.id}?wait=20`);
-  const response = await request(`${service.url}/v1/reports/${submitted.body.id}`, { method: "DELETE" });
+  const response = await cancel(submitted.body.id);
   assert.is(response.status, 409);
   assert.is(response.body.type, "https://mongo-reports.dev/problems/already-finished");
-  assert.is((await request(`${service.url}/v1/reports/${"b".repeat(24)}`, { method: "DELETE" })).status, 404);
+  assert.is((await cancel("b".repeat(24))).status, 404);
+});
+
+test("DELETE removes a completed request with its rows, CSV file and idempotency key; then 404", async () => {
+  const body = { report_name: "top-movies-per-rating", top: 3, output: "both" };
+  const submitted = await post(`${service.url}/v1/reports`, body, { "Idempotency-Key": "to-delete", "Cache-Control": "no-cache" });
+  const id = submitted.body.id;
+  const done = await get(`${service.url}/v1/reports/${id}?wait=20`);
+  assert.is(done.body.status, "completed");
+  assert.ok((await chunksOf(id)) > 0);
+  const csv = done.body.csv as { object: string };
+  const stored = await requests().findOne({ _id: new ObjectId(id) });
+  const before = await service.context.csvSink.read!(stored!.result!.csv as any);
+  assert.ok(before, "the CSV file exists before");
+  before.stream.destroy();
+  const removed = await request(`${service.url}/v1/reports/${id}`, { method: "DELETE" });
+  assert.is(removed.status, 204);
+  assert.is((await get(`${service.url}/v1/reports/${id}`)).status, 404);
+  assert.is((await get(`${service.url}/v1/reports/${id}/csv`)).status, 404);
+  assert.is((await request(`${service.url}/v1/reports/${id}`, { method: "DELETE" })).status, 404);
+  assert.is(await chunksOf(id), 0, "rows removed");
+  assert.is(await service.context.csvSink.read!({ ...(stored!.result!.csv as any), object: csv.object }), null, "file removed");
+  assert.is(await service.context.database.idempotency.countDocuments({ request_id: new ObjectId(id) }), 0, "key removed");
+});
+
+test("DELETE of a running request cancels it, then removes it; the worker leaves nothing behind", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", genres: { exclude: ["something"] } });
+  const id = submitted.body.id;
+  await eventually(async () => ((await chunksOf(id)) > 0 ? true : undefined), 20_000, 5);
+  assert.is((await request(`${service.url}/v1/reports/${id}`, { method: "DELETE" })).status, 204);
+  assert.is((await get(`${service.url}/v1/reports/${id}`)).status, 404);
+  await eventually(async () => (service.worker?.activeJobs === 0 ? true : undefined), 10_000);
+  assert.is(await chunksOf(id), 0, "no rows left by the stopped worker");
+  assert.is(await requests().countDocuments({ _id: new ObjectId(id) }), 0, "the worker did not write the request back");
 });
 
 test("Idempotency-Key: same key and body → the same request; different body → 422", async () => {

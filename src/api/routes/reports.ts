@@ -9,7 +9,9 @@ import type { Database } from "../../db.ts";
 import { FINAL_STATUSES, type OutputKind, type RequestDocument } from "../../requests/document.ts";
 import { fingerprint } from "../../requests/fingerprint.ts";
 import { forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
+import { removeRequest } from "../../requests/removal.ts";
 import type { RequestStore } from "../../requests/store.ts";
+import type { CsvSink } from "../../results/sinks/sink.ts";
 import type { StatusWaiter } from "../../requests/waiter.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
 import { ValidationError, validateParams } from "../../reports/validation.ts";
@@ -26,6 +28,7 @@ export interface ReportRouteDeps {
   config: Config;
   database: Database;
   store: RequestStore;
+  csvSink: CsvSink;
   catalogue: ReportCatalogue;
   waiter: StatusWaiter;
   /** Output kinds this deployment can deliver. */
@@ -216,6 +219,21 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     ctx.body = representRequest(doc);
   }
 
+  async function remove(ctx: Context): Promise<void> {
+    const id = parseId(ctx.params.id);
+    const visibility = callerVisibility(ctx);
+    // Cancelling first stops a running worker (it discards its partial rows and upload) before the record goes.
+    const doc = await deps.store.cancel(id, visibility);
+    if (!doc) throw reportNotFound(id);
+    if (!(await removeRequest(deps, doc))) {
+      throw new ProblemError(
+        PROBLEMS.csvElsewhere,
+        "the CSV is in another store than this server is configured for; remove it from a server that uses it",
+      );
+    }
+    ctx.status = 204;
+  }
+
   return [
     route({
       method: "POST",
@@ -245,10 +263,11 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       handler: readStatus,
     }),
     route({
-      method: "DELETE",
-      path: "/v1/reports/:id",
-      operationId: "deleteReport",
-      summary: "Cancel a pending or running request",
+      method: "POST",
+      path: "/v1/reports/:id/cancel",
+      operationId: "cancelReport",
+      summary: "Cancel a pending or running request (the request stays, as cancelled)",
+      description: "A custom method (AIP-136): cancelling twice is harmless; a completed or failed request answers 409.",
       tags: ["reports"],
       access: "submit",
       parameters: [idParameter],
@@ -256,6 +275,19 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       responses: { 200: { description: "Cancelled", content: jsonContent(STATUS) } },
       problems: [PROBLEMS.invalidId, PROBLEMS.reportNotFound, PROBLEMS.alreadyFinished],
       handler: cancel,
+    }),
+    route({
+      method: "DELETE",
+      path: "/v1/reports/:id",
+      operationId: "deleteReport",
+      summary: "Remove a request with its rows and its CSV file (cancelling it first when it runs)",
+      description: "Afterwards the request is 404 everywhere.",
+      tags: ["reports"],
+      access: "submit",
+      parameters: [idParameter],
+      responses: { 204: { description: "Removed" } },
+      problems: [PROBLEMS.invalidId, PROBLEMS.reportNotFound, PROBLEMS.csvElsewhere],
+      handler: remove,
     }),
     route({
       method: "POST",
