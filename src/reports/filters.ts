@@ -73,10 +73,23 @@ export interface DateRange {
 }
 
 const YEAR = /^\d{4}$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+/**
+ * Exactly the calendar dates that exist (leap years included) with an optional time of day and
+ * offset: the published pattern is this regular expression, so a string matches it if and only
+ * if the API accepts it.
+ */
+const DAY = "(?:0[1-9]|1\\d|2[0-8])";
+const MONTH_DAY = `(?:(?:0[13578]|1[02])-(?:${DAY}|29|30|31)|(?:0[469]|11)-(?:${DAY}|29|30)|02-${DAY})`;
+const LEAP_YEAR = "(?:\\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)";
+const CALENDAR_DATE = `(?:\\d{4}-${MONTH_DAY}|${LEAP_YEAR}-02-29)`;
+const TIME = "T(?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,3})?)?(?:Z|[+-](?:[01]\\d|2[0-3]):[0-5]\\d)?";
+const ISO_DATE = new RegExp(`^${CALENDAR_DATE}(?:${TIME})?$`);
 
 function startOfYear(year: number): Date {
-  return new Date(Date.UTC(year, 0, 1));
+  // Not Date.UTC(year, …): it reads years 0–99 as 1900–1999.
+  const start = new Date(0);
+  start.setUTCFullYear(year, 0, 1);
+  return start;
 }
 
 /**
@@ -88,15 +101,19 @@ function startOfYear(year: number): Date {
 function normaliseDateRange(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
-    const isYear = (typeof value === "number" && Number.isInteger(value)) || (typeof value === "string" && YEAR.test(value));
+    // The published schema: an integer year 0–9999, or four digits.
+    const isYear =
+      (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 9999) ||
+      (typeof value === "string" && YEAR.test(value));
     if (isYear && (BOUND_KEYS as readonly string[]).includes(key)) {
       const year = Number(value);
       if (key === "$gt") out.$gte = startOfYear(year + 1);
       else if (key === "$gte") out.$gte = startOfYear(year);
       else if (key === "$lt") out.$lt = startOfYear(year);
       else out.$lt = startOfYear(year + 1); // $lte: up to the end of that year
-    } else if (typeof value === "string" && ISO_DATE.test(value)) {
-      out[key] = parseIsoDate(value);
+    } else if (typeof value === "string") {
+      // Text that is not a date that exists fails validDate with "must be a valid date".
+      out[key] = ISO_DATE.test(value) ? parseIsoDate(value) : new Date(Number.NaN);
     } else {
       out[key] = value; // left for the struct to reject with its own message
     }
@@ -105,19 +122,21 @@ function normaliseDateRange(input: Record<string, unknown>): Record<string, unkn
 }
 
 /**
- * `new Date("2020-02-31")` silently becomes 2 March; a filter with an impossible date is a client
- * mistake worth reporting, so the calendar part must survive the round trip.
+ * ISO_DATE admits only dates that exist, so parsing cannot roll over (as `new Date("2020-02-31")`
+ * would, to 2 March). Without an offset the text means UTC (JavaScript would read a date-time
+ * without one as local time).
  */
 function parseIsoDate(text: string): Date {
-  const [year, month, day] = text.slice(0, 10).split("-").map(Number);
-  const calendar = new Date(Date.UTC(year, month - 1, day));
-  const exists = calendar.getUTCFullYear() === year && calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day;
-  if (!exists) return new Date(Number.NaN);
-  // A bare date means midnight UTC (JavaScript would read a bare date-time as local time).
-  return new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
+  if (text.length === 10) return new Date(`${text}T00:00:00Z`);
+  return new Date(/(Z|[+-]\d{2}:\d{2})$/.test(text) ? text : `${text}Z`);
 }
 
-const validDate = refine(date(), "valid date", (d) => !Number.isNaN(d.getTime()) || "must be a valid date");
+const validDate = refine(
+  date(),
+  "valid date",
+  (d) =>
+    !Number.isNaN(d.getTime()) || "must be a valid date: a year (1990) or an ISO 8601 date that exists (1995-06-01, 1995-06-01T12:00:00Z)",
+);
 
 export function dateRange(): Struct<DateRange, any> {
   const normalised = refine(
@@ -146,7 +165,9 @@ export function dateRange(): Struct<DateRange, any> {
 
 /** One date: a year (its first day) or an ISO date, always stored as a Date. */
 export function dateValue(): Struct<Date, any> {
-  const struct = coerce(validDate, string(), (s) => (YEAR.test(s) ? startOfYear(Number(s)) : ISO_DATE.test(s) ? new Date(s) : s));
+  const struct = coerce(validDate, string(), (s) =>
+    YEAR.test(s) ? startOfYear(Number(s)) : ISO_DATE.test(s) ? parseIsoDate(s) : new Date(Number.NaN),
+  );
   return withJsonSchema(struct, {
     type: "string",
     pattern: `${YEAR.source}|${ISO_DATE.source}`,
