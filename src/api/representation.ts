@@ -2,7 +2,7 @@
  * How a request document looks to API clients: stable field names, ISO dates, links, and no
  * internal bookkeeping (lease owners, chunk layout).
  */
-import type { Document } from "mongodb";
+import { ObjectId, type Document } from "mongodb";
 import { OUTPUTS, PROGRESS_PHASES, STATUSES, type RequestDocument } from "../requests/document.ts";
 import type { JsonSchema } from "../reports/json-schema.ts";
 
@@ -23,7 +23,8 @@ export function representRequest(doc: RequestDocument): Record<string, unknown> 
     status: doc.status,
     output: doc.output ?? "json",
     params: doc.params ?? {},
-    report_date: doc.report_date,
+    // A request inserted straight into MongoDB gets its report_date when a worker claims it; until then its id's time stands in.
+    report_date: doc.report_date ?? (doc._id instanceof ObjectId ? doc._id.getTimestamp() : undefined),
     attempts: doc.attempts ?? 0,
     ...(typeof doc.max_attempts === "number" ? { max_attempts: doc.max_attempts } : {}),
     ...(doc.started_at ? { started_at: doc.started_at } : {}),

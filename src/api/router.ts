@@ -42,7 +42,7 @@ function allowed(pattern: PathPattern): string {
   const methods = new Set<string>(pattern.routes.map((r) => r.method));
   if (methods.has("GET")) methods.add("HEAD");
   methods.add("OPTIONS");
-  return [...methods].join(", ");
+  return [...methods].sort().join(", ");
 }
 
 /**

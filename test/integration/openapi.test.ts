@@ -5,6 +5,7 @@
  */
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
+import fc from "fast-check";
 import { Validator } from "@seriousme/openapi-schema-validator";
 // ajv comes with the OpenAPI validator; its 2020-12 build is the dialect OpenAPI 3.1 uses.
 import Ajv2020Module from "ajv/dist/2020.js";
@@ -158,6 +159,45 @@ test("the published JSON Schema and the API's validation agree", async () => {
         `${JSON.stringify(body)}: API ${apiAccepts ? "accepts" : "rejects"}, JSON Schema disagrees ${JSON.stringify(validate.errors)}`,
       );
     }
+  }
+});
+
+test("date strings: the API accepts exactly those the published pattern matches", async () => {
+  const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true, formats: { "date-time": true, uri: true } });
+  const validate = ajv.compile(document.components.schemas["ReportRequest.top-movies-per-rating"]);
+  const two = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
+  const four = fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, "0"));
+  // Mostly date-shaped text with any digits (months 13+, day 31 of short months, 29 February), some real dates.
+  const dateText = fc.oneof(
+    fc.tuple(four, two, two).map(([y, m, d]) => `${y}-${m}-${d}`),
+    fc
+      .tuple(four, two, two, two, two, fc.constantFrom("", "Z", ":59", ":60.5Z", "+14:00", "-23:59", "+24:00"))
+      .map(([y, m, d, h, min, tail]) => `${y}-${m}-${d}T${h}:${min}${tail}`),
+    fc
+      .date({ min: new Date("0000-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59Z"), noInvalidDate: true })
+      .map((d) => d.toISOString()),
+    four,
+  );
+  await fc.assert(
+    fc.asyncProperty(dateText, async (text) => {
+      const body = { report_name: "top-movies-per-rating", released: { $gte: text } };
+      const response = await post(`${service.url}/v1/reports`, body);
+      const apiAccepts = response.status === 202 || response.status === 200;
+      assert.ok(apiAccepts || response.status === 400, `${text}: ${response.status}`);
+      assert.is(validate(body), apiAccepts, `${text}: API ${apiAccepts ? "accepts" : "rejects"} it, the schema disagrees`);
+    }),
+    { numRuns: 300, seed: 20261130 },
+  );
+  for (const [text, valid] of [
+    ["0015-36-70", false],
+    ["2020-02-29", true],
+    ["2021-02-29", false],
+    ["2000-02-29T23:59:59.999Z", true],
+    ["1900-02-29", false],
+    ["0015", true],
+  ] as const) {
+    const response = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", released: { $gte: text } });
+    assert.is(response.status === 202 || response.status === 200, valid, `${text}: ${response.status}`);
   }
 });
 
