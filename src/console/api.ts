@@ -148,5 +148,5 @@ export function reports(reload = false): Promise<ReportDescription[]> {
 
 /** Cancels a pending or running request. */
 export async function cancelRequest(id: string): Promise<RequestView> {
-  return (await (await send(`/v1/reports/${id}`, { method: "DELETE" })).json()) as RequestView;
+  return (await (await send(`/v1/reports/${id}/cancel`, { method: "POST" })).json()) as RequestView;
 }
