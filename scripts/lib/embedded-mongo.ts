@@ -1,6 +1,6 @@
 /**
- * The embedded MongoDB for development and tests: mongo-java-server (in-memory backend, oplog
- * enabled, so change streams work), fetched from Maven Central on first use and cached in
+ * The embedded MongoDB for development and tests: mongo-java-server (in-memory backend, with our
+ * own oplog so change events have MongoDB's shape), fetched from Maven Central on first use and cached in
  * `.cache/mongo-server`, started by the small launcher in `scripts/mongo-server/`.
  *
  * It is not real MongoDB (see shared/design.md for its gaps); product code never depends on it,
@@ -9,7 +9,7 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import process from "node:process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { CACHE_DIR, REPO_ROOT } from "./paths.ts";
@@ -25,9 +25,14 @@ export interface EmbeddedMongo {
 
 /** Resolves the jars with Maven and compiles the launcher once per change of either. */
 export function prepareEmbeddedMongo(): { classpath: string } {
-  const pom = readFileSync(path.join(SOURCE_DIR, "pom.xml"));
-  const launcher = readFileSync(path.join(SOURCE_DIR, "TestMongoServer.java"));
-  const key = createHash("sha256").update(pom).update(launcher).digest("hex").slice(0, 16);
+  // The cache key covers the pom and every Java source, so any change to the launcher recompiles it.
+  const sources = readdirSync(SOURCE_DIR)
+    .filter((name) => name.endsWith(".java"))
+    .sort()
+    .map((name) => path.join(SOURCE_DIR, name));
+  const hash = createHash("sha256").update(readFileSync(path.join(SOURCE_DIR, "pom.xml")));
+  for (const file of sources) hash.update(path.basename(file)).update(readFileSync(file));
+  const key = hash.digest("hex").slice(0, 16);
   const dir = path.join(SERVER_CACHE, key);
   const classpathFile = path.join(dir, "classpath.txt");
   if (!existsSync(classpathFile)) {
@@ -51,7 +56,7 @@ export function prepareEmbeddedMongo(): { classpath: string } {
       },
     );
     const deps = readFileSync(depsFile, "utf8").trim();
-    execFileSync("javac", ["-cp", deps, "-d", path.join(staging, "classes"), path.join(SOURCE_DIR, "TestMongoServer.java")], {
+    execFileSync("javac", ["-cp", deps, "-d", path.join(staging, "classes"), ...sources], {
       stdio: ["ignore", "inherit", "inherit"],
     });
     writeFileSync(path.join(staging, "classpath.txt"), [path.join(dir, "classes"), deps].join(path.delimiter));
