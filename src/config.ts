@@ -13,6 +13,8 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { parseApiKeys, type ApiKeys } from "./api/access.ts";
+import { normaliseHost } from "./webhooks/address.ts";
+import { parseWebhookSecret } from "./webhooks/signature.ts";
 import { boolean, coerce, create, enums, integer, max, min, string, StructError, type Struct } from "superstruct";
 
 /** A whole number within bounds, from its decimal text. */
@@ -91,6 +93,11 @@ export const SETTINGS = {
     default: 15_000,
     doc: "comment line period on open server-sent event streams, so proxies do not close them",
   }),
+  metricsPort: setting({
+    env: "METRICS_PORT",
+    type: int(0, 65535),
+    doc: "a worker process serves Prometheus `/metrics` on this port (on `HOST`; 0: any free port); unset: no listener (the API serves `/metrics` on its own port)",
+  }),
   maxAttempts: setting({
     env: "MAX_ATTEMPTS",
     type: int(1, 100),
@@ -157,6 +164,43 @@ export const SETTINGS = {
     docDefault: "(off)",
     doc: "`name:sha256hex[:scope+scope],…`: turns access control on; scopes `read`, `submit`, `admin` (default `read+submit`)",
     value: (keys) => apiKeysFromEnv(keys),
+  }),
+  webhookSecret: setting({
+    env: "WEBHOOK_SECRET",
+    type: text(),
+    docDefault: "(off: `callback_url` refused)",
+    doc: "signs webhooks (Standard Webhooks): `whsec_` + base64 of 24–64 random bytes",
+    value: (secret) => webhookKeyFromEnv(secret),
+  }),
+  webhookAllowHosts: setting({
+    env: "WEBHOOK_ALLOW_HOSTS",
+    type: text(),
+    docDefault: "(none)",
+    doc: "comma-separated hosts a `callback_url` may name although they resolve to loopback/private/link-local addresses; also the only hosts allowed over plain `http`",
+    value: (hosts: string | undefined): string[] =>
+      (hosts ?? "")
+        .split(",")
+        .map(normaliseHost)
+        .filter((host: string) => host !== ""),
+  }),
+  webhookTimeoutMs: setting({
+    env: "WEBHOOK_TIMEOUT_MS",
+    type: int(100, 300_000),
+    default: 10_000,
+    doc: "a receiver that has not answered a delivery in this time counts as failed (the attempt is retried)",
+  }),
+  webhookRetryBaseMs: setting({
+    env: "WEBHOOK_RETRY_BASE_MS",
+    type: int(10, 3_600_000),
+    default: 5_000,
+    doc: "first retry delay of a failed delivery; doubles with each attempt, at most an hour",
+  }),
+  webhookMaxAgeMs: setting({
+    env: "WEBHOOK_MAX_AGE_S",
+    type: int(1, 2_592_000),
+    default: 86_400,
+    doc: "deliveries are retried until this many seconds after the request finished, then marked failed",
+    value: secondsToMs,
   }),
   rateLimitPerMinute: setting({
     env: "RATE_LIMIT_PER_MINUTE",
@@ -324,6 +368,15 @@ export function configTable(): string {
 }
 
 /** API_KEYS (syntax and scopes in src/api/access.ts), failing as a ConfigError that names the entry. */
+function webhookKeyFromEnv(value: string | undefined): Buffer | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseWebhookSecret(value);
+  } catch (error) {
+    throw new ConfigError(`invalid environment variable WEBHOOK_SECRET (not shown): ${(error as Error).message}`);
+  }
+}
+
 function apiKeysFromEnv(value: string | undefined): ApiKeys {
   try {
     return parseApiKeys(value);

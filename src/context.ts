@@ -13,6 +13,7 @@ import { ReportRegistry } from "./reports/registry.ts";
 import { openCsvSink } from "./results/sinks/open.ts";
 import type { CsvSink } from "./results/sinks/sink.ts";
 import { COLLECTIONS } from "./db.ts";
+import { Metrics } from "./metrics/metrics.ts";
 
 export interface AppContext {
   config: Config;
@@ -23,6 +24,8 @@ export interface AppContext {
   /** Keeps `catalogue` current: re-reads report modules and report_definitions. */
   catalogueLoader: LiveCatalogue;
   events: RequestEvents;
+  /** This process's Prometheus series (served by the API's /metrics, or a worker's METRICS_PORT). */
+  metrics: Metrics;
   /** Where CSV output goes: a GCS bucket, or a local directory when none is configured. */
   csvSink: CsvSink;
   close(): Promise<void>;
@@ -49,6 +52,8 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
     await catalogueLoader.start();
     const store = new RequestStore(database.requests);
     const events = new RequestEvents(database.requests, log.child({ part: "events" }));
+    const metrics = new Metrics({ knownReport: (name) => catalogue.get(name) !== undefined });
+    events.subscribe({ resync: () => metrics.streamReopens.inc() });
     if (options.watch !== false) await events.start();
     return {
       config,
@@ -58,6 +63,7 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
       catalogue,
       catalogueLoader,
       events,
+      metrics,
       csvSink,
       close: async () => {
         catalogueLoader.close();

@@ -51,6 +51,12 @@ export async function ensureIndexes(database: Database): Promise<void> {
     { key: { status: 1, "lease.until": 1 }, name: "expired_leases" },
     { key: { fingerprint: 1, status: 1, finished_at: -1 }, name: "reuse" },
     { key: { status: 1, finished_at: 1 }, name: "retention" },
+    // The webhook outbox: only requests whose delivery is still to do are in it.
+    {
+      key: { "callback.state": 1, status: 1, "callback.next_at": 1 },
+      name: "webhook_outbox",
+      partialFilterExpression: { "callback.state": "pending" },
+    },
     // History (GET /v1/reports) reads newest first by _id: the _id index alone when unfiltered,
     // these when filtered by report or scoped to an API key's owner. A status filter is applied
     // on the way (a handful of statuses, and the newest requests are the ones read).

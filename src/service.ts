@@ -5,6 +5,7 @@
 import { createApp, type ApiApp } from "./api/app.ts";
 import { listen } from "./api/listen.ts";
 import type { AppContext } from "./context.ts";
+import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import { Worker } from "./worker/worker.ts";
 
 export interface RunningService {
@@ -23,12 +24,16 @@ export async function startService(
   const running = await listen(api, options.port, options.host);
   const worker = options.worker === false ? null : new Worker(context);
   worker?.start();
+  // Webhooks go out wherever jobs run.
+  const webhooks = options.worker === false ? null : new WebhookDispatcher({ ...context, requests: context.database.requests });
+  webhooks?.start();
   return {
     url: running.url,
     api,
     worker,
     close: async () => {
       await worker?.stop();
+      await webhooks?.stop();
       await running.close();
     },
   };

@@ -19,6 +19,7 @@ import { csvRoutes } from "./routes/csv.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { historyRoutes } from "./routes/history.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
 import { reportRoutes } from "./routes/reports.ts";
@@ -47,14 +48,24 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
     ...historyRoutes(context),
     ...reportRoutes({ ...context, waiter, outputs }),
     ...csvRoutes(context),
+    ...metricsRoutes(context.metrics, config.apiKeys.size > 0 ? "admin" : "public"),
     ...eventRoutes({ store: context.store, watch, heartbeatMs: config.sseHeartbeatMs }),
   ];
   const koa = new Koa();
   koa.proxy = true;
+  context.metrics.watchQueueDepth(context.database.requests);
   koa.use(async (ctx, next) => {
     const started = Date.now();
-    await next();
-    log.info("http.request", { method: ctx.method, path: ctx.path, status: ctx.status, ms: Date.now() - started });
+    try {
+      await next();
+    } finally {
+      const ms = Date.now() - started;
+      log.info("http.request", { method: ctx.method, path: ctx.path, status: ctx.status, ms });
+      // The declared path template (set by the router), never the raw path: ids would make labels unbounded.
+      const route = (ctx.state.route as string | undefined) ?? "unmatched";
+      context.metrics.httpRequests.inc({ method: ctx.method, route, status: String(ctx.status) });
+      context.metrics.httpDuration.observe({ method: ctx.method, route }, ms / 1000);
+    }
   });
   koa.use(problemMiddleware(log));
   // The console and the documentation viewer's files: static, public, no body, no rate-limit token.

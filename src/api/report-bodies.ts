@@ -23,6 +23,13 @@ function bodies(report: ReportDefinition<any>, outputs: readonly string[]): { re
       default: "json",
       description: "json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two",
     },
+    callback_url: {
+      type: "string",
+      format: "uri",
+      maxLength: 2048,
+      description:
+        "POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed",
+    },
   };
   const common = {
     type: "object",

@@ -32,6 +32,9 @@ export function representRequest(doc: RequestDocument): Record<string, unknown> 
     ...(durationMs === undefined ? {} : { duration_ms: durationMs }),
     ...(doc.error ? { error: doc.error } : {}),
     ...representProgress(doc),
+    ...(doc.callback
+      ? { callback: { state: doc.callback.state, attempts: doc.callback.attempts, last_status: doc.callback.last_status ?? null } }
+      : {}),
     ...representCsv(doc),
     links: { self: requestPath(doc._id), ...(doc.result?.csv ? { csv: `${requestPath(doc._id)}/csv` } : {}) },
   };
@@ -132,6 +135,17 @@ export const REPRESENTATION_SCHEMAS: Record<string, JsonSchema> = {
         description: "why the request ended in error",
         properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
         required: ["code", "message"],
+      },
+      callback: {
+        type: "object",
+        description: "the webhook of the final status: pending (until delivered), delivered, or failed once retries ran out",
+        additionalProperties: false,
+        properties: {
+          state: { type: "string", enum: ["pending", "delivered", "failed"] },
+          attempts: count,
+          last_status: { type: ["integer", "null"], description: "the receiver's HTTP status on the last attempt (null: no answer)" },
+        },
+        required: ["state", "attempts", "last_status"],
       },
       progress: {
         type: "object",

@@ -86,6 +86,7 @@ export function routeMiddleware(routes: readonly RouteDeclaration[], guards: rea
       }
     });
     (ctx as Context & { params: Record<string, string> }).params = params;
+    ctx.state.route = declared.path; // for metrics: a bounded label
     for (const guard of guards) await guard(declared, ctx);
     if (declared.requestBody) await parseBody(ctx, async () => {});
     await declared.handler(ctx);

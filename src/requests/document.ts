@@ -47,6 +47,28 @@ export interface RequestProgress {
   updated_at: Date;
 }
 
+/**
+ * A webhook for the request's final status (see src/webhooks): the request document is its own
+ * outbox, so the final status write and "a delivery is due" are one atomic write.
+ */
+export interface RequestCallback {
+  url: string;
+  /** Stable across attempts (Standard Webhooks `webhook-id`): receivers drop duplicates by it. */
+  webhook_id: string;
+  /** pending until delivered, or failed once retries ran out. */
+  state: "pending" | "delivered" | "failed";
+  /** Delivery attempts started (a claim counts one). */
+  attempts: number;
+  /** Not claimed again before this (backoff, or the lease of the attempt in flight). */
+  next_at: Date;
+  /** Who holds the attempt in flight: its result is written only while this still matches. */
+  owner?: string | null;
+  /** The receiver's HTTP status of the last attempt (null: no answer). */
+  last_status?: number | null;
+  last_error?: string | null;
+  delivered_at?: Date | null;
+}
+
 export interface RequestError {
   /** Machine-readable: validation, unknown_report, timeout, attempts_exhausted, execution. */
   code: string;
@@ -70,6 +92,7 @@ export interface RequestDocument {
   finished_at?: Date | null;
   result?: ReportResult | null;
   error?: RequestError | null;
+  callback?: RequestCallback | null;
   /** Set while running (see RequestProgress); left as the last snapshot once finished. */
   progress?: RequestProgress | null;
   /** Hash of report, output and params (see fingerprint.ts): finds identical requests. */

@@ -22,6 +22,8 @@ export interface NewRequest {
   output: OutputKind;
   max_attempts?: number;
   owner?: string | null;
+  /** Checked already (webhooks/callback-url.ts): POSTed the final status. */
+  callback_url?: string;
 }
 
 /** One page of the history: filters, and the id of the last request of the previous page. */
@@ -56,6 +58,9 @@ export class RequestStore {
       lease: null,
       fingerprint: fingerprint(request),
       ...(request.owner ? { owner: request.owner } : {}),
+      ...(request.callback_url
+        ? { callback: { url: request.callback_url, webhook_id: `msg_${String(id)}`, state: "pending" as const, attempts: 0, next_at: now } }
+        : {}),
     };
     await this.requests.insertOne(doc);
     return doc;

@@ -5,6 +5,8 @@
 import process from "node:process";
 import { openContext } from "../context.ts";
 import { createLogger } from "../log.ts";
+import { serveMetrics, type MetricsServer } from "../metrics/server.ts";
+import { WebhookDispatcher } from "../webhooks/dispatcher.ts";
 import { Worker } from "./worker.ts";
 
 export interface Runtime {
@@ -29,6 +31,18 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
     runtime.exit(1);
   });
   worker.start();
+  const webhooks = new WebhookDispatcher({ ...context, requests: context.database.requests });
+  webhooks.start();
+  let metricsServer: MetricsServer | null = null;
+  if (context.config.metricsPort !== undefined) {
+    try {
+      metricsServer = await serveMetrics(context.metrics, context.config.metricsPort, context.config.host);
+      log.info("worker.metrics_listening", { url: metricsServer.url });
+    } catch (error) {
+      // Metrics are for operators; a port clash must not stop the worker from doing its job.
+      log.error("worker.metrics_failed", { error, port: context.config.metricsPort });
+    }
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -36,6 +50,8 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
     log.info("worker.signal", { signal, active_jobs: worker.activeJobs });
     void worker
       .stop()
+      .then(() => webhooks.stop())
+      .then(() => metricsServer?.close())
       .then(() => context.close())
       .then(
         () => runtime.exit(0),

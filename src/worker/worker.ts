@@ -22,6 +22,7 @@ import { classifyError, retryDelayMs } from "./errors.ts";
 import { executeReport } from "./execute.ts";
 import { LeaseKeeper, LeaseLostError } from "./lease.ts";
 import { ProgressTracker } from "./progress.ts";
+import type { JobOutcome, Metrics } from "../metrics/metrics.ts";
 import { purgeExpired } from "./retention.ts";
 
 export interface WorkerDeps {
@@ -33,6 +34,8 @@ export interface WorkerDeps {
   log: Logger;
   /** Where CSV output goes (requests with output csv or both). */
   csvSink?: CsvSink;
+  /** Told of each claim and how each attempt ended. */
+  metrics?: Metrics;
 }
 
 class ShutdownError extends Error {
@@ -166,6 +169,7 @@ export class Worker {
   private launch(doc: RequestDocument): void {
     const { config, store } = this.deps;
     const claim: Claim = { id: doc._id, owner: this.owner, attempt: doc.attempts };
+    this.deps.metrics?.jobClaimed(doc);
     const progress = new ProgressTracker();
     const keeper = new LeaseKeeper(store, claim, config.leaseMs, config.heartbeatMs, this.log, {
       tracker: progress,
@@ -186,6 +190,17 @@ export class Worker {
     const { config, database, store, catalogue } = this.deps;
     const log = this.log.child({ request_id: doc._id, attempt: claim.attempt });
     const startedAt = Date.now();
+    const ended = (outcome: JobOutcome, errorCode?: string) => {
+      const { rows, bytes } = progress.snapshot();
+      this.deps.metrics?.jobEnded({
+        reportName: doc.report_name,
+        outcome,
+        errorCode,
+        runMs: Date.now() - startedAt,
+        rows,
+        csvBytes: bytes ?? 0,
+      });
+    };
     let maxAttempts = config.maxAttempts;
     let deadline: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -199,6 +214,7 @@ export class Worker {
           code: "attempts_exhausted",
           message: `no attempt finished in ${maxAttempts} tries; the last worker stopped without a result`,
         });
+        ended("error", "attempts_exhausted");
         return;
       }
       const params = validateParams(envelope.params, report.params, ["params"]);
@@ -221,6 +237,7 @@ export class Worker {
       });
       keeper.stop();
       if (await store.complete(claim, result)) {
+        ended("completed");
         log.info("job.completed", { report_name: report.name, rows: result.row_count, ms: Date.now() - startedAt });
         // A worker that lost an earlier attempt may have written rows after this attempt began.
         // A first attempt has no earlier one (chunks carry attempt >= 1): skip the round trip.
@@ -229,29 +246,31 @@ export class Worker {
         // Cancelled or retaken meanwhile: this attempt's rows will never be read.
         await deleteChunks(database.results, doc._id, claim.attempt + 1);
         log.warn("job.result_discarded", { reason: "lease lost before completion" });
+        ended("lease_lost");
       }
     } catch (error) {
       keeper.stop();
-      await this.handleFailure(error, claim, keeper.signal, maxAttempts, log);
+      ended(await this.handleFailure(error, claim, keeper.signal, maxAttempts, log), failureCode(error, keeper.signal));
     } finally {
       clearTimeout(deadline);
     }
   }
 
-  private async handleFailure(error: unknown, claim: Claim, signal: AbortSignal, maxAttempts: number, log: Logger): Promise<void> {
+  /** Decides and records what a failed attempt means; returns how it ended (for metrics). */
+  private async handleFailure(error: unknown, claim: Claim, signal: AbortSignal, maxAttempts: number, log: Logger): Promise<JobOutcome> {
     const { config, store } = this.deps;
     const reason = signal.aborted ? signal.reason : undefined;
     if (reason instanceof LeaseLostError) {
       // Cancelled, or retaken after our lease expired: drop our partial rows, never a newer attempt's.
       await deleteChunks(this.deps.database.results, claim.id, claim.attempt + 1);
       log.warn("job.abandoned", { reason: reason.message });
-      return;
+      return "lease_lost";
     }
     if (reason instanceof CancelledError) {
       // Already marked cancelled by whoever cancelled it; only the partial rows are ours to remove.
       await deleteChunks(this.deps.database.results, claim.id);
       log.info("job.cancelled", {});
-      return;
+      return "cancelled";
     }
     // Whatever happens next (release, retry, failure), this attempt's partial rows are garbage:
     // a released job is claimed again under the same attempt number, whose chunk keys must be free.
@@ -259,22 +278,23 @@ export class Worker {
     if (reason instanceof JobTimeoutError) {
       await store.fail(claim, { code: "timeout", message: reason.message });
       log.warn("job.failed", { error: { code: "timeout", message: reason.message } });
-      return;
+      return "error";
     }
     if (reason instanceof ShutdownError) {
       const released = await store.release(claim);
       log.info("job.released", { released });
-      return;
+      return "released";
     }
     const classified = classifyError(error);
     if (classified.retryable && claim.attempt < maxAttempts) {
       const delay = retryDelayMs(config.retryBaseMs, claim.attempt);
       await store.retryLater(claim, classified.error, new Date(Date.now() + delay));
       log.warn("job.retry_scheduled", { error: classified.error, delay_ms: delay, max_attempts: maxAttempts });
-      return;
+      return "retry";
     }
     await store.fail(claim, classified.error);
     log.warn("job.failed", { error: classified.error });
+    return "error";
   }
 
   /**
@@ -296,6 +316,14 @@ export class Worker {
     }
     this.log.info("worker.stopped", {});
   }
+}
+
+/** The error code a failed attempt is recorded under (as handleFailure classifies it). */
+function failureCode(error: unknown, signal: AbortSignal): string | undefined {
+  const reason = signal.aborted ? signal.reason : undefined;
+  if (reason instanceof JobTimeoutError) return "timeout";
+  if (reason) return undefined;
+  return classifyError(error).error.code;
 }
 
 function positiveInteger(value: unknown): number | undefined {

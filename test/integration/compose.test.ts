@@ -12,6 +12,7 @@ import Ajv2020 from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { CONFIG_VARIABLES, loadConfig } from "../../src/config.ts";
 import { REPO_ROOT } from "../../scripts/lib/paths.ts";
+import { Metrics } from "../../src/metrics/metrics.ts";
 
 /** The schema ships in the Compose reference implementation's Go module (fetched from the Go module proxy). */
 const COMPOSE_GO = "github.com/compose-spec/compose-go/v2@v2.16.2";
@@ -80,6 +81,45 @@ test("every environment variable is one the service reads, with a valid value", 
     }
     loadConfig(env); // throws on a bad value
   }
+});
+
+test("Prometheus scrapes the API and every worker replica on the ports they serve /metrics on", () => {
+  const prometheus = compose.services.prometheus;
+  assert.ok(prometheus.image.startsWith("prom/prometheus:"));
+  const mount = (prometheus.volumes as string[]).find((v) => v.endsWith(":/etc/prometheus/prometheus.yml:ro"));
+  assert.ok(mount, "the config file is mounted where --config.file points");
+  assert.ok(prometheus.command.includes("--config.file=/etc/prometheus/prometheus.yml"));
+  const config = parse(readFileSync(path.join(REPO_ROOT, mount!.split(":")[0]), "utf8")) as any;
+  const jobs = new Map<string, any>(config.scrape_configs.map((job: any) => [job.job_name, job]));
+  // The API: its PORT, /metrics on it.
+  const apiPort = loadConfig(compose.services.api.environment).port;
+  assert.equal(jobs.get("api").static_configs[0].targets, [`api:${apiPort}`]);
+  // Workers: found by DNS (every replica of a scaled service), on the METRICS_PORT they listen on, on all interfaces.
+  const workers = jobs.get("worker").dns_sd_configs[0];
+  assert.equal([...workers.names].sort(), ["worker", "worker-deno"]);
+  for (const name of workers.names as string[]) {
+    const config = loadConfig(compose.services[name].environment);
+    assert.is(config.metricsPort, workers.port, `${name} serves /metrics on the scraped port`);
+    assert.is(config.host, "0.0.0.0", `${name} listens beyond its own loopback`);
+  }
+  for (const job of jobs.values()) assert.is(job.metrics_path ?? "/metrics", "/metrics");
+});
+
+test("the Grafana dashboard is provisioned and every series it queries is one the service exports", async () => {
+  const grafana = compose.services.grafana;
+  for (const volume of grafana.volumes as string[]) assert.ok(existsSync(path.join(REPO_ROOT, volume.split(":")[0])), volume);
+  const dashboard = JSON.parse(readFileSync(path.join(REPO_ROOT, "ops", "grafana", "dashboards", "mongo-reports.json"), "utf8"));
+  const exported = new Set((await new Metrics({ knownReport: () => true }).registry.getMetricsAsJSON()).map((m) => m.name));
+  exported.add("mongo_reports_queue_depth"); // registered by the API with its collection (watchQueueDepth)
+  const queried = new Set<string>();
+  for (const panel of dashboard.panels) {
+    assert.ok(panel.targets.length > 0, panel.title);
+    for (const target of panel.targets) {
+      for (const [name] of target.expr.matchAll(/mongo_reports_[a-z_]+/g)) queried.add(name.replace(/_(bucket|count|sum)$/, ""));
+    }
+  }
+  assert.ok(queried.size >= 12, `the dashboard queries ${queried.size} series`);
+  for (const name of queried) assert.ok(exported.has(name), `${name} is not exported`);
 });
 
 test.run();

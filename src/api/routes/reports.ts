@@ -15,6 +15,8 @@ import type { CsvSink } from "../../results/sinks/sink.ts";
 import type { StatusWaiter } from "../../requests/waiter.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
 import { ValidationError, validateParams } from "../../reports/validation.ts";
+import type { Metrics } from "../../metrics/metrics.ts";
+import { CallbackUrlError, checkCallbackUrl } from "../../webhooks/callback-url.ts";
 import { readPage } from "../../results/chunks.ts";
 import { callerName, callerVisibility } from "../access.ts";
 import { pageParameters, parsePage, parseWait, waitParameters } from "../pagination.ts";
@@ -33,10 +35,11 @@ export interface ReportRouteDeps {
   waiter: StatusWaiter;
   /** Output kinds this deployment can deliver. */
   outputs: readonly OutputKind[];
+  metrics?: Metrics;
 }
 
 /** Body fields that describe the request itself; every other field is a report parameter. */
-const ENVELOPE_FIELDS = new Set(["report_name", "output"]);
+const ENVELOPE_FIELDS = new Set(["report_name", "output", "callback_url"]);
 
 function requireJsonObject(ctx: Context): Record<string, unknown> {
   if (ctx.request.length && !ctx.is("application/json")) {
@@ -130,14 +133,35 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       if (error instanceof ValidationError) throw invalid(error.errors);
       throw error;
     }
+    const callbackUrl = body.callback_url === undefined ? undefined : await checkCallback(body.callback_url);
     const page = parsePage(ctx.query, deps.config);
-    const request = { report_name: report.name, params, output: output as OutputKind, owner: callerName(ctx) };
+    const request = {
+      report_name: report.name,
+      params,
+      output: output as OutputKind,
+      owner: callerName(ctx),
+      ...(callbackUrl ? { callback_url: callbackUrl } : {}),
+    };
     const { doc, created } = await createOrReuse(ctx, request);
+    if (created) deps.metrics?.submitted.inc({ report: deps.metrics.report(report.name) });
     const location = `${requestPath(doc._id)}?page=${page.page}&page_size=${page.pageSize}`;
     ctx.status = created ? 202 : 200;
     ctx.set("Location", location);
     if (!FINAL_STATUSES.includes(doc.status)) ctx.set("Retry-After", "1");
     ctx.body = { ...representRequest(doc), links: { self: location, status: requestPath(doc._id) } };
+  }
+
+  /** A `callback_url` this deployment will call (webhooks/callback-url.ts), or 400 saying why not. */
+  async function checkCallback(raw: unknown): Promise<string> {
+    if (!deps.config.webhookSecret) {
+      throw invalid([{ field: "callback_url", message: "this deployment sends no webhooks (WEBHOOK_SECRET is not set)" }]);
+    }
+    try {
+      return await checkCallbackUrl(raw, deps.config.webhookAllowHosts);
+    } catch (error) {
+      if (error instanceof CallbackUrlError) throw invalid([{ field: "callback_url", message: error.message }]);
+      throw error;
+    }
   }
 
   /**
@@ -147,14 +171,15 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
    */
   async function createOrReuse(
     ctx: Context,
-    request: { report_name: string; params: Record<string, unknown>; output: OutputKind; owner: string | null },
+    request: { report_name: string; params: Record<string, unknown>; output: OutputKind; owner: string | null; callback_url?: string },
   ): Promise<{ doc: RequestDocument; created: boolean }> {
     const key = ctx.get("Idempotency-Key");
     if (key && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
       throw new ProblemError(PROBLEMS.invalidIdempotencyKey, "the key must be 1–255 visible ASCII characters");
     }
     const noCache = /\bno-cache\b/i.test(ctx.get("Cache-Control"));
-    if (!key && !noCache && deps.config.reuseWindowMs > 0) {
+    // A request with a callback wants its own delivery: never answered with an earlier result.
+    if (!key && !noCache && !request.callback_url && deps.config.reuseWindowMs > 0) {
       const reusable = await deps.store.findReusable(request, new Date(Date.now() - deps.config.reuseWindowMs));
       if (reusable) {
         ctx.set("X-Reused-Result", "true");
