@@ -242,6 +242,38 @@ test("with API keys: 401 without a key, 403 without the scope, 429 past the limi
   assert.is(limited.status, 429);
 });
 
+test("event streams, metrics and callback URLs: a finished request's stream, 204 after its end, refusals", async () => {
+  const u = open.url;
+  const submitted = await post(`${u}/v1/reports`, { report_name: "top-movies-per-rating", top: 3 });
+  assert.is((await get(`${u}/v1/reports/${submitted.body.id}?wait=20`)).body.status, "completed");
+  const events = "/v1/reports/{id}/events";
+  const stream = await call("GET", events, `${u}/v1/reports/${submitted.body.id}/events`);
+  assert.is(stream.status, 200);
+  assert.match(stream.body, /event: status\nid: 1\.3\ndata: \{/);
+  const ended = await call("GET", events, `${u}/v1/reports/${submitted.body.id}/events`, { headers: { "Last-Event-ID": "1.3" } });
+  assert.is(ended.status, 204);
+  assert.is((await call("GET", events, `${u}/v1/reports/not-an-id/events`)).status, 400);
+  assert.is((await call("GET", events, `${u}/v1/reports/${"b".repeat(24)}/events`)).status, 404);
+  assert.is((await call("GET", "/metrics", `${u}/metrics`)).status, 200);
+  // With access control on, metrics need the admin scope: checked against that deployment's own document.
+  const keyedContract = new ContractChecker((await get(`${keyed.url}/openapi.json`)).body);
+  for (const [headers, status] of [
+    [{}, 401],
+    [auth("reader"), 403],
+    [auth("ops"), 200],
+  ] as const) {
+    const response = await request(`${keyed.url}/metrics`, { headers });
+    keyedContract.check("GET", "/metrics", response);
+    assert.is(response.status, status);
+  }
+  // This deployment has no WEBHOOK_SECRET: every callback_url is refused, naming the field.
+  const refused = await call("POST", "/v1/reports", `${u}/v1/reports`, {
+    json: { report_name: "top-movies-per-rating", callback_url: "https://example.com/hook" },
+  });
+  assert.is(refused.status, 400);
+  assert.is(refused.body.errors[0].field, "callback_url");
+});
+
 test("the document covers what was driven", () => {
   const statuses = new Set([...contract.seen].map((entry) => entry.split(" ")[2]));
   for (const status of ["200", "202", "204", "400", "401", "403", "404", "409", "410", "413", "415", "422", "429"]) {
