@@ -4,10 +4,9 @@
  * once and that its rows equal those of a clean run (the same pipeline run directly).
  * `npm run build:dev && node dist/bench/chaos.js` (REQUESTS, WORKERS, KILL_EVERY_MS to change).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import path from "node:path";
 import process from "node:process";
-import { createInterface } from "node:readline";
 import type { Document, ObjectId } from "mongodb";
 import { connect, ensureIndexes } from "../src/db.ts";
 import { createRegistry } from "../src/reports/registry.ts";
@@ -17,7 +16,8 @@ import { RequestStore } from "../src/requests/store.ts";
 import { writeResults } from "./lib.ts";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { loadCollection } from "../scripts/lib/load-collection.ts";
-import { MFLIX_DIR, REPO_ROOT } from "../scripts/lib/paths.ts";
+import { MFLIX_DIR } from "../scripts/lib/paths.ts";
+import { spawnLogged, workerCommand } from "../test/support/processes.ts";
 
 const REQUESTS = Number(process.env.REQUESTS ?? 500);
 const WORKERS = Number(process.env.WORKERS ?? 4);
@@ -39,9 +39,9 @@ const workers = new Set<ChildProcess>();
 
 function startWorker(): void {
   started += 1;
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "workers", "node.js")], {
+  const worker = spawnLogged({
+    ...workerCommand("node"),
     env: {
-      ...process.env,
       MONGODB_URI: server.uri,
       MONGODB_DB: dbName,
       LEASE_MS: "2000",
@@ -50,15 +50,14 @@ function startWorker(): void {
       MAX_ATTEMPTS: "20",
       ROWS_PER_CHUNK: "50",
     },
-    stdio: ["ignore", "pipe", "inherit"],
+    keepLogs: false,
+    onLine: (entry) => {
+      if (entry.event === "job.completed" && typeof entry.request_id === "string")
+        completions.set(entry.request_id, (completions.get(entry.request_id) ?? 0) + 1);
+    },
   });
-  workers.add(child);
-  child.once("exit", () => workers.delete(child));
-  createInterface({ input: child.stdout! }).on("line", (line) => {
-    const entry = JSON.parse(line) as { event: string; request_id?: string };
-    if (entry.event === "job.completed" && entry.request_id)
-      completions.set(entry.request_id, (completions.get(entry.request_id) ?? 0) + 1);
-  });
+  workers.add(worker.child);
+  worker.child.once("exit", () => workers.delete(worker.child));
 }
 
 /** A mix of the three seed reports with varied filters, some slow enough to be killed mid-run. */

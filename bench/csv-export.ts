@@ -40,6 +40,28 @@ interface ChildResult {
   ms: number;
   sink_writes: number;
   backpressure_waits: number;
+  /** Highest value of each process.memoryUsage() field seen while exporting (sampled), in MB. */
+  memory_peaks_mb: Record<string, number>;
+}
+
+/**
+ * Samples process.memoryUsage() every `everyMs` and keeps each field's peak: where the memory goes
+ * (V8 heap, or buffers outside it) when RSS is high.
+ */
+function sampleMemory(everyMs = 20): { stop(): Record<string, number> } {
+  const peaks: Record<string, number> = {};
+  const sample = () => {
+    for (const [key, value] of Object.entries(process.memoryUsage())) peaks[key] = Math.max(peaks[key] ?? 0, value);
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return Object.fromEntries(Object.entries(peaks).map(([key, value]) => [key, Math.round(value / 2 ** 20)]));
+    },
+  };
 }
 
 /** Peak resident set size of a live process (kernel high-water mark), in MB. */
@@ -75,6 +97,7 @@ async function child(): Promise<void> {
   const sink = await openCsvSink(config.csv);
   const columns = ["n", "label", "at", "tags", "nested", "filler"];
   const filler = "x".repeat(200);
+  const memory = sampleMemory();
   const started = Date.now();
   const exporter = await CsvExport.start(sink, { requestId: `bench-${process.pid}`, reportName: "csv-bench", attempt: 1, columns });
   for (let n = 0; n < rows; n++) {
@@ -89,6 +112,7 @@ async function child(): Promise<void> {
   }
   const stored = await exporter.finish();
   const ms = Date.now() - started;
+  const memoryPeaks = memory.stop();
   console.log(
     JSON.stringify({
       event: "done",
@@ -97,6 +121,7 @@ async function child(): Promise<void> {
       ms,
       sink_writes: exporter.stats.sinkWrites,
       backpressure_waits: exporter.stats.waits,
+      memory_peaks_mb: memoryPeaks,
     }),
   );
   await sink.remove(stored);

@@ -1,90 +1,86 @@
 /**
  * Process plumbing shared by the comparison benchmarks: worker processes (ours, ours without its
- * change stream, Agenda 6, BullMQ) that print one JSON line per event, a local Redis, and small
- * waiting helpers. Every worker prints `{ time, event: "job.started" | "job.completed",
- * request_id }` lines (ours through its normal structured log), so one reader serves them all.
+ * change stream, Agenda 6, BullMQ) that print one JSON line per event, our API process, a local
+ * Redis, and small waiting helpers. Every worker prints `{ time, event: "job.started" |
+ * "job.completed", request_id }` lines (ours through its normal structured log), so one reader
+ * serves them all: test/support/processes.ts, which the tests use too.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { REPO_ROOT } from "../scripts/lib/paths.ts";
+import { freePort } from "../test/support/gcs.ts";
+import { spawnLogged, workerCommand, type LogEntry, type LoggedProcess } from "../test/support/processes.ts";
 
+export { freePort };
 export const DIST = path.join(REPO_ROOT, "dist");
 /** Compiled bench reports (the no-op report), given to our workers through REPORTS_DIRS. */
 export const BENCH_REPORTS_DIR = path.join(DIST, "bench", "reports");
 
-export interface WorkerLine {
-  time?: string;
-  event: string;
-  request_id?: string;
-  [key: string]: unknown;
-}
+export type WorkerLine = LogEntry & { time?: string; request_id?: string };
 
-export interface WorkerProcess {
-  child: ChildProcess;
-  /** Resolves when the worker said it is ready (started and listening for work). */
+export interface WorkerProcess extends LoggedProcess {
+  /** Resolves when the process said it is ready (started and listening for work). */
   ready: Promise<void>;
-  stop(): Promise<void>;
 }
 
 export type LineHandler = (line: WorkerLine, receivedAt: number) => void;
 
 /**
- * Spawns `node <script>` with `env`; `readyEvent` is the log event that means "ready". Lines that
- * are not JSON are passed through to stderr (so a crash is visible).
+ * Spawns `command args` with `env`; `readyEvent` is the log event that means "ready". Logs are not
+ * kept (runs print thousands of lines): `onLine` sees each one. Lines that are not JSON and error
+ * lines are copied to stderr, so a crash is visible.
  */
-export function spawnWorker(script: string, env: Record<string, string>, readyEvent: string, onLine: LineHandler): WorkerProcess {
-  const child = spawn(process.execPath, [script], {
-    env: { ...process.env, LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let resolveReady!: () => void;
-  let rejectReady!: (error: Error) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    resolveReady = resolve;
-    rejectReady = reject;
-  });
-  const timer = setTimeout(() => rejectReady(new Error(`${path.basename(script)} not ready within 60 s`)), 60_000);
-  createInterface({ input: child.stdout! }).on("line", (text) => {
-    const receivedAt = Date.now();
-    if (!text.startsWith("{")) {
-      process.stderr.write(text + "\n");
-      return;
-    }
-    let line: WorkerLine;
-    try {
-      line = JSON.parse(text) as WorkerLine;
-    } catch {
-      process.stderr.write(text + "\n");
-      return;
-    }
-    if (line.event === readyEvent) {
-      clearTimeout(timer);
-      resolveReady();
-    }
-    if (line.level === "error" || line.event.endsWith("failed")) process.stderr.write(text + "\n");
-    onLine(line, receivedAt);
-  });
-  child.once("exit", (code, signal) => {
-    clearTimeout(timer);
-    rejectReady(new Error(`${path.basename(script)} exited (${code ?? signal}) before it was ready`));
-  });
+export function spawnBenchProcess(
+  { command, args }: { command?: string; args: string[] },
+  env: Record<string, string>,
+  readyEvent: string,
+  onLine: LineHandler,
+): WorkerProcess {
+  const logged = spawnLogged({ command, args, env: { LOG_LEVEL: "info", ...env }, keepLogs: false, echoProblems: true, onLine });
+  const ready = logged.waitFor((line) => line.event === readyEvent, 60_000).then(() => undefined);
+  ready.catch(() => {}); // a caller that never awaits `ready` must not crash the run
+  return { ...logged, ready };
+}
+
+/** Environment of our worker and API processes in the benchmarks (no-op report, no request reuse). */
+export function oursEnv(options: { mongoUri: string; dbName: string }, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    child,
-    ready,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        child.once("exit", () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        child.kill("SIGTERM");
-      }),
+    MONGODB_URI: options.mongoUri,
+    MONGODB_DB: options.dbName,
+    REPORTS_DIRS: BENCH_REPORTS_DIR,
+    CATALOGUE_RELOAD_MS: "0",
+    REUSE_WINDOW_S: "0",
+    ...extra,
   };
+}
+
+/** Our API process (dist/src/api/server.js) on a free port; `url` once ready. */
+export async function startApi(
+  options: { mongoUri: string; dbName: string },
+  env: Record<string, string> = {},
+): Promise<WorkerProcess & { url: string }> {
+  const port = await freePort();
+  const api = spawnBenchProcess(
+    { args: [path.join(DIST, "src", "api", "server.js")] },
+    oursEnv(options, { PORT: String(port), HOST: "127.0.0.1", ...env }),
+    "api.listening",
+    () => {},
+  );
+  await api.ready;
+  return { ...api, url: `http://127.0.0.1:${port}` };
+}
+
+/** Current resident set size of a live process (VmRSS), in MB; NaN once it is gone. */
+export function rssMb(pid: number): number {
+  try {
+    const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
+    return Math.round(kb / 102.4) / 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 export type WorkerKind = "ours" | "ours-sweep-only" | "agenda-changestream" | "agenda-polling" | "bullmq";
@@ -98,6 +94,8 @@ export interface WorkerOptions {
   concurrency: number;
   /** Our SWEEP_MS, Agenda's processEvery (ms); undefined: each system's default. */
   pollMs?: number;
+  /** More environment for our workers. */
+  env?: Record<string, string>;
 }
 
 /** Starts one worker process of `kind`; `ready` resolves when it can take jobs. */
@@ -106,24 +104,23 @@ export function startWorker(kind: WorkerKind, options: WorkerOptions, onLine: Li
   switch (kind) {
     case "ours":
     case "ours-sweep-only":
-      return spawnWorker(
-        kind === "ours" ? path.join(DIST, "workers", "node.js") : path.join(DIST, "bench", "worker-sweep-only.js"),
-        {
-          MONGODB_URI: options.mongoUri!,
-          MONGODB_DB: options.dbName!,
-          WORKER_CONCURRENCY: concurrency,
-          REPORTS_DIRS: BENCH_REPORTS_DIR,
-          CATALOGUE_RELOAD_MS: "0",
-          REUSE_WINDOW_S: "0",
-          ...(options.pollMs === undefined ? {} : { SWEEP_MS: String(options.pollMs) }),
-        },
+      return spawnBenchProcess(
+        kind === "ours" ? workerCommand("node") : { args: [path.join(DIST, "bench", "worker-sweep-only.js")] },
+        oursEnv(
+          { mongoUri: options.mongoUri!, dbName: options.dbName! },
+          {
+            WORKER_CONCURRENCY: concurrency,
+            ...(options.pollMs === undefined ? {} : { SWEEP_MS: String(options.pollMs) }),
+            ...options.env,
+          },
+        ),
         "worker.started",
         onLine,
       );
     case "agenda-changestream":
     case "agenda-polling":
-      return spawnWorker(
-        path.join(DIST, "bench", "worker-agenda.js"),
+      return spawnBenchProcess(
+        { args: [path.join(DIST, "bench", "worker-agenda.js")] },
         {
           MONGODB_URI: options.mongoUri!,
           MONGODB_DB: options.dbName!,
@@ -135,24 +132,13 @@ export function startWorker(kind: WorkerKind, options: WorkerOptions, onLine: Li
         onLine,
       );
     case "bullmq":
-      return spawnWorker(
-        path.join(DIST, "bench", "worker-bullmq.js"),
+      return spawnBenchProcess(
+        { args: [path.join(DIST, "bench", "worker-bullmq.js")] },
         { REDIS_PORT: String(options.redisPort), QUEUE: options.queue!, CONCURRENCY: concurrency },
         "worker.started",
         onLine,
       );
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface LocalRedis {

@@ -28,6 +28,8 @@ export function writeResults(name: string, results: Record<string, unknown>): st
       cpu_model: os.cpus()[0]?.model,
       memory_gb: Math.round(os.totalmem() / 2 ** 30),
       node: process.version,
+      // The machine is shared: the 1/5/15-minute load averages when the results were written.
+      load_average: os.loadavg().map((x) => Math.round(x * 10) / 10),
     },
     database_note: process.env.MONGODB_URI
       ? "MONGODB_URI as given"

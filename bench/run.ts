@@ -8,9 +8,10 @@ import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { REPO_ROOT } from "../scripts/lib/paths.ts";
-import { buildTable } from "./table.ts";
+import { buildResultsMarkdown } from "./table.ts";
 
-const ALL = ["pickup", "throughput", "overhead", "pagination"];
+// The soak (10 minutes) and the CSV export run on their own: `npm run bench:soak`, `npm run bench:csv`.
+const ALL = ["pickup", "throughput", "fixed-cost", "worker-start", "overhead", "pagination"];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL;
 const failed: string[] = [];
 for (const name of chosen) {
@@ -20,7 +21,7 @@ for (const name of chosen) {
   const result = spawnSync(process.execPath, [script], { stdio: "inherit", timeout: 15 * 60_000 });
   if (result.status !== 0) failed.push(name);
 }
-const table = buildTable();
+const table = buildResultsMarkdown();
 writeFileSync(path.join(REPO_ROOT, "bench", "results", "table.md"), table);
 process.stdout.write("\n" + table);
 if (failed.length > 0) {

@@ -1,7 +1,8 @@
 /**
- * The results table for the README: reads bench/results/{pickup,throughput,overhead,
- * pagination,csv-export}.json (whichever exist), prints markdown and writes it to
- * bench/results/table.md. `npm run bench:table`
+ * The results tables for bench/README.md: the issue's targets with their figures before and after
+ * (bench/results/before/*.json against bench/results/*.json), then every measurement in detail.
+ * Reads whichever results exist, prints markdown and writes it to bench/results/table.md.
+ * `npm run bench:table`
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -10,13 +11,105 @@ import { REPO_ROOT } from "../scripts/lib/paths.ts";
 const DIR = path.join(REPO_ROOT, "bench", "results");
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
-const load = (name: string): Json | undefined => {
-  const file = path.join(DIR, `${name}.json`);
+const load = (name: string, dir = DIR): Json | undefined => {
+  const file = path.join(dir, `${name}.json`);
   return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
 };
+const BEFORE_DIR = path.join(DIR, "before");
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`);
 const times = (x: number) => `${x >= 100 ? Math.round(x) : x.toFixed(2)}×`;
 const mark = (met: boolean) => (met ? "met" : "**missed**");
+
+interface Target {
+  target: string;
+  /** The figure from one results set, or undefined when that set lacks it. */
+  figure(results: (name: string) => Json | undefined): { text: string; met?: boolean } | undefined;
+}
+
+const throughputRows = (t: Json) => (t?.results ?? []) as Json[];
+const TARGETS: Target[] = [
+  {
+    target: "throughput ≥ 2× Agenda 6 (change-stream channel) at 1/2/4 processes",
+    figure: (r) => {
+      const rows = throughputRows(r("throughput"));
+      if (rows.length === 0) return undefined;
+      return {
+        text: rows.map((x) => `${x.processes}p: ${times(x.ours_over_agenda)}`).join(", "),
+        met: rows.every((x) => x.ours_over_agenda >= 2),
+      };
+    },
+  },
+  {
+    target: "throughput within 2× of BullMQ (ours ≥ 0.5× BullMQ)",
+    figure: (r) => {
+      const rows = throughputRows(r("throughput"));
+      if (rows.length === 0) return undefined;
+      return {
+        text: rows.map((x) => `${x.processes}p: ${times(x.ours_over_bullmq)}`).join(", "),
+        met: rows.every((x) => x.ours_over_bullmq >= 0.5),
+      };
+    },
+  },
+  {
+    target: "fixed cost (submit → completed seen with wait=) p50 ≤ 15 ms",
+    figure: (r) => {
+      const f = r("fixed-cost")?.submit_to_completed_ms;
+      return f && { text: `p50 ${ms(f.p50)}, p95 ${ms(f.p95)}`, met: f.p50 <= 15 };
+    },
+  },
+  {
+    target: "pickup (insert → job started) p50 ≤ 5 ms",
+    figure: (r) => {
+      const p = r("pickup")?.systems?.["ours-changestream"];
+      return p && { text: `p50 ${ms(p.p50_ms)}, p95 ${ms(p.p95_ms)}`, met: p.p50_ms <= 5 };
+    },
+  },
+  {
+    target: "worker start (spawn → first claim) p50 ≤ 1.5 s",
+    figure: (r) => {
+      const w = r("worker-start")?.spawn_to_first_claim_ms;
+      return w && { text: `p50 ${ms(w.p50)}, p95 ${ms(w.p95)}`, met: w.p50 <= 1500 };
+    },
+  },
+  {
+    target: "CSV 1,000,000 rows to GCS, peak RSS ≤ 150 MB (default flags)",
+    figure: (r) => {
+      const e = (r("csv-export")?.export_path ?? []).find((x: Json) => /^gcs/.test(x.sink) && !/max-old-space/.test(x.sink));
+      return e && { text: `${e.peak_rss_mb} MB, ${Math.round(e.rows_per_s).toLocaleString("en")} rows/s`, met: e.peak_rss_mb <= 150 };
+    },
+  },
+  {
+    target: "soak 10 min: last minute within 15 % of the first; API and worker RSS flat",
+    figure: (r) => {
+      const k = r("soak");
+      if (!k) return undefined;
+      const w = (k.rss.workers as Json[]).map((x) => `${x.first_minute_mean_mb}→${x.last_minute_mean_mb}`).join(", ");
+      return {
+        text: `${k.jobs_per_s_first_minute}/s → ${k.jobs_per_s_last_minute}/s (${times(k.last_over_first)}); RSS MB API ${k.rss.api.first_minute_mean_mb}→${k.rss.api.last_minute_mean_mb}, worker ${w}; ${k.errors} errors`,
+        met: k.targets && Object.values<Json>(k.targets).every((t) => t.met),
+      };
+    },
+  },
+  {
+    target: "change-stream fan-out: events delivered per completed job per process ≤ 3",
+    figure: (r) => {
+      const f = r("fanout");
+      const value = f?.events_per_job_per_process ?? f?.result?.events_per_job_per_process;
+      return typeof value === "number" ? { text: `${Math.round(value * 100) / 100}`, met: value <= 3 } : undefined;
+    },
+  },
+];
+
+/** One row per target of issue #9: its figure before the work and after it, with the load each was measured under. */
+export function buildTargetsTable(): string {
+  const before = (name: string) => load(name, BEFORE_DIR);
+  const after = (name: string) => load(name);
+  const cell = (f: { text: string; met?: boolean } | undefined) =>
+    f ? `${f.text}${f.met === undefined ? "" : ` (${f.met ? "met" : "**missed**"})`}` : "not measured";
+  const lines = ["| target | before | after |", "| --- | --- | --- |"];
+  for (const t of TARGETS) lines.push(`| ${t.target} | ${cell(t.figure(before))} | ${cell(t.figure(after))} |`);
+  return lines.join("\n") + "\n";
+}
 
 export function buildTable(): string {
   const lines: string[] = [];
@@ -109,8 +202,13 @@ export function buildTable(): string {
   return [...lines, "", ...notes.map((n) => `${n}`)].join("\n") + "\n";
 }
 
+/** What bench/results/table.md holds: the targets before and after, then every measurement. */
+export function buildResultsMarkdown(): string {
+  return `## Targets (issue #9), before and after\n\n${buildTargetsTable()}\n## Every measurement\n\n${buildTable()}`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const table = buildTable();
+  const table = buildResultsMarkdown();
   writeFileSync(path.join(DIR, "table.md"), table);
   process.stdout.write(table);
 }

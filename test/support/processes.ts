@@ -1,6 +1,8 @@
 /**
- * Worker processes for tests: the real entry points (Node's compiled one, or Deno running the
- * sources), their JSON log lines collected so tests can wait for and count events.
+ * Child processes that speak our log format (one JSON object per line on stdout): the real worker
+ * and API entry points, and the benchmarks' comparison workers. One spawner for tests, benchmarks
+ * and the chaos run: lines are parsed once, kept (or only handed to a callback, for long runs),
+ * and anyone can wait for a line that matches.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -14,27 +16,125 @@ export interface LogEntry {
   [field: string]: unknown;
 }
 
-export interface WorkerProcess {
-  child: ChildProcess;
-  logs: LogEntry[];
-  /** Resolves with the first entry (already seen or future) for which `match` holds. */
-  waitFor(match: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
-export function spawnWorker(mongo: TestMongo, options: { runtime?: "node" | "deno"; env?: Record<string, string> } = {}): WorkerProcess {
-  const runtime = options.runtime ?? "node";
-  const [command, args] =
-    runtime === "node"
-      ? [process.execPath, [path.join(REPO_ROOT, "dist", "workers", "node.js")]]
-      : [
-          path.join(REPO_ROOT, "node_modules", ".bin", "deno"),
-          ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", path.join(REPO_ROOT, "workers", "deno.ts")],
-        ];
-  const child = spawn(command, args, {
+export interface LoggedProcess {
+  child: ChildProcess;
+  /** Every parsed line so far (empty when spawned with `keepLogs: false`). */
+  logs: LogEntry[];
+  /**
+   * Resolves with the first entry (already kept, or future) for which `match` holds; rejects after
+   * `timeoutMs` or when the process has exited (and its output ended) without one.
+   */
+  waitFor(match: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
+  exited: Promise<ExitStatus>;
+  /** Sends `signal` (SIGTERM by default) and waits for the exit; SIGKILL after `killAfterMs`. */
+  stop(signal?: NodeJS.Signals, killAfterMs?: number): Promise<ExitStatus>;
+}
+
+export interface SpawnLoggedOptions {
+  /** The executable; Node (this process's) by default. */
+  command?: string;
+  args: string[];
+  env?: Record<string, string | undefined>;
+  /** Keep every entry in `logs` (default true). Long runs say false and count in `onLine`. */
+  keepLogs?: boolean;
+  /** Called for every line with the time it was read here (ms since the epoch). */
+  onLine?: (entry: LogEntry, receivedAt: number) => void;
+  /** Copy lines that are not JSON, and error-level lines, to this process's stderr (a crash stays visible). */
+  echoProblems?: boolean;
+}
+
+export function spawnLogged(options: SpawnLoggedOptions): LoggedProcess {
+  const child = spawn(options.command ?? process.execPath, options.args, {
     cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const keep = options.keepLogs !== false;
+  const logs: LogEntry[] = [];
+  const waiters = new Set<(entry: LogEntry) => void>();
+  const lines = createInterface({ input: child.stdout! });
+  // Lines can still arrive after `exit`; once stdout closes, no awaited line can come any more.
+  const outputEnded = new Promise<void>((resolve) => lines.once("close", resolve));
+  lines.on("line", (line) => {
+    const receivedAt = Date.now();
+    let entry: LogEntry;
+    try {
+      entry = JSON.parse(line) as LogEntry;
+      if (typeof entry?.event !== "string") throw new Error("no event");
+    } catch {
+      entry = { event: "non_json_output", line };
+    }
+    if (options.echoProblems && (entry.event === "non_json_output" || entry.level === "error"))
+      process.stderr.write(`${path.basename(options.args.at(-1) ?? "")}: ${line}\n`);
+    if (keep) logs.push(entry);
+    options.onLine?.(entry, receivedAt);
+    for (const wake of [...waiters]) wake(entry);
+  });
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  const waitFor = (match: (entry: LogEntry) => boolean, timeoutMs = 30_000) =>
+    new Promise<LogEntry>((resolve, reject) => {
+      const found = logs.find(match);
+      if (found) return resolve(found);
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(onEntry);
+      };
+      const onEntry = (entry: LogEntry) => {
+        if (!match(entry)) return;
+        cleanup();
+        resolve(entry);
+      };
+      const seen = () => (keep ? `; saw: ${logs.map((l) => l.event).join(", ")}` : "");
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`log event not seen within ${timeoutMs} ms from ${path.basename(options.args.at(-1) ?? "")}${seen()}`));
+      }, timeoutMs);
+      waiters.add(onEntry);
+      void outputEnded
+        .then(() => exited)
+        .then((status) => {
+          if (!waiters.has(onEntry)) return;
+          cleanup();
+          reject(
+            new Error(`${path.basename(options.args.at(-1) ?? "")} exited (${status.code ?? status.signal}) before the awaited log event`),
+          );
+        });
+    });
+  const stop = async (signal: NodeJS.Signals = "SIGTERM", killAfterMs = 10_000): Promise<ExitStatus> => {
+    if (child.exitCode !== null || child.signalCode !== null) return exited;
+    const kill = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+    child.kill(signal);
+    const status = await exited;
+    clearTimeout(kill);
+    return status;
+  };
+  return { child, logs, waitFor, exited, stop };
+}
+
+/** Our worker entry point for a runtime: Node's compiled file, or Deno running the sources. */
+export function workerCommand(runtime: "node" | "deno" = "node"): { command: string; args: string[] } {
+  return runtime === "node"
+    ? { command: process.execPath, args: [path.join(REPO_ROOT, "dist", "workers", "node.js")] }
+    : {
+        command: path.join(REPO_ROOT, "node_modules", ".bin", "deno"),
+        args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", path.join(REPO_ROOT, "workers", "deno.ts")],
+      };
+}
+
+export type WorkerProcess = LoggedProcess;
+
+/** A worker for tests: short leases and sweeps so recovery paths finish in seconds. */
+export function spawnWorker(mongo: TestMongo, options: { runtime?: "node" | "deno"; env?: Record<string, string> } = {}): WorkerProcess {
+  return spawnLogged({
+    ...workerCommand(options.runtime),
     env: {
-      ...process.env,
       MONGODB_URI: mongo.uri,
       MONGODB_DB: mongo.dbName,
       LEASE_MS: "3000",
@@ -43,48 +143,10 @@ export function spawnWorker(mongo: TestMongo, options: { runtime?: "node" | "den
       LOG_LEVEL: "info",
       ...options.env,
     },
-    stdio: ["ignore", "pipe", "inherit"],
   });
-  const logs: LogEntry[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on("line", (line) => {
-    try {
-      logs.push(JSON.parse(line) as LogEntry);
-    } catch {
-      logs.push({ event: "non_json_output", line });
-    }
-    for (const wake of [...waiters]) wake();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
-  const waitFor = (match: (entry: LogEntry) => boolean, timeoutMs = 30_000) =>
-    new Promise<LogEntry>((resolve, reject) => {
-      const check = () => {
-        const found = logs.find(match);
-        if (!found) return false;
-        cleanup();
-        resolve(found);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`worker log event not seen within ${timeoutMs} ms; saw: ${logs.map((l) => l.event).join(", ")}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiters.delete(onLine);
-      };
-      const onLine = () => void check();
-      if (!check()) waiters.add(onLine);
-    });
-  return { child, logs, waitFor, exited };
 }
 
-export async function stopWorker(
-  worker: WorkerProcess,
-  signal: NodeJS.Signals = "SIGTERM",
-): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export async function stopWorker(worker: WorkerProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<ExitStatus> {
   if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill(signal);
   return worker.exited;
 }

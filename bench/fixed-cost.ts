@@ -1,0 +1,118 @@
+/**
+ * Per-request fixed cost: what the service adds around a report whose aggregation takes almost
+ * nothing, as a client sees it. Deployed shape: one API process (dist/src/api/server.js) and one
+ * worker process (dist/workers/node.js) on the embedded test server; the client here submits
+ * `POST /v1/reports {report_name: "bench-noop"}` and holds `GET /v1/reports/:id?wait=30` until the
+ * request is completed. One request at a time, WARMUP first, then RUNS measured.
+ *
+ * Also measured in the same run: the no-op aggregation run directly with the driver (what the
+ * report itself costs), and where the time went from the request's own timestamps (submit →
+ * claim, claim → finished, finished → answer received).
+ * `npm run bench:fixed-cost`
+ */
+import process from "node:process";
+import { MongoClient } from "mongodb";
+import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
+import { startApi, startWorker, summarise } from "./harness.ts";
+import { percentile, writeResults } from "./lib.ts";
+
+const RUNS = Number(process.env.RUNS ?? 50);
+// The test server is a JVM: its JIT needs some requests before times settle.
+const WARMUP = Number(process.env.WARMUP ?? 10);
+const TARGET_P50_MS = 15;
+
+interface Status {
+  id: string;
+  status: string;
+  report_date: string;
+  started_at?: string;
+  finished_at?: string;
+}
+
+const server = await startEmbeddedMongo();
+const target = { mongoUri: server.uri, dbName: "bench_fixed_cost" };
+const api = await startApi(target);
+const worker = startWorker("ours", { ...target, concurrency: 4 }, () => {});
+const client = await MongoClient.connect(server.uri, { appName: "bench-direct" });
+
+async function once(i: number): Promise<{ total: number; submit: number; toClaim: number; run: number; answer: number }> {
+  const started = performance.now();
+  const response = await fetch(`${api.url}/v1/reports`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ report_name: "bench-noop", i }),
+  });
+  if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
+  const submitted = (await response.json()) as Status;
+  const submit = performance.now() - started;
+  let status = submitted;
+  while (status.status === "pending" || status.status === "running")
+    status = (await fetch(`${api.url}/v1/reports/${submitted.id}?wait=30`).then((r) => r.json())) as Status;
+  const total = performance.now() - started;
+  const answeredAt = Date.now();
+  if (status.status !== "completed") throw new Error(`request ${submitted.id} ended ${status.status}: ${JSON.stringify(status)}`);
+  const [requested, claimed, finished] = [status.report_date, status.started_at!, status.finished_at!].map((t) => Date.parse(t));
+  return { total, submit, toClaim: claimed - requested, run: finished - claimed, answer: answeredAt - finished };
+}
+
+async function direct(): Promise<number> {
+  const started = performance.now();
+  await client
+    .db(target.dbName)
+    .collection("bench_noop")
+    .aggregate([{ $limit: 1 }])
+    .toArray();
+  return performance.now() - started;
+}
+
+try {
+  await worker.ready;
+  for (let i = 0; i < WARMUP; i++) {
+    await once(i);
+    await direct();
+  }
+  const runs = [];
+  const aggregate: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    runs.push(await once(WARMUP + i));
+    aggregate.push(await direct());
+  }
+  const total = summarise(
+    runs.map((r) => r.total),
+    percentile,
+  );
+  const file = writeResults("fixed-cost", {
+    method:
+      `one API process + one worker process (concurrency 4) on the embedded test server; the client submits bench-noop (aggregation: $limit 1 over an empty collection) and waits with GET ?wait=30 until completed, one request at a time; ` +
+      `${WARMUP} warm-up requests, then ${RUNS} measured; breakdown from the request's report_date, started_at, finished_at (same machine clock); direct = the same aggregation with the driver`,
+    runs: RUNS,
+    submit_to_completed_ms: total,
+    breakdown_ms: {
+      post_round_trip: summarise(
+        runs.map((r) => r.submit),
+        percentile,
+      ),
+      submitted_to_claimed: summarise(
+        runs.map((r) => r.toClaim),
+        percentile,
+      ),
+      claimed_to_finished: summarise(
+        runs.map((r) => r.run),
+        percentile,
+      ),
+      finished_to_answer_received: summarise(
+        runs.map((r) => r.answer),
+        percentile,
+      ),
+    },
+    direct_aggregation_ms: summarise(aggregate, percentile),
+    targets: { [`p50 <= ${TARGET_P50_MS} ms`]: { value_ms: total.p50, met: total.p50 <= TARGET_P50_MS } },
+  });
+  console.log(JSON.stringify({ event: "bench.done", file, submit_to_completed_ms: total }));
+} finally {
+  await client.close();
+  await worker.stop();
+  await api.stop();
+  await server.stop();
+}
+process.exit(0);

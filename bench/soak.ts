@@ -1,0 +1,128 @@
+/**
+ * Soak: CLIENTS clients (8) each submit a no-op request and hold `GET ?wait=30` until it is done,
+ * then submit the next, for SOAK_MINUTES (10) against one API process and WORKERS (1) worker
+ * processes on one embedded test server. It stops by itself at the deadline (the clients finish
+ * the request they are on).
+ * Reported: completed requests per minute, throughput of the last minute against the first
+ * (target: within 15 %), the RSS of the API and of each worker sampled every SAMPLE_S seconds
+ * (target: flat, i.e. the last minute's mean within 15 % of the first minute's), and errors.
+ * `npm run bench:soak` (SOAK_MINUTES=1 for a short check).
+ */
+import process from "node:process";
+import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
+import { rssMb, sleep, startApi, startWorker } from "./harness.ts";
+import { writeResults } from "./lib.ts";
+
+const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
+const CLIENTS = Number(process.env.CLIENTS ?? 8);
+const WORKERS = Number(process.env.WORKERS ?? 1);
+const SAMPLE_S = Number(process.env.SAMPLE_S ?? 5);
+const TOLERANCE = 0.15;
+
+const server = await startEmbeddedMongo();
+const target = { mongoUri: server.uri, dbName: "bench_soak" };
+const api = await startApi(target);
+const workers = Array.from({ length: WORKERS }, () => startWorker("ours", { ...target, concurrency: 4 }, () => {}));
+
+const completedAt: number[] = [];
+const errors: string[] = [];
+const rss: { at_s: number; api_mb: number; workers_mb: number[] }[] = [];
+
+async function client(n: number, t0: number, deadline: number): Promise<void> {
+  for (let i = 0; Date.now() < deadline; i++) {
+    try {
+      const response = await fetch(`${api.url}/v1/reports`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ report_name: "bench-noop", i: n * 1_000_000 + i }),
+      });
+      if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
+      let status = (await response.json()) as { id: string; status: string };
+      const id = status.id;
+      while (status.status === "pending" || status.status === "running")
+        status = (await fetch(`${api.url}/v1/reports/${id}?wait=30`).then((r) => r.json())) as typeof status;
+      if (status.status !== "completed") throw new Error(`request ${id} ended ${status.status}`);
+      completedAt.push(Date.now() - t0);
+    } catch (error) {
+      errors.push(String(error));
+      await sleep(100);
+    }
+  }
+}
+
+try {
+  await Promise.all(workers.map((w) => w.ready));
+  const t0 = Date.now();
+  const deadline = t0 + MINUTES * 60_000;
+  const sampler = setInterval(() => {
+    rss.push({
+      at_s: Math.round((Date.now() - t0) / 1000),
+      api_mb: rssMb(api.child.pid!),
+      workers_mb: workers.map((w) => rssMb(w.child.pid!)),
+    });
+  }, SAMPLE_S * 1000);
+  let lastReport = 0;
+  const progress = setInterval(() => {
+    const done = completedAt.length;
+    console.log(
+      JSON.stringify({
+        event: "bench.soak.progress",
+        at_s: Math.round((Date.now() - t0) / 1000),
+        completed: done,
+        last_interval: done - lastReport,
+        errors: errors.length,
+        rss: rss.at(-1),
+      }),
+    );
+    lastReport = done;
+  }, 30_000);
+  await Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(n, t0, deadline)));
+  clearInterval(sampler);
+  clearInterval(progress);
+
+  const perMinute = Array.from({ length: MINUTES }, (_, m) => completedAt.filter((t) => t >= m * 60_000 && t < (m + 1) * 60_000).length);
+  const first = perMinute[0];
+  const last = perMinute[MINUTES - 1];
+  const mean = (values: number[]) => Math.round((values.reduce((a, b) => a + b, 0) / Math.max(1, values.length)) * 10) / 10;
+  const inMinute = (m: number) => rss.filter((s) => s.at_s > m * 60 && s.at_s <= (m + 1) * 60);
+  const rssSummary = (pick: (s: (typeof rss)[number]) => number) => {
+    const firstMean = mean(inMinute(0).map(pick));
+    const lastMean = mean(inMinute(MINUTES - 1).map(pick));
+    return {
+      first_minute_mean_mb: firstMean,
+      last_minute_mean_mb: lastMean,
+      max_mb: Math.max(...rss.map(pick)),
+      flat: lastMean <= firstMean * (1 + TOLERANCE),
+    };
+  };
+  const throughputRatio = Math.round((last / first) * 1000) / 1000;
+  const apiRss = rssSummary((s) => s.api_mb);
+  const workerRss = workers.map((_, k) => rssSummary((s) => s.workers_mb[k]));
+  const file = writeResults("soak", {
+    method:
+      `${CLIENTS} clients, each: POST bench-noop, then GET ?wait=30 until completed, then the next; ${MINUTES} minutes; one API process + ${WORKERS} worker process(es) (concurrency 4) on one embedded test server; ` +
+      `RSS (VmRSS) sampled every ${SAMPLE_S} s; "flat" = last minute's mean RSS within ${TOLERANCE * 100} % of the first minute's`,
+    minutes: MINUTES,
+    completed: completedAt.length,
+    errors: errors.length,
+    first_errors: errors.slice(0, 5),
+    completed_per_minute: perMinute,
+    jobs_per_s_first_minute: Math.round((first / 60) * 10) / 10,
+    jobs_per_s_last_minute: Math.round((last / 60) * 10) / 10,
+    last_over_first: throughputRatio,
+    rss: { api: apiRss, workers: workerRss },
+    rss_samples: rss,
+    targets: {
+      "last minute at least 85 % of the first": { ratio: throughputRatio, met: throughputRatio >= 1 - TOLERANCE },
+      "API and worker RSS flat": { met: apiRss.flat && workerRss.every((w) => w.flat) },
+    },
+  });
+  console.log(
+    JSON.stringify({ event: "bench.done", file, completed_per_minute: perMinute, last_over_first: throughputRatio, errors: errors.length }),
+  );
+} finally {
+  await Promise.all(workers.map((w) => w.stop()));
+  await api.stop();
+  await server.stop();
+}
+process.exit(0);
