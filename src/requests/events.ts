@@ -2,31 +2,87 @@
  * One change stream per process on `report_requests`, shared by whoever in the process wants to
  * hear about requests (the worker to wake up, the API to answer `wait=` polls).
  *
+ * The server filters and trims the stream: only inserts, replacements, and updates that set
+ * `status` reach the process, each projected down to id, operation and status. Lease heartbeats
+ * and progress writes do not set `status`, so they cause no delivery at all; no event carries the
+ * document (no `updateLookup`: on MongoDB that is a lookup per event per stream). Whoever needs
+ * the document reads it by `_id`.
+ *
  * Events only notify: listeners re-read or re-claim through the store, so a missed or duplicated
- * event costs latency, never correctness. When the stream fails it is reopened from the last
- * resume token (or fresh, if the token is no longer usable) and listeners get a `resync` so they
- * can catch up on anything that happened in between.
+ * event costs latency, never correctness. The stream is reopened whenever it stops: after an
+ * error the driver could not resume, and after it closes by itself (an `invalidate`, when the
+ * collection is dropped or renamed, closes a stream without any error). It reopens after its last
+ * resume token (`startAfter`, which also accepts an invalidate's token), or fresh if the token is
+ * no longer usable; listeners then get a `resync` so they can catch up.
  */
-import type { ChangeStream, ChangeStreamDocument, Collection, ResumeToken } from "mongodb";
+import type { ChangeStream, Collection, Document, ObjectId, ResumeToken } from "mongodb";
+import { MongoServerError } from "mongodb";
 import type { Logger } from "../log.ts";
-import type { RequestDocument } from "./document.ts";
+import type { RequestDocument, RequestStatus } from "./document.ts";
+
+export type RequestOperation = "insert" | "update" | "replace";
+
+/** What a listener hears: which request, how it changed, and its new status when the change set one. */
+export interface RequestChange {
+  id: ObjectId;
+  operation: RequestOperation;
+  status?: RequestStatus;
+}
 
 export interface RequestEventListener {
-  /** A request was inserted or changed; `doc` is its state after the change (when known). */
-  change?(doc: RequestDocument): void;
+  /** A request was inserted, replaced, or its status changed. */
+  change?(event: RequestChange): void;
   /** The stream restarted: events may have been missed. */
   resync?(): void;
 }
 
+/** The event as it leaves the server after `PIPELINE`. */
+interface ProjectedEvent {
+  _id: ResumeToken;
+  operationType: RequestOperation | "invalidate";
+  documentKey?: { _id: ObjectId };
+  status?: RequestStatus;
+}
+
+/**
+ * Server-side filter and projection. `invalidate` is let through explicitly: its token is the one
+ * a new stream must `startAfter` (resuming after the drop itself would meet the drop again).
+ */
+export const PIPELINE: Document[] = [
+  {
+    $match: {
+      $or: [
+        { operationType: { $in: ["insert", "replace", "invalidate"] } },
+        { operationType: "update", "updateDescription.updatedFields.status": { $exists: true } },
+      ],
+    },
+  },
+  {
+    $project: {
+      operationType: 1,
+      documentKey: 1,
+      status: { $ifNull: ["$updateDescription.updatedFields.status", "$fullDocument.status"] },
+    },
+  },
+];
+
 const RETRY_DELAYS_MS = [100, 500, 1000, 2000, 5000];
+/** The server answers a change stream's aggregate in milliseconds; this only bounds a start-up against a server that sends no resume token. */
+const OPEN_TIMEOUT_MS = 10_000;
+/** Resume tokens the server will never accept again: start afresh instead of retrying them. */
+const TOKEN_UNUSABLE_CODES = new Set([260 /* InvalidResumeToken */, 280 /* ChangeStreamFatalError */, 286 /* ChangeStreamHistoryLost */]);
 
 export class RequestEvents {
-  private stream: ChangeStream<RequestDocument> | null = null;
+  private stream: ChangeStream<RequestDocument, ProjectedEvent> | null = null;
   private resumeToken: ResumeToken | undefined;
   private readonly listeners = new Set<RequestEventListener>();
   private closed = false;
   private failures = 0;
   private reopenTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Change events handed to listeners since start (one per event, however many listeners): the fan-out figure. */
+  delivered = 0;
+  /** Streams opened since start (1 + reopens). */
+  opened = 0;
 
   constructor(
     private readonly requests: Collection<RequestDocument>,
@@ -38,69 +94,84 @@ export class RequestEvents {
     return () => this.listeners.delete(listener);
   }
 
-  /** Opens the stream. Resolves once the server has accepted it, so no later write is missed. */
+  /**
+   * Opens the stream. Resolves once the server has answered it (its first resume token), so no
+   * later write is missed. Never rejects: a stream that fails is retried in the background.
+   */
   async start(): Promise<void> {
     this.closed = false;
     await this.open();
   }
 
-  private async open(): Promise<void> {
-    // Inserts, and updates/replacements (a request may be put back to pending); updateLookup
-    // gives the whole document, which both the worker and the waiters need.
-    const pipeline = [{ $match: { operationType: { $in: ["insert", "update", "replace"] } } }];
-    const stream = this.requests.watch<RequestDocument, ChangeStreamDocument<RequestDocument>>(pipeline, {
-      fullDocument: "updateLookup",
-      ...(this.resumeToken ? { resumeAfter: this.resumeToken } : {}),
-    });
+  private async open(): Promise<ChangeStream<RequestDocument, ProjectedEvent>> {
+    // startAfter (MongoDB 4.2+) accepts every token, including an invalidate's, where resumeAfter refuses the latter.
+    const stream = this.requests.watch<RequestDocument, ProjectedEvent>(PIPELINE, this.resumeToken ? { startAfter: this.resumeToken } : {});
     this.stream = stream;
-    stream.on("change", (event) => {
-      this.failures = 0;
-      this.resumeToken = event._id;
-      const doc = "fullDocument" in event ? event.fullDocument : undefined;
-      if (!doc) return;
-      for (const listener of this.listeners) listener.change?.(doc);
-    });
-    stream.on("error", (error) => this.onError(stream, error));
-    // The server-side cursor is opened asynchronously; "init" fires when the server has answered
-    // the aggregate, from which point no write is missed. The timeout only guards start-up.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 5000);
-      const done = () => {
+    this.opened += 1;
+    // The driver emits resumeTokenChanged when the server answers the aggregate (the
+    // postBatchResumeToken of an empty first batch) and after every batch or event since; it
+    // never forwards the cursor's `init`, so that is what start-up waits for.
+    const answered = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn("change_stream.no_resume_token", { waited_ms: OPEN_TIMEOUT_MS });
+        resolve(false);
+      }, OPEN_TIMEOUT_MS);
+      const settle = (accepted: boolean) => {
         clearTimeout(timer);
-        resolve();
+        resolve(accepted);
       };
-      stream.once("init", () => {
-        this.failures = 0; // the server accepted the stream (and the resume token)
-        done();
-      });
-      stream.once("error", done);
+      stream.once("resumeTokenChanged", () => settle(true));
+      stream.once("error", () => settle(false));
+      stream.once("close", () => settle(false));
     });
+    stream.on("resumeTokenChanged", (token) => {
+      if (stream === this.stream) this.resumeToken = token as ResumeToken;
+    });
+    stream.on("change", (event) => this.onChange(stream, event));
+    stream.on("error", (error) => this.onStopped(stream, error));
+    stream.on("close", () => this.onStopped(stream));
+    stream.on("end", () => this.onStopped(stream));
+    if (await answered) this.failures = 0; // the server accepted the stream (and the token it resumed from)
+    return stream;
   }
 
-  private onError(stream: ChangeStream<RequestDocument>, error: unknown): void {
+  private onChange(stream: ChangeStream<RequestDocument, ProjectedEvent>, event: ProjectedEvent): void {
+    if (stream !== this.stream) return;
+    this.resumeToken = event._id;
+    const id = event.documentKey?._id;
+    if (event.operationType === "invalidate" || id === undefined) return; // the stream closes next and is reopened
+    this.delivered += 1;
+    const change: RequestChange = { id, operation: event.operationType, ...(event.status ? { status: event.status } : {}) };
+    for (const listener of this.listeners) listener.change?.(change);
+  }
+
+  /** The stream stopped (error, invalidate, or closed under us): reopen it unless we are closing. */
+  private onStopped(stream: ChangeStream<RequestDocument, ProjectedEvent>, error?: unknown): void {
     if (this.closed || stream !== this.stream) return;
-    this.log.warn("change_stream.error", { error });
     this.stream = null;
+    if (error instanceof MongoServerError && error.code !== undefined && TOKEN_UNUSABLE_CODES.has(Number(error.code))) {
+      this.resumeToken = undefined;
+    }
+    if (error) this.log.warn("change_stream.error", { error, resumable: this.resumeToken !== undefined });
+    else this.log.info("change_stream.closed", { resumable: this.resumeToken !== undefined });
     void stream.close().catch(() => {});
-    this.scheduleReopen();
+    this.scheduleReopen(error === undefined);
   }
 
-  private scheduleReopen(): void {
-    const delay = RETRY_DELAYS_MS[Math.min(this.failures, RETRY_DELAYS_MS.length - 1)];
+  private scheduleReopen(immediately: boolean): void {
+    const delay = immediately && this.failures === 0 ? 0 : RETRY_DELAYS_MS[Math.min(this.failures, RETRY_DELAYS_MS.length - 1)];
     this.failures += 1;
-    // After a few failures the token itself may be the problem (for example, trimmed from the
-    // oplog): start fresh and let listeners resync.
+    // After a few failures the token itself may be the problem: start fresh and let listeners resync.
     if (this.failures > 3) this.resumeToken = undefined;
     this.reopenTimer = setTimeout(() => {
       this.reopenTimer = null;
       if (this.closed) return;
-      this.open().then(
-        () => {
-          this.log.info("change_stream.reopened", { resumed: this.resumeToken !== undefined });
-          for (const listener of this.listeners) listener.resync?.();
-        },
-        () => this.scheduleReopen(),
-      );
+      // If this stream fails too, its own error/close handler schedules the next try.
+      void this.open().then((stream) => {
+        if (stream !== this.stream) return;
+        this.log.info("change_stream.reopened", { resumed: this.resumeToken !== undefined, opened: this.opened });
+        for (const listener of this.listeners) listener.resync?.();
+      });
     }, delay);
   }
 

@@ -1,7 +1,7 @@
 /**
  * Lets many HTTP requests wait for status changes over the process's single change stream: each
  * waiter registers the request id it cares about and is woken by the matching event, instead of
- * every client polling the database.
+ * every client polling the database. Events carry no document: a woken waiter reads it by `_id`.
  */
 import type { RequestEvents } from "./events.ts";
 
@@ -17,7 +17,7 @@ export class StatusWaiter {
 
   constructor(events: RequestEvents) {
     this.unsubscribe = events.subscribe({
-      change: (doc) => this.notify(String(doc._id)),
+      change: (event) => this.notify(String(event.id)),
       // After a stream restart any waiter may have missed its event: wake all to re-read.
       resync: () => {
         for (const id of [...this.waiting.keys()]) this.notify(id);

@@ -32,8 +32,8 @@ export class RequestWatch {
     private readonly log: Logger,
   ) {
     this.unsubscribe = events.subscribe({
-      change: (doc) => {
-        if (this.listeners.has(String(doc._id))) void this.read();
+      change: (event) => {
+        if (this.listeners.has(String(event.id))) void this.read();
       },
       // Events may have been missed while the stream was down: read everything watched now.
       resync: () => void this.read(),

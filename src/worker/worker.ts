@@ -1,7 +1,8 @@
 /**
  * The worker: claims requests and runs them, up to `concurrency` at a time.
  *
- * It is woken by change events (a request became pending), by a periodic sweep (events missed
+ * It is woken by change events (a request became pending; paced so that idle workers do not all
+ * claim at once, see claim-pacer.ts), by a periodic sweep (events missed
  * while no worker ran, leases that expired, retries that came due) and whenever a job finishes.
  * Waking only means "try to claim"; the store's atomic claim decides who gets what, so any number
  * of worker processes can run side by side.
@@ -18,6 +19,7 @@ import type { ReportCatalogue } from "../reports/registry.ts";
 import { validateParams } from "../reports/validation.ts";
 import { deleteChunks } from "../results/chunks.ts";
 import type { CsvSink } from "../results/sinks/sink.ts";
+import { ClaimPacer } from "./claim-pacer.ts";
 import { classifyError, retryDelayMs } from "./errors.ts";
 import { executeReport } from "./execute.ts";
 import { LeaseKeeper, LeaseLostError } from "./lease.ts";
@@ -69,6 +71,11 @@ export class Worker {
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private retentionTimer: ReturnType<typeof setInterval> | null = null;
   private unsubscribe: (() => void) | null = null;
+  private readonly pacer = new ClaimPacer();
+  /** Claims delayed by the pacer, by request id; dropped when another worker claims that request first. */
+  private readonly pendingWakes = new Map<string, ReturnType<typeof setTimeout>>();
+  /** The next claim was woken by a `pending` event: its outcome tells the pacer how contended claims are. */
+  private measureNextClaim = false;
   private readonly log: Logger;
 
   /** When the last claim attempt reached the database (found a job or not). */
@@ -88,10 +95,12 @@ export class Worker {
 
   start(): void {
     this.unsubscribe = this.deps.events.subscribe({
-      change: (doc) => {
-        if (doc.status === "pending") this.wake();
+      change: (event) => {
+        const key = String(event.id);
+        if (event.status === "pending") this.wakeForPending(key);
+        else this.forgetPending(key); // claimed (or finished) meanwhile: no claim needed for it
         // A cancelled request this worker runs: stop now rather than at the next heartbeat.
-        if (doc.status === "cancelled") this.running.get(String(doc._id))?.keeper.abort(new CancelledError());
+        if (event.status === "cancelled") this.running.get(key)?.keeper.abort(new CancelledError());
       },
       resync: () => this.wake(),
     });
@@ -124,6 +133,33 @@ export class Worker {
     if (csv && this.deps.csvSink) await this.deps.csvSink.remove({ sink: csv.bucket ? "gcs" : "local", rows: 0, ...csv });
   }
 
+  /** A request became pending: claim now, or after the pacer's delay unless another worker claims it first (see ClaimPacer). */
+  private wakeForPending(key: string): void {
+    if (this.stopping || this.running.size >= this.deps.config.workerConcurrency) return; // full: a finishing job wakes it
+    const delay = this.pacer.delayMs();
+    if (delay < 1) return this.wakeByEvent();
+    if (this.pendingWakes.has(key)) return;
+    this.pendingWakes.set(
+      key,
+      setTimeout(() => {
+        this.pendingWakes.delete(key);
+        this.wakeByEvent();
+      }, delay),
+    );
+  }
+
+  private forgetPending(key: string): void {
+    const timer = this.pendingWakes.get(key);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.pendingWakes.delete(key);
+  }
+
+  private wakeByEvent(): void {
+    this.measureNextClaim = true;
+    this.wake();
+  }
+
   get activeJobs(): number {
     return this.running.size;
   }
@@ -150,6 +186,10 @@ export class Worker {
         try {
           doc = await store.claim(this.owner, config.leaseMs);
           this.lastClaimReachedDb = Date.now();
+          if (this.measureNextClaim) {
+            this.measureNextClaim = false;
+            this.pacer.record(doc !== null);
+          }
         } catch (error) {
           // The sweep will try again; a database outage must not kill the worker.
           const failingForMs = Date.now() - this.lastClaimReachedDb;
@@ -305,6 +345,8 @@ export class Worker {
     if (this.stopping) return;
     this.stopping = true;
     this.unsubscribe?.();
+    for (const timer of this.pendingWakes.values()) clearTimeout(timer);
+    this.pendingWakes.clear();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     const jobs = () => [...this.running.values()].map((job) => job.done);
@@ -314,7 +356,8 @@ export class Worker {
       for (const job of this.running.values()) job.keeper.abort(new ShutdownError("worker shutting down"));
       await Promise.all(jobs());
     }
-    this.log.info("worker.stopped", {});
+    // The fan-out figure (bench/fanout.ts): change events this process received, and claim contention as the pacer saw it.
+    this.log.info("worker.stopped", { events_delivered: this.deps.events.delivered, claim_contention: this.pacer.level });
   }
 }
 

@@ -1,0 +1,146 @@
+/**
+ * The process's change stream (src/requests/events.ts) against a real server: what reaches
+ * listeners (a job's insert, claim and final status; never a heartbeat), and what the service does
+ * with it (a `wait=` poll wakes on the change, a running job stops on its `cancelled` event, the
+ * stream comes back after the collection is dropped).
+ */
+import { suite } from "../support/suite.ts";
+import * as assert from "uvu/assert";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ObjectId } from "mongodb";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { startTestService, type TestService } from "../support/service.ts";
+import { eventually, get, post, request } from "../support/http.ts";
+import { RequestEvents, type RequestChange } from "../../src/requests/events.ts";
+import { RequestStore } from "../../src/requests/store.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
+import { Worker } from "../../src/worker/worker.ts";
+
+const FIXTURE_REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "progress-reports");
+
+const test = suite("request-events");
+let mongo: TestMongo;
+let service: TestService;
+let worker: Worker | null = null;
+
+test.before(async () => {
+  mongo = await startTestMongo("request_events");
+  // A lease of a minute renewed every 20 s, progress written every 10 minutes: within a test,
+  // only the change stream can tell a running job it was cancelled (a fenced renewal or progress
+  // write would find the lease gone). No worker unless a test starts one.
+  service = await startTestService(mongo, {
+    worker: false,
+    config: {
+      reportsDirs: [FIXTURE_REPORTS],
+      rowsPerChunk: 20,
+      leaseMs: 60_000,
+      heartbeatMs: 20_000,
+      progressIntervalMs: 600_000,
+      reuseWindowMs: 0,
+    },
+  });
+  await service.context.database.db
+    .collection("movies")
+    .insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: i as any, title: `movie ${i}` })));
+});
+
+test.after.each(async () => {
+  await worker?.stop();
+  worker = null;
+});
+
+test.after(async () => {
+  await service?.close();
+  await mongo?.stop();
+});
+
+/** A second RequestEvents of our own on the service's collection, recording what it delivers. */
+async function listen(): Promise<{ events: RequestEvents; seen: RequestChange[] }> {
+  const events = new RequestEvents(service.context.database.requests, silentLogger);
+  const seen: RequestChange[] = [];
+  events.subscribe({ change: (event) => seen.push(event) });
+  await events.start();
+  return { events, seen };
+}
+
+test("a job's life delivers its insert, its claim and its final status; heartbeats deliver nothing", async () => {
+  const { events, seen } = await listen();
+  const store = new RequestStore(service.context.database.requests);
+  const submitted = await store.submit({ report_name: "top-movies-per-rating", params: {}, output: "json" });
+  const claimed = await store.claim("test-owner", 60_000);
+  assert.ok(claimed && claimed._id.equals(submitted._id));
+  const claim = { id: claimed!._id, owner: "test-owner", attempt: claimed!.attempts };
+  for (let i = 0; i < 5; i++) assert.ok(await store.renew(claim, 60_000), "heartbeat");
+  assert.ok(await store.complete(claim, { row_count: 0, columns: [], attempt: claim.attempt } as any));
+  await eventually(async () => (seen.length >= 3 ? true : undefined), 5_000);
+  // A marker after everything: once it arrives, anything the heartbeats caused would have too.
+  const marker = await store.submit({ report_name: "top-movies-per-rating", params: { top: 2 }, output: "json" });
+  await eventually(async () => (seen.some((event) => event.id.equals(marker._id)) ? true : undefined), 5_000);
+  const forJob = seen.filter((event) => event.id.equals(submitted._id));
+  assert.equal(
+    forJob.map((event) => [event.operation, event.status]),
+    [
+      ["insert", "pending"],
+      ["update", "running"],
+      ["update", "completed"],
+    ],
+  );
+  assert.is(events.delivered, 4, "three for the job, one for the marker");
+  await events.close();
+  await service.context.database.requests.deleteMany({});
+});
+
+test("a wait= poll wakes on the status change", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 1 });
+  assert.is(submitted.status, 202);
+  const id = new ObjectId(submitted.body.id as string);
+  // The poll may hold for 30 s (the most WAIT_MAX_S allows by default); the change below must end it long before.
+  const polled = get(`${service.url}/v1/reports/${id}?wait=30`);
+  await eventually(async () => (service.api.waiter.waiters > 0 ? true : undefined), 5_000, 10);
+  await service.context.database.requests.updateOne(
+    { _id: id },
+    { $set: { status: "error", error: { code: "test", message: "set by the test" } } },
+  );
+  const response = await polled;
+  assert.is(response.body.status, "error");
+  await service.context.database.requests.deleteMany({});
+});
+
+test("a cancelled running job stops on its status event (the next heartbeat is 20 s away)", async () => {
+  const logged: { event: string }[] = [];
+  const log = createLogger({}, "info", (line) => logged.push(JSON.parse(line)));
+  worker = new Worker({ ...service.context, log });
+  worker.start();
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "every-movie" });
+  const id = new ObjectId(submitted.body.id as string);
+  const results = service.context.database.results;
+  await eventually(async () => ((await results.countDocuments({ request_id: id })) > 0 ? true : undefined), 20_000, 5);
+  const cancelled = await request(`${service.url}/v1/reports/${id}/cancel`, { method: "POST" });
+  assert.is(cancelled.body.status, "cancelled");
+  await eventually(async () => (worker!.activeJobs === 0 ? true : undefined), 10_000, 20);
+  // Stopped as cancelled, not run to the end and refused at its fenced completion.
+  assert.ok(
+    logged.some((line) => line.event === "job.cancelled"),
+    logged.map((line) => line.event).join(" "),
+  );
+  await eventually(async () => ((await results.countDocuments({ request_id: id })) === 0 ? true : undefined), 5_000, 20);
+  assert.is((await service.context.database.requests.findOne({ _id: id }))!.status, "cancelled");
+});
+
+test("after the collection is dropped (invalidate) the stream reopens and the service keeps working", async () => {
+  const events = service.context.events;
+  const openedBefore = events.opened;
+  const deliveredBefore = events.delivered;
+  await service.context.database.requests.drop();
+  await eventually(async () => (events.opened > openedBefore ? true : undefined), 10_000, 20);
+  worker = new Worker(service.context);
+  worker.start();
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 3 });
+  assert.is(submitted.status, 202);
+  const done = await get(`${service.url}/v1/reports/${submitted.body.id}?wait=30`);
+  assert.is(done.body.status, "completed");
+  assert.ok(events.delivered > deliveredBefore, "events arrive on the reopened stream");
+});
+
+test.run();
