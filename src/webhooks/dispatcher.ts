@@ -68,8 +68,8 @@ export class WebhookDispatcher {
   start(): void {
     if (!this.deps.config.webhookSecret) return;
     this.unsubscribe = this.deps.events.subscribe({
-      change: (doc) => {
-        if (FINAL_STATUSES.includes(doc.status)) this.wake();
+      change: (event) => {
+        if (event.status && FINAL_STATUSES.includes(event.status)) this.wake();
       },
       resync: () => this.wake(),
     });
