@@ -132,6 +132,12 @@ export const SETTINGS = {
     doc: "extra folders of code-defined report modules (`<collection>/<name>.js`), `:`-separated",
     value: (dirs: string | undefined) => (dirs ?? "").split(path.delimiter).filter((dir) => dir.trim() !== ""),
   }),
+  createDataIndexes: setting({
+    env: "CREATE_DATA_INDEXES",
+    type: flag(),
+    default: true,
+    doc: "create the indexes reports declare on the data collections at start (`false`: an operator does; the missing ones are logged)",
+  }),
   catalogueReloadMs: setting({
     env: "CATALOGUE_RELOAD_MS",
     type: int(0, 3_600_000),

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { RequestEvents } from "./requests/events.ts";
 import { RequestStore } from "./requests/store.ts";
 import { LiveCatalogue } from "./reports/live.ts";
+import { DataIndexKeeper } from "./reports/data-indexes.ts";
 import { ReportRegistry } from "./reports/registry.ts";
 import { openCsvSink } from "./results/sinks/open.ts";
 import type { CsvSink } from "./results/sinks/sink.ts";
@@ -23,6 +24,8 @@ export interface AppContext {
   catalogue: ReportRegistry;
   /** Keeps `catalogue` current: re-reads report modules and report_definitions. */
   catalogueLoader: LiveCatalogue;
+  /** Creates (or lists, with CREATE_DATA_INDEXES=false) the indexes reports declare on the data. */
+  dataIndexes: DataIndexKeeper;
   events: RequestEvents;
   /** This process's Prometheus series (served by the API's /metrics, or a worker's METRICS_PORT). */
   metrics: Metrics;
@@ -43,11 +46,18 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
     await ensureIndexes(database);
     const csvSink = await openCsvSink(config.csv);
     const catalogue = new ReportRegistry();
+    const dataIndexes = new DataIndexKeeper({
+      db: database.db,
+      create: config.createDataIndexes,
+      log: log.child({ part: "data_indexes" }),
+    });
     const catalogueLoader = new LiveCatalogue(catalogue, {
       definitions: database.db.collection(COLLECTIONS.definitions),
       extraDirs: config.reportsDirs,
       reloadMs: config.catalogueReloadMs,
       log: log.child({ part: "catalogue" }),
+      // In the background: a first build on a large collection must not hold up start-up.
+      onChange: (reports) => void dataIndexes.ensure(reports),
     });
     await catalogueLoader.start();
     const store = new RequestStore(database.requests);
@@ -62,6 +72,7 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
       store,
       catalogue,
       catalogueLoader,
+      dataIndexes,
       events,
       metrics,
       csvSink,

@@ -10,6 +10,18 @@ export interface Column {
   description?: string;
 }
 
+/**
+ * An index a report's pipeline relies on to stay cheap on a large collection. The service creates
+ * the declared indexes at start (CREATE_DATA_INDEXES), or lists them for an operator; rows never
+ * depend on them.
+ */
+export interface IndexDeclaration {
+  /** The collection to index: the report's own, or one its pipeline joins (default: its own). */
+  collection?: string;
+  /** The index key, in order; 1 ascending, -1 descending. */
+  key: Record<string, 1 | -1>;
+}
+
 export interface ReportDefinition<P = Record<string, unknown>> {
   /** URL-safe, kebab-case; the `report_name` clients send. */
   name: string;
@@ -30,6 +42,8 @@ export interface ReportDefinition<P = Record<string, unknown>> {
   sort?: Record<string, 1 | -1>;
   /** An example request body (without report_name), shown in discovery and docs. */
   example?: Record<string, unknown>;
+  /** Indexes the pipeline needs on the data it reads (see IndexDeclaration). */
+  indexes?: IndexDeclaration[];
   /** Per-report override of the run-time limit (aggregation maxTimeMS). */
   maxTimeMS?: number;
   /** Per-report override of how many attempts a failing run gets. */
@@ -47,5 +61,21 @@ export function defineReport<P>(definition: ReportDefinition<P>): ReportDefiniti
     throw new Error(`report name ${JSON.stringify(definition.name)} must be kebab-case (a-z, 0-9, -)`);
   }
   if (definition.columns.length === 0) throw new Error(`report ${definition.name} declares no columns`);
+  const problems = indexProblems(definition.indexes ?? []);
+  if (problems.length > 0) throw new Error(`report ${definition.name}: ${problems.join("; ")}`);
   return definition;
+}
+
+/** What is wrong with index declarations (an empty list when nothing is). */
+export function indexProblems(indexes: readonly IndexDeclaration[]): string[] {
+  const problems: string[] = [];
+  indexes.forEach((index, i) => {
+    const fields = Object.entries(index.key ?? {});
+    if (fields.length === 0) problems.push(`indexes[${i}]: the key names no field`);
+    for (const [field, direction] of fields) {
+      if (field === "" || field.startsWith("$")) problems.push(`indexes[${i}]: ${JSON.stringify(field)} is not a field name`);
+      if (direction !== 1 && direction !== -1) problems.push(`indexes[${i}]: ${field} must be 1 or -1`);
+    }
+  });
+  return problems;
 }

@@ -12,6 +12,7 @@ import type { Collection, Document } from "mongodb";
 import type { Logger } from "../log.ts";
 import { CATALOGUE_DIR, loadCodeModules, type ModuleCache } from "./code-modules.ts";
 import { compileAll, readDefinitions, seedDefinitions } from "./data-defined/store.ts";
+import type { ReportDefinition } from "./define.ts";
 import type { RejectedReport, ReportRegistry } from "./registry.ts";
 import { loadSeedDefinitions } from "./seed-definitions/index.ts";
 
@@ -24,6 +25,8 @@ export interface LiveCatalogueOptions {
   log: Logger;
   /** Insert the shipped definitions at start (default true). */
   seed?: boolean;
+  /** Told the whole catalogue after each load that changed it (e.g. to ensure declared indexes). */
+  onChange?: (reports: ReportDefinition<any>[]) => void;
 }
 
 export class LiveCatalogue {
@@ -93,6 +96,9 @@ export class LiveCatalogue {
       this.logRejected("data", rejected);
       this.options.log.info("catalogue.definitions_loaded", { reports: data.reports.map((r) => r.name), rejected: rejected.length });
       this.definitionsFingerprint = fingerprint;
+      this.options.onChange?.(this.registry.list());
+    } else if (code.changed) {
+      this.options.onChange?.(this.registry.list());
     }
   }
 

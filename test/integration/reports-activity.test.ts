@@ -21,7 +21,9 @@ let theaters: Document[];
 
 test.before(async () => {
   mongo = await startTestMongo("reports_activity");
-  service = await startTestService(mongo);
+  // Long leases: on the embedded server the comment and user reports take tens of seconds under
+  // load (it groups and joins slowly, see design.md), and a lease lost mid-run would only re-run them.
+  service = await startTestService(mongo, { config: { leaseMs: 120_000 } });
   await loadMflix(service.context.database.db, ["movies", "comments", "users", "theaters"]);
   movies = new Map((await readMflix("movies")).map((m) => [String(m._id), m]));
   comments = await readMflix("comments");

@@ -5,7 +5,7 @@
 import { loadConfig, type Config } from "../../src/config.ts";
 import { openContext, type AppContext } from "../../src/context.ts";
 import process from "node:process";
-import { createLogger, silentLogger } from "../../src/log.ts";
+import { createLogger, silentLogger, type Logger } from "../../src/log.ts";
 import { startService } from "../../src/service.ts";
 import type { ApiApp } from "../../src/api/app.ts";
 import type { Worker } from "../../src/worker/worker.ts";
@@ -29,11 +29,11 @@ export function testConfig(mongo: TestMongo, overrides: Partial<Config> = {}): C
 
 export async function startTestService(
   mongo: TestMongo,
-  options: { worker?: boolean; config?: Partial<Config> } = {},
+  options: { worker?: boolean; config?: Partial<Config>; log?: Logger } = {},
 ): Promise<TestService> {
   const config = testConfig(mongo, options.config);
   // TEST_LOG=debug (or info…) shows the service's own log lines while debugging a test.
-  const log = process.env.TEST_LOG ? createLogger({ component: "test" }, process.env.TEST_LOG as "debug") : silentLogger;
+  const log = options.log ?? (process.env.TEST_LOG ? createLogger({ component: "test" }, process.env.TEST_LOG as "debug") : silentLogger);
   const context = await openContext({ component: "test", config, log });
   const running = await startService(context, { port: 0, host: "127.0.0.1", worker: options.worker });
   return {

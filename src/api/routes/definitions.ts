@@ -22,6 +22,8 @@ export function describeReport(report: ReportDefinition<any>): Record<string, un
     parameters: toJsonSchema(report.params),
     columns: report.columns,
     ...(report.sort ? { sort: report.sort } : {}),
+    // What the pipeline needs indexed: created at start unless CREATE_DATA_INDEXES=false.
+    indexes: (report.indexes ?? []).map((index) => ({ collection: index.collection ?? report.collection, key: index.key })),
     example: { report_name: report.name, ...(report.example ?? {}) },
     links: {
       self: `/v1/report-definitions/${report.name}`,
@@ -59,6 +61,16 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
         items: { type: "object", properties: { name: { type: "string" }, description: { type: "string" } }, required: ["name"] },
       },
       sort: { type: "object", additionalProperties: { enum: [1, -1] } },
+      indexes: {
+        type: "array",
+        description: "indexes the report's pipeline needs on the data (created at start unless CREATE_DATA_INDEXES=false)",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          properties: { collection: { type: "string" }, key: { type: "object", additionalProperties: { enum: [1, -1] } } },
+          required: ["collection", "key"],
+        },
+      },
       example: { type: "object", required: ["report_name"] },
       links: {
         type: "object",
@@ -67,7 +79,7 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
         required: ["self", "submit"],
       },
     },
-    required: ["name", "collection", "description", "kind", "parameters", "columns", "example", "links"],
+    required: ["name", "collection", "description", "kind", "parameters", "columns", "indexes", "example", "links"],
   },
   RejectedReport: {
     type: "object",

@@ -5,7 +5,7 @@
  */
 import type { Document } from "mongodb";
 import { validate } from "superstruct";
-import type { ReportDefinition } from "../define.ts";
+import { indexProblems, type ReportDefinition } from "../define.ts";
 import { toFieldErrors } from "../validation.ts";
 import { collectionProblem, DefinitionDocument } from "./document.ts";
 import { compileParameters } from "./parameters.ts";
@@ -29,6 +29,14 @@ export function compileDefinition(raw: unknown, origin?: string): CompileResult 
   for (const lookup of lookups) {
     const problem = collectionProblem(lookup);
     if (problem) errors.push(`lookups: ${problem}`);
+  }
+  const indexes = definition.indexes ?? [];
+  errors.push(...indexProblems(indexes));
+  for (const index of indexes) {
+    // An index only where the report reads: its own collection or one it joins.
+    if (index.collection !== undefined && index.collection !== definition.collection && !lookups.includes(index.collection)) {
+      errors.push(`indexes: ${JSON.stringify(index.collection)} is neither the report's collection nor in lookups`);
+    }
   }
   const parameters = compileParameters(definition.parameters);
   errors.push(...parameters.errors);
@@ -71,6 +79,7 @@ export function compileDefinition(raw: unknown, origin?: string): CompileResult 
     columns: definition.columns,
     ...(definition.sort ? { sort: definition.sort } : {}),
     ...(definition.example ? { example: definition.example } : {}),
+    ...(indexes.length > 0 ? { indexes } : {}),
     ...(definition.max_time_ms ? { maxTimeMS: definition.max_time_ms } : {}),
     ...(definition.max_attempts ? { maxAttempts: definition.max_attempts } : {}),
     origin: origin ?? `report_definitions:${definition.name}`,

@@ -52,6 +52,10 @@ export const DefinitionDocument = type({
   sort: optional(record(string(), union([literal(1), literal(-1)]))),
   /** Collections the template may $lookup into; anything else is refused. */
   lookups: optional(array(string())),
+  /** Indexes the pipeline needs: on `collection` (default: the report's) or a collection in `lookups`. */
+  indexes: optional(
+    size(array(object({ collection: optional(size(string(), 1, 120)), key: record(string(), union([literal(1), literal(-1)])) })), 0, 10),
+  ),
   /** An example request body (without report_name) for discovery and docs. */
   example: optional(record(string(), unknown())),
   max_time_ms: optional(min(max(integer(), 86_400_000), 1000)),

@@ -1,6 +1,7 @@
 import { object, optional } from "superstruct";
 import { defineReport } from "../../define.ts";
 import { dateRange, limitStage, listMatch, matchStage, nameList, numberRange, rangeMatch, topN } from "../../filters.ts";
+import { COMMENT_REPORTS_INDEX } from "../../comment-indexes.ts";
 
 export default defineReport({
   name: "top-directors-per-comment",
@@ -39,6 +40,8 @@ export default defineReport({
     { name: "comments", description: "comments on the director's movies" },
     { name: "movies", description: "commented movies by the director" },
   ],
+  // A comment_date range becomes an index range; the other fields make the scan covered.
+  indexes: [COMMENT_REPORTS_INDEX],
   sort: { comments: -1, movies: -1, director: 1 },
   example: { comments: { $gt: 5 }, comment_date: { $gt: "1990", $lt: "2021" }, top: 10 },
 });
