@@ -1,6 +1,7 @@
 /**
- * Access control (on by configuration): API keys stored as hashes, requests owned by the key that
- * made them, a per-key rate limit.
+ * Access control (on by configuration): API keys stored as hashes, each with scopes (read, submit,
+ * admin) checked against the route's own scope; requests owned by the key that made them; a per-key
+ * rate limit that holds across API processes.
  */
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
@@ -10,6 +11,7 @@ import { ConfigError, loadConfig } from "../../src/config.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { get, post, request } from "../support/http.ts";
+import { spawnApi } from "../support/processes.ts";
 
 const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
 const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
@@ -20,7 +22,16 @@ let service: TestService;
 
 test.before(async () => {
   mongo = await startTestMongo("access");
-  const apiKeys = parseApiKeys(`alice:${sha256("alice-secret")},bob:${sha256("bob-secret")},busy:${sha256("busy-secret")}`);
+  const apiKeys = parseApiKeys(
+    [
+      `alice:${sha256("alice-secret")}`,
+      `bob:${sha256("bob-secret")}`,
+      `busy:${sha256("busy-secret")}`,
+      `carol:${sha256("carol-secret")}:read+submit`,
+      `reader:${sha256("reader-secret")}:read`,
+      `ops:${sha256("ops-secret")}:admin`,
+    ].join(","),
+  );
   service = await startTestService(mongo, { worker: false, config: { apiKeys, rateLimitPerMinute: 5 } });
 });
 
@@ -74,6 +85,57 @@ test("rate limit per key: 429 with Retry-After past the limit; other keys unaffe
   assert.is(limited.body.type, "https://mongo-reports.dev/problems/rate-limited");
   assert.ok(Number(limited.headers.get("retry-after")) >= 1);
   assert.is((await get(`${service.url}/v1/reports/${"c".repeat(24)}`, auth("bob-secret"))).status, 404);
+});
+
+test("scopes: a read-only key reads but gets 403 naming the scope to submit; an admin key sees and removes anyone's request", async () => {
+  const refused = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating" }, auth("reader-secret"));
+  assert.is(refused.status, 403);
+  assert.is(refused.body.type, "https://mongo-reports.dev/problems/forbidden");
+  assert.is(refused.body.scope, "submit");
+  assert.ok(refused.body.detail.includes("submit"), refused.body.detail);
+  const carols = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 9 }, auth("carol-secret"));
+  assert.is(carols.status, 202);
+  const id = carols.body.id;
+  assert.is((await get(`${service.url}/v1/reports/${id}`, auth("reader-secret"))).status, 404, "read is for one's own requests");
+  assert.is((await get(`${service.url}/v1/reports/${id}`, auth("ops-secret"))).status, 200, "admin reads every request");
+  const cancel = await request(`${service.url}/v1/reports/${id}/cancel`, { method: "POST", headers: auth("reader-secret") });
+  assert.is(cancel.status, 403, "cancelling needs submit");
+  const listed = await get(`${service.url}/v1/reports`, auth("ops-secret"));
+  assert.ok(listed.body.items.some((item: { id: string }) => item.id === id));
+  assert.is((await request(`${service.url}/v1/reports/${id}`, { method: "DELETE", headers: auth("ops-secret") })).status, 204);
+  assert.is((await get(`${service.url}/v1/reports/${id}`, auth("carol-secret"))).status, 404, "removed");
+});
+
+test("the rate limit holds for the deployment: two API processes sharing one key allow it once", async () => {
+  const env = { MONGODB_DB: mongo.dbName, API_KEYS: `shared:${sha256("shared-secret")}`, RATE_LIMIT_PER_MINUTE: "4" };
+  const apis: Awaited<ReturnType<typeof spawnApi>>[] = [];
+  try {
+    apis.push(await spawnApi(mongo, env), await spawnApi(mongo, env));
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const api = apis[i % 2];
+      statuses.push((await get(`${api.url}/v1/reports/${"d".repeat(24)}`, auth("shared-secret"))).status);
+    }
+    // Per process, each would have allowed 4: 8 answers of 404.
+    assert.equal(statuses, [404, 404, 404, 404, 429, 429, 429, 429]);
+  } finally {
+    await Promise.all(apis.map((api) => api.stop()));
+  }
+});
+
+test("API_KEYS entries take scopes; an unknown scope fails the start", () => {
+  const config = loadConfig({ API_KEYS: `a:${sha256("a")}:read,b:${sha256("b")}:read+submit+admin,c:${sha256("c")}` });
+  assert.equal(config.apiKeys.get("a")!.scopes, ["read"]);
+  assert.equal(config.apiKeys.get("b")!.scopes, ["read", "submit", "admin"]);
+  assert.equal(config.apiKeys.get("c")!.scopes, ["read", "submit"]);
+  assert.throws(
+    () => loadConfig({ API_KEYS: `a:${sha256("a")}:read+write` }),
+    (error: unknown) => error instanceof ConfigError && /API_KEYS.*write/.test((error as Error).message),
+  );
+  assert.throws(
+    () => loadConfig({ API_KEYS: `a:${sha256("a")}:` }),
+    (error: unknown) => error instanceof ConfigError,
+  );
 });
 
 test("API_KEYS must hold hashes, not keys", () => {

@@ -150,3 +150,20 @@ export async function stopWorker(worker: WorkerProcess, signal: NodeJS.Signals =
   if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill(signal);
   return worker.exited;
 }
+
+/** The API server (dist/src/api/server.js) on a free port; `url` once it listens (needs LOG_LEVEL info or lower). */
+export async function spawnApi(mongo: TestMongo, env: Record<string, string> = {}): Promise<LoggedProcess & { url: string }> {
+  const api = spawnLogged({
+    args: [path.join(REPO_ROOT, "dist", "src", "api", "server.js")],
+    env: { MONGODB_URI: mongo.uri, MONGODB_DB: mongo.dbName, PORT: "0", LOG_LEVEL: "info", ...env },
+    echoProblems: true,
+  });
+  try {
+    // Generous: on a loaded machine a cold start (catalogue, indexes) can take a while.
+    const listening = await api.waitFor((entry) => entry.event === "api.listening", 90_000);
+    return { ...api, url: String(listening.url) };
+  } catch (error) {
+    await api.stop("SIGKILL");
+    throw error;
+  }
+}
