@@ -55,12 +55,19 @@ export function authHeaders(): Record<string, string> {
 }
 
 /** The response, or an ApiError carrying the service's problem (or one made up for a network failure). */
-export async function send(path: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<Response> {
+export async function send(
+  path: string,
+  init: { method?: string; body?: unknown; signal?: AbortSignal; accept?: string } = {},
+): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(path, {
       method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-      headers: { accept: "application/json", ...authHeaders(), ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        accept: init.accept ?? "application/json",
+        ...authHeaders(),
+        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+      },
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
       signal: init.signal,
     });
@@ -125,8 +132,16 @@ export interface RequestView {
   total_rows?: number;
   total_pages?: number;
   gcs_link?: string;
+  progress?: Progress;
   csv?: { bytes: number; rows?: number };
   links: Record<string, string>;
+}
+
+export interface Progress {
+  phase: string;
+  rows: number;
+  bytes?: number;
+  phase_ms?: number;
 }
 
 export interface HistoryPage {
@@ -149,4 +164,32 @@ export function reports(reload = false): Promise<ReportDescription[]> {
 /** Cancels a pending or running request. */
 export async function cancelRequest(id: string): Promise<RequestView> {
   return (await (await send(`/v1/reports/${id}/cancel`, { method: "POST" })).json()) as RequestView;
+}
+
+/**
+ * Follows GET /v1/reports/:id/events (server-sent events) until the stream ends, calling `on`
+ * for each event. Read with fetch rather than EventSource, which cannot send the API key header
+ * (and a key in the URL would end up in logs and history).
+ */
+export async function followEvents(id: string, signal: AbortSignal, on: (event: string, data: unknown) => void): Promise<void> {
+  const response = await send(`/v1/reports/${id}/events`, { signal, accept: "text/event-stream" });
+  if (response.status === 204 || !response.body) return;
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n?/g, "\n");
+    for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message";
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) on(name, JSON.parse(data.join("\n")));
+    }
+  }
 }

@@ -11,6 +11,8 @@ export interface FieldProps {
   value: FieldValue;
   /** Messages for this parameter (client-side or from the server's problem `errors`). */
   errors: string[];
+  /** The paths those messages name ("comments.$gt"), to mark the one input at fault. */
+  paths: string[];
   onChange(value: FieldValue): void;
 }
 
@@ -125,10 +127,12 @@ export function FieldInput(props: FieldProps) {
 
 const OPERATORS: Record<LowerOp | UpperOp, string> = { $gt: ">", $gte: "≥", $lt: "<", $lte: "≤" };
 
-function RangeInput({ field, value, errors, onChange }: FieldProps) {
+function RangeInput({ field, value, errors, paths, onChange }: FieldProps) {
   if (field.kind !== "range") return null;
   const range = value as RangeValue;
-  const invalid = errors.length > 0 ? true : undefined;
+  // A message about one bound marks that bound; one about the whole range marks both.
+  const faulty = (side: "low" | "high") =>
+    paths.some((p) => p === field.name || (side === "low" ? /\.\$gte?$/ : /\.\$lte?$/).test(p)) ? true : undefined;
   const type: string = field.dates ? "text" : "number";
   const placeholder = field.dates ? "year or YYYY-MM-DD" : "";
   const bound = (side: "low" | "high") => {
@@ -160,7 +164,7 @@ function RangeInput({ field, value, errors, onChange }: FieldProps) {
           step={type === "number" ? "any" : undefined}
           placeholder={placeholder || words}
           value={range[side]}
-          aria-invalid={invalid}
+          aria-invalid={faulty(side)}
           aria-describedby={describedBy(field, errors)}
           onInput={(e) => onChange({ ...range, [side]: e.currentTarget.value })}
         />

@@ -91,7 +91,8 @@ export function HistoryView() {
                       <td>{item.output}</td>
                       <td class="num">{duration(item.duration_ms)}</td>
                       <td>
-                        <a href={`#/requests/${item.id}`} aria-label={`Open ${item.report_name} request ${item.id}`}>
+                        <a href={`#/requests/${item.id}`}>
+                          <span class="visually-hidden">Open {item.report_name} request </span>
                           <code>{item.id.slice(-8)}</code>
                         </a>
                       </td>

@@ -4,7 +4,7 @@
  * the rows a page at a time, a chart, and the CSV download.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, authHeaders, cancelRequest, FINAL, getJson, type RequestView } from "./api.ts";
+import { ApiError, authHeaders, cancelRequest, FINAL, followEvents, getJson, type RequestView } from "./api.ts";
 import { ChartPanel } from "./chart-panel.tsx";
 import { useAuthVersion } from "./hooks.ts";
 import { ResultsTable } from "./results-table.tsx";
@@ -16,25 +16,41 @@ export function RequestViewPage({ id }: { id: string }) {
   const version = useAuthVersion();
   const [page, setPage] = useState(0);
   const [pageSize, setPageSize] = useState(10);
+  /** The latest status (from events, a poll, or the cancel answer). */
   const [view, setView] = useState<RequestView | null>(null);
+  /** The completed request with the page of rows on screen. */
+  const [rows, setRows] = useState<RequestView | null>(null);
   const [failure, setFailure] = useState<Error | null>(null);
   const [cancelling, setCancelling] = useState(false);
 
-  // Watch: re-ask with wait= until the status is final; each answer arrives when something changed.
+  // Watch: the server pushes each transition (events); if the stream is unavailable or ends early,
+  // long polls with wait= carry on. Either way the page never reloads.
   useEffect(() => {
     const controller = new AbortController();
+    const { signal } = controller;
+    const latest: { current: RequestView | null } = { current: null };
+    const show = (next: RequestView) => {
+      latest.current = next;
+      setView(next);
+      setFailure(null);
+    };
     (async () => {
-      for (let retryMs = 500; !controller.signal.aborted;) {
+      for (let retryMs = 500; !signal.aborted;) {
         try {
-          const wait = view && FINAL.includes(view.status) ? 0 : WAIT_SECONDS;
-          const next = await getJson<RequestView>(`/v1/reports/${id}?page=${page}&page_size=${pageSize}&wait=${wait}`, controller.signal);
-          if (controller.signal.aborted) return;
-          setView(next);
-          setFailure(null);
-          if (FINAL.includes(next.status)) return;
-          retryMs = 500;
+          show(await getJson<RequestView>(`/v1/reports/${id}`, signal));
+          if (FINAL.includes(latest.current!.status)) return;
+          await followEvents(id, signal, (event, data) => {
+            if (event === "status") show(data as RequestView);
+            else if (event === "progress" && latest.current) show({ ...latest.current, progress: data as RequestView["progress"] });
+          }).catch((error: Error) => {
+            if (!(error instanceof ApiError) || error.problem.status === 0) throw error;
+          });
+          while (!signal.aborted && latest.current && !FINAL.includes(latest.current.status)) {
+            show(await getJson<RequestView>(`/v1/reports/${id}?wait=${WAIT_SECONDS}`, signal));
+          }
+          return;
         } catch (error) {
-          if (controller.signal.aborted) return;
+          if (signal.aborted) return;
           setFailure(error as Error);
           // Only a lost connection or an unavailable service is worth retrying.
           if (error instanceof ApiError && error.problem.status !== 0 && error.problem.status !== 503) return;
@@ -44,7 +60,19 @@ export function RequestViewPage({ id }: { id: string }) {
       }
     })();
     return () => controller.abort();
-  }, [id, page, pageSize, version]);
+  }, [id, version]);
+
+  // Read: the page of rows on screen, once completed.
+  const completed = view?.status === "completed";
+  useEffect(() => {
+    if (!completed) return;
+    const controller = new AbortController();
+    getJson<RequestView>(`/v1/reports/${id}?page=${page}&page_size=${pageSize}`, controller.signal).then(
+      (next) => controller.signal.aborted || setRows(next),
+      (error: Error) => controller.signal.aborted || setFailure(error),
+    );
+    return () => controller.abort();
+  }, [id, page, pageSize, completed, version]);
 
   useEffect(() => {
     document.title = `${view?.report_name ?? "Request"} ${view?.status ?? ""} · mongo-reports`;
@@ -75,6 +103,13 @@ export function RequestViewPage({ id }: { id: string }) {
             <p class="status-line" role="status" aria-live="polite">
               Status: <StatusBadge status={view.status} />
               {!FINAL.includes(view.status) ? <span class="muted"> (updates live)</span> : null}
+              {view.progress && !FINAL.includes(view.status) ? (
+                <span class="muted">
+                  {" "}
+                  · {view.progress.phase}
+                  {view.progress.rows ? `, ${view.progress.rows.toLocaleString("en")} rows so far` : ""}
+                </span>
+              ) : null}
             </p>
             {view.status === "pending" || view.status === "running" ? (
               <button type="button" class="danger" onClick={cancel} disabled={cancelling}>
@@ -116,8 +151,8 @@ export function RequestViewPage({ id }: { id: string }) {
               </div>
             ) : null}
           </section>
-          {view.status === "completed" ? (
-            <Completed view={view} onPage={setPage} pageSize={pageSize} onPageSize={(n) => (setPageSize(n), setPage(0))} />
+          {view.status === "completed" && rows ? (
+            <Completed view={rows} onPage={setPage} pageSize={pageSize} onPageSize={(n) => (setPageSize(n), setPage(0))} />
           ) : null}
           <p>
             <a href={`#/run/${encodeURIComponent(view.report_name)}`}>Run {view.report_name} again</a> · <a href="#/history">History</a>

@@ -97,6 +97,7 @@ function RunForm({ report }: { report: ReportDescription }) {
             field={field}
             value={state[field.name]}
             errors={errorsFor(field.name)}
+            paths={errors.filter((e) => parameterOf(e.field) === field.name).map((e) => e.field)}
             onChange={(value) => setState({ ...state, [field.name]: value })}
           />
         ))}
