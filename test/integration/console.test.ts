@@ -253,45 +253,45 @@ test("run top-directors-per-comment (comments > 5, a date range): live status, r
 });
 
 test("a value only the server can judge: its message appears next to the field", async () => {
+  // every-comment's name must not be blank: a rule its JSON Schema cannot carry, so the browser sends it.
+  await page.goto(`${service.url}/#/run/every-comment`);
+  await page.getByLabel("name", { exact: true }).fill("   ");
+  const sent = requested.length;
+  await page.getByRole("button", { name: "Run report" }).click();
+  const message = page.locator('.field-error[data-field="name"]');
+  await message.waitFor();
+  assert.ok(
+    requested.slice(sent).some((url) => url.endsWith("/v1/reports")),
+    "the form was sent",
+  );
+  // The same body straight to the API: the console shows the server's own words.
+  const problem = await post(`${service.url}/v1/reports`, { report_name: "every-comment", name: "   " });
+  assert.is(problem.status, 400);
+  assert.is(problem.body.errors[0].field, "name");
+  assert.is(await message.textContent(), problem.body.errors[0].message);
+  assert.is(await page.getByLabel("name", { exact: true }).getAttribute("aria-invalid"), "true");
+  await checkAccessibility(page, "run form with a server error");
+  await shoot(page, "5-run-server-error");
+
+  // What the schema rules out is caught in the browser, next to the bound at fault, before anything is sent.
   await page.goto(`${service.url}/#/run/top-directors-per-comment`);
   await page.getByLabel("comment_date lower bound", { exact: true }).fill("2021-13-45");
-  const posts = requested.length;
+  await page.getByLabel("top", { exact: true }).fill("0");
+  const before = requested.length;
   await page.getByRole("button", { name: "Run report" }).click();
-  const message = page.locator('.field-error[data-field="comment_date"]');
-  await message.waitFor();
-  // The same body straight to the API: the console shows the server's own words.
-  const problem = await post(`${service.url}/v1/reports`, {
-    report_name: "top-directors-per-comment",
-    comments: { $gt: 5 },
-    comment_date: { $gt: "2021-13-45", $lt: "2021" },
-    top: 10,
-  });
-  assert.is(problem.status, 400);
-  const serverMessage = problem.body.errors.find((e: { field: string }) => e.field.startsWith("comment_date")).message;
-  assert.ok((await message.textContent())!.includes(serverMessage), `${await message.textContent()} / ${serverMessage}`);
+  await page.locator('.field-error[data-field="top"]').filter({ hasText: "must be at least 1" }).waitFor();
+  await page.locator('.field-error[data-field="comment_date"]').filter({ hasText: "$gt" }).waitFor();
   assert.is(await page.getByLabel("comment_date lower bound", { exact: true }).getAttribute("aria-invalid"), "true");
   assert.is(
     await page.getByLabel("comment_date upper bound", { exact: true }).getAttribute("aria-invalid"),
     null,
     "only the bound at fault",
   );
-  assert.ok(
-    requested.slice(posts).some((url) => url.endsWith("/v1/reports")),
-    "the form was sent",
-  );
-  await checkAccessibility(page, "run form with a server error");
-  await shoot(page, "5-run-server-error");
-
-  // What the schema already rules out is caught before sending anything.
-  await page.getByLabel("comment_date lower bound", { exact: true }).fill("1990");
-  await page.getByLabel("top", { exact: true }).fill("0");
-  const before = requested.length;
-  await page.getByRole("button", { name: "Run report" }).click();
-  await page.locator('.field-error[data-field="top"]').filter({ hasText: "must be at least 1" }).waitFor();
   assert.not.ok(
     requested.slice(before).some((url) => url.endsWith("/v1/reports")),
     "nothing sent",
   );
+  await shoot(page, "5b-run-client-check");
 });
 
 test("cancel a running request from its page", async () => {
