@@ -41,13 +41,13 @@ export async function connect(uri: string, dbName: string, appName = "mongo-repo
 }
 
 /**
- * Indexes the service's queries rely on. Idempotent, so every process runs it at start.
- * The claim query filters on status and sorts by report_date; page reads hit one contiguous
- * range of (request_id, attempt, chunk_no).
+ * Indexes the service's own queries rely on; src/requests/README.md lists each query and the index
+ * that serves it. Idempotent, so every process runs it at start.
  */
 export async function ensureIndexes(database: Database): Promise<void> {
   await database.requests.createIndexes([
-    { key: { status: 1, report_date: 1 }, name: "claim_order" },
+    // Claim of a pending request: only pending documents, in claim order (report_date, _id).
+    { key: { report_date: 1, _id: 1 }, name: "pending_order", partialFilterExpression: { status: "pending" } },
     { key: { status: 1, "lease.until": 1 }, name: "expired_leases" },
     { key: { fingerprint: 1, status: 1, finished_at: -1 }, name: "reuse" },
     { key: { status: 1, finished_at: 1 }, name: "retention" },
@@ -63,6 +63,7 @@ export async function ensureIndexes(database: Database): Promise<void> {
     { key: { report_name: 1, _id: -1 }, name: "history_by_report" },
     { key: { owner: 1, _id: -1 }, name: "history_by_owner" },
   ]);
+  await dropObsoleteIndexes(database.requests, ["claim_order"]);
   await database.idempotency.createIndexes([{ key: { request_id: 1 }, name: "by_request" }]);
   await database.results.createIndexes([{ key: { request_id: 1, attempt: 1, chunk_no: 1 }, name: "chunk_key", unique: true }]);
   // One definition per report name: saving replaces by name, seeding inserts only if absent.
@@ -72,4 +73,21 @@ export async function ensureIndexes(database: Database): Promise<void> {
     { key: { key: 1 }, name: "rate_limit_key", unique: true },
     { key: { expire: -1 }, name: "rate_limit_expiry", expireAfterSeconds: 0 },
   ]);
+}
+
+/** IndexNotFound, NamespaceNotFound: nothing to drop. */
+const IGNORABLE = [27, 26];
+
+/**
+ * Indexes earlier versions created that no query uses any more (`claim_order {status, report_date}`
+ * served the old single `$or` claim): each costs every write to the collection.
+ */
+async function dropObsoleteIndexes(collection: Collection<any>, names: string[]): Promise<void> {
+  for (const name of names) {
+    try {
+      await collection.dropIndex(name);
+    } catch (error) {
+      if (!IGNORABLE.includes((error as { code?: number }).code ?? 0)) throw error;
+    }
+  }
 }

@@ -126,32 +126,49 @@ export class RequestStore {
   }
 
   /**
-   * Atomically takes the oldest claimable request: pending and due, or running with an expired
-   * lease (its worker died). The single findOneAndUpdate is the lock; change events only wake
-   * workers up to try it.
+   * Atomically takes a claimable request: first one whose lease expired (its worker died, so it
+   * has waited longest), else the oldest pending one that is due. Each findOneAndUpdate is the
+   * lock; change events only wake workers up to try it. Two queries rather than one `$or`: an
+   * `$or` is sorted from indexes only when every branch's index yields the whole sort, so the
+   * combined claim would sort the whole backlog in memory (see src/requests/README.md).
    */
   async claim(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
-    const filter: Filter<RequestDocument> = {
-      $or: [
-        { status: "pending", $or: [{ run_after: { $exists: false } }, { run_after: null }, { run_after: { $lte: now } }] },
-        { status: "running", "lease.until": { $lt: now } },
-      ],
-    };
-    return this.requests.findOneAndUpdate(
-      filter,
-      {
-        // progress: null so a retaken job does not show the last attempt's rows.
-        $set: {
-          status: "running",
-          lease: { owner, until: new Date(now.getTime() + leaseMs) },
-          started_at: now,
-          run_after: null,
-          progress: null,
-        },
-        $inc: { attempts: 1 },
+    return (await this.claimExpired(owner, leaseMs, now)) ?? (await this.claimPending(owner, leaseMs, now));
+  }
+
+  /** Index `expired_leases {status, lease.until}`: equality then range, in index order. */
+  private claimExpired(owner: string, leaseMs: number, now: Date): Promise<RequestDocument | null> {
+    return this.requests.findOneAndUpdate({ status: "running", "lease.until": { $lt: now } }, this.takeOver(owner, leaseMs, now), {
+      sort: { "lease.until": 1 },
+      returnDocument: "after",
+    });
+  }
+
+  /**
+   * Index `pending_order {report_date, _id}`, partial on status "pending": the scan walks pending
+   * requests in claim order and stops at the first due one. `run_after` is checked on the
+   * documents (only retries waiting out their backoff carry one, so few are skipped).
+   */
+  private claimPending(owner: string, leaseMs: number, now: Date): Promise<RequestDocument | null> {
+    // `$not: {$gt}` matches a missing or null run_after as well as a past one.
+    return this.requests.findOneAndUpdate({ status: "pending", run_after: { $not: { $gt: now } } }, this.takeOver(owner, leaseMs, now), {
+      sort: { report_date: 1, _id: 1 },
+      returnDocument: "after",
+    });
+  }
+
+  private takeOver(owner: string, leaseMs: number, now: Date) {
+    return {
+      // progress: null so a retaken job does not show the last attempt's rows.
+      $set: {
+        status: "running" as const,
+        lease: { owner, until: new Date(now.getTime() + leaseMs) },
+        started_at: now,
+        run_after: null,
+        progress: null,
       },
-      { sort: { report_date: 1, _id: 1 }, returnDocument: "after" },
-    );
+      $inc: { attempts: 1 },
+    };
   }
 
   private fence(claim: Claim): Filter<RequestDocument> {

@@ -1,0 +1,109 @@
+/**
+ * The job store's claim against the real driver and server: which request a worker takes, in which
+ * order, and which it must leave alone; and the indexes that serve the claim queries.
+ */
+import { suite } from "../support/suite.ts";
+import * as assert from "uvu/assert";
+import { ObjectId } from "mongodb";
+import { connect, ensureIndexes, type Database } from "../../src/db.ts";
+import { RequestStore } from "../../src/requests/store.ts";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+
+const test = suite("store");
+let mongo: TestMongo;
+let database: Database;
+let store: RequestStore;
+
+test.before(async () => {
+  mongo = await startTestMongo("store");
+  database = await connect(mongo.uri, mongo.dbName, "store-test");
+  // An index of the old layout, which ensureIndexes must drop.
+  await database.requests.createIndex({ status: 1, report_date: 1 }, { name: "claim_order" });
+  await ensureIndexes(database);
+  store = new RequestStore(database.requests);
+});
+
+test.after(async () => {
+  await database?.close();
+  await mongo?.stop();
+});
+
+test.after.each(async () => {
+  await database.requests.deleteMany({});
+});
+
+const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
+const pending = (seconds: number, extra: Record<string, unknown> = {}) => ({
+  _id: new ObjectId(),
+  report_name: "r",
+  params: {},
+  status: "pending",
+  report_date: at(seconds),
+  attempts: 0,
+  lease: null,
+  ...extra,
+});
+
+test("pending requests are claimed oldest first (report_date, then _id); future run_after waits", async () => {
+  const now = at(100);
+  // ObjectIds made in one process increase: a < b, both with the same report_date.
+  const [a, b, c] = [pending(10), pending(10), pending(20)];
+  const backingOff = pending(1, { run_after: at(200) });
+  const nullRunAfter = pending(30, { run_after: null });
+  const dueRetry = pending(40, { run_after: at(50) });
+  await database.requests.insertMany([dueRetry, c, backingOff, b, nullRunAfter, a] as any);
+  const order: string[] = [];
+  for (;;) {
+    const doc = await store.claim("me", 30_000, now);
+    if (!doc) break;
+    assert.is(doc.status, "running");
+    assert.is(doc.attempts, 1);
+    assert.equal(doc.lease, { owner: "me", until: new Date(now.getTime() + 30_000) });
+    order.push(doc._id.toHexString());
+  }
+  assert.equal(
+    order,
+    [a, b, c, nullRunAfter, dueRetry].map((d) => d._id.toHexString()),
+  );
+  assert.is((await database.requests.findOne({ _id: backingOff._id }))?.status, "pending", "not claimed before its run_after");
+});
+
+test("an expired lease is taken before any pending request; a live lease is left alone", async () => {
+  const now = at(100);
+  const oldPending = pending(1);
+  const live = pending(2, { status: "running", attempts: 1, lease: { owner: "other", until: at(130) } });
+  const expired = pending(50, { status: "running", attempts: 1, lease: { owner: "dead", until: at(90) } });
+  await database.requests.insertMany([oldPending, live, expired] as any);
+  const first = await store.claim("me", 30_000, now);
+  assert.equal(first?._id, expired._id);
+  assert.is(first?.attempts, 2, "a retaken request spends an attempt");
+  assert.is(first?.lease?.owner, "me");
+  const second = await store.claim("me", 30_000, now);
+  assert.equal(second?._id, oldPending._id);
+  assert.is(await store.claim("me", 30_000, now), null, "the live lease stays with its owner");
+  assert.is((await database.requests.findOne({ _id: live._id }))?.lease?.owner, "other");
+});
+
+test("the old worker's writes are fenced off once its expired lease is retaken", async () => {
+  const doc = pending(1);
+  await database.requests.insertOne(doc as any);
+  const firstClaim = await store.claim("first", 1_000, at(10));
+  const retaken = await store.claim("second", 30_000, at(20));
+  assert.equal(retaken?._id, firstClaim?._id);
+  const stale = { id: doc._id, owner: "first", attempt: 1 };
+  assert.is(await store.renew(stale, 1_000, at(21)), false);
+  assert.is(await store.complete(stale, { row_count: 0, columns: [], attempt: 1, rows_per_chunk: 1 }), false);
+  assert.is((await database.requests.findOne({ _id: doc._id }))?.status, "running");
+});
+
+test("ensureIndexes: the partial pending index and the lease index exist, the old $or index is gone", async () => {
+  const indexes = await database.requests.listIndexes().toArray();
+  const byName = new Map(indexes.map((index) => [index.name, index]));
+  assert.equal(byName.get("pending_order")?.key, { report_date: 1, _id: 1 });
+  assert.equal(byName.get("pending_order")?.partialFilterExpression, { status: "pending" });
+  assert.equal(byName.get("expired_leases")?.key, { status: 1, "lease.until": 1 });
+  assert.not.ok(byName.has("claim_order"));
+  await ensureIndexes(database); // idempotent: every process runs it at start
+});
+
+test.run();
