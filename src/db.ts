@@ -14,6 +14,8 @@ export const COLLECTIONS = {
   idempotency: "report_idempotency_keys",
   /** The API's rate-limit counters, shared by every API process (src/api/rate-limit.ts). */
   rateLimits: "api_rate_limits",
+  /** Locks one process at a time may hold (retention), by `_id`: see worker/lock.ts. */
+  locks: "report_locks",
 } as const;
 
 export interface Database {

@@ -6,6 +6,7 @@ import { createApp, type ApiApp } from "./api/app.ts";
 import { listen } from "./api/listen.ts";
 import type { AppContext } from "./context.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
+import { startRetention } from "./worker/retention.ts";
 import { Worker } from "./worker/worker.ts";
 
 export interface RunningService {
@@ -27,11 +28,14 @@ export async function startService(
   // Webhooks go out wherever jobs run.
   const webhooks = options.worker === false ? null : new WebhookDispatcher({ ...context, requests: context.database.requests });
   webhooks?.start();
+  // Retention runs beside the worker (one process at a time purges: see worker/retention.ts).
+  const retention = worker ? startRetention(context, worker.owner) : null;
   return {
     url: running.url,
     api,
     worker,
     close: async () => {
+      await retention?.stop();
       await worker?.stop();
       await webhooks?.stop();
       await running.close();

@@ -6,7 +6,16 @@
  * that a newer attempt now owns: its write simply matches nothing.
  */
 import { ObjectId, type Collection, type Filter } from "mongodb";
-import type { OutputKind, ReportResult, RequestDocument, RequestError, RequestProgress, RequestStatus } from "./document.ts";
+import { storedCsv, type StoredCsv } from "../results/sinks/sink.ts";
+import {
+  FINAL_STATUSES,
+  type OutputKind,
+  type ReportResult,
+  type RequestDocument,
+  type RequestError,
+  type RequestProgress,
+  type RequestStatus,
+} from "./document.ts";
 import { fingerprint } from "./fingerprint.ts";
 
 /** What a worker holds after a successful claim: enough to fence every later write. */
@@ -108,15 +117,18 @@ export class RequestStore {
     return this.get(id, visibility);
   }
 
-  /** Finished requests older than `before`, oldest first, for the retention sweeper. */
-  async expiredIds(before: Date, limit: number): Promise<RequestDocument["_id"][]> {
+  /**
+   * Finished requests older than `before`, oldest first, for the retention sweeper: each id with
+   * its CSV file's record (projected, so the sweeper needs no read per request).
+   */
+  async expired(before: Date, limit: number): Promise<{ id: RequestDocument["_id"]; csv?: StoredCsv }[]> {
     const docs = await this.requests
       .find(
-        { status: { $in: ["completed", "error", "cancelled"] }, finished_at: { $lt: before } },
-        { projection: { _id: 1 }, sort: { finished_at: 1 }, limit },
+        { status: { $in: [...FINAL_STATUSES] }, finished_at: { $lt: before } },
+        { projection: { _id: 1, "result.csv": 1 }, sort: { finished_at: 1 }, limit },
       )
       .toArray();
-    return docs.map((d) => d._id);
+    return docs.map((d) => (d.result?.csv ? { id: d._id, csv: storedCsv(d.result.csv) } : { id: d._id }));
   }
 
   async delete(ids: RequestDocument["_id"][]): Promise<number> {

@@ -1,34 +1,95 @@
 /**
  * What a failed run means for its request: which failures are worth another attempt, and the
  * error record (code, message, details) the client will read.
+ *
+ * Only what can pass on another try is retried: the network, server selection, errors the server
+ * or driver labels retryable, the transient server codes below, and CSV storage failures. Anything
+ * else (a pipeline the server rejects, a type error on dirty data, a document too large, a memory
+ * limit, missing authorization, a bug in a report module) would fail the same way again after
+ * waiting out its backoff and up to `maxTimeMS` per attempt, so it fails on the first attempt with
+ * the server's code in `details`.
  */
-import { MongoServerError } from "mongodb";
+import { MongoError, MongoNetworkError, MongoServerError, MongoServerSelectionError } from "mongodb";
 import type { RequestError } from "../requests/document.ts";
 import { UnknownReportError } from "../reports/registry.ts";
 import { ValidationError } from "../reports/validation.ts";
+import { CsvExportError } from "../results/csv.ts";
 
-/** MongoDB's MaxTimeMSExpired. */
-const MAX_TIME_EXPIRED = 50;
+/** MaxTimeMSExpired and ExceededTimeLimit: the report ran past its time limit. */
+const TIME_LIMIT_CODES: ReadonlySet<number> = new Set([50, 262]);
+
+/**
+ * Server codes that describe the deployment's state, not the report: a replica-set election, a
+ * node shutting down or unreachable, a cursor or plan killed under the query by such events, a
+ * write conflict. The same aggregation can pass once the deployment has settled.
+ */
+export const TRANSIENT_SERVER_CODES: ReadonlyMap<number, string> = new Map([
+  [6, "HostUnreachable"],
+  [7, "HostNotFound"],
+  [43, "CursorNotFound"],
+  [89, "NetworkTimeout"],
+  [91, "ShutdownInProgress"],
+  [112, "WriteConflict"],
+  [134, "ReadConcernMajorityNotAvailableYet"],
+  [175, "QueryPlanKilled"],
+  [189, "PrimarySteppedDown"],
+  [237, "CursorKilled"],
+  [9001, "SocketException"],
+  [10107, "NotWritablePrimary"],
+  [11600, "InterruptedAtShutdown"],
+  [11602, "InterruptedDueToReplStateChange"],
+  [13435, "NotPrimaryNoSecondaryOk"],
+  [13436, "NotPrimaryOrSecondary"],
+]);
+
+/** Error labels under which the server or driver says an operation may be retried. */
+const RETRYABLE_LABELS = ["RetryableWriteError", "TransientTransactionError", "ResumableChangeStreamError"];
+
+/** transient: another attempt may pass; timeout: past the time limit; permanent: would fail again. */
+export type ErrorKind = "transient" | "timeout" | "permanent";
 
 export interface ClassifiedError {
+  kind: ErrorKind;
   error: RequestError;
-  /** False when running again cannot succeed (bad input, unknown report, over time limit). */
-  retryable: boolean;
 }
 
 export function classifyError(error: unknown): ClassifiedError {
   if (error instanceof ValidationError) {
-    return { retryable: false, error: { code: "validation", message: error.message, details: error.errors } };
+    return { kind: "permanent", error: { code: "validation", message: error.message, details: error.errors } };
   }
   if (error instanceof UnknownReportError) {
-    return { retryable: false, error: { code: "unknown_report", message: error.message, details: { available: error.available } } };
+    return { kind: "permanent", error: { code: "unknown_report", message: error.message, details: { available: error.available } } };
   }
-  if (error instanceof MongoServerError && error.code === MAX_TIME_EXPIRED) {
-    return { retryable: false, error: { code: "timeout", message: `the report ran past its time limit: ${error.message}` } };
+  const server = serverDetails(error);
+  if (error instanceof MongoServerError && TIME_LIMIT_CODES.has(Number(error.code))) {
+    return {
+      kind: "timeout",
+      error: { code: "timeout", message: `the report ran past its time limit: ${error.message}`, details: server },
+    };
   }
-  const message = error instanceof Error ? error.message : String(error);
-  const name = error instanceof Error ? error.name : "Error";
-  return { retryable: true, error: { code: "execution", message: `${name}: ${message}` } };
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return {
+    kind: isTransient(error) ? "transient" : "permanent",
+    error: { code: "execution", message, ...(server ? { details: server } : {}) },
+  };
+}
+
+export function isTransient(error: unknown): boolean {
+  // Storage failures (a GCS outage, a full disk): the storage client has retried the single call
+  // already; another attempt later may pass, and MAX_ATTEMPTS bounds it.
+  if (error instanceof CsvExportError) return true;
+  if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError) return true;
+  if (error instanceof MongoError) {
+    if (RETRYABLE_LABELS.some((label) => error.hasErrorLabel(label))) return true;
+    if (typeof error.code === "number" && TRANSIENT_SERVER_CODES.has(error.code)) return true;
+  }
+  return false;
+}
+
+/** The server's own code and name, for `error.details` (a client can look them up). */
+function serverDetails(error: unknown): { server_code: number; code_name?: string } | undefined {
+  if (!(error instanceof MongoServerError) || typeof error.code !== "number") return undefined;
+  return { server_code: error.code, ...(error.codeName ? { code_name: error.codeName } : {}) };
 }
 
 /** Exponential backoff with full jitter: base × 2^(attempt−1) × [0.5, 1.5). */

@@ -7,6 +7,7 @@ import { openContext } from "../context.ts";
 import { createLogger } from "../log.ts";
 import { serveMetrics, type MetricsServer } from "../metrics/server.ts";
 import { WebhookDispatcher } from "../webhooks/dispatcher.ts";
+import { startRetention } from "./retention.ts";
 import { Worker } from "./worker.ts";
 
 export interface Runtime {
@@ -43,13 +44,15 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
       log.error("worker.metrics_failed", { error, port: context.config.metricsPort });
     }
   }
+  const retention = startRetention(context, worker.owner);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info("worker.signal", { signal, active_jobs: worker.activeJobs });
-    void worker
+    void retention
       .stop()
+      .then(() => worker.stop())
       .then(() => webhooks.stop())
       .then(() => metricsServer?.close())
       .then(() => context.close())

@@ -1,12 +1,23 @@
 /**
- * Retention: finished requests older than the configured age are removed with their rows (and
- * idempotency keys). Runs in every worker on a timer; concurrent sweeps are harmless because
- * each delete is idempotent. Correctness never depends on TTL indexes (which some servers,
- * including the test server, do not apply).
+ * Retention: finished requests older than the configured age are removed with their rows, their
+ * CSV files and their idempotency keys. Runs beside each worker on a timer, but one process purges
+ * at a time: the sweeper holds a lock document (`report_locks`, by `_id`, with an expiry, so a
+ * crashed holder blocks nobody for longer than LOCK_MS). Without it every worker raced for the
+ * same batch and removed the same files. Correctness never depends on TTL indexes (which some
+ * servers, including the test server, do not apply), nor on the lock: every delete is idempotent.
  */
-import type { Database } from "../db.ts";
+import type { Config } from "../config.ts";
+import { COLLECTIONS, type Database } from "../db.ts";
+import type { Logger } from "../log.ts";
 import { deleteKeysOf } from "../requests/idempotency.ts";
 import type { RequestStore } from "../requests/store.ts";
+import type { CsvSink } from "../results/sinks/sink.ts";
+import { DistributedLock, type LockDocument } from "./lock.ts";
+
+const LOCK_NAME = "retention";
+/** How long the lock lasts without renewal; it is renewed before each batch. */
+const LOCK_MS = 5 * 60_000;
+const BATCH_SIZE = 500;
 
 export interface PurgeOptions {
   database: Database;
@@ -14,17 +25,110 @@ export interface PurgeOptions {
   retentionMs: number;
   now?: Date;
   batchSize?: number;
-  /** Removes anything else a request left (for example its CSV file). */
-  removeArtifacts?: (requestId: unknown) => Promise<void>;
+  /** Removes the request's CSV file, when it has one. */
+  csvSink?: CsvSink;
+  /** Held while purging: renewed before each batch; purging stops if it is lost. */
+  lock?: DistributedLock;
 }
 
-/** Removes one batch of expired requests; returns how many. Rows go first, so a request is never visible without its rows. */
+/**
+ * Removes expired requests batch by batch until a batch comes back short; returns how many. Rows
+ * and files go first, so a request is never visible without its rows.
+ */
 export async function purgeExpired(options: PurgeOptions): Promise<number> {
   const now = options.now ?? new Date();
-  const ids = await options.store.expiredIds(new Date(now.getTime() - options.retentionMs), options.batchSize ?? 500);
-  if (ids.length === 0) return 0;
-  for (const id of ids) await options.removeArtifacts?.(id);
-  await options.database.results.deleteMany({ request_id: { $in: ids } });
-  await deleteKeysOf(options.database.idempotency, ids);
-  return options.store.delete(ids);
+  const before = new Date(now.getTime() - options.retentionMs);
+  const batchSize = options.batchSize ?? BATCH_SIZE;
+  let removed = 0;
+  for (;;) {
+    const batch = await options.store.expired(before, batchSize);
+    if (batch.length === 0) break;
+    for (const { csv } of batch) if (csv && options.csvSink) await options.csvSink.remove(csv);
+    const ids = batch.map((entry) => entry.id);
+    await options.database.results.deleteMany({ request_id: { $in: ids } });
+    await deleteKeysOf(options.database.idempotency, ids);
+    removed += await options.store.delete(ids);
+    if (batch.length < batchSize) break;
+    if (options.lock && !(await options.lock.renew())) break;
+  }
+  return removed;
+}
+
+export interface RetentionSweeperDeps {
+  database: Database;
+  store: RequestStore;
+  csvSink?: CsvSink;
+  retentionMs: number;
+  sweepMs: number;
+  /** Who holds the lock (the worker's identity), for logs and diagnosis. */
+  owner: string;
+  log: Logger;
+}
+
+/** Purges on a timer (one sweep at a time in this process, one process at a time overall). */
+export class RetentionSweeper {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private sweeping: Promise<unknown> | null = null;
+  private stopped = false;
+  private readonly lock: DistributedLock;
+
+  constructor(private readonly deps: RetentionSweeperDeps) {
+    this.lock = new DistributedLock(deps.database.db.collection<LockDocument>(COLLECTIONS.locks), LOCK_NAME, deps.owner, LOCK_MS);
+  }
+
+  start(): void {
+    if (this.deps.retentionMs <= 0) return;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.sweeping = this.sweep().finally(() => {
+        this.sweeping = null;
+        this.schedule();
+      });
+    }, this.deps.sweepMs);
+  }
+
+  /** One sweep: purge if this process gets the lock, else leave it to the holder. */
+  async sweep(now = new Date()): Promise<number> {
+    try {
+      if (!(await this.lock.acquire(now))) return 0;
+      try {
+        const removed = await purgeExpired({ ...this.deps, now, lock: this.lock });
+        if (removed > 0) this.deps.log.info("retention.purged", { requests: removed });
+        return removed;
+      } finally {
+        await this.lock.release();
+      }
+    } catch (error) {
+      this.deps.log.warn("retention.failed", { error });
+      return 0;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.sweeping;
+  }
+}
+
+/** The sweeper a worker process runs beside its Worker (nothing when retention is off). */
+export function startRetention(
+  context: { config: Config; database: Database; store: RequestStore; csvSink?: CsvSink; log: Logger },
+  owner: string,
+): RetentionSweeper {
+  const sweeper = new RetentionSweeper({
+    database: context.database,
+    store: context.store,
+    csvSink: context.csvSink,
+    retentionMs: context.config.retentionMs,
+    sweepMs: context.config.retentionSweepMs,
+    owner,
+    log: context.log.child({ part: "retention" }),
+  });
+  sweeper.start();
+  return sweeper;
 }

@@ -12,7 +12,7 @@ import process from "node:process";
 import type { Config } from "../config.ts";
 import type { Database } from "../db.ts";
 import type { Logger } from "../log.ts";
-import { ClaimedEnvelope, type RequestDocument } from "../requests/document.ts";
+import { ClaimedEnvelope, type ReportResult, type RequestDocument } from "../requests/document.ts";
 import type { RequestEvents } from "../requests/events.ts";
 import type { Claim, RequestStore } from "../requests/store.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
@@ -20,12 +20,12 @@ import { validateParams } from "../reports/validation.ts";
 import { deleteChunks } from "../results/chunks.ts";
 import type { CsvSink } from "../results/sinks/sink.ts";
 import { ClaimPacer } from "./claim-pacer.ts";
-import { classifyError, retryDelayMs } from "./errors.ts";
+import { classifyError } from "./errors.ts";
 import { executeReport } from "./execute.ts";
 import { LeaseKeeper, LeaseLostError } from "./lease.ts";
 import { ProgressTracker } from "./progress.ts";
 import type { JobOutcome, Metrics } from "../metrics/metrics.ts";
-import { purgeExpired } from "./retention.ts";
+import { decideOutcome, type AttemptState, type Outcome, type RunEnd } from "./outcome.ts";
 
 export interface WorkerDeps {
   config: Config;
@@ -69,7 +69,6 @@ export class Worker {
   private claiming = false;
   private wakeAgain = false;
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
-  private retentionTimer: ReturnType<typeof setInterval> | null = null;
   private unsubscribe: (() => void) | null = null;
   private readonly pacer = new ClaimPacer();
   /** Claims delayed by the pacer, by request id; dropped when another worker claims that request first. */
@@ -105,32 +104,8 @@ export class Worker {
       resync: () => this.wake(),
     });
     this.sweepTimer = setInterval(() => this.wake(), this.deps.config.sweepMs);
-    if (this.deps.config.retentionMs > 0) {
-      this.retentionTimer = setInterval(() => void this.purge(), this.deps.config.retentionSweepMs);
-    }
     this.log.info("worker.started", { concurrency: this.deps.config.workerConcurrency });
     this.wake();
-  }
-
-  private async purge(): Promise<void> {
-    try {
-      const removed = await purgeExpired({
-        database: this.deps.database,
-        store: this.deps.store,
-        retentionMs: this.deps.config.retentionMs,
-        removeArtifacts: (id) => this.removeCsv(id),
-      });
-      if (removed > 0) this.log.info("retention.purged", { requests: removed });
-    } catch (error) {
-      this.log.warn("retention.failed", { error });
-    }
-  }
-
-  /** Retention: an expired request's CSV file goes with it. */
-  private async removeCsv(id: unknown): Promise<void> {
-    const doc = await this.deps.store.get(id as RequestDocument["_id"]);
-    const csv = doc?.result?.csv;
-    if (csv && this.deps.csvSink) await this.deps.csvSink.remove({ sink: csv.bucket ? "gcs" : "local", rows: 0, ...csv });
   }
 
   /** A request became pending: claim now, or after the pacer's delay unless another worker claims it first (see ClaimPacer). */
@@ -227,41 +202,66 @@ export class Worker {
   }
 
   private async process(doc: RequestDocument, claim: Claim, keeper: LeaseKeeper, progress: ProgressTracker): Promise<void> {
-    const { config, database, store, catalogue } = this.deps;
     const log = this.log.child({ request_id: doc._id, attempt: claim.attempt });
+    const attempts = { attempt: claim.attempt, maxAttempts: this.deps.config.maxAttempts };
     const startedAt = Date.now();
-    const ended = (outcome: JobOutcome, errorCode?: string) => {
-      const { rows, bytes } = progress.snapshot();
-      this.deps.metrics?.jobEnded({
-        reportName: doc.report_name,
-        outcome,
-        errorCode,
-        runMs: Date.now() - startedAt,
-        rows,
-        csvBytes: bytes ?? 0,
-      });
-    };
-    let maxAttempts = config.maxAttempts;
-    let deadline: ReturnType<typeof setTimeout> | undefined;
+    let result: ReportResult | undefined;
+    let end: RunEnd;
     try {
-      const envelope = validateParams(doc, ClaimedEnvelope);
-      const report = catalogue.require(envelope.report_name);
-      maxAttempts = positiveInteger(envelope.max_attempts) ?? report.maxAttempts ?? config.maxAttempts;
-      log.info("job.started", { report_name: report.name });
-      if (claim.attempt > maxAttempts) {
-        // Earlier attempts ended without a result (their workers died); do not start another.
-        await store.fail(claim, {
-          code: "attempts_exhausted",
-          message: `no attempt finished in ${maxAttempts} tries; the last worker stopped without a result`,
-        });
-        ended("error", "attempts_exhausted");
-        return;
-      }
-      const params = validateParams(envelope.params, report.params, ["params"]);
-      await store.fillDefaults(claim, missingDefaults(doc, envelope));
-      const maxTimeMS = report.maxTimeMS ?? config.reportMaxTimeMs;
-      deadline = setTimeout(() => keeper.abort(new JobTimeoutError(`the report ran past its time limit of ${maxTimeMS} ms`)), maxTimeMS);
-      const result = await executeReport(report, params, {
+      result = await this.run(doc, claim, keeper, progress, attempts, log);
+      end = result ? { kind: "finished" } : { kind: "attempts_exhausted" };
+    } catch (error) {
+      end = runEnd(error, keeper.signal);
+    } finally {
+      keeper.stop();
+    }
+    const outcome = decideOutcome(end, attempts, { retryBaseMs: this.deps.config.retryBaseMs });
+    const ended = await this.settle(
+      outcome,
+      claim,
+      result,
+      attempts,
+      log.child({ report_name: doc.report_name, ms: Date.now() - startedAt }),
+    );
+    const { rows, bytes } = progress.snapshot();
+    this.deps.metrics?.jobEnded({
+      reportName: doc.report_name,
+      outcome: ended,
+      errorCode: "error" in outcome ? outcome.error.code : undefined,
+      runMs: Date.now() - startedAt,
+      rows,
+      csvBytes: bytes ?? 0,
+    });
+  }
+
+  /**
+   * Validates and runs the report; undefined (nothing run) when the request is past its attempts.
+   * Sets `attempts.maxAttempts` once the report (which may have its own limit) is known.
+   */
+  private async run(
+    doc: RequestDocument,
+    claim: Claim,
+    keeper: LeaseKeeper,
+    progress: ProgressTracker,
+    attempts: AttemptState,
+    log: Logger,
+  ) {
+    const { config, database, store, catalogue } = this.deps;
+    const envelope = validateParams(doc, ClaimedEnvelope);
+    const report = catalogue.require(envelope.report_name);
+    attempts.maxAttempts = positiveInteger(envelope.max_attempts) ?? report.maxAttempts ?? config.maxAttempts;
+    log.info("job.started", { report_name: report.name });
+    // Earlier attempts ended without a result (their workers died); do not start another.
+    if (claim.attempt > attempts.maxAttempts) return undefined;
+    const params = validateParams(envelope.params, report.params, ["params"]);
+    await store.fillDefaults(claim, missingDefaults(doc, envelope));
+    const maxTimeMS = report.maxTimeMS ?? config.reportMaxTimeMs;
+    const deadline = setTimeout(
+      () => keeper.abort(new JobTimeoutError(`the report ran past its time limit of ${maxTimeMS} ms`)),
+      maxTimeMS,
+    );
+    try {
+      return await executeReport(report, params, {
         db: database.db,
         results: database.results,
         requestId: doc._id,
@@ -275,66 +275,60 @@ export class Worker {
         onCsvStats: (stats) => log.info("job.csv_written", { ...stats }),
         progress,
       });
-      keeper.stop();
-      if (await store.complete(claim, result)) {
-        ended("completed");
-        log.info("job.completed", { report_name: report.name, rows: result.row_count, ms: Date.now() - startedAt });
-        // A worker that lost an earlier attempt may have written rows after this attempt began.
-        // A first attempt has no earlier one (chunks carry attempt >= 1): skip the round trip.
-        if (claim.attempt > 1) await deleteChunks(database.results, doc._id, claim.attempt);
-      } else {
-        // Cancelled or retaken meanwhile: this attempt's rows will never be read.
-        await deleteChunks(database.results, doc._id, claim.attempt + 1);
-        log.warn("job.result_discarded", { reason: "lease lost before completion" });
-        ended("lease_lost");
-      }
-    } catch (error) {
-      keeper.stop();
-      ended(await this.handleFailure(error, claim, keeper.signal, maxAttempts, log), failureCode(error, keeper.signal));
     } finally {
       clearTimeout(deadline);
     }
   }
 
-  /** Decides and records what a failed attempt means; returns how it ended (for metrics). */
-  private async handleFailure(error: unknown, claim: Claim, signal: AbortSignal, maxAttempts: number, log: Logger): Promise<JobOutcome> {
-    const { config, store } = this.deps;
-    const reason = signal.aborted ? signal.reason : undefined;
-    if (reason instanceof LeaseLostError) {
-      // Cancelled, or retaken after our lease expired: drop our partial rows, never a newer attempt's.
-      await deleteChunks(this.deps.database.results, claim.id, claim.attempt + 1);
-      log.warn("job.abandoned", { reason: reason.message });
-      return "lease_lost";
+  /** Applies a decided outcome: the one place a job's end is written. Returns how it ended, for metrics. */
+  private async settle(
+    outcome: Outcome,
+    claim: Claim,
+    result: ReportResult | undefined,
+    attempts: AttemptState,
+    log: Logger,
+  ): Promise<JobOutcome> {
+    const { store, database } = this.deps;
+    // Rows of this attempt and earlier ones; never a newer attempt's (one that retook the request
+    // after our lease expired may be writing).
+    const removeOurRows = () => deleteChunks(database.results, claim.id, claim.attempt + 1);
+    switch (outcome.action) {
+      case "complete": {
+        if (await store.complete(claim, result!)) {
+          log.info("job.completed", { rows: result!.row_count });
+          // A worker that lost an earlier attempt may have written rows after this attempt began.
+          // A first attempt has no earlier one (chunks carry attempt >= 1): skip the round trip.
+          if (claim.attempt > 1) await deleteChunks(database.results, claim.id, claim.attempt);
+          return "completed";
+        } else {
+          // Cancelled or retaken meanwhile: this attempt's rows will never be read.
+          await removeOurRows();
+          log.warn("job.result_discarded", { reason: "lease lost before completion" });
+          return "lease_lost";
+        }
+      }
+      case "drop":
+        await removeOurRows();
+        if (outcome.reason === "cancelled") log.info("job.cancelled", {});
+        else log.warn("job.abandoned", { reason: outcome.message });
+        return outcome.reason;
+      case "release": {
+        // A released job is claimed again under the same attempt number, whose chunk keys must be free.
+        await removeOurRows();
+        log.info("job.released", { released: await store.release(claim) });
+        return "released";
+      }
+      case "retry_later":
+        await removeOurRows();
+        await store.retryLater(claim, outcome.error, new Date(Date.now() + outcome.delayMs));
+        log.warn("job.retry_scheduled", { error: outcome.error, delay_ms: outcome.delayMs, max_attempts: attempts.maxAttempts });
+        return "retry";
+      case "fail":
+        await removeOurRows();
+        await store.fail(claim, outcome.error);
+        log.warn("job.failed", { error: outcome.error });
+        return "error";
     }
-    if (reason instanceof CancelledError) {
-      // Already marked cancelled by whoever cancelled it; only the partial rows are ours to remove.
-      await deleteChunks(this.deps.database.results, claim.id);
-      log.info("job.cancelled", {});
-      return "cancelled";
-    }
-    // Whatever happens next (release, retry, failure), this attempt's partial rows are garbage:
-    // a released job is claimed again under the same attempt number, whose chunk keys must be free.
-    await deleteChunks(this.deps.database.results, claim.id, claim.attempt + 1);
-    if (reason instanceof JobTimeoutError) {
-      await store.fail(claim, { code: "timeout", message: reason.message });
-      log.warn("job.failed", { error: { code: "timeout", message: reason.message } });
-      return "error";
-    }
-    if (reason instanceof ShutdownError) {
-      const released = await store.release(claim);
-      log.info("job.released", { released });
-      return "released";
-    }
-    const classified = classifyError(error);
-    if (classified.retryable && claim.attempt < maxAttempts) {
-      const delay = retryDelayMs(config.retryBaseMs, claim.attempt);
-      await store.retryLater(claim, classified.error, new Date(Date.now() + delay));
-      log.warn("job.retry_scheduled", { error: classified.error, delay_ms: delay, max_attempts: maxAttempts });
-      return "retry";
-    }
-    await store.fail(claim, classified.error);
-    log.warn("job.failed", { error: classified.error });
-    return "error";
   }
 
   /**
@@ -348,7 +342,6 @@ export class Worker {
     for (const timer of this.pendingWakes.values()) clearTimeout(timer);
     this.pendingWakes.clear();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    if (this.retentionTimer) clearInterval(this.retentionTimer);
     const jobs = () => [...this.running.values()].map((job) => job.done);
     const graceful = Promise.all(jobs()).then(() => true);
     const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), this.deps.config.shutdownGraceMs).unref?.());
@@ -361,12 +354,14 @@ export class Worker {
   }
 }
 
-/** The error code a failed attempt is recorded under (as handleFailure classifies it). */
-function failureCode(error: unknown, signal: AbortSignal): string | undefined {
+/** What ended a run that threw: the reason its signal was aborted with, else the error itself. */
+function runEnd(error: unknown, signal: AbortSignal): RunEnd {
   const reason = signal.aborted ? signal.reason : undefined;
-  if (reason instanceof JobTimeoutError) return "timeout";
-  if (reason) return undefined;
-  return classifyError(error).error.code;
+  if (reason instanceof LeaseLostError) return { kind: "lease_lost", message: reason.message };
+  if (reason instanceof CancelledError) return { kind: "cancelled" };
+  if (reason instanceof JobTimeoutError) return { kind: "timed_out", message: reason.message };
+  if (reason instanceof ShutdownError) return { kind: "shutdown" };
+  return { kind: "failed", error: classifyError(error) };
 }
 
 function positiveInteger(value: unknown): number | undefined {

@@ -37,13 +37,23 @@ test.after(async () => {
 const requests = () => service.context.database.requests;
 const chunksOf = (id: string) => service.context.database.results.countDocuments({ request_id: new ObjectId(id) });
 
-test("a failing report is retried with backoff up to max_attempts, then ends in error with the last reason", async () => {
-  const submitted = await post(`${service.url}/v1/reports`, { report_name: "always-fails" });
+test("a report that meets a transient error is retried with backoff up to max_attempts, then ends in error with the last reason", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "fails-transiently" });
   const done = await get(`${service.url}/v1/reports/${submitted.body.id}?wait=20`);
   assert.is(done.body.status, "error");
   assert.is(done.body.attempts, 3, "the report's own max_attempts");
   assert.is(done.body.error.code, "execution");
+  assert.ok(/MongoNetworkError: connection reset/.test(done.body.error.message), done.body.error.message);
+});
+
+test("a pipeline the server rejects fails on the first attempt, with the server's code in details", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "always-fails" });
+  const done = await get(`${service.url}/v1/reports/${submitted.body.id}?wait=20`);
+  assert.is(done.body.status, "error");
+  assert.is(done.body.attempts, 1, "not retried: it would fail the same way");
+  assert.is(done.body.error.code, "execution");
   assert.ok(/noSuchStageForTests/.test(done.body.error.message), done.body.error.message);
+  assert.type(done.body.error.details?.server_code, "number");
 });
 
 test("bad input fails at once, without retries", async () => {

@@ -13,29 +13,54 @@ const test = suite("lease keeper");
 const claim = { id: new ObjectId(), owner: "me", attempt: 1 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A store whose renewals each take `renewMs` and answer `held()`; it records how many overlap. */
+/**
+ * A store whose renewals each take `renewMs` and answer `held()`, and which gives up when the
+ * renewal's signal is aborted (as the driver does, closing the connection); it records how many
+ * renewals were in flight at once and how many were abandoned.
+ */
 function slowStore(renewMs: number, held: () => boolean = () => true) {
-  const seen = { calls: 0, inFlight: 0, maxInFlight: 0 };
+  const seen = { calls: 0, inFlight: 0, maxInFlight: 0, abandoned: 0 };
   const store = {
-    async renew() {
+    renew(_claim: unknown, _leaseMs: number, _now: Date, signal?: AbortSignal) {
       seen.calls += 1;
       seen.inFlight += 1;
       seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
-      await sleep(renewMs);
-      seen.inFlight -= 1;
-      return held();
+      return new Promise<boolean>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          seen.inFlight -= 1;
+          resolve(held());
+        }, renewMs);
+        signal?.addEventListener("abort", () => {
+          clearTimeout(timer);
+          seen.inFlight -= 1;
+          seen.abandoned += 1;
+          reject(signal.reason);
+        });
+      });
     },
   } as unknown as RequestStore;
   return { store, seen };
 }
 
-test("a renewal slower than the heartbeat period is never joined by another", async () => {
-  const { store, seen } = slowStore(60);
-  const keeper = new LeaseKeeper(store, claim, 1_000, 10, silentLogger);
-  await sleep(400);
+test("renewals never overlap: one unanswered after a period is abandoned before the next is sent", async () => {
+  const { store, seen } = slowStore(1_000);
+  const keeper = new LeaseKeeper(store, claim, 5_000, 20, silentLogger);
+  await sleep(300);
   keeper.stop();
   assert.ok(seen.calls >= 3, `renewals kept coming (${seen.calls})`);
+  assert.ok(seen.abandoned >= seen.calls - 1, `stuck renewals were abandoned (${seen.abandoned} of ${seen.calls})`);
   assert.is(seen.maxInFlight, 1, "renewals overlapped");
+  assert.not.ok(keeper.signal.aborted, "an unanswered renewal is not a lost lease");
+});
+
+test("renewals answered in time are not abandoned, and do not overlap", async () => {
+  const { store, seen } = slowStore(5);
+  const keeper = new LeaseKeeper(store, claim, 5_000, 30, silentLogger);
+  await sleep(250);
+  keeper.stop();
+  assert.ok(seen.calls >= 3, `renewals kept coming (${seen.calls})`);
+  assert.is(seen.abandoned, 0);
+  assert.is(seen.maxInFlight, 1);
 });
 
 test("stop() ends the heartbeat, also when called while a renewal is in flight", async () => {

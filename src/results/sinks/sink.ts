@@ -26,6 +26,14 @@ export interface StoredCsv {
   url_expires_at?: Date;
 }
 
+/**
+ * A `result.csv` record as stored, read back: records written before the sink kind was stored
+ * lack `sink` (a bucket means GCS) and may lack `rows`.
+ */
+export function storedCsv(record: Omit<StoredCsv, "sink" | "rows"> & Partial<Pick<StoredCsv, "sink" | "rows">>): StoredCsv {
+  return { ...record, sink: record.sink ?? (record.bucket ? "gcs" : "local"), rows: record.rows ?? 0 };
+}
+
 export interface CsvUpload {
   /** Human-readable destination, for errors and logs (gs://bucket/object, a file path). */
   readonly where: string;

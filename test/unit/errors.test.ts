@@ -1,0 +1,90 @@
+/**
+ * Which failures are retried (src/worker/errors.ts), with the driver's real error classes.
+ */
+import { suite } from "../support/suite.ts";
+import * as assert from "uvu/assert";
+import { MongoNetworkError, MongoNetworkTimeoutError, MongoServerError, MongoServerSelectionError } from "mongodb";
+import { classifyError, retryDelayMs, TRANSIENT_SERVER_CODES } from "../../src/worker/errors.ts";
+import { ValidationError } from "../../src/reports/validation.ts";
+import { UnknownReportError } from "../../src/reports/registry.ts";
+import { CsvExportError } from "../../src/results/csv.ts";
+
+const test = suite("errors");
+const server = (code: number, codeName: string, labels: string[] = []) =>
+  new MongoServerError({ ok: 0, code, codeName, errmsg: `${codeName} (test)`, errorLabels: labels });
+
+test("network, server selection and storage failures are transient", () => {
+  assert.is(classifyError(new MongoNetworkError("connection reset")).kind, "transient");
+  assert.is(classifyError(new MongoNetworkTimeoutError("timed out")).kind, "transient");
+  assert.is(classifyError(new MongoServerSelectionError("no primary", { type: "Unknown" } as any)).kind, "transient");
+  assert.is(classifyError(new CsvExportError("gs://b/o", new Error("503"))).kind, "transient");
+});
+
+test("the documented transient server codes, and any error labelled retryable, are transient", () => {
+  for (const [code, name] of TRANSIENT_SERVER_CODES) assert.is(classifyError(server(code, name)).kind, "transient", name);
+  assert.is(classifyError(server(99_999, "Whatever", ["RetryableWriteError"])).kind, "transient");
+});
+
+test("errors that would recur fail at once, with the server's code in details", () => {
+  for (const [code, name] of [
+    [146, "ExceededMemoryLimit"],
+    [10334, "BSONObjectTooLarge"],
+    [16410, "Location16410"],
+    [40324, "Location40324"],
+    [13, "Unauthorized"],
+    [16608, "Location16608"], // division by zero
+  ] as const) {
+    const classified = classifyError(server(code, name));
+    assert.is(classified.kind, "permanent", name);
+    assert.is(classified.error.code, "execution");
+    assert.equal(classified.error.details, { server_code: code, code_name: name });
+    assert.ok(classified.error.message.includes(name), classified.error.message);
+  }
+  const bug = classifyError(new TypeError("cannot read properties of undefined"));
+  assert.is(bug.kind, "permanent");
+  assert.is(bug.error.message, "TypeError: cannot read properties of undefined");
+  assert.is(bug.error.details, undefined);
+});
+
+test("MaxTimeMSExpired (50) and ExceededTimeLimit (262) are time-outs", () => {
+  for (const [code, name] of [
+    [50, "MaxTimeMSExpired"],
+    [262, "ExceededTimeLimit"],
+  ] as const) {
+    const classified = classifyError(server(code, name));
+    assert.is(classified.kind, "timeout");
+    assert.is(classified.error.code, "timeout");
+    assert.equal(classified.error.details, { server_code: code, code_name: name });
+  }
+});
+
+test("bad input and unknown reports are permanent with their own codes", () => {
+  const validation = classifyError(new ValidationError([{ path: ["params", "top"], message: "must be positive" }] as any));
+  assert.is(validation.kind, "permanent");
+  assert.is(validation.error.code, "validation");
+  const unknown = classifyError(new UnknownReportError("nope", ["a", "b"]));
+  assert.is(unknown.kind, "permanent");
+  assert.is(unknown.error.code, "unknown_report");
+  assert.equal(unknown.error.details, { available: ["a", "b"] });
+});
+
+test("backoff doubles per attempt, jittered within [0.5, 1.5), capped at an hour", () => {
+  assert.is(
+    retryDelayMs(1_000, 1, () => 0.5),
+    1_000,
+  );
+  assert.is(
+    retryDelayMs(1_000, 3, () => 0.5),
+    4_000,
+  );
+  assert.is(
+    retryDelayMs(1_000, 1, () => 0),
+    500,
+  );
+  assert.is(
+    retryDelayMs(1_000, 40, () => 0.5),
+    3_600_000,
+  );
+});
+
+test.run();
