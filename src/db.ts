@@ -67,7 +67,11 @@ export async function ensureIndexes(database: Database): Promise<void> {
   ]);
   await dropObsoleteIndexes(database.requests, ["claim_order"]);
   await database.idempotency.createIndexes([{ key: { request_id: 1 }, name: "by_request" }]);
-  await database.results.createIndexes([{ key: { request_id: 1, attempt: 1, chunk_no: 1 }, name: "chunk_key", unique: true }]);
+  await database.results.createIndexes([
+    { key: { request_id: 1, attempt: 1, chunk_no: 1 }, name: "chunk_key", unique: true },
+    // A page read finds the chunk holding its first row: equality, equality, range + sort.
+    { key: { request_id: 1, attempt: 1, first_row: 1 }, name: "chunk_rows" },
+  ]);
   // One definition per report name: saving replaces by name, seeding inserts only if absent.
   await database.db.collection(COLLECTIONS.definitions).createIndexes([{ key: { name: 1 }, name: "definition_name", unique: true }]);
   await database.db.collection(COLLECTIONS.rateLimits).createIndexes([

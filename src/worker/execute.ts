@@ -43,6 +43,12 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
     allowDiskUse: true,
     maxTimeMS: report.maxTimeMS ?? options.maxTimeMS,
     batchSize: Math.min(options.rowsPerChunk, 1000),
+    // A blocking $group or $sort does its work inside the initial aggregate command, before any
+    // cursor exists to kill. On abort (cancel, time-out, lost lease, shutdown) the driver closes
+    // the connection that carries the command, and MongoDB interrupts an operation whose client
+    // disconnected, so the server stops instead of working on until maxTimeMS while another
+    // attempt starts the same aggregation. (Later batches: the driver closes the cursor.)
+    signal: options.signal,
   });
   const writer =
     output === "csv"
@@ -50,7 +56,8 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
       : new ChunkWriter(options.results, { requestId: options.requestId, attempt: options.attempt, rowsPerChunk: options.rowsPerChunk });
   let csv: CsvExport | null = null;
   let stored: StoredCsv | undefined;
-  // Closing the cursor kills it on the server, so an aborted report stops using the database.
+  // Closing the cursor kills it on the server (killCursors), so an aborted report stops using the
+  // database between batches too.
   const onAbort = () => void cursor.close().catch(() => {});
   options.signal.addEventListener("abort", onAbort, { once: true });
   try {

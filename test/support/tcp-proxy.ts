@@ -11,8 +11,20 @@
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 
+/** One client connection through the proxy, as seen on the wire. */
+export interface ProxiedClient {
+  /** The first 1 MiB the client sent (enough to see which commands it carried). */
+  sent: Buffer;
+  /** Bytes the server sent back to it. */
+  received: number;
+  /** Set when the client's socket closed. */
+  closed: boolean;
+}
+
 export interface TcpProxy {
   port: number;
+  /** Every client connection so far, in the order they arrived. */
+  readonly clients: readonly ProxiedClient[];
   /** Drops all traffic and holds new connections until restore(). */
   cut(): void;
   restore(): void;
@@ -22,6 +34,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   const held = new Set<net.Socket>();
+  const clients: ProxiedClient[] = [];
   let cut = false;
   const track = (socket: net.Socket) => {
     sockets.add(socket);
@@ -31,8 +44,19 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   const wire = (client: net.Socket) => {
     const upstream = net.connect(targetPort, targetHost);
     track(upstream);
-    client.on("data", (data) => void (cut || upstream.write(data)));
-    upstream.on("data", (data) => void (cut || client.write(data)));
+    const seen: ProxiedClient = { sent: Buffer.alloc(0), received: 0, closed: false };
+    clients.push(seen);
+    client.on("close", () => {
+      seen.closed = true;
+    });
+    client.on("data", (data) => {
+      if (seen.sent.length < 1024 * 1024) seen.sent = Buffer.concat([seen.sent, data]);
+      if (!cut) upstream.write(data);
+    });
+    upstream.on("data", (data) => {
+      seen.received += data.length;
+      if (!cut) client.write(data);
+    });
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
     client.resume();
@@ -45,6 +69,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    clients,
     cut: () => {
       cut = true;
     },

@@ -5,7 +5,7 @@
  * type and metadata (including the row count, known only at the end) and the incomplete one
  * deleted: the final name only ever holds a complete file.
  */
-import { Writable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
 import { Storage, type Bucket } from "@google-cloud/storage";
 import type { GcsConfig } from "../../config.ts";
 import { CSV_CONTENT_TYPE } from "../csv.ts";
@@ -139,12 +139,29 @@ export class GcsCsvSink implements CsvSink {
     return { url, expiresAt };
   }
 
+  /** The object's bytes (a reader without GCS credentials uses `link`); null when it is gone. */
+  async read(stored: StoredCsv): Promise<{ stream: Readable; bytes: number } | null> {
+    const file = this.storage.bucket(stored.bucket ?? this.config.bucket).file(stored.object);
+    try {
+      const [metadata] = await file.getMetadata();
+      return { stream: file.createReadStream(), bytes: Number(metadata.size) };
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return null;
+      throw error;
+    }
+  }
+
   async remove(stored: StoredCsv): Promise<boolean> {
-    const [response] = await this.storage
-      .bucket(stored.bucket ?? this.config.bucket)
-      .file(stored.object)
-      .delete({ ignoreNotFound: true });
-    return Boolean(response);
+    try {
+      await this.storage
+        .bucket(stored.bucket ?? this.config.bucket)
+        .file(stored.object)
+        .delete();
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return false;
+      throw error;
+    }
   }
 }
 

@@ -1,7 +1,10 @@
 /**
  * Where CSV files go. A sink hands out one upload per attempt; the upload receives bytes with
  * backpressure and only becomes visible under its final name on `commit`, so a failed or
- * abandoned attempt never leaves a file that looks complete.
+ * abandoned attempt never leaves a file that looks complete. A sink owns everything about its
+ * files: writing, the record stored in the request (`StoredCsv`, with the sink's kind), links,
+ * reads and removal; adding one means implementing this interface and choosing it in `open.ts`.
+ * Every sink passes the same conformance test (test/integration/sinks.test.ts).
  */
 import type { Readable, Writable } from "node:stream";
 
@@ -56,8 +59,8 @@ export interface CsvSink {
   open(target: CsvTarget): Promise<CsvUpload>;
   /** A fresh link for clients: a signed https URL when possible, else gs://bucket/object. GCS only. */
   link?(stored: StoredCsv): Promise<CsvLink>;
-  /** The file's bytes, for the download route. Local only; null when the file is gone. */
-  read?(stored: StoredCsv): Promise<{ stream: Readable; bytes: number } | null>;
+  /** The file's bytes; null when the file is gone. */
+  read(stored: StoredCsv): Promise<{ stream: Readable; bytes: number } | null>;
   /** Deletes a finished file (retention); true if something was removed. */
   remove(stored: StoredCsv): Promise<boolean>;
   close?(): Promise<void>;
