@@ -189,13 +189,22 @@ export class RequestStore {
 
   /**
    * Extends the lease, and records the job's progress in the same write; false means the lease
-   * was lost (expired and retaken, or cancelled).
+   * was lost (expired and retaken, or cancelled). `signal` abandons a renewal that is taking too
+   * long: the driver then closes its connection, so the next renewal goes out on another one
+   * rather than queueing behind it. That is why this is an `update` command (in driver 7 only
+   * commands and reads take a signal), and why the lease moves by `$max`: a renewal the server
+   * still applies after a later one cannot shorten the lease.
    */
-  async renew(claim: Claim, leaseMs: number, now = new Date(), progress?: RequestProgress): Promise<boolean> {
-    const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
-      $set: { "lease.until": new Date(now.getTime() + leaseMs), ...(progress ? { progress } : {}) },
-    });
-    return matchedCount === 1;
+  async renew(claim: Claim, leaseMs: number, now = new Date(), progress?: RequestProgress, signal?: AbortSignal): Promise<boolean> {
+    const update = { $max: { "lease.until": new Date(now.getTime() + leaseMs) }, ...(progress ? { $set: { progress } } : {}) };
+    const reply = await this.requests.db.command(
+      { update: this.requests.collectionName, updates: [{ q: this.fence(claim), u: update }] },
+      { signal },
+    );
+    if (Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0) {
+      throw new Error(`renewing the lease of ${String(claim.id)} failed: ${JSON.stringify(reply.writeErrors[0])}`);
+    }
+    return reply.n === 1;
   }
 
   /** Fills fields a Mongo-native document may lack, so status responses are complete. */

@@ -6,6 +6,10 @@
  * The same fenced write carries the job's progress: the keeper ticks every `progressMs` and
  * writes when the heartbeat is due or the progress moved, never two writes at once. The write
  * does not touch `status`, so the change-stream filter lets it wake nobody.
+ *
+ * A renewal still unanswered when the lease it would extend runs out is abandoned (its connection
+ * closed, see RequestStore.renew) so the next tick can send another: a connection stuck behind a
+ * slow operation must not hold the heartbeat.
  */
 import type { Logger } from "../log.ts";
 import type { Claim, RequestStore } from "../requests/store.ts";
@@ -22,6 +26,10 @@ export class LeaseKeeper {
   private timer: ReturnType<typeof setInterval> | null = null;
   private writing = false;
   private lastRenewal = Date.now();
+  /** When the lease this keeper last secured runs out (the claim's, until a renewal succeeds). */
+  private heldUntil: number;
+  private renewal: AbortController | null = null;
+  private stopped = false;
   private writtenChanges = -1;
 
   constructor(
@@ -32,6 +40,7 @@ export class LeaseKeeper {
     private readonly log: Logger,
     private readonly progress?: KeeperProgress,
   ) {
+    this.heldUntil = Date.now() + leaseMs;
     const tickMs = progress ? Math.min(heartbeatMs, progress.intervalMs) : heartbeatMs;
     this.timer = setInterval(() => void this.tick(), tickMs);
   }
@@ -56,17 +65,26 @@ export class LeaseKeeper {
   }
 
   private async renew(): Promise<void> {
+    const inFlight = new AbortController();
+    this.renewal = inFlight;
+    const now = new Date();
+    const patienceMs = Math.max(this.heartbeatMs, this.heldUntil - now.getTime());
+    const deadline = setTimeout(() => inFlight.abort(new Error(`no answer within ${patienceMs} ms`)), patienceMs);
     try {
-      const held = await this.store.renew(this.claim, this.leaseMs, new Date(), this.progress?.tracker.snapshot());
+      const held = await this.store.renew(this.claim, this.leaseMs, now, this.progress?.tracker.snapshot(), inFlight.signal);
       this.lastRenewal = Date.now();
-      if (!held) {
+      if (held) this.heldUntil = now.getTime() + this.leaseMs;
+      else if (!this.stopped) {
         this.log.warn("lease.lost", { request_id: this.claim.id, attempt: this.claim.attempt });
         this.abort(new LeaseLostError());
       }
     } catch (error) {
       // A failed renewal is not a lost lease: the database may be briefly unreachable. The lease
       // still has two heartbeats of slack; if it really expires, the fenced writes will say so.
-      this.log.warn("lease.renew_failed", { request_id: this.claim.id, error });
+      if (!this.stopped) this.log.warn("lease.renew_failed", { request_id: this.claim.id, error: inFlight.signal.reason ?? error });
+    } finally {
+      clearTimeout(deadline);
+      this.renewal = null;
     }
   }
 
@@ -76,8 +94,11 @@ export class LeaseKeeper {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    // The job has ended: a renewal in flight has nothing left to keep.
+    this.renewal?.abort(new Error("the job ended"));
   }
 }
 

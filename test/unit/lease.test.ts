@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function slowStore(renewMs: number, held: () => boolean = () => true) {
   const seen = { calls: 0, inFlight: 0, maxInFlight: 0, abandoned: 0 };
   const store = {
-    renew(_claim: unknown, _leaseMs: number, _now: Date, signal?: AbortSignal) {
+    renew(_claim: unknown, _leaseMs: number, _now: Date, _progress: unknown, signal?: AbortSignal) {
       seen.calls += 1;
       seen.inFlight += 1;
       seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
@@ -57,9 +57,10 @@ test("renewals answered in time are not abandoned, and do not overlap", async ()
   const { store, seen } = slowStore(5);
   const keeper = new LeaseKeeper(store, claim, 5_000, 30, silentLogger);
   await sleep(250);
+  const abandoned = seen.abandoned; // stop() below may cut one short: that is the job ending
   keeper.stop();
   assert.ok(seen.calls >= 3, `renewals kept coming (${seen.calls})`);
-  assert.is(seen.abandoned, 0);
+  assert.is(abandoned, 0);
   assert.is(seen.maxInFlight, 1);
 });
 
