@@ -173,7 +173,9 @@ test("retention removes an expired request's CSV file with it", async () => {
     const file = path.join(dir, done.body.csv.object);
     assert.ok(existsSync(file));
     await eventually(async () => (existsSync(file) ? undefined : true), 15_000, 100);
-    assert.is((await get(`${shortLived.url}/v1/reports/${submitted.body.id}`)).status, 404, "the request went too");
+    // The file goes first, then the rows, then the request (the sweeper's order): give it those round trips.
+    const status = () => get(`${shortLived.url}/v1/reports/${submitted.body.id}`).then((r) => r.status);
+    assert.is(await eventually(async () => ((await status()) === 404 ? 404 : undefined), 5_000, 50), 404, "the request went too");
   } finally {
     await shortLived.close();
   }
