@@ -6,7 +6,7 @@
  * worker then stops and discards what it had written.
  */
 import type { Database } from "../db.ts";
-import type { CsvSink } from "../results/sinks/sink.ts";
+import { storedCsv, type CsvSink } from "../results/sinks/sink.ts";
 import type { RequestDocument } from "./document.ts";
 import { deleteKeysOf } from "./idempotency.ts";
 import type { RequestStore } from "./store.ts";
@@ -19,11 +19,10 @@ export interface RemovalDeps {
 
 /** Removes `doc` and everything it left; false when its CSV is in another kind of store than this process's (nothing removed). */
 export async function removeRequest(deps: RemovalDeps, doc: RequestDocument): Promise<boolean> {
-  const csv = doc.result?.csv;
+  const csv = doc.result?.csv ? storedCsv(doc.result.csv) : undefined;
   if (csv) {
-    const sink = csv.sink ?? (csv.bucket ? "gcs" : "local");
-    if (sink !== deps.csvSink.kind) return false;
-    await deps.csvSink.remove({ ...csv, sink, rows: csv.rows ?? 0 });
+    if (csv.sink !== deps.csvSink.kind) return false;
+    await deps.csvSink.remove(csv);
   }
   await deps.database.results.deleteMany({ request_id: doc._id });
   await deleteKeysOf(deps.database.idempotency, [doc._id]);

@@ -43,7 +43,9 @@ export async function purgeExpired(options: PurgeOptions): Promise<number> {
   for (;;) {
     const batch = await options.store.expired(before, batchSize);
     if (batch.length === 0) break;
-    for (const { csv } of batch) if (csv && options.csvSink) await options.csvSink.remove(csv);
+    // A file in another kind of store than this process writes to is not ours to name: leave it
+    // (a bucket lifecycle rule or a process configured for that store removes it).
+    for (const { csv } of batch) if (csv && csv.sink === options.csvSink?.kind) await options.csvSink.remove(csv);
     const ids = batch.map((entry) => entry.id);
     await options.database.results.deleteMany({ request_id: { $in: ids } });
     await deleteKeysOf(options.database.idempotency, ids);

@@ -69,7 +69,7 @@ test("cancelling a report blocked in its initial aggregate closes that command's
   const repliesBefore = carrier.received;
   await new Promise((resolve) => setTimeout(resolve, 200)); // the server is now inside the command
   assert.not.ok(carrier.closed, "the command is still running when the cancel comes");
-  const cancelled = await request(`${service.url}/v1/reports/${submitted.body.id}`, { method: "DELETE" });
+  const cancelled = await request(`${service.url}/v1/reports/${submitted.body.id}/cancel`, { method: "POST" });
   assert.is(cancelled.status, 200);
   await eventually(async () => (carrier.closed ? true : undefined), 5_000, 10);
   assert.is(carrier.received, repliesBefore, "closed while the server had not answered: the command was abandoned, not finished");
