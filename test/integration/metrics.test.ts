@@ -42,12 +42,12 @@ async function scrape(url: string) {
   return { text: response.body as string, samples: parsePrometheus(response.body as string) };
 }
 
-test("after three completed reports and one that always fails, the counters and histograms hold those counts", async () => {
+test("after three completed reports and one that meets a transient error on every attempt, the counters and histograms hold those counts", async () => {
   const worker = new Worker(service.context);
   worker.start();
   try {
     for (let i = 0; i < 3; i++) assert.is((await submitAndWait(service.url, { report_name: "every-movie" })).status, "completed");
-    const failed = await submitAndWait(service.url, { report_name: "always-fails" });
+    const failed = await submitAndWait(service.url, { report_name: "fails-transiently" });
     assert.is(failed.status, "error");
     assert.is(failed.attempts, 3);
   } finally {
@@ -58,16 +58,16 @@ test("after three completed reports and one that always fails, the counters and 
   const { text, samples } = await scrape(`${service.url}/metrics`);
   const value = (name: string, labels: Record<string, string> = {}) => sampleValue(samples, `mongo_reports_${name}`, labels);
   assert.is(value("requests_submitted_total", { report: "every-movie" }), 3);
-  assert.is(value("requests_submitted_total", { report: "always-fails" }), 1);
+  assert.is(value("requests_submitted_total", { report: "fails-transiently" }), 1);
   assert.is(value("requests_finished_total", { report: "every-movie", status: "completed" }), 3);
-  assert.is(value("requests_finished_total", { report: "always-fails", status: "error" }), 1);
+  assert.is(value("requests_finished_total", { report: "fails-transiently", status: "error" }), 1);
   assert.is(value("pickup_seconds_count"), 3 + 3, "one pickup per claim: three reports, three attempts of the failing one");
   assert.is(value("pickup_seconds_bucket", { le: "+Inf" }), 6);
   assert.is(value("run_seconds_count", { report: "every-movie", outcome: "completed" }), 3);
-  assert.is(value("run_seconds_count", { report: "always-fails", outcome: "retry" }), 2);
-  assert.is(value("run_seconds_count", { report: "always-fails", outcome: "error" }), 1);
+  assert.is(value("run_seconds_count", { report: "fails-transiently", outcome: "retry" }), 2);
+  assert.is(value("run_seconds_count", { report: "fails-transiently", outcome: "error" }), 1);
   assert.is(value("failures_total", { code: "execution" }), 3);
-  assert.is(value("retries_total", { report: "always-fails" }), 2);
+  assert.is(value("retries_total", { report: "fails-transiently" }), 2);
   assert.is(value("lease_losses_total"), 0);
   assert.is(value("rows_written_total", { report: "every-movie" }), 3 * MOVIES);
   assert.is(value("http_requests_total", { method: "POST", route: "/v1/reports", status: "202" }), 4);
