@@ -45,11 +45,14 @@ function allowed(pattern: PathPattern): string {
   return [...methods].sort().join(", ");
 }
 
-/**
- * `parseBody` runs after the guards and only for routes that declare a request body, so nobody
- * makes the server parse a body it would refuse anyway.
- */
-export function routeMiddleware(routes: readonly RouteDeclaration[], guards: readonly Guard[], parseBody: Middleware): Middleware {
+export type RouteMatch =
+  | { kind: "route"; route: RouteDeclaration; params: Record<string, string> }
+  /** The path exists, the method does not: answer 405 (or OPTIONS) with this Allow list. */
+  | { kind: "method-not-allowed"; allow: string }
+  | { kind: "none" };
+
+/** Finds the route for a method and path among the declarations (pure: unit-tested without a server). */
+export function routeTable(routes: readonly RouteDeclaration[]): (method: string, path: string) => RouteMatch {
   const patterns = new Map<string, PathPattern>();
   for (const declared of routes) {
     const pattern = patterns.get(declared.path) ?? { ...compile(declared.path), routes: [] };
@@ -58,34 +61,50 @@ export function routeMiddleware(routes: readonly RouteDeclaration[], guards: rea
     pattern.routes.push(declared);
     patterns.set(declared.path, pattern);
   }
-  return async (ctx, next) => {
+  return (method, path) => {
     let best: { pattern: PathPattern; match: RegExpExecArray } | undefined;
     for (const pattern of patterns.values()) {
-      const match = pattern.regex.exec(ctx.path);
+      const match = pattern.regex.exec(path);
       if (match && (!best || moreSpecific(pattern, best.pattern))) best = { pattern, match };
     }
-    if (!best) return next();
-    const method = ctx.method === "HEAD" ? "GET" : ctx.method;
-    const declared = best.pattern.routes.find((r) => r.method === method);
-    if (!declared) {
-      ctx.set("Allow", allowed(best.pattern));
+    if (!best) return { kind: "none" };
+    const wanted = method === "HEAD" ? "GET" : method;
+    const declared = best.pattern.routes.find((r) => r.method === wanted);
+    if (!declared) return { kind: "method-not-allowed", allow: allowed(best.pattern) };
+    const params: Record<string, string> = {};
+    best.pattern.names.forEach((name, i) => {
+      const raw = best.match[i + 1];
+      try {
+        params[name] = decodeURIComponent(raw);
+      } catch {
+        params[name] = raw; // malformed %-escape: the handler's own check refuses it
+      }
+    });
+    return { kind: "route", route: declared, params };
+  };
+}
+
+/**
+ * `parseBody` runs after the guards and only for routes that declare a request body, so nobody
+ * makes the server parse a body it would refuse anyway.
+ */
+export function routeMiddleware(routes: readonly RouteDeclaration[], guards: readonly Guard[], parseBody: Middleware): Middleware {
+  const match = routeTable(routes);
+  return async (ctx, next) => {
+    const found = match(ctx.method, ctx.path);
+    if (found.kind === "none") return next();
+    if (found.kind === "method-not-allowed") {
+      ctx.set("Allow", found.allow);
       if (ctx.method === "OPTIONS") {
         ctx.status = 204;
         return;
       }
-      throw new ProblemError(PROBLEMS.methodNotAllowed, `${ctx.method} is not allowed on ${ctx.path}; allowed: ${allowed(best.pattern)}`, {
-        headers: { Allow: allowed(best.pattern) },
+      throw new ProblemError(PROBLEMS.methodNotAllowed, `${ctx.method} is not allowed on ${ctx.path}; allowed: ${found.allow}`, {
+        headers: { Allow: found.allow },
       });
     }
-    const params: Record<string, string> = {};
-    best.pattern.names.forEach((name, i) => {
-      try {
-        params[name] = decodeURIComponent(best.match[i + 1]);
-      } catch {
-        params[name] = best.match[i + 1];
-      }
-    });
-    (ctx as Context & { params: Record<string, string> }).params = params;
+    const declared = found.route;
+    (ctx as Context & { params: Record<string, string> }).params = found.params;
     ctx.state.route = declared.path; // for metrics: a bounded label
     for (const guard of guards) await guard(declared, ctx);
     if (declared.requestBody) await parseBody(ctx, async () => {});
