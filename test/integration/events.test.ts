@@ -12,6 +12,8 @@ import { startTestService, type TestService } from "../support/service.ts";
 import { eventually, get, post } from "../support/http.ts";
 import { openEventStream, readEvents } from "../support/sse.ts";
 import { Worker } from "../../src/worker/worker.ts";
+import { createHash } from "node:crypto";
+import { parseApiKeys } from "../../src/api/access.ts";
 
 const FIXTURE_REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "progress-reports");
 
@@ -135,6 +137,28 @@ test("unknown or malformed ids: problem+json 404 / 400", async () => {
   assert.is(missing.status, 404);
   assert.is(missing.headers.get("content-type"), "application/problem+json");
   assert.is((await get(`${service.url}/v1/reports/nope/events`)).status, 400);
+});
+
+test("owner-scoped like the other routes: another key gets 404, the owner its stream", async () => {
+  const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
+  const keyed = await startTestService(
+    { ...mongo, dbName: `${mongo.dbName}_keys` },
+    { worker: false, config: { apiKeys: parseApiKeys(`alice:${sha256("alice")},bob:${sha256("bob")}`) } },
+  );
+  try {
+    const mine = await post(`${keyed.url}/v1/reports`, { report_name: "top-movies-per-rating" }, { Authorization: "Bearer alice" });
+    assert.is(mine.status, 202);
+    const url = `${keyed.url}/v1/reports/${mine.body.id}/events`;
+    assert.is((await get(url)).status, 401);
+    assert.is((await get(url, { Authorization: "Bearer bob" })).status, 404);
+    const stream = await openEventStream(url, { Authorization: "Bearer alice" });
+    assert.is(stream.status, 200);
+    const [first] = await readEvents(stream, () => true);
+    assert.equal([first.event, first.data.status], ["status", "pending"]);
+    stream.close();
+  } finally {
+    await keyed.close();
+  }
 });
 
 test.run();
