@@ -148,6 +148,15 @@ test("catalogue: every report with its description; search by name", async () =>
   assert.is(await page.locator(".card").count(), definitions.length);
   await checkAccessibility(page, "catalogue");
   await shoot(page, "1-catalogue");
+  // Keyboard: the search box takes the focus with Tab (after the skip link and the navigation), and shows it.
+  await page.getByLabel("Search reports by name").focus();
+  await page.keyboard.press("Shift+Tab");
+  await page.keyboard.press("Tab");
+  const outline = await page.evaluate(() => {
+    const focused = document.activeElement as HTMLElement;
+    return { id: focused.id, style: getComputedStyle(focused).outlineStyle };
+  });
+  assert.equal(outline, { id: "search", style: "solid" }, "the focused input is outlined");
   await page.getByLabel("Search reports by name").fill("directors");
   const shown = await page.locator(".card h2").allTextContents();
   assert.equal(
@@ -277,6 +286,17 @@ test("a value only the server can judge: its message appears next to the field",
   await page.goto(`${service.url}/#/run/top-directors-per-comment`);
   await page.getByLabel("comment_date lower bound", { exact: true }).fill("2021-13-45");
   await page.getByLabel("top", { exact: true }).fill("0");
+  // A tag input by keyboard: Enter adds a value, Backspace in the empty box removes the last one.
+  const exclude = page.getByLabel("Exclude directors", { exact: true });
+  await exclude.fill("John Ford");
+  await exclude.press("Enter");
+  await exclude.fill("King Vidor");
+  await exclude.press("Enter");
+  assert.equal(await page.locator(".tags li").allTextContents(), ["John Ford×", "King Vidor×"]);
+  await exclude.press("Backspace");
+  assert.equal(await page.locator(".tags li").allTextContents(), ["John Ford×"]);
+  await page.getByRole("button", { name: "Remove John Ford" }).click();
+  assert.is(await page.locator(".tags li").count(), 0);
   const before = requested.length;
   await page.getByRole("button", { name: "Run report" }).click();
   await page.locator('.field-error[data-field="top"]').filter({ hasText: "must be at least 1" }).waitFor();
@@ -369,7 +389,8 @@ test("/docs renders the OpenAPI document from files this service serves", async 
   tab.on("request", (request) => urls.push(request.url()));
   try {
     await tab.goto(`${service.url}/docs`);
-    await tab.locator(".opblock").first().waitFor({ timeout: 20_000 });
+    // Swagger UI takes its time over the whole document on a busy machine (20 s seen here).
+    await tab.locator(".opblock").first().waitFor({ timeout: 60_000 });
     const paths = await tab.locator(".opblock-summary-path").evaluateAll((spans) => spans.map((span) => span.getAttribute("data-path")));
     assert.ok(paths.includes("/v1/reports/{id}/csv"), paths.join(" "));
     assert.equal(
