@@ -144,6 +144,12 @@ export const SETTINGS = {
     default: 5_000,
     doc: "how often report modules and `report_definitions` are re-read (0: only at start)",
   }),
+  schedulePollMs: setting({
+    env: "SCHEDULE_POLL_MS",
+    type: int(0, 600_000),
+    default: 1_000,
+    doc: "longest sleep of a worker's schedule loop between looks for due schedules (it wakes for the next due tick; 0: this worker fires none)",
+  }),
   retentionMs: setting({
     env: "RETENTION_HOURS",
     type: int(0, 100_000),

@@ -8,11 +8,13 @@ import { connect, ensureIndexes, type Database } from "./db.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { RequestEvents } from "./requests/events.ts";
 import { RequestStore } from "./requests/store.ts";
+import { DefinitionVersions } from "./reports/data-defined/versions.ts";
 import { LiveCatalogue } from "./reports/live.ts";
 import { DataIndexKeeper } from "./reports/data-indexes.ts";
 import { ReportRegistry } from "./reports/registry.ts";
 import { openCsvSink } from "./results/sinks/open.ts";
 import type { CsvSink } from "./results/sinks/sink.ts";
+import { ScheduleStore } from "./schedules/store.ts";
 import { COLLECTIONS } from "./db.ts";
 import { Metrics } from "./metrics/metrics.ts";
 
@@ -21,11 +23,14 @@ export interface AppContext {
   log: Logger;
   database: Database;
   store: RequestStore;
+  schedules: ScheduleStore;
   catalogue: ReportRegistry;
   /** Keeps `catalogue` current: re-reads report modules and report_definitions. */
   catalogueLoader: LiveCatalogue;
   /** Creates (or lists, with CREATE_DATA_INDEXES=false) the indexes reports declare on the data. */
   dataIndexes: DataIndexKeeper;
+  /** Data-defined reports with their versions: what the definition routes write through. */
+  definitionVersions: DefinitionVersions;
   events: RequestEvents;
   /** This process's Prometheus series (served by the API's /metrics, or a worker's METRICS_PORT). */
   metrics: Metrics;
@@ -51,8 +56,11 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
       create: config.createDataIndexes,
       log: log.child({ part: "data_indexes" }),
     });
+    const definitions = database.db.collection(COLLECTIONS.definitions);
+    const definitionVersions = new DefinitionVersions(definitions, database.db.collection(COLLECTIONS.definitionVersions));
     const catalogueLoader = new LiveCatalogue(catalogue, {
-      definitions: database.db.collection(COLLECTIONS.definitions),
+      definitions,
+      versions: definitionVersions,
       extraDirs: config.reportsDirs,
       reloadMs: config.catalogueReloadMs,
       log: log.child({ part: "catalogue" }),
@@ -70,9 +78,11 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
       log,
       database,
       store,
+      schedules: new ScheduleStore(database.schedules),
       catalogue,
       catalogueLoader,
       dataIndexes,
+      definitionVersions,
       events,
       metrics,
       csvSink,

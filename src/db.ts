@@ -6,16 +6,19 @@ import { MongoClient, type Collection, type Db } from "mongodb";
 import type { RequestDocument } from "./requests/document.ts";
 import type { ChunkDocument } from "./results/chunks.ts";
 import type { IdempotencyRecord } from "./requests/idempotency.ts";
+import type { ScheduleDocument } from "./schedules/document.ts";
 
 export const COLLECTIONS = {
   requests: "report_requests",
   results: "report_results",
   definitions: "report_definitions",
+  definitionVersions: "report_definition_versions",
   idempotency: "report_idempotency_keys",
   /** The API's rate-limit counters, shared by every API process (src/api/rate-limit.ts). */
   rateLimits: "api_rate_limits",
   /** Locks one process at a time may hold (retention), by `_id`: see worker/lock.ts. */
   locks: "report_locks",
+  schedules: "report_schedules",
 } as const;
 
 export interface Database {
@@ -24,6 +27,7 @@ export interface Database {
   requests: Collection<RequestDocument>;
   results: Collection<ChunkDocument>;
   idempotency: Collection<IdempotencyRecord>;
+  schedules: Collection<ScheduleDocument>;
   close(): Promise<void>;
 }
 
@@ -38,6 +42,7 @@ export async function connect(uri: string, dbName: string, appName = "mongo-repo
     requests: db.collection<RequestDocument>(COLLECTIONS.requests),
     results: db.collection<ChunkDocument>(COLLECTIONS.results),
     idempotency: db.collection<IdempotencyRecord>(COLLECTIONS.idempotency),
+    schedules: db.collection<ScheduleDocument>(COLLECTIONS.schedules),
     close: () => client.close(),
   };
 }
@@ -72,6 +77,11 @@ export async function ensureIndexes(database: Database): Promise<void> {
     // A page read finds the chunk holding its first row: equality, equality, range + sort.
     { key: { request_id: 1, attempt: 1, first_row: 1 }, name: "chunk_rows" },
   ]);
+  // Firing looks for active schedules by next tick; listing pages one owner's schedules by _id.
+  await database.schedules.createIndexes([
+    { key: { status: 1, next_run_at: 1 }, name: "due" },
+    { key: { owner: 1, _id: 1 }, name: "by_owner" },
+  ]);
   // One definition per report name: saving replaces by name, seeding inserts only if absent.
   await database.db.collection(COLLECTIONS.definitions).createIndexes([{ key: { name: 1 }, name: "definition_name", unique: true }]);
   await database.db.collection(COLLECTIONS.rateLimits).createIndexes([
@@ -79,6 +89,8 @@ export async function ensureIndexes(database: Database): Promise<void> {
     { key: { key: 1 }, name: "rate_limit_key", unique: true },
     { key: { expire: -1 }, name: "rate_limit_expiry", expireAfterSeconds: 0 },
   ]);
+  // A report's versions, newest first (their _id "<name>@<n>" is what keeps numbers unique).
+  await database.db.collection(COLLECTIONS.definitionVersions).createIndexes([{ key: { name: 1, version: -1 }, name: "by_name" }]);
 }
 
 /** IndexNotFound, NamespaceNotFound: nothing to drop. */

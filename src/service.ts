@@ -7,6 +7,7 @@ import { listen } from "./api/listen.ts";
 import type { AppContext } from "./context.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import { startRetention } from "./worker/retention.ts";
+import { createScheduleFirer } from "./schedules/firer.ts";
 import { Worker } from "./worker/worker.ts";
 
 export interface RunningService {
@@ -30,11 +31,14 @@ export async function startService(
   webhooks?.start();
   // Retention runs beside the worker (one process at a time purges: see worker/retention.ts).
   const retention = worker ? startRetention(context, worker.owner) : null;
+  const firer = worker ? createScheduleFirer(context) : null;
+  firer?.start();
   return {
     url: running.url,
     api,
     worker,
     close: async () => {
+      await firer?.stop();
       await retention?.stop();
       await worker?.stop();
       await webhooks?.stop();

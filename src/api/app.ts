@@ -16,6 +16,7 @@ import { rateLimitGuard } from "./rate-limit.ts";
 import type { RouteDeclaration } from "./route.ts";
 import { routeMiddleware } from "./router.ts";
 import { csvRoutes } from "./routes/csv.ts";
+import { definitionVersionRoutes } from "./routes/definition-versions.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -23,6 +24,7 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { historyRoutes } from "./routes/history.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
 import { reportRoutes } from "./routes/reports.ts";
+import { scheduleRoutes } from "./routes/schedules.ts";
 
 export interface ApiApp {
   koa: Koa;
@@ -44,9 +46,15 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
   const routes: RouteDeclaration[] = [
     ...healthRoutes(context.database),
     ...definitionRoutes(context.catalogue),
+    ...definitionVersionRoutes({
+      versions: context.definitionVersions,
+      catalogue: context.catalogue,
+      refreshCatalogue: () => context.catalogueLoader.reloadAfterWrite(),
+    }),
     ...openApiRoutes(() => routes, { publicBaseUrl: config.publicBaseUrl }),
     ...historyRoutes(context),
     ...reportRoutes({ ...context, waiter, outputs }),
+    ...scheduleRoutes({ ...context, outputs }),
     ...csvRoutes(context),
     ...metricsRoutes(context.metrics, config.apiKeys.size > 0 ? "admin" : "public"),
     ...eventRoutes({ store: context.store, watch, heartbeatMs: config.sseHeartbeatMs }),

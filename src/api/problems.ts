@@ -58,6 +58,8 @@ export const PROBLEMS = define({
   },
   invalidId: { slug: "invalid-id", title: "Invalid report id", status: 400 },
   invalidIdempotencyKey: { slug: "invalid-idempotency-key", title: "Invalid Idempotency-Key", status: 400 },
+  invalidScheduleId: { slug: "invalid-schedule-id", title: "Invalid schedule id", status: 400 },
+  invalidVersion: { slug: "invalid-version", title: "Invalid version", status: 400 },
   // 401, 403
   unauthorized: { slug: "unauthorized", title: "Unauthorized", status: 401 },
   forbidden: {
@@ -78,6 +80,8 @@ export const PROBLEMS = define({
     required: ["available"],
   },
   noCsv: { slug: "no-csv", title: "No CSV for this report", status: 404 },
+  scheduleNotFound: { slug: "schedule-not-found", title: "Schedule not found", status: 404 },
+  versionNotFound: { slug: "version-not-found", title: "Version not found", status: 404 },
   // 405
   methodNotAllowed: { slug: "method-not-allowed", title: "Method not allowed", status: 405 },
   // 409
@@ -104,6 +108,7 @@ export const PROBLEMS = define({
     required: ["gcs_link"],
   },
   idempotencyConflict: { slug: "idempotency-conflict", title: "Idempotency conflict", status: 409 },
+  codeDefinedReport: { slug: "code-defined-report", title: "Code-defined report", status: 409 },
   // 410
   csvGone: { slug: "csv-gone", title: "CSV no longer available", status: 410 },
   // 413, 415

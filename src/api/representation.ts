@@ -35,6 +35,8 @@ export function representRequest(doc: RequestDocument): Record<string, unknown> 
     ...(doc.callback
       ? { callback: { state: doc.callback.state, attempts: doc.callback.attempts, last_status: doc.callback.last_status ?? null } }
       : {}),
+    ...(doc.definition_version === undefined ? {} : { definition_version: doc.definition_version }),
+    ...(doc.schedule_id ? { schedule_id: String(doc.schedule_id), scheduled_for: doc.scheduled_for } : {}),
     ...representCsv(doc),
     links: { self: requestPath(doc._id), ...(doc.result?.csv ? { csv: `${requestPath(doc._id)}/csv` } : {}) },
   };
@@ -130,6 +132,9 @@ export const REPRESENTATION_SCHEMAS: Record<string, JsonSchema> = {
       started_at: dateTime,
       finished_at: dateTime,
       duration_ms: count,
+      definition_version: { type: "integer", minimum: 1, description: "the data-defined report's definition version the run used" },
+      schedule_id: { type: "string", pattern: "^[0-9a-f]{24}$", description: "the schedule that fired this request" },
+      scheduled_for: { ...dateTime, description: "the schedule tick this request was fired for" },
       error: {
         type: "object",
         description: "why the request ended in error",

@@ -52,6 +52,8 @@ export interface ReportDefinition<P = Record<string, unknown>> {
   origin?: string;
   /** Set by the loaders: a module ("code") or a report_definitions document ("data"). */
   kind?: "code" | "data";
+  /** Set by the loader for data reports: the definition version serving (see data-defined/versions.ts). */
+  version?: number;
 }
 
 const NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;

@@ -11,13 +11,16 @@
 import type { Collection, Document } from "mongodb";
 import type { Logger } from "../log.ts";
 import { CATALOGUE_DIR, loadCodeModules, type ModuleCache } from "./code-modules.ts";
-import { compileAll, readDefinitions, seedDefinitions } from "./data-defined/store.ts";
+import { readDefinitions, seedDefinitions } from "./data-defined/store.ts";
+import { DefinitionVersions } from "./data-defined/versions.ts";
 import type { ReportDefinition } from "./define.ts";
 import type { RejectedReport, ReportRegistry } from "./registry.ts";
 import { loadSeedDefinitions } from "./seed-definitions/index.ts";
 
 export interface LiveCatalogueOptions {
   definitions: Collection<Document>;
+  /** Their versions: what serves when a current definition is invalid, and each report's version number. */
+  versions: DefinitionVersions;
   /** Extra folders of code modules, laid out like catalogue/ (<collection>/<report>.ts|js). */
   extraDirs?: readonly string[];
   /** Re-read period; 0 loads once at start. */
@@ -63,6 +66,15 @@ export class LiveCatalogue {
     return this.running;
   }
 
+  /**
+   * Re-reads after a write this process just made: unlike refresh(), never answers with a reload
+   * that began before the write (and so may not have seen it).
+   */
+  async reloadAfterWrite(): Promise<void> {
+    await this.running?.catch(() => undefined);
+    return this.refresh();
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -90,7 +102,7 @@ export class LiveCatalogue {
     const documents = await readDefinitions(this.options.definitions);
     const fingerprint = JSON.stringify(documents);
     if (code.changed || fingerprint !== this.definitionsFingerprint) {
-      const data = compileAll(documents);
+      const data = await this.options.versions.load(documents);
       this.registry.replace("data", data.reports, data.rejected);
       const rejected = this.registry.rejected().filter((r) => r.kind === "data");
       this.logRejected("data", rejected);

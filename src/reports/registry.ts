@@ -35,6 +35,8 @@ export interface RejectedReport {
   /** Module path or definition id. */
   origin: string;
   errors: string[];
+  /** A data definition rejected as it stands now, while its last good version keeps serving. */
+  serving_version?: number;
 }
 
 export type ReportLayer = "code" | "data";

@@ -99,6 +99,11 @@ export interface RequestDocument {
   fingerprint?: string;
   /** The API key name that submitted it, when access control is on; others cannot see it. */
   owner?: string | null;
+  /** The schedule that fired this request, and the tick it fired for. */
+  schedule_id?: ObjectId;
+  scheduled_for?: Date;
+  /** A data-defined report's definition version the run used (set by the worker). */
+  definition_version?: number;
 }
 
 /**

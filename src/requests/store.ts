@@ -33,6 +33,9 @@ export interface NewRequest {
   owner?: string | null;
   /** Checked already (webhooks/callback-url.ts): POSTed the final status. */
   callback_url?: string;
+  /** Set when a schedule fires the request (see schedules/firer.ts). */
+  schedule_id?: ObjectId;
+  scheduled_for?: Date;
 }
 
 /** One page of the history: filters, and the id of the last request of the previous page. */
@@ -70,6 +73,7 @@ export class RequestStore {
       ...(request.callback_url
         ? { callback: { url: request.callback_url, webhook_id: `msg_${String(id)}`, state: "pending" as const, attempts: 0, next_at: now } }
         : {}),
+      ...(request.schedule_id ? { schedule_id: request.schedule_id, scheduled_for: request.scheduled_for } : {}),
     };
     await this.requests.insertOne(doc);
     return doc;
@@ -95,6 +99,13 @@ export class RequestStore {
       .find(filter, { sort: { _id: -1 }, limit: query.limit + 1, projection: { lease: 0, fingerprint: 0 } })
       .toArray();
     return { requests: docs.slice(0, query.limit), more: docs.length > query.limit };
+  }
+
+  /** The current status of each of `ids` that still exists (schedules show their runs' statuses). */
+  async statuses(ids: RequestDocument["_id"][]): Promise<Map<string, RequestDocument["status"]>> {
+    if (ids.length === 0) return new Map();
+    const docs = await this.requests.find({ _id: { $in: ids } }, { projection: { status: 1 } }).toArray();
+    return new Map(docs.map((d) => [String(d._id), d.status]));
   }
 
   /** The newest completed request for the same report, output and params, finished since `since`. */
@@ -208,7 +219,10 @@ export class RequestStore {
   }
 
   /** Fills fields a Mongo-native document may lack, so status responses are complete. */
-  async fillDefaults(claim: Claim, defaults: Partial<Pick<RequestDocument, "report_date" | "output" | "params">>): Promise<void> {
+  async fillDefaults(
+    claim: Claim,
+    defaults: Partial<Pick<RequestDocument, "report_date" | "output" | "params" | "definition_version">>,
+  ): Promise<void> {
     if (Object.keys(defaults).length === 0) return;
     await this.requests.updateOne(this.fence(claim), { $set: defaults });
   }

@@ -8,6 +8,7 @@ import { createLogger } from "../log.ts";
 import { serveMetrics, type MetricsServer } from "../metrics/server.ts";
 import { WebhookDispatcher } from "../webhooks/dispatcher.ts";
 import { startRetention } from "./retention.ts";
+import { createScheduleFirer } from "../schedules/firer.ts";
 import { Worker } from "./worker.ts";
 
 export interface Runtime {
@@ -45,13 +46,15 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
     }
   }
   const retention = startRetention(context, worker.owner);
+  // Fires due schedules beside the worker (its own loop; see schedules/firer.ts).
+  const firer = createScheduleFirer(context);
+  firer?.start();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info("worker.signal", { signal, active_jobs: worker.activeJobs });
-    void retention
-      .stop()
+    void Promise.all([firer?.stop(), retention.stop()])
       .then(() => worker.stop())
       .then(() => webhooks.stop())
       .then(() => metricsServer?.close())

@@ -254,7 +254,9 @@ export class Worker {
     // Earlier attempts ended without a result (their workers died); do not start another.
     if (claim.attempt > attempts.maxAttempts) return undefined;
     const params = validateParams(envelope.params, report.params, ["params"]);
-    await store.fillDefaults(claim, missingDefaults(doc, envelope));
+    // A data-defined report's version is recorded with the request, so its rows can be explained.
+    const version = report.version === undefined ? {} : { definition_version: report.version };
+    await store.fillDefaults(claim, { ...missingDefaults(doc, envelope), ...version });
     const maxTimeMS = report.maxTimeMS ?? config.reportMaxTimeMs;
     const deadline = setTimeout(
       () => keeper.abort(new JobTimeoutError(`the report ran past its time limit of ${maxTimeMS} ms`)),

@@ -19,6 +19,7 @@ export function describeReport(report: ReportDefinition<any>): Record<string, un
     collection: report.collection,
     description: report.description,
     kind: report.kind ?? "code",
+    ...(report.version === undefined ? {} : { version: report.version }),
     parameters: toJsonSchema(report.params),
     columns: report.columns,
     ...(report.sort ? { sort: report.sort } : {}),
@@ -27,6 +28,7 @@ export function describeReport(report: ReportDefinition<any>): Record<string, un
     example: { report_name: report.name, ...(report.example ?? {}) },
     links: {
       self: `/v1/report-definitions/${report.name}`,
+      ...(report.kind === "data" ? { versions: `/v1/report-definitions/${report.name}/versions` } : {}),
       submit: "/v1/reports",
       alias: `/v1/${report.collection}/${report.name}`,
     },
@@ -36,7 +38,13 @@ export function describeReport(report: ReportDefinition<any>): Record<string, un
 /** What discovery shows of a rejected module or definition: never a server file path. */
 function describeRejected(entry: RejectedReport): Record<string, unknown> {
   const origin = entry.kind === "code" ? entry.origin.split(/[\\/]/).slice(-2).join("/") : entry.origin;
-  return { kind: entry.kind, ...(entry.name ? { name: entry.name } : {}), origin, errors: entry.errors };
+  return {
+    kind: entry.kind,
+    ...(entry.name ? { name: entry.name } : {}),
+    origin,
+    errors: entry.errors,
+    ...(entry.serving_version === undefined ? {} : { serving_version: entry.serving_version }),
+  };
 }
 
 function unknownReport(catalogue: ReportCatalogue, name: string): ProblemError {
@@ -55,6 +63,7 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
       collection: { type: "string" },
       description: { type: "string" },
       kind: { type: "string", enum: ["code", "data"] },
+      version: { type: "integer", minimum: 1, description: "data-defined reports: the definition version serving" },
       parameters: { type: "object", description: "JSON Schema of the report's parameters" },
       columns: {
         type: "array",
@@ -75,7 +84,7 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
       links: {
         type: "object",
         additionalProperties: false,
-        properties: { self: { type: "string" }, submit: { type: "string" }, alias: { type: "string" } },
+        properties: { self: { type: "string" }, versions: { type: "string" }, submit: { type: "string" }, alias: { type: "string" } },
         required: ["self", "submit"],
       },
     },
@@ -89,6 +98,11 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
       name: { type: "string" },
       origin: { type: "string" },
       errors: { type: "array", items: { type: "string" } },
+      serving_version: {
+        type: "integer",
+        minimum: 1,
+        description: "the definition as stored is refused, and this earlier version of it keeps serving",
+      },
     },
     required: ["kind", "origin", "errors"],
   },

@@ -14,9 +14,10 @@ import type { RequestStore } from "../../requests/store.ts";
 import type { CsvSink } from "../../results/sinks/sink.ts";
 import type { StatusWaiter } from "../../requests/waiter.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
-import { ValidationError, validateParams } from "../../reports/validation.ts";
+import { ValidationError } from "../../reports/validation.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { CallbackUrlError, checkCallbackUrl } from "../../webhooks/callback-url.ts";
+import { parseSubmission, UnknownReportSubmission, type Submission, type SubmissionOptions } from "../../requests/submission.ts";
 import { readPage } from "../../results/chunks.ts";
 import { callerName, callerVisibility } from "../access.ts";
 import { pageParameters, parsePage, parseWait, waitParameters } from "../pagination.ts";
@@ -38,10 +39,7 @@ export interface ReportRouteDeps {
   metrics?: Metrics;
 }
 
-/** Body fields that describe the request itself; every other field is a report parameter. */
-const ENVELOPE_FIELDS = new Set(["report_name", "output", "callback_url"]);
-
-function requireJsonObject(ctx: Context): Record<string, unknown> {
+export function requireJsonObject(ctx: Context): Record<string, unknown> {
   if (ctx.request.length && !ctx.is("application/json")) {
     throw new ProblemError(PROBLEMS.unsupportedMediaType, "send the report request as application/json");
   }
@@ -52,8 +50,33 @@ function requireJsonObject(ctx: Context): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function invalid(errors: { field: string; message: string }[]): ProblemError {
+export function invalid(errors: { field: string; message: string }[]): ProblemError {
   return new ProblemError(PROBLEMS.invalidParameters, errors.map((e) => `${e.field}: ${e.message}`).join("; "), { extensions: { errors } });
+}
+
+/** A `callback_url` this deployment will call (webhooks/callback-url.ts), or 400 saying why not. */
+export async function checkCallback(raw: unknown, config: Pick<Config, "webhookSecret" | "webhookAllowHosts">): Promise<string> {
+  if (!config.webhookSecret) {
+    throw invalid([{ field: "callback_url", message: "this deployment sends no webhooks (WEBHOOK_SECRET is not set)" }]);
+  }
+  try {
+    return await checkCallbackUrl(raw, config.webhookAllowHosts);
+  } catch (error) {
+    if (error instanceof CallbackUrlError) throw invalid([{ field: "callback_url", message: error.message }]);
+    throw error;
+  }
+}
+
+/** parseSubmission, its failures as the problems a client gets from POST /v1/reports. */
+export function parseOrProblem(body: Record<string, unknown>, catalogue: ReportCatalogue, options: SubmissionOptions): Submission {
+  try {
+    return parseSubmission(body, catalogue, options);
+  } catch (error) {
+    if (error instanceof ValidationError) throw invalid(error.errors);
+    if (error instanceof UnknownReportSubmission)
+      throw new ProblemError(PROBLEMS.unknownReport, error.message, { extensions: { available: error.available } });
+    throw error;
+  }
 }
 
 const STATUS = ref("ReportRequestStatus");
@@ -102,66 +125,23 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
 
   async function submit(ctx: Context, collection?: string): Promise<void> {
     const body = requireJsonObject(ctx);
-    const reportName = body.report_name ?? ctx.params.report_name;
-    if (typeof reportName !== "string" || reportName.length === 0) {
-      throw invalid([{ field: "report_name", message: "required: the name of the report to run" }]);
-    }
-    const report = deps.catalogue.get(reportName);
-    if (!report || (collection !== undefined && report.collection !== collection)) {
-      const available = deps.catalogue
-        .list()
-        .filter((r) => collection === undefined || r.collection === collection)
-        .map((r) => r.name);
-      throw new ProblemError(
-        PROBLEMS.unknownReport,
-        `no report named ${JSON.stringify(reportName)}${collection ? ` on ${collection}` : ""}`,
-        {
-          extensions: { available },
-        },
-      );
-    }
-    const output = body.output ?? "json";
-    if (typeof output !== "string" || !(deps.outputs as readonly string[]).includes(output)) {
-      throw invalid([{ field: "output", message: `must be one of ${deps.outputs.join(", ")}` }]);
-    }
-    const rawParams: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(body)) if (!ENVELOPE_FIELDS.has(key)) rawParams[key] = value;
-    let params: Record<string, unknown>;
-    try {
-      params = validateParams(rawParams, report.params);
-    } catch (error) {
-      if (error instanceof ValidationError) throw invalid(error.errors);
-      throw error;
-    }
-    const callbackUrl = body.callback_url === undefined ? undefined : await checkCallback(body.callback_url);
+    const submission = parseOrProblem(body, deps.catalogue, { outputs: deps.outputs, reportName: ctx.params.report_name, collection });
+    const callbackUrl = body.callback_url === undefined ? undefined : await checkCallback(body.callback_url, deps.config);
     const page = parsePage(ctx.query, deps.config);
     const request = {
-      report_name: report.name,
-      params,
-      output: output as OutputKind,
+      report_name: submission.report_name,
+      params: submission.params,
+      output: submission.output,
       owner: callerName(ctx),
       ...(callbackUrl ? { callback_url: callbackUrl } : {}),
     };
     const { doc, created } = await createOrReuse(ctx, request);
-    if (created) deps.metrics?.submitted.inc({ report: deps.metrics.report(report.name) });
+    if (created) deps.metrics?.submitted.inc({ report: deps.metrics.report(submission.report_name) });
     const location = `${requestPath(doc._id)}?page=${page.page}&page_size=${page.pageSize}`;
     ctx.status = created ? 202 : 200;
     ctx.set("Location", location);
     if (!FINAL_STATUSES.includes(doc.status)) ctx.set("Retry-After", "1");
     ctx.body = { ...representRequest(doc), links: { self: location, status: requestPath(doc._id) } };
-  }
-
-  /** A `callback_url` this deployment will call (webhooks/callback-url.ts), or 400 saying why not. */
-  async function checkCallback(raw: unknown): Promise<string> {
-    if (!deps.config.webhookSecret) {
-      throw invalid([{ field: "callback_url", message: "this deployment sends no webhooks (WEBHOOK_SECRET is not set)" }]);
-    }
-    try {
-      return await checkCallbackUrl(raw, deps.config.webhookAllowHosts);
-    } catch (error) {
-      if (error instanceof CallbackUrlError) throw invalid([{ field: "callback_url", message: error.message }]);
-      throw error;
-    }
   }
 
   /**

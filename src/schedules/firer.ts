@@ -1,0 +1,188 @@
+/**
+ * Fires due schedules: each tick becomes one request in `report_requests`, however many worker
+ * processes run this loop. No leader is elected: every process may try every tick, and the
+ * request's `_id` (derived from schedule id and tick, tick-key.ts) makes the insert itself the
+ * lock. The schedule is then advanced past the tick by a write conditional on the tick read, so a
+ * process killed between the insert and the advance leaves a schedule that the next process
+ * fires again, finds the request already there (duplicate key), and advances: no tick is lost or
+ * doubled.
+ *
+ * Ticks that passed while no process ran are fired once, as the latest of them, and the run says
+ * how many were missed. A schedule whose report is gone or whose body no longer validates pauses
+ * itself with the reason instead of creating failing requests every tick.
+ *
+ * Polls rather than watches: the process already holds its one change stream (requests), and the
+ * loop sleeps exactly until the earliest due tick (at most `pollMs`), so a tick fires on time.
+ */
+import type { AppContext } from "../context.ts";
+import type { Logger } from "../log.ts";
+import { OUTPUTS } from "../requests/document.ts";
+import type { RequestStore } from "../requests/store.ts";
+import { parseSubmission, UnknownReportSubmission, type Submission } from "../requests/submission.ts";
+import type { ReportCatalogue } from "../reports/registry.ts";
+import { ValidationError } from "../reports/validation.ts";
+import type { PauseReason, ScheduleDocument } from "./document.ts";
+import type { ScheduleStore } from "./store.ts";
+import { tickRequestId } from "./tick-key.ts";
+import { dueTick } from "./times.ts";
+
+export interface ScheduleFirerDeps {
+  schedules: ScheduleStore;
+  requests: RequestStore;
+  catalogue: ReportCatalogue;
+  /** Re-reads the catalogue: a report added a moment ago may not have reached this process yet. */
+  refreshCatalogue?: () => Promise<void>;
+  /** Longest sleep between looks for due schedules (new or changed schedules are seen this late). */
+  pollMs: number;
+  log: Logger;
+}
+
+/** Schedules handled per pass; a longer backlog continues at once in the next pass. */
+const BATCH = 100;
+
+/**
+ * How late a tick may be and still be fired as itself. Later than this, no worker was running at
+ * its time, and the due ticks collapse into one firing (times.ts dueTick).
+ */
+export const MISFIRE_GRACE_MS = 10_000;
+
+export class ScheduleFirer {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+  private pass: Promise<void> | undefined;
+
+  constructor(private readonly deps: ScheduleFirerDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.deps.log.info("schedules.started", { poll_ms: this.deps.pollMs });
+    this.loop();
+  }
+
+  /** Stops looking; a firing in progress finishes (it is two short writes). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.pass;
+  }
+
+  private loop(): void {
+    if (this.stopped) return;
+    this.pass = this.runPass()
+      .catch((error) => {
+        // A database outage must not stop the loop: the next pass catches up (missed ticks collapse).
+        this.deps.log.warn("schedules.pass_failed", { error });
+        return this.deps.pollMs;
+      })
+      .then((sleepMs) => {
+        this.pass = undefined;
+        if (this.stopped) return;
+        this.timer = setTimeout(() => this.loop(), sleepMs);
+      });
+  }
+
+  /** Fires what is due; returns how long to sleep before the next pass. */
+  private async runPass(): Promise<number> {
+    const { schedules, pollMs } = this.deps;
+    const fired = await this.fireDue(new Date());
+    if (fired === BATCH) return 0;
+    const earliest = await schedules.earliestDue();
+    const untilDue = earliest ? earliest.getTime() - Date.now() : pollMs;
+    return Math.max(0, Math.min(pollMs, untilDue));
+  }
+
+  /** One pass over the due schedules; returns how many it handled. */
+  async fireDue(now: Date): Promise<number> {
+    const due = await this.deps.schedules.due(now, BATCH);
+    for (const schedule of due) {
+      if (this.stopped) break;
+      await this.fire(schedule, now);
+    }
+    return due.length;
+  }
+
+  private async fire(schedule: ScheduleDocument, now: Date): Promise<void> {
+    const { schedules, requests, log } = this.deps;
+    const due = schedule.next_run_at;
+    if (!due) return;
+    const step = dueTick(schedule, due, now, MISFIRE_GRACE_MS);
+    if (!step) return;
+    const submission = await this.validate(schedule, due, now);
+    if (!submission) return;
+    const id = tickRequestId(schedule._id, step.tick);
+    let created = true;
+    try {
+      await requests.submit(
+        {
+          report_name: submission.report_name,
+          params: submission.params,
+          output: submission.output,
+          owner: schedule.owner ?? null,
+          ...(schedule.callback_url ? { callback_url: schedule.callback_url } : {}),
+          schedule_id: schedule._id,
+          scheduled_for: step.tick,
+        },
+        now,
+        id,
+      );
+    } catch (error) {
+      if ((error as { code?: number }).code !== 11000) throw error;
+      created = false; // another process fired this tick first: the insert was the lock
+    }
+    const missed = step.missed
+      ? { count: step.missed.count, at_least: step.missed.atLeast, first: step.missed.first, last: step.missed.last }
+      : undefined;
+    const advanced = await schedules.advance(schedule, due, step.next, {
+      tick: step.tick,
+      request_id: id,
+      fired_at: now,
+      ...(missed ? { missed_ticks: missed } : {}),
+    });
+    const fields = { schedule_id: schedule._id, tick: step.tick, request_id: id, advanced };
+    if (created) log.info("schedule.fired", { ...fields, ...(missed ? { missed_ticks: missed.count } : {}) });
+    else log.debug("schedule.tick_taken", fields);
+  }
+
+  /** The schedule's body as a submit would take it now; pauses the schedule (and returns null) when it no longer is one. */
+  private async validate(schedule: ScheduleDocument, due: Date, now: Date): Promise<Submission | null> {
+    const body = { ...schedule.report, output: schedule.output };
+    let reason: PauseReason;
+    try {
+      return parseSubmission(body, this.deps.catalogue, { outputs: OUTPUTS });
+    } catch (error) {
+      if (error instanceof UnknownReportSubmission) {
+        if (this.deps.refreshCatalogue && !this.deps.catalogue.get(error.reportName)) {
+          await this.deps.refreshCatalogue();
+          if (this.deps.catalogue.get(error.reportName)) return this.validate(schedule, due, now);
+        }
+        reason = { code: "unknown_report", message: `${error.message}: the schedule paused itself`, at: now };
+      } else if (error instanceof ValidationError) {
+        reason = {
+          code: "invalid_report",
+          message: `the report body no longer validates (${error.message}): the schedule paused itself`,
+          errors: error.errors,
+          at: now,
+        };
+      } else {
+        throw error;
+      }
+    }
+    if (await this.deps.schedules.pauseItself(schedule, due, reason)) {
+      this.deps.log.warn("schedule.paused_itself", { schedule_id: schedule._id, reason: reason.code, message: reason.message });
+    }
+    return null;
+  }
+}
+
+/** The firer a worker process runs over its context; null when SCHEDULE_POLL_MS is 0 (this process fires none). */
+export function createScheduleFirer(context: AppContext): ScheduleFirer | null {
+  if (context.config.schedulePollMs <= 0) return null;
+  return new ScheduleFirer({
+    schedules: context.schedules,
+    requests: context.store,
+    catalogue: context.catalogue,
+    refreshCatalogue: () => context.catalogueLoader.refresh(),
+    pollMs: context.config.schedulePollMs,
+    log: context.log.child({ part: "schedules" }),
+  });
+}

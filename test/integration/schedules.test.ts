@@ -1,0 +1,290 @@
+/**
+ * Recurring reports: the /v1/schedules API, and workers firing schedules. Two real worker
+ * processes fire one schedule every 2 s, one of them SIGKILLed halfway: every tick gives exactly
+ * one request. Missed ticks collapse into one firing; a schedule whose report vanished or stopped
+ * validating pauses itself.
+ */
+import { suite } from "../support/suite.ts";
+import * as assert from "uvu/assert";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ObjectId } from "mongodb";
+import { saveDefinition } from "../../src/reports/data-defined/store.ts";
+import { COLLECTIONS } from "../../src/db.ts";
+import { silentLogger } from "../../src/log.ts";
+import { ScheduleFirer } from "../../src/schedules/firer.ts";
+import { tickRequestId } from "../../src/schedules/tick-key.ts";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { startTestService, type TestService } from "../support/service.ts";
+import { loadMflix } from "../support/mflix.ts";
+import { eventually, get, post, request } from "../support/http.ts";
+import { spawnWorker, stopWorker, type WorkerProcess } from "../support/processes.ts";
+
+const test = suite("schedules");
+let mongo: TestMongo;
+let service: TestService;
+const started: WorkerProcess[] = [];
+
+test.before(async () => {
+  mongo = await startTestMongo("schedules");
+  // No in-process worker: schedules here are fired by worker processes, or by a firer a test drives.
+  service = await startTestService(mongo, { worker: false, config: { catalogueReloadMs: 0 } });
+  await loadMflix(service.context.database.db, ["movies"]);
+});
+
+test.after.each(async () => {
+  await Promise.all(started.splice(0).map((w) => stopWorker(w, "SIGKILL")));
+});
+
+test.after(async () => {
+  await service?.close();
+  await mongo?.stop();
+});
+
+function firer(): ScheduleFirer {
+  const { context } = service;
+  return new ScheduleFirer({
+    schedules: context.schedules,
+    requests: context.store,
+    catalogue: context.catalogue,
+    refreshCatalogue: () => context.catalogueLoader.refresh(),
+    pollMs: 1000,
+    log: silentLogger,
+  });
+}
+
+const weekly = { cron: "0 8 * * 1", timezone: "Europe/Paris", report: { report_name: "top-movies-per-rating", top: 5 }, output: "csv" };
+
+test("POST /v1/schedules: 201 with the schedule, its next five run times and links", async () => {
+  const created = await post(`${service.url}/v1/schedules`, weekly);
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  const schedule = created.body;
+  assert.is(created.headers.get("location"), `/v1/schedules/${schedule.id}`);
+  assert.is(schedule.status, "active");
+  assert.equal(schedule.report, { report_name: "top-movies-per-rating", top: 5 });
+  assert.is(schedule.output, "csv");
+  assert.is(schedule.next_runs.length, 5);
+  for (const run of schedule.next_runs) {
+    const local = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", weekday: "short", hour: "2-digit", minute: "2-digit" });
+    assert.is(local.format(new Date(run)), "Mon 08:00");
+  }
+  assert.is(schedule.next_run_at, schedule.next_runs[0]);
+  assert.equal(schedule.runs, []);
+  assert.equal(schedule.links, {
+    self: `/v1/schedules/${schedule.id}`,
+    pause: `/v1/schedules/${schedule.id}/pause`,
+    resume: `/v1/schedules/${schedule.id}/resume`,
+  });
+  const read = await get(`${service.url}/v1/schedules/${schedule.id}`);
+  assert.is(read.status, 200);
+  assert.equal(read.body.next_runs, schedule.next_runs);
+});
+
+test("the report body is validated exactly as a submit validates it; bad cron, timezone and fields are refused", async () => {
+  const badFilter = { ...weekly, report: { report_name: "top-movies-per-rating", rating: { $where: "1" } } };
+  const submit = await post(`${service.url}/v1/reports`, badFilter.report);
+  const schedule = await post(`${service.url}/v1/schedules`, badFilter);
+  assert.is(submit.status, 400);
+  assert.is(schedule.status, 400);
+  assert.equal(
+    schedule.body.errors,
+    submit.body.errors.map((e: { field: string; message: string }) => ({ ...e, field: `report.${e.field}` })),
+  );
+  const unknown = await post(`${service.url}/v1/schedules`, { ...weekly, report: { report_name: "no-such-report" } });
+  assert.is(unknown.status, 404);
+  assert.is(unknown.body.type, "https://mongo-reports.dev/problems/unknown-report");
+  assert.ok(unknown.body.available.includes("top-movies-per-rating"));
+  const cases: [Record<string, unknown>, string][] = [
+    [{ ...weekly, cron: "61 * * * *" }, "cron"],
+    [{ ...weekly, cron: "* * *" }, "cron"],
+    [{ ...weekly, timezone: "Europe/Atlantis" }, "timezone"],
+    [{ ...weekly, output: "pdf" }, "output"],
+    [{ ...weekly, callback_url: "ftp://example.com/x" }, "callback_url"],
+    [{ ...weekly, every: "monday" }, "every"],
+    [{ cron: weekly.cron }, "report"],
+  ];
+  for (const [body, field] of cases) {
+    const answer = await post(`${service.url}/v1/schedules`, body);
+    assert.is(answer.status, 400, `${JSON.stringify(body)} → ${answer.status}`);
+    assert.is(answer.headers.get("content-type"), "application/problem+json");
+    assert.ok(
+      answer.body.errors.some((e: { field: string }) => e.field === field),
+      `${field} not named in ${JSON.stringify(answer.body.errors)}`,
+    );
+  }
+  assert.is((await get(`${service.url}/v1/schedules/not-an-id`)).status, 400);
+  assert.is((await get(`${service.url}/v1/schedules/${new ObjectId()}`)).status, 404);
+});
+
+test("list (paged), PATCH, pause, resume, DELETE", async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++)
+    ids.push((await post(`${service.url}/v1/schedules`, { ...weekly, report: { ...weekly.report, top: i + 1 } })).body.id);
+  const all = await get(`${service.url}/v1/schedules?page_size=100`);
+  assert.ok(ids.every((id) => all.body.schedules.some((s: { id: string }) => s.id === id)));
+  const page = await get(`${service.url}/v1/schedules?page=1&page_size=2`);
+  assert.is(page.status, 200);
+  assert.is(page.body.page_size, 2);
+  assert.is(page.body.total, all.body.total);
+  assert.is(page.body.schedules.length, Math.min(2, all.body.total - 2));
+
+  const id = ids[0];
+  const patched = await request(`${service.url}/v1/schedules/${id}`, { method: "PATCH", json: { cron: "30 6 * * *", timezone: "UTC" } });
+  assert.is(patched.status, 200, JSON.stringify(patched.body));
+  assert.is(patched.body.cron, "30 6 * * *");
+  assert.ok(patched.body.next_runs.every((run: string) => run.endsWith("T06:30:00.000Z")));
+  assert.equal(patched.body.report, { report_name: "top-movies-per-rating", top: 1 });
+  const badPatch = await request(`${service.url}/v1/schedules/${id}`, {
+    method: "PATCH",
+    json: { report: { report_name: "top-movies-per-rating", top: -1 } },
+  });
+  assert.is(badPatch.status, 400);
+  assert.is((await get(`${service.url}/v1/schedules/${id}`)).body.report.top, 1, "a refused PATCH changes nothing");
+
+  const paused = await post(`${service.url}/v1/schedules/${id}/pause`, {});
+  assert.is(paused.body.status, "paused");
+  assert.is(paused.body.paused.code, "paused_by_user");
+  assert.is(paused.body.next_run_at, null);
+  assert.equal(paused.body.next_runs, []);
+  const resumed = await post(`${service.url}/v1/schedules/${id}/resume`, {});
+  assert.is(resumed.body.status, "active");
+  assert.ok(new Date(resumed.body.next_run_at).getTime() > Date.now());
+
+  assert.is((await request(`${service.url}/v1/schedules/${id}`, { method: "DELETE" })).status, 204);
+  assert.is((await get(`${service.url}/v1/schedules/${id}`)).status, 404);
+  assert.is((await request(`${service.url}/v1/schedules/${id}`, { method: "DELETE" })).status, 404);
+});
+
+test("two worker processes, a schedule every 2 s for 20 s, one worker SIGKILLed midway: one request per tick, none twice", async () => {
+  const workers = [0, 1].map(() => spawnWorker(mongo, { env: { LOG_LEVEL: "debug" } }));
+  started.push(...workers);
+  await Promise.all(workers.map((w) => w.waitFor((e) => e.event === "schedules.started")));
+  const created = await post(`${service.url}/v1/schedules`, {
+    cron: "*/2 * * * * *",
+    timezone: "UTC",
+    report: { report_name: "top-movies-per-rating", top: 1 },
+  });
+  assert.is(created.status, 201);
+  const scheduleId = new ObjectId(created.body.id as string);
+  const from = Date.now();
+  const firstTick = new Date(created.body.next_run_at as string).getTime();
+  await sleep(9_000);
+  const killedAt = Date.now();
+  workers[0].child.kill("SIGKILL");
+  await workers[0].exited;
+  await sleep(11_000);
+  const to = Date.now();
+  // On a loaded machine a firing can lag by seconds: wait until every tick up to `to` has been
+  // handled (the schedule has moved past it) before stopping it, rather than counting a late tick as lost.
+  const schedulePath = `${service.url}/v1/schedules/${scheduleId}`;
+  await eventually(async () => (new Date((await get(schedulePath)).body.next_run_at).getTime() > to ? true : undefined), 30_000, 200);
+  assert.is((await request(schedulePath, { method: "DELETE" })).status, 204);
+  await sleep(1_500); // a firing already under way when the schedule was deleted lands now
+
+  const requests = await service.context.database.requests.find({ schedule_id: scheduleId }).sort({ scheduled_for: 1 }).toArray();
+  const ticks = requests.map((r) => r.scheduled_for!.getTime());
+  const trace = () =>
+    JSON.stringify({ ticks: ticks.map((t) => t - from), first_tick: firstTick - from, killed_at: killedAt - from, until: to - from });
+  // Every tick from the first one after creation up to `to`, in 2 s steps: none twice, none skipped
+  // (the SIGKILL included); at most one more, fired between `to` and the DELETE.
+  const expected: number[] = [];
+  for (let tick = firstTick; tick <= to; tick += 2000) expected.push(tick);
+  assert.equal(
+    ticks.filter((t) => t <= to),
+    expected,
+    `ticks: ${trace()}`,
+  );
+  assert.ok(ticks.filter((t) => t > to).length <= 1, `ticks: ${trace()}`);
+  for (const r of requests) {
+    assert.ok(r._id.equals(tickRequestId(scheduleId, r.scheduled_for!)), "the request id is the tick's key");
+    assert.is(r.report_name, "top-movies-per-rating");
+  }
+  // Each request is one successful insert (a worker that loses the race for a tick logs tick_taken);
+  // the killed worker may have died between its insert and its log line.
+  const firedTicks = workers.flatMap((w) =>
+    w.logs.filter((e) => e.event === "schedule.fired" && e.schedule_id === String(scheduleId)).map((e) => e.tick),
+  );
+  const taken = workers.map((w) => w.logs.filter((e) => e.event === "schedule.tick_taken" && e.schedule_id === String(scheduleId)).length);
+  assert.is(new Set(firedTicks).size, firedTicks.length, "two workers both created the request of one tick");
+  assert.ok(
+    firedTicks.length === requests.length || firedTicks.length === requests.length - 1,
+    `${firedTicks.length} fired for ${requests.length}`,
+  );
+  console.log(
+    `  ${requests.length} requests for ${expected.length} ticks in ${((to - from) / 1000).toFixed(1)} s; ` +
+      `fired per worker: ${workers.map((w) => w.logs.filter((e) => e.event === "schedule.fired").length)}; lost races per worker: ${taken}`,
+  );
+});
+
+test("ticks missed while no worker ran fire once on recovery, and the schedule says so", async () => {
+  const created = await post(`${service.url}/v1/schedules`, {
+    cron: "*/10 * * * * *",
+    timezone: "UTC",
+    report: { report_name: "top-movies-per-rating", top: 2 },
+  });
+  const id = new ObjectId(created.body.id as string);
+  // As if every worker had been down for the last minute: the schedule has been due since then.
+  const due = new Date(Math.floor(Date.now() / 10_000) * 10_000 - 60_000);
+  await service.context.database.schedules.updateOne({ _id: id }, { $set: { next_run_at: due } });
+  const now = new Date();
+  await firer().fireDue(now);
+  await firer().fireDue(now); // a second worker at the same moment finds nothing left to fire
+  const requests = await service.context.database.requests.find({ schedule_id: id }).toArray();
+  assert.is(requests.length, 1);
+  const latest = Math.floor(now.getTime() / 10_000) * 10_000;
+  assert.is(requests[0].scheduled_for!.getTime(), latest);
+  const schedule = (await get(`${service.url}/v1/schedules/${id}`)).body;
+  assert.is(schedule.runs.length, 1);
+  assert.equal(schedule.runs[0].missed_ticks, {
+    count: (latest - due.getTime()) / 10_000,
+    at_least: false,
+    first: due.toISOString(),
+    last: new Date(latest - 10_000).toISOString(),
+  });
+  assert.is(schedule.last_missed.count, (latest - due.getTime()) / 10_000);
+  assert.is(schedule.runs[0].request_id, String(requests[0]._id));
+  assert.ok(["pending", "running", "completed"].includes(schedule.runs[0].status));
+  assert.is(new Date(schedule.next_run_at).getTime(), latest + 10_000);
+});
+
+test("a schedule whose report disappears, or whose body no longer validates, pauses itself with the reason", async () => {
+  const definitions = service.context.database.db.collection(COLLECTIONS.definitions);
+  const definition = {
+    name: "schedule-target",
+    collection: "movies",
+    description: "Movies per year, for schedule tests.",
+    parameters: { type: "object", properties: { min_votes: { type: "integer", minimum: 0 } } },
+    pipeline: [{ $match: { "imdb.votes": { $gte: { $param: "min_votes" } } } }, { $group: { _id: "$year", movies: { $sum: 1 } } }],
+    columns: [{ name: "_id" }, { name: "movies" }],
+  };
+  await saveDefinition(definitions, definition);
+  await service.context.catalogueLoader.refresh();
+  const make = async (report: Record<string, unknown>) =>
+    new ObjectId((await post(`${service.url}/v1/schedules`, { cron: "* * * * * *", timezone: "UTC", report })).body.id as string);
+  const invalidated = await make({ report_name: "schedule-target", min_votes: 10 });
+  const orphaned = await make({ report_name: "theaters-per-city" });
+  // The definition drops its parameter; the seeded theaters-per-city is retired.
+  await saveDefinition(definitions, {
+    ...definition,
+    parameters: { type: "object", properties: {} },
+    pipeline: definition.pipeline.slice(1),
+  });
+  await definitions.deleteOne({ name: "theaters-per-city" });
+  await service.context.catalogueLoader.refresh(); // what every process does each CATALOGUE_RELOAD_MS
+  await sleep(1100);
+  await firer().fireDue(new Date());
+  const a = (await get(`${service.url}/v1/schedules/${invalidated}`)).body;
+  assert.is(a.status, "paused");
+  assert.is(a.paused.code, "invalid_report");
+  assert.equal(a.paused.errors, [{ field: "min_votes", message: 'unknown field "min_votes"' }]);
+  const b = (await get(`${service.url}/v1/schedules/${orphaned}`)).body;
+  assert.is(b.status, "paused");
+  assert.is(b.paused.code, "unknown_report");
+  assert.match(b.paused.message, /theaters-per-city/);
+  assert.is(await service.context.database.requests.countDocuments({ schedule_id: { $in: [invalidated, orphaned] } }), 0);
+  // Resuming is refused while the body still does not validate.
+  const resume = await post(`${service.url}/v1/schedules/${invalidated}/resume`, {});
+  assert.is(resume.status, 400);
+  assert.is((await get(`${service.url}/v1/schedules/${invalidated}`)).body.status, "paused");
+});
+
+test.run();
