@@ -9,7 +9,7 @@ export type ScheduleStatus = "active" | "paused";
 
 /** Why a schedule is paused: by its owner, or by itself when its report stopped being runnable. */
 export interface PauseReason {
-  /** paused_by_user · unknown_report · invalid_report */
+  /** paused_by_user · unknown_report · invalid_report · invalid_schedule (cron or timezone edited into something invalid) */
   code: string;
   message: string;
   errors?: { field: string; message: string }[];

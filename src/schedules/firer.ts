@@ -24,7 +24,7 @@ import { ValidationError } from "../reports/validation.ts";
 import type { PauseReason, ScheduleDocument } from "./document.ts";
 import type { ScheduleStore } from "./store.ts";
 import { tickRequestId } from "./tick-key.ts";
-import { dueTick } from "./times.ts";
+import { cronProblems, dueTick } from "./times.ts";
 
 export interface ScheduleFirerDeps {
   schedules: ScheduleStore;
@@ -96,7 +96,12 @@ export class ScheduleFirer {
     const due = await this.deps.schedules.due(now, BATCH);
     for (const schedule of due) {
       if (this.stopped) break;
-      await this.fire(schedule, now);
+      try {
+        await this.fire(schedule, now);
+      } catch (error) {
+        // One schedule failing (a write refused, a lost connection) must not hold up the others.
+        this.deps.log.warn("schedule.fire_failed", { schedule_id: schedule._id, error });
+      }
     }
     return due.length;
   }
@@ -105,6 +110,14 @@ export class ScheduleFirer {
     const { schedules, requests, log } = this.deps;
     const due = schedule.next_run_at;
     if (!due) return;
+    // A pattern edited straight in MongoDB into something croner refuses: pause, do not retry every pass.
+    const cronErrors = cronProblems(schedule, now);
+    if (cronErrors.length > 0) {
+      const reason = { code: "invalid_schedule", message: "the cron pattern or timezone is not valid", errors: cronErrors, at: now };
+      if (await schedules.pauseItself(schedule, due, reason))
+        log.warn("schedule.paused_itself", { schedule_id: schedule._id, reason: reason.code });
+      return;
+    }
     const step = dueTick(schedule, due, now, MISFIRE_GRACE_MS);
     if (!step) return;
     const submission = await this.validate(schedule, due, now);

@@ -262,6 +262,8 @@ test("a schedule whose report disappears, or whose body no longer validates, pau
     new ObjectId((await post(`${service.url}/v1/schedules`, { cron: "* * * * * *", timezone: "UTC", report })).body.id as string);
   const invalidated = await make({ report_name: "schedule-target", min_votes: 10 });
   const orphaned = await make({ report_name: "theaters-per-city" });
+  const miswritten = await make({ report_name: "top-movies-per-rating" });
+  await service.context.database.schedules.updateOne({ _id: miswritten }, { $set: { cron: "every monday" } }); // edited in MongoDB
   // The definition drops its parameter; the seeded theaters-per-city is retired.
   await saveDefinition(definitions, {
     ...definition,
@@ -280,7 +282,11 @@ test("a schedule whose report disappears, or whose body no longer validates, pau
   assert.is(b.status, "paused");
   assert.is(b.paused.code, "unknown_report");
   assert.match(b.paused.message, /theaters-per-city/);
-  assert.is(await service.context.database.requests.countDocuments({ schedule_id: { $in: [invalidated, orphaned] } }), 0);
+  const c = (await get(`${service.url}/v1/schedules/${miswritten}`)).body;
+  assert.is(c.status, "paused");
+  assert.is(c.paused.code, "invalid_schedule");
+  assert.is(c.paused.errors[0].field, "cron");
+  assert.is(await service.context.database.requests.countDocuments({ schedule_id: { $in: [invalidated, orphaned, miswritten] } }), 0);
   // Resuming is refused while the body still does not validate.
   const resume = await post(`${service.url}/v1/schedules/${invalidated}/resume`, {});
   assert.is(resume.status, 400);
