@@ -274,6 +274,56 @@ test("event streams, metrics and callback URLs: a finished request's stream, 204
   assert.is(refused.body.errors[0].field, "callback_url");
 });
 
+test("schedules: create, list, read, change, pause, resume, delete, and their refusals", async () => {
+  const u = open.url;
+  const one = "/v1/schedules/{id}";
+  const body = { cron: "0 8 * * 1", timezone: "Europe/Paris", report: { report_name: "top-movies-per-rating", top: 3 }, output: "csv" };
+  const created = await call("POST", "/v1/schedules", `${u}/v1/schedules`, { json: body });
+  assert.is(created.status, 201);
+  const id = created.body.id as string;
+  assert.is((await call("POST", "/v1/schedules", `${u}/v1/schedules`, { json: { ...body, cron: "61 * * * *" } })).status, 400);
+  assert.is((await call("POST", "/v1/schedules", `${u}/v1/schedules`, { json: { ...body, report: { report_name: "nope" } } })).status, 404);
+  assert.is((await call("GET", "/v1/schedules", `${u}/v1/schedules?page_size=1`)).status, 200);
+  assert.is((await call("GET", one, `${u}/v1/schedules/${id}`)).status, 200);
+  assert.is((await call("GET", one, `${u}/v1/schedules/not-an-id`)).status, 400);
+  assert.is((await call("GET", one, `${u}/v1/schedules/${"d".repeat(24)}`)).status, 404);
+  assert.is((await call("PATCH", one, `${u}/v1/schedules/${id}`, { json: { cron: "0 9 * * *" } })).status, 200);
+  assert.is((await call("POST", `${one}/pause`, `${u}/v1/schedules/${id}/pause`)).status, 200);
+  assert.is((await call("POST", `${one}/resume`, `${u}/v1/schedules/${id}/resume`)).status, 200);
+  assert.is((await call("DELETE", one, `${u}/v1/schedules/${id}`)).status, 204);
+  assert.is((await call("GET", "/v1/schedules", `${keyed.url}/v1/schedules`)).status, 401);
+});
+
+test("report definitions through the API: put, versions, restore, retire, and their refusals", async () => {
+  const u = open.url;
+  const one = "/v1/report-definitions/{name}";
+  const definition = {
+    collection: "movies",
+    description: "Movies per year.",
+    parameters: { type: "object", properties: {} },
+    pipeline: [{ $group: { _id: "$year", movies: { $sum: 1 } } }],
+    columns: [{ name: "_id" }, { name: "movies" }],
+  };
+  const url = `${u}/v1/report-definitions/contract-years`;
+  assert.is((await call("PUT", one, url, { json: definition })).status, 201);
+  assert.is((await call("PUT", one, url, { json: { ...definition, description: "Movies per year, again." } })).status, 200);
+  assert.is((await call("PUT", one, url, { json: { ...definition, pipeline: [{ $out: "x" }] } })).status, 422);
+  assert.is((await call("PUT", one, `${u}/v1/report-definitions/top-movies-per-rating`, { json: definition })).status, 409);
+  assert.is((await call("GET", one, url)).status, 200);
+  assert.is((await call("GET", `${one}/versions`, `${url}/versions`)).status, 200);
+  assert.is((await call("GET", `${one}/versions`, `${u}/v1/report-definitions/never-was/versions`)).status, 404);
+  assert.is((await call("GET", `${one}/versions/{version}`, `${url}/versions/1`)).status, 200);
+  assert.is((await call("GET", `${one}/versions/{version}`, `${url}/versions/0`)).status, 400);
+  assert.is((await call("GET", `${one}/versions/{version}`, `${url}/versions/7`)).status, 404);
+  assert.is((await call("POST", `${one}/versions/{version}/restore`, `${url}/versions/1/restore`)).status, 200);
+  assert.is((await call("DELETE", one, url)).status, 204);
+  assert.is((await call("DELETE", one, url)).status, 404);
+  assert.is((await call("POST", `${one}/versions/{version}/restore`, `${url}/versions/2/restore`)).status, 201);
+  const keyedUrl = `${keyed.url}/v1/report-definitions/contract-years`;
+  assert.is((await call("PUT", one, keyedUrl, { json: definition, headers: auth("alice") })).status, 403);
+  assert.is((await call("PUT", one, keyedUrl, { json: definition, headers: auth("ops") })).status, 201);
+});
+
 test("the document covers what was driven", () => {
   const statuses = new Set([...contract.seen].map((entry) => entry.split(" ")[2]));
   for (const status of ["200", "202", "204", "400", "401", "403", "404", "409", "410", "413", "415", "422", "429"]) {
