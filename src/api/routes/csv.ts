@@ -4,7 +4,7 @@
  */
 import { FINAL_STATUSES } from "../../requests/document.ts";
 import type { RequestStore } from "../../requests/store.ts";
-import type { CsvSink, StoredCsv } from "../../results/sinks/sink.ts";
+import { storedCsv, type CsvSink } from "../../results/sinks/sink.ts";
 import { CSV_CONTENT_TYPE } from "../../results/csv.ts";
 import { callerVisibility } from "../access.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
@@ -69,18 +69,17 @@ export function csvRoutes(deps: CsvRouteDeps): RouteDeclaration[] {
             },
           );
         }
-        const csv = doc.result?.csv as StoredCsv | undefined;
+        const csv = doc.result?.csv ? storedCsv(doc.result.csv) : undefined;
         if (!csv) {
           throw new ProblemError(
             PROBLEMS.noCsv,
             `the request asked for output ${JSON.stringify(doc.output ?? "json")}; submit it with "output": "csv" for a file`,
           );
         }
-        const sinkKind = csv.sink ?? (csv.bucket ? "gcs" : "local");
-        if (sinkKind !== deps.csvSink.kind) {
+        if (csv.sink !== deps.csvSink.kind) {
           throw new ProblemError(
             PROBLEMS.csvElsewhere,
-            `the CSV is in the ${sinkKind} store and this server is configured for ${deps.csvSink.kind}`,
+            `the CSV is in the ${csv.sink} store and this server is configured for ${deps.csvSink.kind}`,
           );
         }
         if (deps.csvSink.link) {
@@ -96,7 +95,7 @@ export function csvRoutes(deps: CsvRouteDeps): RouteDeclaration[] {
           ctx.redirect(link.url);
           return;
         }
-        const file = await deps.csvSink.read?.(csv);
+        const file = await deps.csvSink.read(csv);
         if (!file) throw new ProblemError(PROBLEMS.csvGone, "the CSV file has been removed (retention); run the report again");
         ctx.attachment(downloadName(doc.report_name, String(doc._id)));
         // After attachment(), which would set a charset-less type from the extension.
