@@ -207,12 +207,13 @@ test("GET /docs serves an interactive page reading /openapi.json, every file fro
   assert.match(response.headers.get("content-type") ?? "", /text\/html/);
   const page = await response.text();
   const assets = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).filter((url) => !url.startsWith("data:"));
-  assert.equal(assets.sort(), ["/docs/init.js", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"]);
+  assert.equal(assets.sort(), ["/docs/contrast.css", "/docs/init.js", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"]);
   for (const asset of assets) {
     const served = await fetch(`${service.url}${asset}`);
     assert.is(served.status, 200, asset);
     const body = await served.text();
     if (asset === "/docs/init.js") assert.match(body, /url: "\/openapi\.json"/);
+    else if (asset === "/docs/contrast.css") assert.match(body, /\.swagger-ui \.opblock/);
     else assert.ok(body.length > 10_000, `${asset}: ${body.length} bytes`);
   }
 });
