@@ -6,9 +6,11 @@
  */
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ObjectId } from "mongodb";
 import { saveDefinition } from "../../src/reports/data-defined/store.ts";
+import { parseApiKeys } from "../../src/api/access.ts";
 import { COLLECTIONS } from "../../src/db.ts";
 import { silentLogger } from "../../src/log.ts";
 import { ScheduleFirer } from "../../src/schedules/firer.ts";
@@ -152,6 +154,32 @@ test("list (paged), PATCH, pause, resume, DELETE", async () => {
   assert.is((await request(`${service.url}/v1/schedules/${id}`, { method: "DELETE" })).status, 204);
   assert.is((await get(`${service.url}/v1/schedules/${id}`)).status, 404);
   assert.is((await request(`${service.url}/v1/schedules/${id}`, { method: "DELETE" })).status, 404);
+});
+
+test("schedules belong to the key that created them: others neither list nor read nor change them; admin sees all", async () => {
+  const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
+  const keyed = await startTestService(mongo, {
+    worker: false,
+    config: { catalogueReloadMs: 0, apiKeys: parseApiKeys(`alice:${sha256("alice")},bob:${sha256("bob")},ops:${sha256("ops")}:admin`) },
+  });
+  try {
+    const as = (key: string) => ({ Authorization: `Bearer ${key}` });
+    const base = `${keyed.url}/v1/schedules`;
+    const mine = await request(base, { method: "POST", json: weekly, headers: as("alice") });
+    assert.is(mine.status, 201);
+    const listed = async (key: string) => (await get(`${base}?page_size=1000`, as(key))).body.schedules.map((s: { id: string }) => s.id);
+    assert.ok((await listed("alice")).includes(mine.body.id));
+    assert.not.ok((await listed("bob")).includes(mine.body.id));
+    assert.ok((await listed("ops")).includes(mine.body.id));
+    assert.is((await get(`${base}/${mine.body.id}`, as("bob"))).status, 404);
+    assert.is((await request(`${base}/${mine.body.id}/pause`, { method: "POST", json: {}, headers: as("bob") })).status, 404);
+    assert.is((await request(`${base}/${mine.body.id}`, { method: "DELETE", headers: as("bob") })).status, 404);
+    assert.is((await get(`${base}/${mine.body.id}`, as("ops"))).status, 200);
+    // What it fires belongs to alice too.
+    assert.is((await keyed.context.database.schedules.findOne({ _id: new ObjectId(mine.body.id as string) }))?.owner, "alice");
+  } finally {
+    await keyed.close();
+  }
 });
 
 test("two worker processes, a schedule every 2 s for 20 s, one worker SIGKILLed midway: one request per tick, none twice", async () => {
