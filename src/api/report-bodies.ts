@@ -13,10 +13,21 @@ export const parametersSchemaName = (report: ReportDefinition<any>) => `ReportPa
 
 function bodies(report: ReportDefinition<any>, outputs: readonly string[]): { request: JsonSchema; parameters: JsonSchema } {
   const params = toJsonSchema(report.params);
-  const properties = (params.properties ?? {}) as Record<string, JsonSchema>;
+  const properties = { ...((params.properties ?? {}) as Record<string, JsonSchema>) };
   const required = (params.required ?? []) as string[];
+  // Aliases (reports/aliases.ts) are documented, not hidden: other names for report_name, and each
+  // parameter alias as a property with its canonical parameter's schema (giving both is refused).
+  const names = [report.name, ...(report.aliases?.names ?? [])];
+  for (const [alias, canonical] of Object.entries(report.aliases?.parameters ?? {})) {
+    const target = properties[canonical];
+    if (target)
+      properties[alias] = { ...target, description: `alias of ${canonical}${target.description ? `: ${target.description}` : ""}` };
+  }
+  const exclusive = Object.entries(report.aliases?.parameters ?? {}).map(([alias, canonical]) => ({
+    not: { required: [alias, canonical] },
+  }));
   const envelope = {
-    report_name: { type: "string", const: report.name },
+    report_name: names.length > 1 ? { type: "string", enum: names } : { type: "string", const: report.name },
     output: {
       type: "string",
       enum: [...outputs],
@@ -35,6 +46,7 @@ function bodies(report: ReportDefinition<any>, outputs: readonly string[]): { re
     type: "object",
     description: report.description,
     additionalProperties: false,
+    ...(exclusive.length > 0 ? { allOf: exclusive } : {}),
     ...(report.example ? { examples: [{ report_name: report.name, ...report.example }] } : {}),
   };
   return {
@@ -61,7 +73,9 @@ export function anyReportBody(catalogue: ReportCatalogue): JsonSchema {
     oneOf: reports.map((r) => ref(requestSchemaName(r))),
     discriminator: {
       propertyName: "report_name",
-      mapping: Object.fromEntries(reports.map((r) => [r.name, `#/components/schemas/${requestSchemaName(r)}`])),
+      mapping: Object.fromEntries(
+        reports.flatMap((r) => [r.name, ...(r.aliases?.names ?? [])].map((name) => [name, `#/components/schemas/${requestSchemaName(r)}`])),
+      ),
     },
   };
 }

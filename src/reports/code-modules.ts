@@ -9,6 +9,7 @@ import path from "node:path";
 import { validate } from "superstruct";
 import type { ReportDefinition } from "./define.ts";
 import { toJsonSchema } from "./json-schema.ts";
+import { aliasProblems } from "./aliases.ts";
 import { toFieldErrors } from "./validation.ts";
 import type { RejectedReport } from "./registry.ts";
 
@@ -51,7 +52,7 @@ async function listModules(dir: string): Promise<{ collection: string; file: str
  * /v1/report-definitions and /openapi.json would fail for every report) and a valid example.
  */
 function checkReport(report: ReportDefinition<any>): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...aliasProblems(report)];
   try {
     toJsonSchema(report.params);
   } catch (error) {

@@ -4,6 +4,7 @@
  */
 import type { Document } from "mongodb";
 import type { Struct } from "superstruct";
+import { aliasProblems } from "./aliases.ts";
 
 export interface Column {
   name: string;
@@ -20,6 +21,20 @@ export interface IndexDeclaration {
   collection?: string;
   /** The index key, in order; 1 ascending, -1 descending. */
   key: Record<string, 1 | -1>;
+}
+
+/**
+ * Other spellings clients may use for a report (for example the design document's), each resolved
+ * to the report and its canonical parameter names before anything is validated or stored. They are
+ * listed in discovery and the OpenAPI document, never hidden.
+ */
+export interface ReportAliases {
+  /** Other `report_name` values (POST /v1/reports, and POST /v1/<collection>/<alias>). */
+  names?: string[];
+  /** More POST routes under /v1/, e.g. "movies/directors-per-comments" or "movies-per-rating". */
+  routes?: string[];
+  /** Alias → canonical parameter name; validated exactly as the canonical one, stored under it. */
+  parameters?: Record<string, string>;
 }
 
 export interface ReportDefinition<P = Record<string, unknown>> {
@@ -42,6 +57,8 @@ export interface ReportDefinition<P = Record<string, unknown>> {
   sort?: Record<string, 1 | -1>;
   /** An example request body (without report_name), shown in discovery and docs. */
   example?: Record<string, unknown>;
+  /** Other names, routes and parameter names for this report (see ReportAliases). */
+  aliases?: ReportAliases;
   /** Indexes the pipeline needs on the data it reads (see IndexDeclaration). */
   indexes?: IndexDeclaration[];
   /** Per-report override of the run-time limit (aggregation maxTimeMS). */
@@ -63,7 +80,7 @@ export function defineReport<P>(definition: ReportDefinition<P>): ReportDefiniti
     throw new Error(`report name ${JSON.stringify(definition.name)} must be kebab-case (a-z, 0-9, -)`);
   }
   if (definition.columns.length === 0) throw new Error(`report ${definition.name} declares no columns`);
-  const problems = indexProblems(definition.indexes ?? []);
+  const problems = [...indexProblems(definition.indexes ?? []), ...aliasProblems(definition as ReportDefinition<any>)];
   if (problems.length > 0) throw new Error(`report ${definition.name}: ${problems.join("; ")}`);
   return definition;
 }

@@ -5,7 +5,8 @@
  */
 import type { ReportDefinition } from "../reports/define.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
-import { ValidationError, validateParams, type FieldError } from "../reports/validation.ts";
+import { ValidationError, type FieldError } from "../reports/validation.ts";
+import { resolveReportName, validateWithAliases } from "../reports/aliases.ts";
 import type { OutputKind } from "./document.ts";
 
 /** Body fields that describe the request itself; every other field is a report parameter. */
@@ -33,28 +34,34 @@ export class UnknownReportSubmission extends Error {
 export interface SubmissionOptions {
   /** Output kinds this deployment can deliver. */
   outputs: readonly OutputKind[];
-  /** The report name when the route carries it (the per-collection alias). */
-  reportName?: string;
-  /** The report must run on this collection (the per-collection alias). */
-  collection?: string;
+  /** The report the route runs (an alias route); a report_name in the body must then name it. */
+  target?: ReportDefinition<any>;
 }
 
 /**
  * Throws UnknownReportSubmission, or ValidationError naming every bad field; otherwise returns
- * the request as it is stored.
+ * the request as it is stored. A report's aliases (reports/aliases.ts) resolve here: a name alias
+ * to its report, parameter aliases to canonical names, so only canonical names are stored.
  */
 export function parseSubmission(body: Record<string, unknown>, catalogue: ReportCatalogue, options: SubmissionOptions): Submission {
-  const reportName = body.report_name ?? options.reportName;
-  if (typeof reportName !== "string" || reportName.length === 0) {
-    throw new ValidationError([{ field: "report_name", message: "required: the name of the report to run" }]);
-  }
-  const report = catalogue.get(reportName);
-  if (!report || (options.collection !== undefined && report.collection !== options.collection)) {
-    const available = catalogue
-      .list()
-      .filter((r) => options.collection === undefined || r.collection === options.collection)
-      .map((r) => r.name);
-    throw new UnknownReportSubmission(reportName, available, options.collection);
+  const reportName = body.report_name;
+  let report = options.target;
+  if (reportName !== undefined || !report) {
+    if (typeof reportName !== "string" || reportName.length === 0) {
+      throw new ValidationError([{ field: "report_name", message: "required: the name of the report to run" }]);
+    }
+    const named = resolveReportName(catalogue.list(), reportName);
+    if (!report && !named)
+      throw new UnknownReportSubmission(
+        reportName,
+        catalogue.list().map((r) => r.name),
+      );
+    if (report && named !== report) {
+      throw new ValidationError([
+        { field: "report_name", message: `this route runs ${report.name}; leave report_name out or give that name` },
+      ]);
+    }
+    report = named!;
   }
   const output = body.output ?? "json";
   if (typeof output !== "string" || !(options.outputs as readonly string[]).includes(output)) {
@@ -62,7 +69,7 @@ export function parseSubmission(body: Record<string, unknown>, catalogue: Report
   }
   const rawParams: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) if (!ENVELOPE_FIELDS.has(key)) rawParams[key] = value;
-  const params = validateParams(rawParams, report.params) as Record<string, unknown>;
+  const params = validateWithAliases(report, rawParams);
   return { report, report_name: report.name, params, output: output as OutputKind };
 }
 

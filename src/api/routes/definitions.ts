@@ -6,6 +6,7 @@
 import type { RejectedReport, ReportCatalogue } from "../../reports/registry.ts";
 import type { ReportDefinition } from "../../reports/define.ts";
 import { compileDefinition } from "../../reports/data-defined/compile.ts";
+import { describeAliases } from "../../reports/aliases.ts";
 import { toJsonSchema, type JsonSchema } from "../../reports/json-schema.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
 import { jsonContent, ref, route, type RouteDeclaration } from "../route.ts";
@@ -25,6 +26,8 @@ export function describeReport(report: ReportDefinition<any>): Record<string, un
     ...(report.sort ? { sort: report.sort } : {}),
     // What the pipeline needs indexed: created at start unless CREATE_DATA_INDEXES=false.
     indexes: (report.indexes ?? []).map((index) => ({ collection: index.collection ?? report.collection, key: index.key })),
+    // Other names, routes and parameter names clients may use (the design document's among them).
+    aliases: describeAliases(report),
     example: { report_name: report.name, ...(report.example ?? {}) },
     links: {
       self: `/v1/report-definitions/${report.name}`,
@@ -80,6 +83,17 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
           required: ["collection", "key"],
         },
       },
+      aliases: {
+        type: "object",
+        description: "other report names, POST routes and parameter names (alias → canonical) this report accepts",
+        additionalProperties: false,
+        properties: {
+          names: { type: "array", items: { type: "string" } },
+          routes: { type: "array", items: { type: "string" } },
+          parameters: { type: "object", additionalProperties: { type: "string" } },
+        },
+        required: ["names", "routes", "parameters"],
+      },
       example: { type: "object", required: ["report_name"] },
       links: {
         type: "object",
@@ -88,7 +102,7 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
         required: ["self", "submit"],
       },
     },
-    required: ["name", "collection", "description", "kind", "parameters", "columns", "indexes", "example", "links"],
+    required: ["name", "collection", "description", "kind", "parameters", "columns", "indexes", "aliases", "example", "links"],
   },
   RejectedReport: {
     type: "object",

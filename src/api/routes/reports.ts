@@ -15,6 +15,8 @@ import type { CsvSink } from "../../results/sinks/sink.ts";
 import type { StatusWaiter } from "../../requests/waiter.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
 import { ValidationError } from "../../reports/validation.ts";
+import type { ReportDefinition } from "../../reports/define.ts";
+import { aliasRoutes } from "./aliases.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { CallbackUrlError, checkCallbackUrl } from "../../webhooks/callback-url.ts";
 import { parseSubmission, UnknownReportSubmission, type Submission, type SubmissionOptions } from "../../requests/submission.ts";
@@ -123,9 +125,13 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     },
   };
 
-  async function submit(ctx: Context, collection?: string): Promise<void> {
+  /**
+   * Submits a request for `target` (the report an alias route runs) or, without one, for the
+   * report the body's report_name names (aliases resolve in parseSubmission).
+   */
+  async function submit(ctx: Context, target?: ReportDefinition<any>): Promise<void> {
     const body = requireJsonObject(ctx);
-    const submission = parseOrProblem(body, deps.catalogue, { outputs: deps.outputs, reportName: ctx.params.report_name, collection });
+    const submission = parseOrProblem(body, deps.catalogue, { outputs: deps.outputs, target });
     const callbackUrl = body.callback_url === undefined ? undefined : await checkCallback(body.callback_url, deps.config);
     const page = parsePage(ctx.query, deps.config);
     const request = {
@@ -294,35 +300,14 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       problems: [PROBLEMS.invalidId, PROBLEMS.reportNotFound, PROBLEMS.csvElsewhere],
       handler: remove,
     }),
-    route({
-      method: "POST",
-      path: "/v1/:collection/:report_name",
-      operationId: "submitReportOnCollection",
-      summary: "The seed's per-collection route: POST /v1/<collection>/<report-name>, an alias of POST /v1/reports",
-      description: "Every report's alias is also listed as its own path with its exact body.",
-      tags: ["reports"],
-      access: "submit",
-      parameters: [
-        { name: "collection", in: "path", required: true, schema: { type: "string" } },
-        { name: "report_name", in: "path", required: true, schema: { type: "string" } },
-        ...submitParameters,
-      ],
-      requestBody: {
-        required: true,
-        content: jsonContent({ type: "object", description: "the report's parameters (report_name optional)" }),
-      },
-      components: () => ({ ...REPRESENTATION_SCHEMAS, ...reportBodySchemas(deps.catalogue, deps.outputs) }),
-      expansions: () =>
-        deps.catalogue.list().map((report) => ({
-          path: `/v1/${report.collection}/${report.name}`,
-          operationId: `submit_${report.name.replace(/-/g, "_")}`,
-          summary: report.description,
-          tags: [report.collection],
-          requestBody: ref(parametersSchemaName(report)),
-        })),
+    // The design document's routes (POST /v1/<collection>/<report-name> and each report's declared aliases).
+    ...aliasRoutes({
+      catalogue: deps.catalogue,
+      outputs: deps.outputs,
+      parameters: submitParameters,
       responses: submitResponses,
       problems: SUBMIT_PROBLEMS,
-      handler: (ctx) => submit(ctx, ctx.params.collection),
+      submit,
     }),
   ];
 }

@@ -40,6 +40,12 @@ export default defineReport({
     { name: "comments", description: "comments on the director's movies" },
     { name: "movies", description: "commented movies by the director" },
   ],
+  // The design document's request: POST /v1/movies/directors-per-comments with comment_threshold,
+  // a time range and include/exclude lists of directors.
+  aliases: {
+    routes: ["movies/directors-per-comments"],
+    parameters: { comment_threshold: "comments", time_range: "comment_date", movie_released_at: "released" },
+  },
   // A comment_date range becomes an index range; the other fields make the scan covered.
   indexes: [COMMENT_REPORTS_INDEX],
   sort: { comments: -1, movies: -1, director: 1 },

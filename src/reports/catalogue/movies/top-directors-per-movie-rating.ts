@@ -39,6 +39,13 @@ export default defineReport({
     ...limitStage(filters.top),
     { $project: { _id: 0, name: "$_id", average_rating: 1, average_screen_playtime: 1, movies: 1 } },
   ],
+  // The design document's request: {"report_name": "top-directors-per-moving-rating",
+  // "movie_released_at": {"$gt": "1990", "$lt": "2021"}}; its rows already carry the document's
+  // name, average_rating and average_screen_playtime.
+  aliases: {
+    names: ["top-directors-per-moving-rating"],
+    parameters: { movie_released_at: "released", rating_threshold: "rating", time_range: "released", writors: "writers" },
+  },
   columns: [
     { name: "name", description: "director" },
     { name: "average_rating", description: "mean imdb.rating of the director's matching movies" },

@@ -25,6 +25,13 @@ export default defineReport({
       },
     },
   ],
+  // The design document's requests: POST /v1/movies/movies-per-rating (and /v1/movies-per-rating)
+  // with rating_threshold, a time range and include/exclude lists of actors, directors and
+  // writers, which it spells "writors".
+  aliases: {
+    routes: ["movies/movies-per-rating", "movies-per-rating"],
+    parameters: { rating_threshold: "rating", time_range: "released", movie_released_at: "released", writors: "writers" },
+  },
   columns: [
     { name: "movie_id" },
     { name: "title" },
