@@ -154,6 +154,9 @@ export class RequestEvents {
     }
     if (error) this.log.warn("change_stream.error", { error, resumable: this.resumeToken !== undefined });
     else this.log.info("change_stream.closed", { resumable: this.resumeToken !== undefined });
+    // The driver may be resuming this stream itself (it closes the old cursor first, which is the
+    // `close` heard here): without its change listeners, a cursor it opens after close() stays idle.
+    stream.removeAllListeners("change");
     void stream.close().catch(() => {});
     this.scheduleReopen(error === undefined);
   }

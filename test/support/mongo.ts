@@ -1,6 +1,7 @@
 /**
  * The database a test file runs against. By default a fresh embedded mongo-java-server per file
- * (its oplog is never trimmed and slows with history, so servers are not shared). With
+ * (a file's data and change events never meet another file's, and a server holds everything in
+ * memory until it stops, so servers are not shared). With
  * TEST_MONGODB_URI set, the same tests run against that server (a real replica set), each file
  * in a database of its own that is dropped afterwards.
  */
