@@ -31,7 +31,15 @@ export function setApiKey(key: string | null): void {
   if (key) sessionStorage.setItem(KEY_ITEM, key);
   else sessionStorage.removeItem(KEY_ITEM);
   keyNeeded = false;
+  keyVersion++;
   notify();
+}
+
+let keyVersion = 0;
+
+/** Changes only when the key does: views reload what they show then (not on every 401). */
+export function currentKeyVersion(): number {
+  return keyVersion;
 }
 
 /** True after the service answered 401: the shell shows the key form. */
@@ -82,7 +90,7 @@ export async function send(
   } catch {
     problem = { type: "about:blank", title: response.statusText || "Error", status: response.status };
   }
-  if (response.status === 401) {
+  if (response.status === 401 && !keyNeeded) {
     keyNeeded = true;
     notify();
   }

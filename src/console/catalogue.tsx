@@ -7,7 +7,7 @@ import { Failure } from "./widgets.tsx";
 export function CatalogueView() {
   const [query, setQuery] = useState("");
   const version = useAuthVersion();
-  const loaded = useLoad(() => reports(version > 0), [version]);
+  const loaded = useLoad(() => reports(version > 0), [version]); // a new key may see more
   useEffect(() => {
     document.title = "Reports · mongo-reports";
   }, []);

@@ -1,6 +1,6 @@
 /** Small hooks the views share: the hash route, the auth version, and data loading with cancellation. */
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, onAuthChange } from "./api.ts";
+import { ApiError, currentKeyVersion, onAuthChange } from "./api.ts";
 
 export type Route =
   | { view: "catalogue" }
@@ -33,9 +33,15 @@ export function useRoute(): Route {
 
 /** Changes whenever the API key changes, so views reload what a key may reveal. */
 export function useAuthVersion(): number {
-  const [version, setVersion] = useState(0);
-  useEffect(() => onAuthChange(() => setVersion((v) => v + 1)), []);
+  const [version, setVersion] = useState(currentKeyVersion());
+  useEffect(() => onAuthChange(() => setVersion(currentKeyVersion())), []);
   return version;
+}
+
+/** Re-renders on any access change, the key being asked for included (the shell shows the key form). */
+export function useAccessChanges(): void {
+  const [, setCount] = useState(0);
+  useEffect(() => onAuthChange(() => setCount((n) => n + 1)), []);
 }
 
 export type Loaded<T> = { state: "loading" } | { state: "done"; value: T } | { state: "failed"; error: ApiError | Error };

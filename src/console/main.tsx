@@ -8,7 +8,7 @@ import { useEffect, useState } from "preact/hooks";
 import { apiKey, isKeyNeeded, setApiKey } from "./api.ts";
 import { CatalogueView } from "./catalogue.tsx";
 import { HistoryView } from "./history.tsx";
-import { useAuthVersion, useRoute, type Route } from "./hooks.ts";
+import { useAccessChanges, useRoute, type Route } from "./hooks.ts";
 import { RequestViewPage } from "./request.tsx";
 import { RunView } from "./run.tsx";
 
@@ -56,7 +56,7 @@ function View({ route }: { route: Route }) {
 
 function App() {
   const route = useRoute();
-  useAuthVersion(); // re-render when the key changes or is asked for
+  useAccessChanges(); // the key form appears when the service asks for a key
   useEffect(() => {
     // Move focus to the new view's heading (not on the first load: the page starts at the top).
     if (document.activeElement && document.activeElement !== document.body) document.querySelector<HTMLElement>("main h1")?.focus();
