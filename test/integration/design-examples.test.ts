@@ -163,6 +163,8 @@ test("discovery and the OpenAPI document list every alias", async () => {
   assert.is(description.aliases.parameters.comment_threshold, "comments");
   const movieRating = (await get(`${service.url}/v1/report-definitions/top-directors-per-movie-rating`)).body;
   assert.equal(movieRating.aliases.names, ["top-directors-per-moving-rating"]);
+  const byAlias = (await get(`${service.url}/v1/report-definitions/top-directors-per-moving-rating`)).body;
+  assert.is(byAlias.name, "top-directors-per-movie-rating", "discovery finds a report by its alias name");
   const document = (await get(`${service.url}/openapi.json`)).body;
   for (const path of [
     "/v1/movies/directors-per-comments",

@@ -6,7 +6,7 @@
 import type { RejectedReport, ReportCatalogue } from "../../reports/registry.ts";
 import type { ReportDefinition } from "../../reports/define.ts";
 import { compileDefinition } from "../../reports/data-defined/compile.ts";
-import { describeAliases } from "../../reports/aliases.ts";
+import { describeAliases, resolveReportName } from "../../reports/aliases.ts";
 import { toJsonSchema, type JsonSchema } from "../../reports/json-schema.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
 import { jsonContent, ref, route, type RouteDeclaration } from "../route.ts";
@@ -165,7 +165,8 @@ export function definitionRoutes(catalogue: DiscoverableCatalogue): RouteDeclara
       responses: { 200: { description: "The report", content: jsonContent(ref("ReportDescription")) } },
       problems: [PROBLEMS.unknownReport],
       handler: (ctx) => {
-        const report = catalogue.get(ctx.params.name);
+        // A name alias (e.g. the design document's top-directors-per-moving-rating) finds its report too.
+        const report = catalogue.get(ctx.params.name) ?? resolveReportName(catalogue.list(), ctx.params.name);
         if (!report) throw unknownReport(catalogue, ctx.params.name);
         ctx.body = describeReport(report);
       },
