@@ -16,6 +16,8 @@
  *   the stock test server findOneAndUpdate emitted nothing and updates had no shape; this server
  *   emits what MongoDB emits, so the old pipeline is counted as it would run on MongoDB.)
  *   An observer with the new pipeline cross-checks the workers' own counts.
+ * - the herd: claim queries that pending events led to, per job, and how many found nothing
+ *   (each worker's ClaimPacer counts, logged at stop).
  * - start: RequestEvents.start() (first resume token) against the old wait for the cursor's
  *   `init`, which the driver never forwards from a ChangeStream (so it always waited its 5 s timer).
  *
@@ -126,8 +128,13 @@ async function main(): Promise<void> {
   await until(() => stopped.size === WORKERS, 10_000, "every worker logged worker.stopped");
 
   const perProcess = workers.map((_, index) => {
-    const delivered = Number(stopped.get(index)?.events_delivered);
-    return { delivered, completed: completed.get(index) ?? 0 };
+    const line = stopped.get(index);
+    return {
+      delivered: Number(line?.events_delivered),
+      eventClaims: Number(line?.event_claims ?? 0),
+      emptyEventClaims: Number(line?.event_claims_empty ?? 0),
+      completed: completed.get(index) ?? 0,
+    };
   });
   const jobs = perProcess.reduce((sum, p) => sum + p.completed, 0);
   const status = await database.requests.aggregate([{ $group: { _id: "$status", n: { $sum: 1 } } }]).toArray();
@@ -154,6 +161,13 @@ async function main(): Promise<void> {
       note:
         "before = every insert/update/replace with updateLookup (commit 3eb6d5e), the same for every process; " +
         "after = what each worker's RequestEvents delivered (server-side $match on status, $project), from its worker.stopped log",
+    },
+    claim_queries_woken_by_events: {
+      per_completed_job: round(perProcess.reduce((sum, p) => sum + p.eventClaims, 0) / jobs),
+      empty_per_completed_job: round(perProcess.reduce((sum, p) => sum + p.emptyEventClaims, 0) / jobs),
+      note:
+        "claims a pending event led to (ClaimPacer), all processes together; empty = another worker was faster. " +
+        "Without pacing every idle process claims on every pending event.",
     },
     stream_start_ms: {
       before: start.before_ms_p50,

@@ -17,6 +17,9 @@
 export class ClaimPacer {
   /** Moving average of "an event-woken claim found nothing": 0 = uncontended, 1 = always beaten. */
   private contention = 0;
+  /** Event-woken claims so far, and how many of them found nothing (logged at worker stop, read by bench/fanout.ts). */
+  claims = 0;
+  emptyClaims = 0;
 
   constructor(
     private readonly maxSpreadMs = 25,
@@ -32,6 +35,8 @@ export class ClaimPacer {
 
   /** Records whether a claim woken by an event found a request. */
   record(found: boolean): void {
+    this.claims += 1;
+    if (!found) this.emptyClaims += 1;
     this.contention += this.weight * ((found ? 0 : 1) - this.contention);
   }
 

@@ -352,7 +352,12 @@ export class Worker {
       await Promise.all(jobs());
     }
     // The fan-out figure (bench/fanout.ts): change events this process received, and claim contention as the pacer saw it.
-    this.log.info("worker.stopped", { events_delivered: this.deps.events.delivered, claim_contention: this.pacer.level });
+    this.log.info("worker.stopped", {
+      events_delivered: this.deps.events.delivered,
+      event_claims: this.pacer.claims,
+      event_claims_empty: this.pacer.emptyClaims,
+      claim_contention: this.pacer.level,
+    });
   }
 }
 
