@@ -259,9 +259,9 @@ export const SETTINGS = {
   }),
   gcsUploadChunkKb: setting({
     env: "GCS_UPLOAD_CHUNK_KB",
-    type: int(256, 262_144),
-    default: 8192,
-    doc: "resumable-upload chunk in KiB (a multiple of 256): the most CSV bytes one upload holds in memory",
+    type: int(0, 262_144),
+    default: 0,
+    doc: "0: each CSV streams to GCS in one resumable request (least memory); N (a multiple of 256): chunked upload, N KiB per request, a failed request resent from memory (holds about 2×N KiB, plus garbage collected late)",
   }),
   csvLinkExpirySeconds: setting({
     env: "CSV_LINK_EXPIRY_S",
@@ -336,6 +336,7 @@ export interface GcsConfig {
   emulatorHost?: string;
   projectId?: string;
   maxRetries: number;
+  /** 0: one streamed resumable request; otherwise the size of each chunked request (a multiple of 256 KiB). */
   chunkSizeBytes: number;
 }
 
@@ -416,7 +417,7 @@ function parseCsvConfig(config: Omit<Config, "csv">): CsvConfig {
   }
   if (config.gcsUploadChunkKb % 256 !== 0) {
     throw new ConfigError(
-      `GCS_UPLOAD_CHUNK_KB (${config.gcsUploadChunkKb}) must be a multiple of 256 (GCS resumable uploads take 256 KiB multiples)`,
+      `GCS_UPLOAD_CHUNK_KB (${config.gcsUploadChunkKb}) must be 0 (one streamed request) or a multiple of 256 (GCS resumable uploads take 256 KiB chunks)`,
     );
   }
   let emulatorHost: string | undefined;

@@ -12,6 +12,7 @@ import path from "node:path";
 import { Writable, finished } from "node:stream";
 import { ConfigError, loadConfig, type CsvConfig } from "../../src/config.ts";
 import type { CsvSink } from "../../src/results/sinks/sink.ts";
+import { createGcsSink, STREAMED_AHEAD_BYTES } from "../../src/results/sinks/gcs.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { eventually, get, post, request, submitAndWait as submitAndWaitAt } from "../support/http.ts";
@@ -51,7 +52,8 @@ test.before(async () => {
   const csv: CsvConfig = {
     linkExpirySeconds: EXPIRY_S,
     localDir: path.join(keyDir, "unused"),
-    gcs: { bucket: BUCKET, keyFile, emulatorHost: gcs.url, projectId: "test-project", maxRetries: 1, chunkSizeBytes: 1024 * 1024 },
+    // chunkSizeBytes 0: the default, one streamed resumable request per file.
+    gcs: { bucket: BUCKET, keyFile, emulatorHost: gcs.url, projectId: "test-project", maxRetries: 1, chunkSizeBytes: 0 },
   };
   service = await startTestService(mongo, { config: { catalogueReloadMs: 0, reuseWindowMs: 0, maxAttempts: 3, csv } });
   service.context.catalogue.add(awkwardReport);
@@ -237,11 +239,11 @@ test(`a ${BULK_ROWS.toLocaleString("en")}-row export streams: bounded writes, ba
   assert.ok(seen.writes >= 200, `${seen.writes} writes`);
   assert.ok(seen.maxWrite <= 1024 * 1024, `largest write ${seen.maxWrite} bytes`);
   assert.ok(seen.pushback > 0, "the upload applied backpressure");
-  // The CSV never ran more than about one upload chunk (1 MiB here) ahead of what the upload had
-  // read: memory held for the file is bounded by the chunk size, not by the file (56 MB).
+  // The CSV never ran more than about STREAMED_AHEAD_BYTES (1 MiB) ahead of what the upload had
+  // read: memory held for the file is bounded, not proportional to the file (56 MB).
   // (Process memory is not asserted: the test MongoDB returns a whole aggregate result in its first
   // batch, ignoring batchSize, so the driver holds every row; real MongoDB sends batches.)
-  assert.ok(seen.maxAhead <= 1024 * 1024 + 256 * 1024, `up to ${seen.maxAhead} bytes ahead of the upload`);
+  assert.ok(seen.maxAhead <= STREAMED_AHEAD_BYTES + 256 * 1024, `up to ${seen.maxAhead} bytes ahead of the upload`);
   console.log(
     `  ${BULK_ROWS} rows, ${(expectedBytes / 1e6).toFixed(1)} MB: ${seen.writes} writes (max ${seen.maxWrite} B), ${seen.pushback} waits, at most ${(seen.maxAhead / 1e6).toFixed(2)} MB ahead of the upload`,
   );
@@ -251,6 +253,35 @@ test(`a ${BULK_ROWS.toLocaleString("en")}-row export streams: bounded writes, ba
   const text = await object.text();
   assert.ok(text.startsWith(`n,label,filler\r\n${bulkLine(0)}${bulkLine(1)}`));
   assert.ok(text.endsWith(bulkLine(BULK_ROWS - 1)));
+});
+
+test("GCS_UPLOAD_CHUNK_KB: a chunked upload (256 KiB per request) stores the same bytes as the streamed one", async () => {
+  const chunked = createGcsSink(
+    { bucket: BUCKET, emulatorHost: gcs.url, projectId: "test-project", maxRetries: 1, chunkSizeBytes: 256 * 1024 },
+    { linkExpirySeconds: EXPIRY_S },
+  );
+  const target = { requestId: `chunked-${Date.now()}`, reportName: "chunked", attempt: 1, columns: ["line"] };
+  const upload = await chunked.open(target);
+  // 1.5 MB in 64 KiB writes: six whole chunks and a short last one.
+  const lines = Array.from({ length: 20_000 }, (_, n) => `${String(n).padStart(8, "0")},${"y".repeat(66)}\r\n`);
+  const body = Buffer.from(lines.join(""));
+  let progressEvents = 0;
+  upload.stream.on("progress", () => (progressEvents += 1));
+  for (let offset = 0; offset < body.length; offset += 64 * 1024) {
+    if (!upload.stream.write(body.subarray(offset, offset + 64 * 1024)))
+      await new Promise((resolve) => upload.stream.once("drain", resolve));
+  }
+  await new Promise<void>((resolve, reject) => {
+    finished(upload.stream, (error) => (error ? reject(error) : resolve()));
+    upload.stream.end();
+  });
+  const stored = await upload.commit({ rows: lines.length, bytes: body.length });
+  const downloaded = Buffer.from(await (await fetch(mediaUrl(stored.object))).arrayBuffer());
+  assert.is(downloaded.length, body.length);
+  assert.ok(downloaded.equals(body), "the object holds exactly the bytes written");
+  assert.ok(progressEvents >= 6, `the upload read the file in ${progressEvents} steps`);
+  assert.equal(await listObjects(`incomplete/chunked/${target.requestId}`), [], "the incomplete object was removed");
+  assert.ok(await chunked.remove(stored));
 });
 
 test("an export cancelled mid-upload leaves no object, complete-looking or otherwise", async () => {
@@ -331,8 +362,9 @@ test("GCS configuration is validated at start with clear messages", () => {
     bucket: "ok-bucket",
     emulatorHost: "http://localhost:4443",
     maxRetries: 3,
-    chunkSizeBytes: 8 * 1024 * 1024,
+    chunkSizeBytes: 0,
   });
+  assert.is(loadConfig({ GCS_BUCKET: "ok-bucket", GCS_UPLOAD_CHUNK_KB: "512" }).csv.gcs!.chunkSizeBytes, 512 * 1024);
   assert.is(config.csv.linkExpirySeconds, 60);
   assert.is(
     loadConfig({ GCS_BUCKET: "b-1", STORAGE_EMULATOR_HOST: "http://gcs:4443/storage/v1/" }).csv.gcs!.emulatorHost,
