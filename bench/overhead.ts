@@ -24,7 +24,7 @@ import { startService } from "../src/service.ts";
 import { validateParams } from "../src/reports/validation.ts";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { loadCollection } from "../scripts/lib/load-collection.ts";
-import { MFLIX_DIR, REPO_ROOT } from "../scripts/lib/paths.ts";
+import { MFLIX_DIR } from "../scripts/lib/paths.ts";
 import { median, writeResults } from "./lib.ts";
 
 const RUNS = Number(process.env.RUNS ?? 15);

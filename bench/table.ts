@@ -23,7 +23,7 @@ const mark = (met: boolean) => (met ? "met" : "**missed**");
 interface Target {
   target: string;
   /** The figure from one results set, or undefined when that set lacks it. */
-  figure(results: (name: string) => Json | undefined): { text: string; met?: boolean } | undefined;
+  figure(results: (name: string) => Json | undefined, side: "before" | "after"): { text: string; met?: boolean } | undefined;
 }
 
 const throughputRows = (t: Json) => (t?.results ?? []) as Json[];
@@ -92,9 +92,9 @@ const TARGETS: Target[] = [
   },
   {
     target: "change-stream fan-out: events delivered per completed job per process ≤ 3",
-    figure: (r) => {
-      const f = r("fanout");
-      const value = f?.events_per_job_per_process ?? f?.result?.events_per_job_per_process;
+    // bench/fanout.ts measures both sides in one run (the old stream replayed), in results/fanout.json.
+    figure: (_r, side) => {
+      const value = load("fanout")?.events_per_completed_job_per_process?.[side];
       return typeof value === "number" ? { text: `${Math.round(value * 100) / 100}`, met: value <= 3 } : undefined;
     },
   },
@@ -107,7 +107,7 @@ export function buildTargetsTable(): string {
   const cell = (f: { text: string; met?: boolean } | undefined) =>
     f ? `${f.text}${f.met === undefined ? "" : ` (${f.met ? "met" : "**missed**"})`}` : "not measured";
   const lines = ["| target | before | after |", "| --- | --- | --- |"];
-  for (const t of TARGETS) lines.push(`| ${t.target} | ${cell(t.figure(before))} | ${cell(t.figure(after))} |`);
+  for (const t of TARGETS) lines.push(`| ${t.target} | ${cell(t.figure(before, "before"))} | ${cell(t.figure(after, "after"))} |`);
   return lines.join("\n") + "\n";
 }
 
