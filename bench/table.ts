@@ -195,7 +195,7 @@ export function buildTable(): string {
   const machine = (pickup ?? throughput ?? overhead ?? pagination)?.machine;
   notes.unshift(
     "The database in every run is the embedded test server (mongo-java-server, in-memory), **not MongoDB**: its absolute numbers are not MongoDB's. " +
-      "Compare the ratios, which are measured in the same run on the same server. Medians of at least 5 runs" +
+      "Compare the ratios, which are measured in the same run on the same server. Rounds and runs per measurement are in each results file" +
       (machine ? `; machine: ${machine.cpus} cores, ${machine.memory_gb} GiB, Node ${machine.node}` : "") +
       (measured.length ? `; measured ${[...new Set(measured)].join(", ")}.` : "."),
   );
