@@ -159,8 +159,9 @@ export class Metrics {
   }
 
   /**
-   * `mongo_reports_queue_depth{status}` for pending and running: two counts served by the
-   * (status, report_date) index, cached for `cacheMs` so frequent scrapes by several Prometheus
+   * `mongo_reports_queue_depth{status}` for pending and running: two counts, each served by the
+   * `status` prefix of an index that starts with it (`retention` or `expired_leases`, see
+   * src/requests/README.md), cached for `cacheMs` so frequent scrapes by several Prometheus
    * servers cost at most one pair of counts per period. Finished requests are not counted: their
    * number only grows; the finished counter gives their rate.
    */
