@@ -215,6 +215,11 @@ export class RequestStore {
     if (Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0) {
       throw new Error(`renewing the lease of ${String(claim.id)} failed: ${JSON.stringify(reply.writeErrors[0])}`);
     }
+    // A raw command reports an unmet write concern beside ok: 1 instead of throwing; the renewal
+    // may not survive a failover, so it counts as failed (the keeper retries), not as held.
+    if (reply.writeConcernError) {
+      throw new Error(`renewing the lease of ${String(claim.id)} failed its write concern: ${JSON.stringify(reply.writeConcernError)}`);
+    }
     return reply.n === 1;
   }
 
