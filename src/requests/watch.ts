@@ -24,6 +24,7 @@ export class RequestWatch {
   private timer: ReturnType<typeof setInterval> | null = null;
   private reading = false;
   private readAgain = false;
+  private closed = false;
 
   constructor(
     private readonly requests: Collection<RequestDocument>,
@@ -42,6 +43,11 @@ export class RequestWatch {
 
   /** Follows one request; the listener hears every read of it until the returned function is called. */
   follow(id: ObjectId, listener: WatchListener): () => void {
+    // A connection arriving while the process shuts down: nothing will read for it any more.
+    if (this.closed) {
+      listener.end();
+      return () => {};
+    }
     const key = String(id);
     const set = this.listeners.get(key) ?? new Set();
     this.listeners.set(key, set);
@@ -91,6 +97,7 @@ export class RequestWatch {
   }
 
   close(): void {
+    this.closed = true;
     this.unsubscribe();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
