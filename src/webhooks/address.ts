@@ -45,6 +45,12 @@ function v6Groups(address: string): number[] {
   return [...headGroups, ...Array(missing).fill("0"), ...tailGroups].map((g) => parseInt(g, 16));
 }
 
+/** Why an IPv6 address carrying an IPv4 address (as two 16-bit groups) may not be called, or null. */
+function embeddedV4(address: string, high: number, low: number): string | null {
+  const inner = blockedReason(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`);
+  return inner ? `${address} maps to ${inner}` : null;
+}
+
 /** Why this address may not be called, or null when it is a public unicast address. */
 export function blockedReason(address: string): string | null {
   const family = isIP(address);
@@ -57,11 +63,13 @@ export function blockedReason(address: string): string | null {
     if (g.every((x) => x === 0)) return `${address} is unspecified`;
     if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return `${address} is loopback`;
     // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible forms reach the IPv4 address inside.
-    if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0)) {
-      const v4 = `${g[6] >> 8}.${g[6] & 255}.${g[7] >> 8}.${g[7] & 255}`;
-      const inner = blockedReason(v4);
-      return inner ? `${address} maps to ${inner}` : null;
-    }
+    if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0)) return embeddedV4(address, g[6], g[7]);
+    // NAT64 (64:ff9b::/96) carries the IPv4 address in its last 32 bits, 6to4 (2002::/16) in bits
+    // 16-48: a gateway on the path forwards to that IPv4 address, so it is checked as well.
+    if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return embeddedV4(address, g[6], g[7]);
+    if (g[0] === 0x2002) return embeddedV4(address, g[1], g[2]);
+    // Teredo (2001::/32) tunnels to an IPv4 address obfuscated in the last 32 bits; never needed for a webhook.
+    if (g[0] === 0x2001 && g[1] === 0) return `${address} is a Teredo tunnel address`;
     if ((g[0] & 0xfe00) === 0xfc00) return `${address} is a unique local (private) address`;
     if ((g[0] & 0xffc0) === 0xfe80) return `${address} is link-local`;
     if ((g[0] & 0xff00) === 0xff00) return `${address} is multicast`;

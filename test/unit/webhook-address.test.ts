@@ -32,6 +32,24 @@ test("loopback, link-local, private, CGNAT, multicast and unspecified addresses 
   }
 });
 
+test("IPv6 forms carrying a blocked IPv4 address (NAT64, 6to4) and Teredo tunnels are refused", () => {
+  for (const address of [
+    "64:ff9b::127.0.0.1",
+    "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+    "64:ff9b::a00:1", // NAT64 of 10.0.0.1
+    "2002:7f00:1::", // 6to4 of 127.0.0.1
+    "2002:c0a8:101::1", // 6to4 of 192.168.1.1
+    "2002:a9fe:a9fe:1:2:3:4:5", // 6to4 of 169.254.169.254
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
+    "2001::1",
+  ]) {
+    assert.ok(blockedReason(address), `${address} must be refused`);
+  }
+  for (const address of ["64:ff9b::8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2001:4860:4860::8888"]) {
+    assert.is(blockedReason(address), null, address);
+  }
+});
+
 test("public addresses pass, including neighbours of the blocked ranges", () => {
   for (const address of ["8.8.8.8", "172.15.255.255", "172.32.0.1", "100.63.255.255", "169.253.1.1", "2606:4700::1111", "::ffff:8.8.8.8"]) {
     assert.is(blockedReason(address), null, address);
