@@ -67,6 +67,8 @@ export class Worker {
   private readonly running = new Map<string, RunningJob>();
   private stopping = false;
   private claiming = false;
+  /** The claim loop running now, if any: stop() waits for it, so a claim it has in flight is settled. */
+  private claimLoopRun: Promise<void> | null = null;
   private wakeAgain = false;
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -147,8 +149,9 @@ export class Worker {
       return;
     }
     this.claiming = true;
-    void this.claimLoop().finally(() => {
+    this.claimLoopRun = this.claimLoop().finally(() => {
       this.claiming = false;
+      this.claimLoopRun = null;
     });
   }
 
@@ -176,9 +179,29 @@ export class Worker {
           return;
         }
         if (!doc) break;
+        if (this.stopping) {
+          // stop() began while this claim was out and will not wait for a job it never saw:
+          // hand the request back without spending its attempt.
+          await this.releaseUnstarted(doc);
+          break;
+        }
         this.launch(doc);
       }
     } while (this.wakeAgain && !this.stopping);
+  }
+
+  private async releaseUnstarted(doc: RequestDocument): Promise<void> {
+    const claim: Claim = { id: doc._id, owner: this.owner, attempt: doc.attempts };
+    try {
+      this.log.info("job.released", {
+        request_id: doc._id,
+        released: await this.deps.store.release(claim),
+        reason: "claimed while stopping",
+      });
+    } catch (error) {
+      // Its lease expires and another worker retakes it (one attempt spent).
+      this.log.warn("job.release_failed", { request_id: doc._id, error });
+    }
   }
 
   private launch(doc: RequestDocument): void {
@@ -344,6 +367,8 @@ export class Worker {
     for (const timer of this.pendingWakes.values()) clearTimeout(timer);
     this.pendingWakes.clear();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    // A claim in flight ends in a release (see claimLoop); once it has, `running` is complete.
+    await this.claimLoopRun;
     const jobs = () => [...this.running.values()].map((job) => job.done);
     const graceful = Promise.all(jobs()).then(() => true);
     const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), this.deps.config.shutdownGraceMs).unref?.());
