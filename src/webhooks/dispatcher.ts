@@ -53,6 +53,8 @@ export class WebhookDispatcher {
   private readonly outbox: WebhookOutbox;
   private readonly inFlight = new Set<Promise<void>>();
   private claiming = false;
+  /** The claim loop running now, if any: stop() waits for it, so a delivery claimed meanwhile is waited for too. */
+  private claimLoopRun: Promise<void> | null = null;
   private wakeAgain = false;
   private stopping = false;
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
@@ -84,8 +86,9 @@ export class WebhookDispatcher {
       return;
     }
     this.claiming = true;
-    void this.claimLoop().finally(() => {
+    this.claimLoopRun = this.claimLoop().finally(() => {
       this.claiming = false;
+      this.claimLoopRun = null;
     });
   }
 
@@ -163,6 +166,9 @@ export class WebhookDispatcher {
     this.stopping = true;
     this.unsubscribe?.();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    // A claim out when stop() began still starts its delivery (bounded like any other): wait for
+    // the loop first, so that delivery is in `inFlight` and is waited for, not cut off by shutdown.
+    await this.claimLoopRun;
     await Promise.allSettled([...this.inFlight]);
   }
 }
