@@ -15,6 +15,7 @@ import type { Logger } from "../log.ts";
 import { ClaimedEnvelope, type ReportResult, type RequestDocument } from "../requests/document.ts";
 import type { RequestEvents } from "../requests/events.ts";
 import type { Claim, RequestStore } from "../requests/store.ts";
+import type { LiveCatalogue } from "../reports/live.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
 import { validateParams } from "../reports/validation.ts";
 import { deleteChunks } from "../results/chunks.ts";
@@ -32,6 +33,8 @@ export interface WorkerDeps {
   database: Database;
   store: RequestStore;
   catalogue: ReportCatalogue;
+  /** Re-reads the catalogue: a report defined through the API a moment ago may not have reached this process yet. */
+  catalogueLoader?: Pick<LiveCatalogue, "reloadAfterWrite">;
   events: RequestEvents;
   log: Logger;
   /** Where CSV output goes (requests with output csv or both). */
@@ -269,9 +272,9 @@ export class Worker {
     attempts: AttemptState,
     log: Logger,
   ) {
-    const { config, database, store, catalogue } = this.deps;
+    const { config, database, store } = this.deps;
     const envelope = validateParams(doc, ClaimedEnvelope);
-    const report = catalogue.require(envelope.report_name);
+    const report = await this.requireReport(envelope.report_name, log);
     attempts.maxAttempts = positiveInteger(envelope.max_attempts) ?? report.maxAttempts ?? config.maxAttempts;
     log.info("job.started", { report_name: report.name });
     // Earlier attempts ended without a result (their workers died); do not start another.
@@ -303,6 +306,20 @@ export class Worker {
     } finally {
       clearTimeout(deadline);
     }
+  }
+
+  /**
+   * The report a request names. One not known here may have been defined (PUT
+   * /v1/report-definitions/:name) since this process last reloaded its catalogue: reload once, with
+   * a read that starts now (the request, written after the definition, is already here), before
+   * failing the request as unknown_report.
+   */
+  private async requireReport(name: string, log: Logger) {
+    const { catalogue, catalogueLoader } = this.deps;
+    if (catalogueLoader && !catalogue.get(name)) {
+      await catalogueLoader.reloadAfterWrite().catch((error) => log.warn("catalogue.reload_failed", { error }));
+    }
+    return catalogue.require(name);
   }
 
   /** Applies a decided outcome: the one place a job's end is written. Returns how it ended, for metrics. */
