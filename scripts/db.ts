@@ -11,7 +11,7 @@ if (process.env.MONGODB_URI) {
   log.info("db.external", { uri: process.env.MONGODB_URI });
 } else {
   const port = Number(process.env.MONGODB_PORT ?? 27017);
-  const server = await startEmbeddedMongo({ port });
+  const server = await startEmbeddedMongo({ port, ownProcessGroup: true });
   log.info("db.listening", { uri: server.uri, note: "mongo-java-server in memory: data is lost when this stops" });
   console.log(`export MONGODB_URI=${server.uri}`);
   const stop = () => void server.stop().then(() => process.exit(0));

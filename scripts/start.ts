@@ -22,7 +22,7 @@ try {
   const base = loadConfig();
   if (!base.mongoUri) {
     log.info("db.embedded_starting", { note: "first start downloads mongo-java-server from Maven Central" });
-    embedded = await startEmbeddedMongo();
+    embedded = await startEmbeddedMongo({ ownProcessGroup: true });
     log.info("db.embedded_ready", { uri: embedded.uri });
   }
   const config = { ...base, mongoUri: base.mongoUri ?? embedded!.uri };

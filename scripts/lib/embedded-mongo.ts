@@ -67,7 +67,15 @@ export function prepareEmbeddedMongo(): { classpath: string } {
 }
 
 /** Starts a fresh, empty server on `port` (0: any free port) and resolves once it listens. */
-export async function startEmbeddedMongo(options: { port?: number; host?: string } = {}): Promise<EmbeddedMongo> {
+/**
+ * `ownProcessGroup`: for a server that outlives a terminal's Ctrl-C until its parent has shut down
+ * gracefully (`npm start`, `npm run db`): SIGINT goes to the whole foreground process group, and the
+ * service's workers still need the database while they finish or release their jobs. The parent
+ * stops the server itself; if the parent dies, the closed stdin still takes the server down.
+ */
+export async function startEmbeddedMongo(
+  options: { port?: number; host?: string; ownProcessGroup?: boolean } = {},
+): Promise<EmbeddedMongo> {
   const { classpath } = prepareEmbeddedMongo();
   const child = spawn(
     "java",
@@ -84,7 +92,7 @@ export async function startEmbeddedMongo(options: { port?: number; host?: string
     // stdin stays open: the launcher exits when it closes, so a crashed parent leaves no server.
     // Its own logging is off unless EMBEDDED_MONGO_LOG names a level (clients killed on purpose
     // in tests make it print stack traces that are not failures).
-    { stdio: ["pipe", "pipe", "inherit"] },
+    { stdio: ["pipe", "pipe", "inherit"], detached: options.ownProcessGroup === true },
   );
   const uri = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
