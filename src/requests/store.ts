@@ -130,12 +130,14 @@ export class RequestStore {
 
   /**
    * Finished requests older than `before`, oldest first, for the retention sweeper: each id with
-   * its CSV file's record (projected, so the sweeper needs no read per request).
+   * its CSV file's record (projected, so the sweeper needs no read per request). A request whose
+   * webhook is still to be delivered stays until the delivery ends: the dispatcher reads it to
+   * build the call, and the receiver may fetch its result.
    */
   async expired(before: Date, limit: number): Promise<{ id: RequestDocument["_id"]; csv?: StoredCsv }[]> {
     const docs = await this.requests
       .find(
-        { status: { $in: [...FINAL_STATUSES] }, finished_at: { $lt: before } },
+        { status: { $in: [...FINAL_STATUSES] }, finished_at: { $lt: before }, "callback.state": { $ne: "pending" } },
         { projection: { _id: 1, "result.csv": 1 }, sort: { finished_at: 1 }, limit },
       )
       .toArray();

@@ -93,6 +93,24 @@ test("one purge loops batch after batch until a short batch: every expired reque
   assert.is(await database.results.countDocuments({ request_id: { $in: young.ids } }), 2);
 });
 
+test("a request whose webhook delivery is still pending is kept until the delivery ends", async () => {
+  const { ids } = await finished(3, 2 * HOUR);
+  const callback = (state: "pending" | "delivered") => ({
+    url: "https://example.com/hook",
+    webhook_id: "msg_1",
+    attempts: 1,
+    state,
+    next_at: new Date(),
+  });
+  await database.requests.updateOne({ _id: ids[0] }, { $set: { callback: callback("pending") } });
+  await database.requests.updateOne({ _id: ids[1] }, { $set: { callback: callback("delivered") } });
+  assert.is(await purgeExpired({ database, store, retentionMs: HOUR }), 2);
+  assert.is(await database.requests.countDocuments({ _id: ids[0] }), 1, "the pending delivery's request stays");
+  assert.is(await database.results.countDocuments({ request_id: ids[0] }), 1, "with its rows");
+  await database.requests.updateOne({ _id: ids[0] }, { $set: { "callback.state": "failed" } });
+  assert.is(await purgeExpired({ database, store, retentionMs: HOUR }), 1, "removed once the delivery ended");
+});
+
 test("expired() projects the CSV record, so no read per request is needed", async () => {
   await finished(2, 2 * HOUR, true);
   const batch = await store.expired(new Date(Date.now() - HOUR), 10);
