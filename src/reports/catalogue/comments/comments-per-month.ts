@@ -20,26 +20,28 @@ export default defineReport({
     ...matchStage(rangeMatch("date", filters.comment_date), listMatch("name", filters.names)),
     // Distinct commenters and movies per period by grouping twice, not with $addToSet (whose set
     // is capped at 100 MiB per group): one row per (period, commenter) and per (period, movie),
-    // then one per period that counts them.
+    // then one per period that counts them. A missing email or movie_id would group as one null
+    // value; `present` keeps it out of the distinct counts, as $addToSet skipped missing values
+    // (an explicit null, which $addToSet kept, is no commenter or movie either: also left out).
     {
       $project: {
         _id: 0,
         period: { $dateToString: { format: filters.period === "year" ? "%Y" : "%Y-%m", date: "$date" } },
         keys: [
-          { kind: "commenter", value: "$email" },
-          { kind: "movie", value: "$movie_id" },
+          { kind: "commenter", value: "$email", present: { $ne: [{ $ifNull: ["$email", null] }, null] } },
+          { kind: "movie", value: "$movie_id", present: { $ne: [{ $ifNull: ["$movie_id", null] }, null] } },
         ],
       },
     },
     { $unwind: "$keys" },
-    { $group: { _id: { period: "$period", kind: "$keys.kind", value: "$keys.value" }, comments: { $sum: 1 } } },
+    { $group: { _id: { period: "$period", kind: "$keys.kind", value: "$keys.value", present: "$keys.present" }, comments: { $sum: 1 } } },
     {
       $group: {
         _id: "$_id.period",
         // Each comment is counted once, under its commenter.
         comments: { $sum: { $cond: [{ $eq: ["$_id.kind", "commenter"] }, "$comments", 0] } },
-        commenters: { $sum: { $cond: [{ $eq: ["$_id.kind", "commenter"] }, 1, 0] } },
-        movies: { $sum: { $cond: [{ $eq: ["$_id.kind", "movie"] }, 1, 0] } },
+        commenters: { $sum: { $cond: [{ $and: [{ $eq: ["$_id.kind", "commenter"] }, "$_id.present"] }, 1, 0] } },
+        movies: { $sum: { $cond: [{ $and: [{ $eq: ["$_id.kind", "movie"] }, "$_id.present"] }, 1, 0] } },
       },
     },
     ...matchStage(rangeMatch("comments", filters.comments)),
