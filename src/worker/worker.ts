@@ -19,7 +19,7 @@ import type { LiveCatalogue } from "../reports/live.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
 import { validateParams } from "../reports/validation.ts";
 import { deleteChunks } from "../results/chunks.ts";
-import type { CsvSink } from "../results/sinks/sink.ts";
+import { storedCsv, type CsvSink } from "../results/sinks/sink.ts";
 import { ClaimPacer } from "./claim-pacer.ts";
 import { classifyError } from "./errors.ts";
 import { executeReport } from "./execute.ts";
@@ -322,6 +322,18 @@ export class Worker {
     return catalogue.require(name);
   }
 
+  /** Removes the CSV file an attempt committed but could not record (its name is the attempt's own: see finalObjectName). */
+  private async removeOurCsv(result: ReportResult, log: Logger): Promise<void> {
+    const { csvSink } = this.deps;
+    const csv = result.csv;
+    if (!csv || !csvSink || storedCsv(csv).sink !== csvSink.kind) return;
+    try {
+      await csvSink.remove(storedCsv(csv));
+    } catch (error) {
+      log.warn("job.csv_remove_failed", { object: csv.object, error });
+    }
+  }
+
   /** Applies a decided outcome: the one place a job's end is written. Returns how it ended, for metrics. */
   private async settle(
     outcome: Outcome,
@@ -343,8 +355,9 @@ export class Worker {
           if (claim.attempt > 1) await deleteChunks(database.results, claim.id, claim.attempt);
           return "completed";
         } else {
-          // Cancelled or retaken meanwhile: this attempt's rows will never be read.
+          // Cancelled, retaken or deleted meanwhile: this attempt's rows and file will never be read.
           await removeOurRows();
+          await this.removeOurCsv(result!, log);
           log.warn("job.result_discarded", { reason: "lease lost before completion" });
           return "lease_lost";
         }

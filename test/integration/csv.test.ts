@@ -55,7 +55,7 @@ test('"output": "csv" writes the file; the status has csv and a download link, n
   const done = await submitAndWait({ report_name: "csv-awkward", output: "csv" });
   assert.is(done.status, "completed", JSON.stringify(done.error));
   assert.is(done.output, "csv");
-  const object = `reports/csv-awkward/${done.id}.csv`;
+  const object = `reports/csv-awkward/${done.id}.attempt-1.csv`;
   assert.equal(done.csv, { object, bytes: Buffer.byteLength(AWKWARD_CSV), rows: 6 });
   assert.is(done.gcs_link, undefined, "no GCS, no gcs_link");
   assert.is(done.links.csv, `/v1/reports/${done.id}/csv`);

@@ -119,7 +119,7 @@ function verifySignedUrl(signed: string): { valid: boolean; params: URLSearchPar
 test("the uploaded object equals the expected CSV byte for byte, with content type and metadata", async () => {
   const done = await submitAndWait({ report_name: "csv-awkward", output: "csv" });
   assert.is(done.status, "completed", JSON.stringify(done.error));
-  const object = `reports/csv-awkward/${done.id}.csv`;
+  const object = `reports/csv-awkward/${done.id}.attempt-1.csv`;
   assert.equal(done.csv, {
     bucket: BUCKET,
     object,
@@ -330,7 +330,7 @@ test("emulator down: the attempt fails, is retried, ends in error with the reaso
   assert.is(done.status, "error");
   assert.is(done.attempts, 3, "retried up to max_attempts");
   assert.is(done.error.code, "execution");
-  assert.ok(done.error.message.includes(`gs://${BUCKET}/reports/csv-awkward/${done.id}.csv`), done.error.message);
+  assert.ok(done.error.message.includes(`gs://${BUCKET}/reports/csv-awkward/${done.id}.attempt-`), done.error.message);
   assert.match(done.error.message, /ECONNREFUSED|connect|socket|fetch failed/i);
 
   // Back up (an empty emulator on the same address): the same worker serves the next request.

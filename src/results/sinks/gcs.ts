@@ -1,7 +1,7 @@
 /**
  * The Google Cloud Storage sink. Bytes stream into a resumable upload under `incomplete/…`;
  * GCS creates no object until the last chunk is committed, so a failed attempt leaves nothing.
- * On commit the finished object is copied to `reports/<report-name>/<id>.csv` with its content
+ * On commit the finished object is copied to `reports/<report-name>/<id>.attempt-<n>.csv` with its content
  * type and metadata (including the row count, known only at the end) and the incomplete one
  * deleted: the final name only ever holds a complete file.
  */

@@ -72,9 +72,13 @@ export function safeSegment(value: string): string {
   return cleaned.slice(0, 200) || "_";
 }
 
-/** `reports/<report-name>/<id>.csv`: the one naming rule both sinks share. */
-export function finalObjectName(target: Pick<CsvTarget, "reportName" | "requestId">): string {
-  return `reports/${safeSegment(target.reportName)}/${safeSegment(target.requestId)}.csv`;
+/**
+ * `reports/<report-name>/<id>.attempt-<n>.csv`: the one naming rule both sinks share. The name is
+ * the attempt's own, so an attempt that lost its lease while uploading can never overwrite the
+ * file of the attempt that completed the request (nor a file removed with its request return).
+ */
+export function finalObjectName(target: Pick<CsvTarget, "reportName" | "requestId" | "attempt">): string {
+  return `reports/${safeSegment(target.reportName)}/${safeSegment(target.requestId)}.attempt-${target.attempt}.csv`;
 }
 
 /**

@@ -1,0 +1,90 @@
+/**
+ * An attempt that wrote its CSV but could not record its result (its lease was lost, or the
+ * request cancelled or deleted meanwhile) removes its own file, without a database: the store,
+ * the collection read and the sink are stand-ins (the sinks themselves are tested in
+ * test/integration/sinks.test.ts).
+ */
+import { suite } from "../support/suite.ts";
+import * as assert from "uvu/assert";
+import { Writable } from "node:stream";
+import { ObjectId } from "mongodb";
+import { object } from "superstruct";
+import { silentLogger } from "../../src/log.ts";
+import type { RequestDocument } from "../../src/requests/document.ts";
+import { finalObjectName, type CsvTarget, type StoredCsv } from "../../src/results/sinks/sink.ts";
+import { Worker, type WorkerDeps } from "../../src/worker/worker.ts";
+
+const test = suite("worker: a result it could not record");
+
+test("each attempt commits under its own name", () => {
+  const target = { reportName: "r", requestId: "abc" };
+  assert.is.not(finalObjectName({ ...target, attempt: 1 }), finalObjectName({ ...target, attempt: 2 }));
+});
+
+test("when complete() finds the lease gone, the attempt's CSV file is removed through the sink", async () => {
+  const doc = { _id: new ObjectId(), status: "running", attempts: 1, report_name: "r", output: "csv", params: {} };
+  let claimed = false;
+  let settled: () => void = () => {};
+  const completeRefused = new Promise<void>((resolve) => (settled = resolve));
+  const store = {
+    claim: async () => (claimed ? null : ((claimed = true), doc as unknown as RequestDocument)),
+    fillDefaults: async () => {},
+    renew: async () => true,
+    complete: async () => {
+      setImmediate(settled);
+      return false; // retaken, cancelled or deleted meanwhile
+    },
+  };
+  const committed: StoredCsv[] = [];
+  const removed: StoredCsv[] = [];
+  const csvSink = {
+    kind: "local" as const,
+    describe: (target: CsvTarget) => finalObjectName(target),
+    open: async (target: CsvTarget) => ({
+      where: finalObjectName(target),
+      stream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      commit: async (summary: { rows: number; bytes: number }) => {
+        const stored: StoredCsv = { sink: "local", object: finalObjectName(target), ...summary };
+        committed.push(stored);
+        return stored;
+      },
+      abort: async () => {},
+    }),
+    read: async () => null,
+    remove: async (stored: StoredCsv) => (removed.push(stored), true),
+  };
+  const report = { name: "r", collection: "c", params: object({}), columns: [{ name: "a" }], pipeline: () => [] };
+  const catalogue = { get: () => report, require: () => report };
+  async function* rows() {
+    yield { a: 1 };
+  }
+  const cursor = Object.assign(rows(), { close: async () => {} });
+  const database = {
+    db: { collection: () => ({ aggregate: () => cursor }) },
+    results: { deleteMany: async () => ({ deletedCount: 0 }) },
+  };
+  const config = {
+    workerConcurrency: 1,
+    leaseMs: 30_000,
+    heartbeatMs: 60_000,
+    progressIntervalMs: 60_000,
+    sweepMs: 60_000,
+    shutdownGraceMs: 1_000,
+    unreachableExitMs: 0,
+    maxAttempts: 3,
+    retryBaseMs: 1_000,
+    rowsPerChunk: 100,
+    reportMaxTimeMs: 60_000,
+    csv: { formulaGuard: true },
+  };
+  const events = { subscribe: () => () => {}, delivered: 0 };
+  const deps = { config, store, catalogue, database, csvSink, events, log: silentLogger } as unknown as WorkerDeps;
+  const worker = new Worker(deps);
+  worker.start();
+  await completeRefused;
+  await worker.stop();
+  assert.is(committed.length, 1, "the attempt committed its file");
+  assert.equal(removed, committed, "and removed it once its result could not be recorded");
+});
+
+test.run();
