@@ -175,7 +175,7 @@ test("retention removes an expired request's CSV file with it", async () => {
     await eventually(async () => (existsSync(file) ? undefined : true), 15_000, 100);
     // The file goes first, then the rows, then the request (the sweeper's order): give it those round trips.
     const status = () => get(`${shortLived.url}/v1/reports/${submitted.body.id}`).then((r) => r.status);
-    assert.is(await eventually(async () => ((await status()) === 404 ? 404 : undefined), 5_000, 50), 404, "the request went too");
+    assert.is(await eventually(async () => ((await status()) === 404 ? 404 : undefined), 20_000, 50), 404, "the request went too");
   } finally {
     await shortLived.close();
   }
