@@ -122,7 +122,9 @@ export class GcsCsvSink implements CsvSink {
       // they live long enough to be promoted to V8's old space, where they wait for a full
       // collection, which V8 starts only once about 64 MB more of such memory has accumulated.
       // Measured on 1,000,000 rows: 8 MiB chunks peaked at 168–184 MB RSS, 74–90 MB of it in
-      // buffers; one streamed request stays near what the local sink uses (bench/README.md).
+      // buffers; one streamed request peaked at 126–135 MB in 6 runs of 9 and at 170–181 MB in the
+      // other 3 (more promotion to old space in those), against 106–118 MB for the local sink
+      // (bench/README.md).
       ...(chunked ? { chunkSize: this.config.chunkSizeBytes } : {}),
       contentType: CSV_CONTENT_TYPE,
       metadata: { contentType: CSV_CONTENT_TYPE, metadata: identity },
