@@ -1,6 +1,6 @@
 /** Starts the HTTP server for an app and stops it cleanly (open wait= requests are released). */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { bindHttpServer } from "../http-server.ts";
 import type { ApiApp } from "./app.ts";
 
 export interface RunningServer {
@@ -11,15 +11,10 @@ export interface RunningServer {
 
 export async function listen(app: ApiApp, port: number, host: string): Promise<RunningServer> {
   const server = createServer(app.koa.callback());
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = await bindHttpServer(server, port, host);
   return {
     server,
-    url: `http://${shownHost}:${address.port}`,
+    url,
     close: async () => {
       app.close();
       await new Promise<void>((resolve) => {

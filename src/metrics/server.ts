@@ -3,7 +3,7 @@
  * else. Workers have no API; this is the only port they open.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { bindHttpServer } from "../http-server.ts";
 import type { Metrics } from "./metrics.ts";
 
 export interface MetricsServer {
@@ -22,14 +22,9 @@ export async function serveMetrics(metrics: Metrics, port: number, host: string)
       (error: Error) => res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${error.message}\n`),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const base = await bindHttpServer(server, port, host);
   return {
-    url: `http://${shownHost}:${address.port}/metrics`,
+    url: `${base}/metrics`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
