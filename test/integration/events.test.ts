@@ -25,15 +25,16 @@ let worker: Worker | null = null;
 test.before(async () => {
   mongo = await startTestMongo("events");
   // No worker yet: each test starts one once its client is listening, so the client sees every
-  // transition live. Twenty rows per chunk make every-movie (1,000 rows) run for a few seconds.
+  // transition live. One row per chunk makes every-movie (2,000 rows, 2,000 inserts) run for seconds even on
+  // an idle machine (twenty per chunk finished within one 200 ms progress interval there).
   service = await startTestService(mongo, {
     worker: false,
-    config: { reportsDirs: [FIXTURE_REPORTS], rowsPerChunk: 20, progressIntervalMs: 200, sseHeartbeatMs: 300, reuseWindowMs: 0 },
+    config: { reportsDirs: [FIXTURE_REPORTS], rowsPerChunk: 1, progressIntervalMs: 200, sseHeartbeatMs: 300, reuseWindowMs: 0 },
   });
   // Plain titles are all every-movie reads; inserting them is much faster than loading the fixture.
   await service.context.database.db
     .collection("movies")
-    .insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: i as any, title: `movie ${i}` })));
+    .insertMany(Array.from({ length: 2000 }, (_, i) => ({ _id: i as any, title: `movie ${i}` })));
 });
 
 test.after.each(async () => {
@@ -90,7 +91,7 @@ test("a client sees pending → running → completed in order, with progress in
   }
   const rows = progress.map((p) => p.data.rows);
   for (let i = 1; i < rows.length; i++) assert.ok(rows[i] > rows[i - 1], `rows grow: ${rows.join(", ")}`);
-  assert.ok(rows[rows.length - 1] <= 1000);
+  assert.ok(rows[rows.length - 1] <= 2000);
   assert.ok(completedAt === events.length - 1, "the stream ends after the final status");
   assert.ok(stream.comments.includes("heartbeat"), "heartbeat comments while the stream is open");
   assert.is(service.api.watch.followers, 0, "a finished stream is followed no more");
