@@ -162,7 +162,7 @@ export class RequestStore {
   }
 
   /** Index `expired_leases {status, lease.until}`: equality then range, in index order. */
-  private claimExpired(owner: string, leaseMs: number, now: Date): Promise<RequestDocument | null> {
+  claimExpired(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
     return this.requests.findOneAndUpdate({ status: "running", "lease.until": { $lt: now } }, this.takeOver(owner, leaseMs, now), {
       sort: { "lease.until": 1 },
       returnDocument: "after",
@@ -174,7 +174,7 @@ export class RequestStore {
    * requests in claim order and stops at the first due one. `run_after` is checked on the
    * documents (only retries waiting out their backoff carry one, so few are skipped).
    */
-  private claimPending(owner: string, leaseMs: number, now: Date): Promise<RequestDocument | null> {
+  claimPending(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
     // `$not: {$gt}` matches a missing or null run_after as well as a past one.
     return this.requests.findOneAndUpdate({ status: "pending", run_after: { $not: { $gt: now } } }, this.takeOver(owner, leaseMs, now), {
       sort: { report_date: 1, _id: 1 },

@@ -86,6 +86,13 @@ export class Worker {
   private lastClaimReachedDb = Date.now();
 
   /**
+   * When a look for expired leases last found none. A lease can only expire LEASE_MS after its
+   * claim, so looking on every claim (one more findOneAndUpdate per job, two per empty wake) buys
+   * nothing: workers look at most once per SWEEP_MS, and keep looking while they find some.
+   */
+  private expiredLeasesCheckedAt = 0;
+
+  /**
    * `onUnreachable` is called once claims have failed for `config.unreachableExitMs`: the
    * process should exit so its supervisor restarts it with a fresh client (a stuck driver
    * monitor never recovers on its own; see README, Connection loss).
@@ -165,7 +172,7 @@ export class Worker {
       while (!this.stopping && this.running.size < config.workerConcurrency) {
         let doc: RequestDocument | null;
         try {
-          doc = await store.claim(this.owner, config.leaseMs);
+          doc = await this.claimNext();
           this.lastClaimReachedDb = Date.now();
           if (this.measureNextClaim) {
             this.measureNextClaim = false;
@@ -191,6 +198,17 @@ export class Worker {
         this.launch(doc);
       }
     } while (this.wakeAgain && !this.stopping);
+  }
+
+  /** An expired lease first when a look is due (see expiredLeasesCheckedAt), else the oldest due pending request. */
+  private async claimNext(): Promise<RequestDocument | null> {
+    const { config, store } = this.deps;
+    if (Date.now() - this.expiredLeasesCheckedAt >= config.sweepMs) {
+      const retaken = await store.claimExpired(this.owner, config.leaseMs);
+      if (retaken) return retaken;
+      this.expiredLeasesCheckedAt = Date.now();
+    }
+    return store.claimPending(this.owner, config.leaseMs);
   }
 
   private async releaseUnstarted(doc: RequestDocument): Promise<void> {

@@ -21,7 +21,8 @@ test("a report unknown at claim time is looked up again after one catalogue relo
   let failed: () => void = () => {};
   const failedOnce = new Promise<void>((resolve) => (failed = resolve));
   const store = {
-    claim: async () => (claimed ? null : ((claimed = true), doc as unknown as RequestDocument)),
+    claimExpired: async () => null,
+    claimPending: async () => (claimed ? null : ((claimed = true), doc as unknown as RequestDocument)),
     fail: async (_claim: unknown, error: { code: string }) => {
       failures.push(error);
       failed();

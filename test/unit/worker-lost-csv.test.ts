@@ -27,7 +27,8 @@ test("when complete() finds the lease gone, the attempt's CSV file is removed th
   let settled: () => void = () => {};
   const completeRefused = new Promise<void>((resolve) => (settled = resolve));
   const store = {
-    claim: async () => (claimed ? null : ((claimed = true), doc as unknown as RequestDocument)),
+    claimExpired: async () => null,
+    claimPending: async () => (claimed ? null : ((claimed = true), doc as unknown as RequestDocument)),
     fillDefaults: async () => {},
     renew: async () => true,
     complete: async () => {

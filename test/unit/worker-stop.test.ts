@@ -17,7 +17,8 @@ test("a request claimed while stop() runs is released (no attempt spent), and st
   const released: Claim[] = [];
   let claims = 0;
   const store = {
-    claim: () => {
+    claimExpired: async () => null,
+    claimPending: () => {
       claims += 1;
       return new Promise<RequestDocument | null>((resolve) => (answerClaim = resolve));
     },
@@ -42,6 +43,7 @@ test("a request claimed while stop() runs is released (no attempt spent), and st
   const deps = { config, store, events, log: silentLogger } as unknown as WorkerDeps;
   const worker = new Worker(deps);
   worker.start();
+  await new Promise((resolve) => setImmediate(resolve)); // the look for expired leases answers first
   assert.is(claims, 1, "start() claims at once");
   const stopped = worker.stop();
   const id = new ObjectId();
