@@ -4,6 +4,7 @@
  * one defined through the API since this process last reloaded would.
  */
 import { suite } from "../support/suite.ts";
+import { quietWorkerConfig, silentEvents } from "../support/worker-deps.ts";
 import * as assert from "uvu/assert";
 import { ObjectId } from "mongodb";
 import { silentLogger } from "../../src/log.ts";
@@ -44,19 +45,9 @@ test("a report unknown at claim time is looked up again after one catalogue relo
       known = true;
     },
   };
-  const config = {
-    workerConcurrency: 1,
-    leaseMs: 30_000,
-    heartbeatMs: 60_000,
-    progressIntervalMs: 60_000,
-    sweepMs: 60_000,
-    shutdownGraceMs: 1_000,
-    unreachableExitMs: 0,
-    maxAttempts: 3,
-    retryBaseMs: 1_000,
-  };
+  const config = quietWorkerConfig({ workerConcurrency: 1 });
   const database = { results: { deleteMany: async () => ({ deletedCount: 0 }) } };
-  const events = { subscribe: () => () => {}, delivered: 0 };
+  const events = silentEvents;
   const deps = { config, store, catalogue, catalogueLoader, database, events, log: silentLogger } as unknown as WorkerDeps;
   const worker = new Worker(deps);
   worker.start();

@@ -5,6 +5,7 @@
  * test/integration/sinks.test.ts).
  */
 import { suite } from "../support/suite.ts";
+import { quietWorkerConfig, silentEvents } from "../support/worker-deps.ts";
 import * as assert from "uvu/assert";
 import { Writable } from "node:stream";
 import { ObjectId } from "mongodb";
@@ -64,21 +65,8 @@ test("when complete() finds the lease gone, the attempt's CSV file is removed th
     db: { collection: () => ({ aggregate: () => cursor }) },
     results: { deleteMany: async () => ({ deletedCount: 0 }) },
   };
-  const config = {
-    workerConcurrency: 1,
-    leaseMs: 30_000,
-    heartbeatMs: 60_000,
-    progressIntervalMs: 60_000,
-    sweepMs: 60_000,
-    shutdownGraceMs: 1_000,
-    unreachableExitMs: 0,
-    maxAttempts: 3,
-    retryBaseMs: 1_000,
-    rowsPerChunk: 100,
-    reportMaxTimeMs: 60_000,
-    csv: { formulaGuard: true },
-  };
-  const events = { subscribe: () => () => {}, delivered: 0 };
+  const config = quietWorkerConfig({ workerConcurrency: 1, rowsPerChunk: 100, reportMaxTimeMs: 60_000 });
+  const events = silentEvents;
   const deps = { config, store, catalogue, database, csvSink, events, log: silentLogger } as unknown as WorkerDeps;
   const worker = new Worker(deps);
   worker.start();

@@ -3,6 +3,7 @@
  * claim answers when the test says, so stop() is sure to begin while it is out.
  */
 import { suite } from "../support/suite.ts";
+import { quietWorkerConfig, silentEvents } from "../support/worker-deps.ts";
 import * as assert from "uvu/assert";
 import { ObjectId } from "mongodb";
 import { silentLogger } from "../../src/log.ts";
@@ -28,18 +29,8 @@ test("a request claimed while stop() runs is released (no attempt spent), and st
       return true;
     },
   };
-  const config = {
-    workerConcurrency: 2,
-    leaseMs: 30_000,
-    heartbeatMs: 60_000,
-    progressIntervalMs: 60_000,
-    sweepMs: 60_000,
-    shutdownGraceMs: 1_000,
-    unreachableExitMs: 0,
-    maxAttempts: 3,
-    retryBaseMs: 1_000,
-  };
-  const events = { subscribe: () => () => {}, delivered: 0 };
+  const config = quietWorkerConfig({ workerConcurrency: 2 });
+  const events = silentEvents;
   const deps = { config, store, events, log: silentLogger } as unknown as WorkerDeps;
   const worker = new Worker(deps);
   worker.start();
