@@ -5,7 +5,7 @@
  *   - direct = aggregate(...).toArray() + insertMany of the same rows in chunks of ROWS_PER_CHUNK
  *     (the work the report must do: compute and store its rows; the primary baseline),
  *   - direct aggregate only (toArray), shown as a second ratio.
- * Data: the real sample_mflix movies and comments (shared/data). Reports, from heavy to light:
+ * Data: the real sample_mflix movies and comments (test/fixtures/sample_mflix). Reports, from heavy to light:
  * most-commented-movies (group ~41k comments, join movies by _id), top-movies-per-rating (sort
  * every rated movie, default top) and genres-by-rating (unwind + group, 23 rows). The end-to-end
  * cost has a fixed part (HTTP, wake-up, claim, completion write, completion event), so the ratio

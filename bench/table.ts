@@ -100,7 +100,7 @@ const TARGETS: Target[] = [
   },
 ];
 
-/** One row per target of issue #9: its figure before the work and after it, with the load each was measured under. */
+/** One row per target of the last round of work: its figure before the work and after it, with the load each was measured under. */
 export function buildTargetsTable(): string {
   const before = (name: string) => load(name, BEFORE_DIR);
   const after = (name: string) => load(name);
@@ -204,7 +204,7 @@ export function buildTable(): string {
 
 /** What bench/results/table.md holds: the targets before and after, then every measurement. */
 export function buildResultsMarkdown(): string {
-  return `## Targets (issue #9), before and after\n\n${buildTargetsTable()}\n## Every measurement\n\n${buildTable()}`;
+  return `## Targets (the last round of work), before and after\n\n${buildTargetsTable()}\n## Every measurement\n\n${buildTable()}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

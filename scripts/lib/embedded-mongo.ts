@@ -3,7 +3,7 @@
  * own oplog so change events have MongoDB's shape), fetched from Maven Central on first use and cached in
  * `.cache/mongo-server`, started by the small launcher in `scripts/mongo-server/`.
  *
- * It is not real MongoDB (see shared/design.md for its gaps); product code never depends on it,
+ * It is not real MongoDB (its gaps are listed in docs/testing.md); product code never depends on it,
  * and every test runs unchanged against a real replica set through MONGODB_URI.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";

@@ -35,7 +35,7 @@ import java.util.List;
  * - awaitData on change stream getMores ({@link AwaitDataHandler}), so idle streams do not spin.
  * - commands run on a thread per connection instead of the network event loop (see below).
  * The network set-up below is MongoServer.bind() with those two changes.
- * Every other gap of the server stays (see shared/design.md); product code is written against
+ * Every other gap of the server stays (see docs/testing.md); product code is written against
  * real MongoDB 6+.
  */
 public class TestMongoServer {

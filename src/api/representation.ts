@@ -57,7 +57,7 @@ function representProgress(doc: RequestDocument, now = new Date()): Record<strin
 }
 
 /**
- * The CSV of a completed csv/both request: `csv` (where and how big) and, for GCS, the seed's
+ * The CSV of a completed csv/both request: `csv` (where and how big) and, for GCS, the design document's
  * `gcs_link`: the V4 signed URL made at completion while it is valid, else `gs://bucket/object`.
  * `links.csv` (GET /v1/reports/:id/csv) always works: it serves a local file, or redirects to a
  * freshly signed URL.

@@ -1,5 +1,5 @@
 /**
- * Filter shapes shared by reports, in the seed's notation:
+ * Filter shapes shared by reports, in the design document's notation:
  *   ranges  { "$gt": …, "$gte": …, "$lt": …, "$lte": … }
  *   lists   { "include": [...], "exclude": [...] }
  * Each struct rejects unknown keys, so no operator a client invents (`$where`, `$expr`, …) ever
@@ -94,7 +94,7 @@ function startOfYear(year: number): Date {
 
 /**
  * A year (`1990`, `"1990"`) stands for the whole year, so `{"$gt": "1990", "$lt": "2021"}`
- * means 1991-01-01 ≤ t < 2021-01-01: years 1991–2020, as a person reading the seed expects.
+ * means 1991-01-01 ≤ t < 2021-01-01: years 1991–2020, as a person reading the design document expects.
  * An ISO date (`"1995-06-01"`, `"1995-06-01T12:00:00Z"`) is used as given, in UTC.
  * The output uses only Dates, and Dates pass through unchanged, so normalising is idempotent.
  */

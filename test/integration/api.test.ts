@@ -151,7 +151,7 @@ test("page_size above the cap, negative or non-numeric page, wait above the cap:
   assert.is((await get(`${base}?page_size=100&page=0`)).status, 200);
 });
 
-test("the seed's per-collection alias submits like the generic route", async () => {
+test("the design document's per-collection alias submits like the generic route", async () => {
   const response = await post(`${service.url}/v1/movies/top-movies-per-rating`, { top: 2 });
   assert.is(response.status, 202);
   assert.is(response.body.report_name, "top-movies-per-rating");

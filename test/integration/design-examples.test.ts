@@ -1,5 +1,5 @@
 /**
- * The design document's example requests (shared/seed/design-document.txt), sent word for word:
+ * The design document's example requests (the document the service was first described in), sent word for word:
  * each is accepted, runs the matching report under its documented name, and gives the same rows
  * as the canonical request. Aliases are validated like the canonical names, stored as them, and
  * listed in discovery and the OpenAPI document.

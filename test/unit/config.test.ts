@@ -1,5 +1,5 @@
 /**
- * Configuration: parsing, defaults, derived values and errors, and the README's table, which must
+ * Configuration: parsing, defaults, derived values and errors, and the configuration table in docs/operations.md, which must
  * be exactly what the declarations generate (so documentation cannot drift from the code).
  */
 import { readFileSync } from "node:fs";
@@ -58,10 +58,10 @@ test("every variable is declared once", () => {
   assert.is(CONFIG_VARIABLES.length, Object.keys(SETTINGS).length);
 });
 
-test("the README's configuration table is the generated one", () => {
-  const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+test("the configuration table in docs/operations.md is the generated one", () => {
+  const readme = readFileSync(path.join(REPO_ROOT, "docs/operations.md"), "utf8");
   const table = configTable();
-  assert.ok(readme.includes(table), `README.md must contain the table that \`npm run docs:config\` prints:\n\n${table}\n`);
+  assert.ok(readme.includes(table), `docs/operations.md must contain the table that \`npm run docs:config\` prints:\n\n${table}\n`);
 });
 
 test.run();

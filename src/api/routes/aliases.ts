@@ -63,7 +63,7 @@ export function aliasRoutes(deps: AliasRouteDeps): RouteDeclaration[] {
       method: "POST",
       path: "/v1/:collection/:report_name",
       operationId: "submitReportOnCollection",
-      summary: "The seed's per-collection route: POST /v1/<collection>/<report-name>, an alias of POST /v1/reports",
+      summary: "The design document's per-collection route: POST /v1/<collection>/<report-name>, an alias of POST /v1/reports",
       description:
         "Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.",
       tags: ["reports"],

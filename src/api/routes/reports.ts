@@ -1,6 +1,6 @@
 /**
  * The report-request routes: submit (only inserts), read status and rows (optionally waiting for
- * the status to change), and the seed's per-collection aliases.
+ * the status to change), and the design document's per-collection aliases.
  */
 import type { Context } from "koa";
 import { ObjectId } from "mongodb";

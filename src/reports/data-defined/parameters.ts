@@ -160,7 +160,7 @@ function property(
       errors.push(`${where}.of: must be "number" or "date"`);
       return undefined;
     }
-    // The filters.ts structs carry their JSON Schema; ranges and lists are the seed's shapes.
+    // The filters.ts structs carry their JSON Schema; ranges and lists are the design document's shapes.
     const struct = s.of === "number" ? numberRange() : dateRange();
     return { struct, schema: { ...toJsonSchema(struct), ...description }, kind: "range" };
   }
