@@ -53,8 +53,9 @@ export async function connect(uri: string, dbName: string, appName = "mongo-repo
  */
 export async function ensureIndexes(database: Database): Promise<void> {
   await database.requests.createIndexes([
-    // Claim of a pending request: only pending documents, in claim order (report_date, _id).
-    { key: { report_date: 1, _id: 1 }, name: "pending_order", partialFilterExpression: { status: "pending" } },
+    // Claim of a pending request: only pending documents, bounded to the due ones (not_before up
+    // to now), in claim order (not_before, report_date, _id).
+    { key: { not_before: 1, report_date: 1, _id: 1 }, name: "pending_due", partialFilterExpression: { status: "pending" } },
     { key: { status: 1, "lease.until": 1 }, name: "expired_leases" },
     { key: { fingerprint: 1, status: 1, finished_at: -1 }, name: "reuse" },
     { key: { status: 1, finished_at: 1 }, name: "retention" },
@@ -70,7 +71,7 @@ export async function ensureIndexes(database: Database): Promise<void> {
     { key: { report_name: 1, _id: -1 }, name: "history_by_report" },
     { key: { owner: 1, _id: -1 }, name: "history_by_owner" },
   ]);
-  await dropObsoleteIndexes(database.requests, ["claim_order"]);
+  await dropObsoleteIndexes(database.requests, ["claim_order", "pending_order"]);
   await database.idempotency.createIndexes([{ key: { request_id: 1 }, name: "by_request" }]);
   await database.results.createIndexes([
     { key: { request_id: 1, attempt: 1, chunk_no: 1 }, name: "chunk_key", unique: true },
@@ -98,7 +99,8 @@ const IGNORABLE = [27, 26];
 
 /**
  * Indexes earlier versions created that no query uses any more (`claim_order {status, report_date}`
- * served the old single `$or` claim): each costs every write to the collection.
+ * served the old single `$or` claim; `pending_order {report_date, _id}` the claim before `not_before`
+ * bounded it): each costs every write to the collection.
  */
 async function dropObsoleteIndexes(collection: Collection<any>, names: string[]): Promise<void> {
   for (const name of names) {

@@ -48,7 +48,7 @@ export function representRequest(doc: RequestDocument): Record<string, unknown> 
  */
 function representProgress(doc: RequestDocument, now = new Date()): Record<string, unknown> {
   if (doc.status === "pending") {
-    const since = doc.run_after instanceof Date ? doc.run_after : doc.report_date;
+    const since = doc.not_before instanceof Date ? doc.not_before : doc.report_date;
     if (!(since instanceof Date)) return { progress: { phase: "queued", rows: 0 } };
     return { progress: { phase: "queued", rows: 0, phase_started_at: since, phase_ms: Math.max(0, now.getTime() - since.getTime()) } };
   }

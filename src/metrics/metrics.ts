@@ -10,6 +10,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Collection } from "mongodb";
 import type { RequestDocument } from "../requests/document.ts";
+import { duePending } from "../requests/store.ts";
 
 /** Failure codes the worker writes (worker/errors.ts and worker.ts); anything else counts as "other". */
 const ERROR_CODES = new Set(["validation", "unknown_report", "timeout", "attempts_exhausted", "execution"]);
@@ -140,7 +141,7 @@ export class Metrics {
   }
 
   jobClaimed(doc: RequestDocument, now = new Date()): void {
-    const due = doc.run_after instanceof Date ? doc.run_after : doc.report_date;
+    const due = doc.not_before instanceof Date ? doc.not_before : doc.report_date;
     if (due instanceof Date) this.pickup.observe(Math.max(0, now.getTime() - due.getTime()) / 1000);
   }
 
@@ -159,30 +160,36 @@ export class Metrics {
   }
 
   /**
-   * `mongo_reports_queue_depth{status}` for pending and running: two counts, each served by the
-   * `status` prefix of an index that starts with it (`retention` or `expired_leases`, see
-   * src/requests/README.md), cached for `cacheMs` so frequent scrapes by several Prometheus
-   * servers cost at most one pair of counts per period. Finished requests are not counted: their
-   * number only grows; the finished counter gives their rate.
+   * `mongo_reports_queue_depth{status}`: `pending` counts the requests a worker could claim now
+   * (the claim's own definition of due, `duePending`: no `not_before` or one already past), which
+   * is what an autoscaler should follow; `backoff` the pending ones still waiting out a retry's
+   * backoff; `running` the ones being run. Each count is served by an index (`pending_due` for the
+   * first two, the `status` prefix of `expired_leases` for the last, see src/requests/README.md) and
+   * cached for `cacheMs` so frequent scrapes by several Prometheus servers cost at most one set of
+   * counts per period. Finished requests are not counted: their number only grows; the finished
+   * counter gives their rate.
    */
   watchQueueDepth(requests: Collection<RequestDocument>, cacheMs = 5000): void {
     // Once per registry: a second app over the same context (tests) reuses the gauge.
     if (this.registry.getSingleMetric("mongo_reports_queue_depth")) return;
-    let cached: { at: number; pending: number; running: number } | null = null;
+    let cached: { at: number; pending: number; backoff: number; running: number } | null = null;
     new Gauge({
       name: "mongo_reports_queue_depth",
-      help: "Requests waiting (pending) and being run (running), counted at most every few seconds",
+      help: "Requests claimable now (pending), waiting out a retry's backoff (backoff) and being run (running), counted at most every few seconds",
       labelNames: ["status"],
       registers: [this.registry],
       async collect() {
         if (!cached || Date.now() - cached.at >= cacheMs) {
-          const [pending, running] = await Promise.all([
-            requests.countDocuments({ status: "pending" }),
+          const now = new Date();
+          const [pending, backoff, running] = await Promise.all([
+            requests.countDocuments(duePending(now)),
+            requests.countDocuments({ status: "pending", not_before: { $gt: now } }),
             requests.countDocuments({ status: "running" }),
           ]);
-          cached = { at: Date.now(), pending, running };
+          cached = { at: Date.now(), pending, backoff, running };
         }
         this.set({ status: "pending" }, cached.pending);
+        this.set({ status: "backoff" }, cached.backoff);
         this.set({ status: "running" }, cached.running);
       },
     });

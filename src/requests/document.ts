@@ -85,8 +85,11 @@ export interface RequestDocument {
   report_date: Date;
   attempts: number;
   max_attempts?: number;
-  /** A retried request is not claimed before this time (backoff). */
-  run_after?: Date | null;
+  /**
+   * Not claimed before this time: the submission time for a new request, the end of its backoff
+   * for a retry. Absent on Mongo-native inserts (claimable at once).
+   */
+  not_before?: Date | null;
   lease: Lease | null;
   started_at?: Date | null;
   finished_at?: Date | null;

@@ -54,6 +54,18 @@ function visibleTo(visibility: Visibility): Filter<RequestDocument> {
   return visibility.owner ? { owner: visibility.owner } : {};
 }
 
+/**
+ * Pending requests a worker may claim at `now`: `not_before` absent, null or past (`$not: {$gt}`
+ * matches all three, and its index bounds are [MinKey, now] on `pending_due`). The claim and the
+ * queue-depth count (metrics, autoscaling) share this one definition of "due".
+ */
+export function duePending(now: Date): Filter<RequestDocument> {
+  return { status: "pending", not_before: { $not: { $gt: now } } };
+}
+
+/** The claim order, which is `pending_due`'s key order (so the index yields it). */
+export const PENDING_CLAIM_ORDER = { not_before: 1, report_date: 1, _id: 1 } as const;
+
 export class RequestStore {
   constructor(private readonly requests: Collection<RequestDocument>) {}
 
@@ -65,6 +77,8 @@ export class RequestStore {
       output: request.output,
       status: "pending",
       report_date: now,
+      // Claim order is by the time a request became claimable: now, for a new one.
+      not_before: now,
       attempts: 0,
       ...(request.max_attempts === undefined ? {} : { max_attempts: request.max_attempts }),
       lease: null,
@@ -123,7 +137,7 @@ export class RequestStore {
   async cancel(id: RequestDocument["_id"], visibility: Visibility = {}, now = new Date()): Promise<RequestDocument | null> {
     await this.requests.updateOne(
       { _id: id, status: { $in: ["pending", "running"] }, ...visibleTo(visibility) },
-      { $set: { status: "cancelled", lease: null, finished_at: now, run_after: null } },
+      { $set: { status: "cancelled", lease: null, finished_at: now } },
     );
     return this.get(id, visibility);
   }
@@ -170,14 +184,16 @@ export class RequestStore {
   }
 
   /**
-   * Index `pending_order {report_date, _id}`, partial on status "pending": the scan walks pending
-   * requests in claim order and stops at the first due one. `run_after` is checked on the
-   * documents (only retries waiting out their backoff carry one, so few are skipped).
+   * Index `pending_due {not_before, report_date, _id}`, partial on status "pending": the scan's
+   * bounds are `not_before` up to now, so a retry waiting out its backoff is not even a key the
+   * claim looks at until it is due (after an outage a backlog of them would otherwise be fetched
+   * and rejected by every claim), and the index order is the claim order: by when a request became
+   * claimable, then by submission. A Mongo-native insert without `not_before` counts as due since
+   * it was inserted (null sorts first, so such requests are claimed first, by `report_date`).
    */
   claimPending(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
-    // `$not: {$gt}` matches a missing or null run_after as well as a past one.
-    return this.requests.findOneAndUpdate({ status: "pending", run_after: { $not: { $gt: now } } }, this.takeOver(owner, leaseMs, now), {
-      sort: { report_date: 1, _id: 1 },
+    return this.requests.findOneAndUpdate(duePending(now), this.takeOver(owner, leaseMs, now), {
+      sort: PENDING_CLAIM_ORDER,
       returnDocument: "after",
     });
   }
@@ -189,7 +205,6 @@ export class RequestStore {
         status: "running" as const,
         lease: { owner, until: new Date(now.getTime() + leaseMs) },
         started_at: now,
-        run_after: null,
         progress: null,
       },
       $inc: { attempts: 1 },
@@ -248,10 +263,10 @@ export class RequestStore {
     return matchedCount === 1;
   }
 
-  /** Puts a failed attempt back in the queue, not to be claimed before `runAfter`. */
-  async retryLater(claim: Claim, error: RequestError, runAfter: Date): Promise<boolean> {
+  /** Puts a failed attempt back in the queue, not to be claimed before `notBefore`. */
+  async retryLater(claim: Claim, error: RequestError, notBefore: Date): Promise<boolean> {
     const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
-      $set: { status: "pending", error, lease: null, run_after: runAfter },
+      $set: { status: "pending", error, lease: null, not_before: notBefore },
     });
     return matchedCount === 1;
   }

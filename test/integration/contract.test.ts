@@ -136,7 +136,7 @@ test("every request state and output: pending, running, completed (json, csv, bo
     report_name: "top-movies-per-rating",
     params: {},
     status: "pending",
-    run_after: new Date(Date.now() + 60_000),
+    not_before: new Date(Date.now() + 60_000),
   } as any);
   assert.is((await read(pending)).body.status, "pending");
   // A running request as a worker leaves it: claimed, leased, started.
@@ -181,7 +181,7 @@ test("reading refusals: bad id, bad query, unknown id, CSV not ready, CSV gone",
     report_name: "top-movies-per-rating",
     params: {},
     status: "pending",
-    run_after: new Date(Date.now() + 60_000),
+    not_before: new Date(Date.now() + 60_000),
   } as any);
   assert.is((await call("GET", "/v1/reports/{id}/csv", `${u}/v1/reports/${insertedId}/csv`)).status, 409);
   const submitted = await post(`${u}/v1/reports`, { report_name: "top-movies-per-rating", top: 8, output: "csv" });

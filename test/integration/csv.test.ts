@@ -98,7 +98,7 @@ test("the download route explains what it cannot serve", async () => {
     params: {},
     output: "csv",
     status: "pending",
-    run_after: new Date(Date.now() + 600_000),
+    not_before: new Date(Date.now() + 600_000),
   } as any);
   const pending = await get(`${service.url}/v1/reports/${insertedId}/csv`);
   assert.is(pending.status, 409);

@@ -89,7 +89,7 @@ test("wait= on a request that stays pending returns after the wait with its stat
     report_name: "top-movies-per-rating",
     params: {},
     status: "pending",
-    run_after: new Date(Date.now() + 600_000),
+    not_before: new Date(Date.now() + 600_000),
   } as any);
   const started = Date.now();
   const response = await get(`${service.url}/v1/reports/${insertedId}?wait=1`);

@@ -82,11 +82,15 @@ test("after three completed reports and one that meets a transient error on ever
   assert.not.ok(text.includes("no-such-report"));
 });
 
-test("queue depth counts pending requests", async () => {
+test("queue depth counts claimable pending requests apart from retries waiting out their backoff", async () => {
   for (let i = 0; i < 2; i++) await post(`${service.url}/v1/reports`, { report_name: "every-movie" });
+  const waiting = { report_name: "every-movie", params: {}, status: "pending", attempts: 1, not_before: new Date(Date.now() + 3_600_000) };
+  const { insertedId } = await service.context.database.requests.insertOne(waiting as any);
   await new Promise((resolve) => setTimeout(resolve, 5100)); // the depth is cached for 5 s
   const { samples } = await scrape(`${service.url}/metrics`);
+  await service.context.database.requests.deleteOne({ _id: insertedId });
   assert.is(sampleValue(samples, "mongo_reports_queue_depth", { status: "pending" }), 2);
+  assert.is(sampleValue(samples, "mongo_reports_queue_depth", { status: "backoff" }), 1);
 });
 
 test("a worker process serves its own /metrics on METRICS_PORT", async () => {

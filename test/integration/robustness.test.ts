@@ -84,12 +84,12 @@ test("cancel stops a pending request at once; no worker runs it", async () => {
     report_name: "top-movies-per-rating",
     params: {},
     status: "pending",
-    run_after: new Date(Date.now() + 60_000),
+    not_before: new Date(Date.now() + 60_000),
   } as any);
   const response = await cancel(insertedId);
   assert.is(response.status, 200);
   assert.is(response.body.status, "cancelled");
-  await requests().updateOne({ _id: insertedId }, { $set: { run_after: null } });
+  await requests().updateOne({ _id: insertedId }, { $set: { not_before: null } });
   await new Promise((resolve) => setTimeout(resolve, 1500)); // two sweeps
   const doc = await requests().findOne({ _id: insertedId });
   assert.is(doc!.status, "cancelled");
@@ -209,7 +209,7 @@ test("retention removes finished requests with their rows, and nothing younger o
     report_name: "top-movies-per-rating",
     params: {},
     status: "pending",
-    run_after: new Date(Date.now() + 600_000),
+    not_before: new Date(Date.now() + 600_000),
   } as any);
   await requests().updateOne({ _id: new ObjectId(old.body.id) }, { $set: { finished_at: new Date(Date.now() - 2 * 3_600_000) } });
 

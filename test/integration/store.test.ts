@@ -17,8 +17,12 @@ let store: RequestStore;
 test.before(async () => {
   mongo = await startTestMongo("store");
   database = await connect(mongo.uri, mongo.dbName, "store-test");
-  // An index of the old layout, which ensureIndexes must drop.
+  // Indexes of older layouts, which ensureIndexes must drop.
   await database.requests.createIndex({ status: 1, report_date: 1 }, { name: "claim_order" });
+  await database.requests.createIndex(
+    { report_date: 1, _id: 1 },
+    { name: "pending_order", partialFilterExpression: { status: "pending" } },
+  );
   await ensureIndexes(database);
   store = new RequestStore(database.requests);
 });
@@ -44,14 +48,16 @@ const pending = (seconds: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-test("pending requests are claimed oldest first (report_date, then _id); future run_after waits", async () => {
+test("pending requests are claimed by when they became due (not_before, report_date, _id); a future not_before waits", async () => {
   const now = at(100);
-  // ObjectIds made in one process increase: a < b, both with the same report_date.
-  const [a, b, c] = [pending(10), pending(10), pending(20)];
-  const backingOff = pending(1, { run_after: at(200) });
-  const nullRunAfter = pending(30, { run_after: null });
-  const dueRetry = pending(40, { run_after: at(50) });
-  await database.requests.insertMany([dueRetry, c, backingOff, b, nullRunAfter, a] as any);
+  // ObjectIds made in one process increase: a < b, both with the same not_before and report_date.
+  const [a, b, c] = [pending(10, { not_before: at(10) }), pending(10, { not_before: at(10) }), pending(20, { not_before: at(20) })];
+  const backingOff = pending(1, { not_before: at(200) });
+  // Mongo-native inserts carry no not_before: due since they were inserted, first in line.
+  const [native, nativeNull] = [pending(30), pending(31, { not_before: null })];
+  // A retry that came due at 15 goes between a/b and c, whatever its report_date.
+  const dueRetry = pending(5, { not_before: at(15) });
+  await database.requests.insertMany([dueRetry, c, backingOff, b, nativeNull, a, native] as any);
   const order: string[] = [];
   for (;;) {
     const doc = await store.claim("me", 30_000, now);
@@ -63,9 +69,20 @@ test("pending requests are claimed oldest first (report_date, then _id); future 
   }
   assert.equal(
     order,
-    [a, b, c, nullRunAfter, dueRetry].map((d) => d._id.toHexString()),
+    [native, nativeNull, a, b, dueRetry, c].map((d) => d._id.toHexString()),
   );
-  assert.is((await database.requests.findOne({ _id: backingOff._id }))?.status, "pending", "not claimed before its run_after");
+  assert.is((await database.requests.findOne({ _id: backingOff._id }))?.status, "pending", "not claimed before its not_before");
+});
+
+test("submit makes a request due at once; retryLater moves it behind its backoff, and keeps it there until then", async () => {
+  const submitted = await store.submit({ report_name: "r", params: {}, output: "json" }, at(10));
+  assert.equal(submitted.not_before, at(10));
+  const doc = await store.claim("me", 30_000, at(11));
+  assert.equal(doc?._id, submitted._id);
+  const claim = { id: submitted._id, owner: "me", attempt: 1 };
+  assert.ok(await store.retryLater(claim, { code: "execution", message: "flaky" }, at(60)));
+  assert.is(await store.claimPending("me", 30_000, at(59)), null, "not a candidate before its not_before");
+  assert.equal((await store.claimPending("me", 30_000, at(60)))?._id, submitted._id);
 });
 
 test("an expired lease is taken before any pending request; a live lease is left alone", async () => {
@@ -99,8 +116,9 @@ test("the old worker's writes are fenced off once its expired lease is retaken",
 test("ensureIndexes: the partial pending index and the lease index exist, the old $or index is gone", async () => {
   const indexes = await database.requests.listIndexes().toArray();
   const byName = new Map(indexes.map((index) => [index.name, index]));
-  assert.equal(byName.get("pending_order")?.key, { report_date: 1, _id: 1 });
-  assert.equal(byName.get("pending_order")?.partialFilterExpression, { status: "pending" });
+  assert.equal(byName.get("pending_due")?.key, { not_before: 1, report_date: 1, _id: 1 });
+  assert.equal(byName.get("pending_due")?.partialFilterExpression, { status: "pending" });
+  assert.not.ok(byName.has("pending_order"), "the claim index before not_before is dropped");
   assert.equal(byName.get("expired_leases")?.key, { status: 1, "lease.until": 1 });
   assert.not.ok(byName.has("claim_order"));
   await ensureIndexes(database); // idempotent: every process runs it at start
