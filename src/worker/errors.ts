@@ -15,35 +15,61 @@ import { UnknownReportError } from "../reports/registry.ts";
 import { ValidationError } from "../reports/validation.ts";
 import { CsvExportError } from "../results/csv.ts";
 
-/** MaxTimeMSExpired and ExceededTimeLimit: the report ran past its time limit. */
-const TIME_LIMIT_CODES: ReadonlySet<number> = new Set([50, 262]);
+/**
+ * MaxTimeMSExpired: the report ran past its own time limit (`maxTimeMS`). ExceededTimeLimit (262)
+ * is not one: the server raises it when an internal wait (a lock, a routing or read-concern wait)
+ * gives up, and the driver retries reads on it (it is in driver 7.9's retryable read and resumable
+ * getMore code sets), so it is transient below.
+ */
+const TIME_LIMIT_CODES: ReadonlySet<number> = new Set([50]);
 
 /**
  * Server codes that describe the deployment's state, not the report: a replica-set election, a
  * node shutting down or unreachable, a cursor or plan killed under the query by such events, a
- * write conflict. The same aggregation can pass once the deployment has settled.
+ * write conflict, routing information a shard or mongos found stale, a read preference no member
+ * could satisfy for now. The same aggregation can pass once the deployment has settled. It holds
+ * every code of driver 7.9's retryable-read and resumable-getMore sets (test/unit/errors.test.ts
+ * reads them from the installed driver's source), plus codes the driver leaves to the application.
  */
 export const TRANSIENT_SERVER_CODES: ReadonlyMap<number, string> = new Map([
   [6, "HostUnreachable"],
   [7, "HostNotFound"],
   [43, "CursorNotFound"],
+  [63, "StaleShardVersion"],
   [89, "NetworkTimeout"],
   [91, "ShutdownInProgress"],
   [112, "WriteConflict"],
+  [133, "FailedToSatisfyReadPreference"],
   [134, "ReadConcernMajorityNotAvailableYet"],
+  [150, "StaleEpoch"],
   [175, "QueryPlanKilled"],
   [189, "PrimarySteppedDown"],
+  [202, "NetworkInterfaceExceededTimeLimit"],
+  [234, "RetryChangeStream"],
   [237, "CursorKilled"],
+  [262, "ExceededTimeLimit"],
   [9001, "SocketException"],
   [10107, "NotWritablePrimary"],
   [11600, "InterruptedAtShutdown"],
   [11602, "InterruptedDueToReplStateChange"],
+  [13388, "StaleConfig"],
   [13435, "NotPrimaryNoSecondaryOk"],
   [13436, "NotPrimaryOrSecondary"],
 ]);
 
-/** Error labels under which the server or driver says an operation may be retried. */
-const RETRYABLE_LABELS = ["RetryableWriteError", "TransientTransactionError", "ResumableChangeStreamError"];
+/**
+ * Error labels under which the server or driver says an operation may be retried. MongoDB 8.x's
+ * admission control rejects work it has no room for with `SystemOverloadedError` and
+ * `RetryableError` (driver 7.9 retries those with its own backoff first, see its
+ * execute_operation.ts); once that is spent, a later attempt after this backoff may still pass.
+ */
+export const RETRYABLE_LABELS = [
+  "RetryableWriteError",
+  "TransientTransactionError",
+  "ResumableChangeStreamError",
+  "RetryableError",
+  "SystemOverloadedError",
+];
 
 /** transient: another attempt may pass; timeout: past the time limit; permanent: would fail again. */
 export type ErrorKind = "transient" | "timeout" | "permanent";

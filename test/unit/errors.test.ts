@@ -4,7 +4,7 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { MongoNetworkError, MongoNetworkTimeoutError, MongoServerError, MongoServerSelectionError } from "mongodb";
-import { classifyError, retryDelayMs, TRANSIENT_SERVER_CODES } from "../../src/worker/errors.ts";
+import { classifyError, RETRYABLE_LABELS, retryDelayMs, TRANSIENT_SERVER_CODES } from "../../src/worker/errors.ts";
 import { ValidationError } from "../../src/reports/validation.ts";
 import { UnknownReportError } from "../../src/reports/registry.ts";
 import { CsvExportError } from "../../src/results/csv.ts";
@@ -46,15 +46,59 @@ test("errors that would recur fail at once, with the server's code in details", 
   assert.is(bug.error.details, undefined);
 });
 
-test("MaxTimeMSExpired (50) and ExceededTimeLimit (262) are time-outs", () => {
+test("MaxTimeMSExpired (50) is the report's time-out; ExceededTimeLimit (262) is transient, as the driver retries it", () => {
+  const classified = classifyError(server(50, "MaxTimeMSExpired"));
+  assert.is(classified.kind, "timeout");
+  assert.is(classified.error.code, "timeout");
+  assert.equal(classified.error.details, { server_code: 50, code_name: "MaxTimeMSExpired" });
+  const exceeded = classifyError(server(262, "ExceededTimeLimit"));
+  assert.is(exceeded.kind, "transient");
+  assert.equal(exceeded.error.details, { server_code: 262, code_name: "ExceededTimeLimit" });
+});
+
+test("8.x overload rejections (SystemOverloadedError + RetryableError labels) and stale routing on a sharded cluster are transient", () => {
+  assert.is(classifyError(server(462, "IngressRequestRateLimitExceeded", ["SystemOverloadedError", "RetryableError"])).kind, "transient");
+  for (const label of RETRYABLE_LABELS) assert.is(classifyError(server(99_998, "Labelled", [label])).kind, "transient", label);
   for (const [code, name] of [
-    [50, "MaxTimeMSExpired"],
-    [262, "ExceededTimeLimit"],
+    [63, "StaleShardVersion"],
+    [150, "StaleEpoch"],
+    [13388, "StaleConfig"],
+    [133, "FailedToSatisfyReadPreference"],
+    [202, "NetworkInterfaceExceededTimeLimit"],
   ] as const) {
-    const classified = classifyError(server(code, name));
-    assert.is(classified.kind, "timeout");
-    assert.is(classified.error.code, "timeout");
-    assert.equal(classified.error.details, { server_code: code, code_name: name });
+    assert.is(classifyError(server(code, name)).kind, "transient", name);
+  }
+});
+
+/** The code names of one `new Set<number>([MONGODB_ERROR_CODES.X, …])` in the installed driver's src/error.ts. */
+function driverCodeSet(source: string, setName: string): Map<string, number> {
+  const codes = new Map<string, number>();
+  for (const [, name, value] of source
+    .slice(source.indexOf("MONGODB_ERROR_CODES = "), source.indexOf("} as const);"))
+    .matchAll(/(\w+): (\d+)/g)) {
+    codes.set(name!, Number(value));
+  }
+  const start = source.indexOf(`${setName} = new Set<number>([`);
+  assert.ok(start >= 0, `driver source has ${setName}`);
+  const body = source.slice(start, source.indexOf("]);", start));
+  const members = new Map<string, number>();
+  for (const [, name] of body.matchAll(/MONGODB_ERROR_CODES\.(\w+)/g)) members.set(name!, codes.get(name!)!);
+  assert.ok(members.size >= 10, `${setName} parsed (${members.size} codes)`);
+  return members;
+}
+
+test("every code the installed driver retries a read on, or resumes a getMore after, is transient here", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { createRequire } = await import("node:module");
+  const driverDir = createRequire(import.meta.url)
+    .resolve("mongodb/package.json")
+    .replace(/package\.json$/, "");
+  const source = readFileSync(`${driverDir}src/error.ts`, "utf8");
+  for (const setName of ["RETRYABLE_READ_ERROR_CODES", "GET_MORE_RESUMABLE_CODES"]) {
+    for (const [name, code] of driverCodeSet(source, setName)) {
+      assert.ok(TRANSIENT_SERVER_CODES.has(code), `${setName}: ${name} (${code}) is transient`);
+      assert.is(classifyError(server(code, name)).kind, "transient", name);
+    }
   }
 });
 
