@@ -10,7 +10,7 @@ import { loadConfig } from "../src/config.ts";
 import { openContext } from "../src/context.ts";
 import { createLogger } from "../src/log.ts";
 import { startService } from "../src/service.ts";
-import { demoSize, seedDemoData } from "./lib/demo-data.ts";
+import { demoDatasetNote, demoSize, movieYears, seedDemoData } from "./lib/demo-data.ts";
 import { loadCollection } from "./lib/load-collection.ts";
 import { MFLIX_DIR } from "./lib/paths.ts";
 import path from "node:path";
@@ -28,6 +28,7 @@ try {
   const config = { ...base, mongoUri: base.mongoUri ?? embedded!.uri };
   const context = await openContext({ component: "service", config, log });
   const movies = context.database.db.collection("movies");
+  let datasetNote = config.datasetNote;
   if (config.demoData && (await movies.estimatedDocumentCount()) === 0) {
     if (config.demoMovies) {
       const counts = await seedDemoData(context.database.db, demoSize(config.demoMovies));
@@ -38,9 +39,12 @@ try {
         counts[name] = await loadCollection(context.database.db, name, path.join(MFLIX_DIR, `${name}.json.gz`));
       }
       log.info("demo_data.loaded", { source: MFLIX_DIR, counts });
+      datasetNote ??= demoDatasetNote(counts, await movieYears(context.database.db));
     }
   }
-  const running = await startService(context, { port: config.port, host: config.host });
+  // The note reaches discovery and the console through the configuration the service reads.
+  const service = datasetNote === config.datasetNote ? context : { ...context, config: { ...config, datasetNote } };
+  const running = await startService(service, { port: config.port, host: config.host });
   const example = `curl -s -X POST ${running.url}/v1/reports -H 'content-type: application/json' -d '{"report_name":"top-directors-per-movie-rating","top":5}'`;
   log.info("service.ready", { url: running.url, example });
   process.stderr.write(

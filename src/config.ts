@@ -288,6 +288,11 @@ export const SETTINGS = {
     default: "info",
     doc: "logs are one JSON object per line on stdout",
   }),
+  datasetNote: setting({
+    env: "DATASET_NOTE",
+    type: text(),
+    doc: "a sentence about the data the reports run over, shown in discovery (`dataset.note`) and as a banner in the console; `npm start` sets one when it loads the demo data",
+  }),
   demoData: setting({
     env: "DEMO_DATA",
     type: flag(),

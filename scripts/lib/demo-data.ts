@@ -215,3 +215,29 @@ export async function seedDemoData(db: Db, size: DemoSize): Promise<Record<strin
   for (const collection of batches.keys()) await flush(collection);
   return counts;
 }
+
+/**
+ * The sentence discovery and the console show while the shipped subset is loaded: its rows are right,
+ * but a newcomer asking about 1990–2021 would think they are wrong unless told what the data is.
+ */
+export function demoDatasetNote(counts: Record<string, number>, years: { first: number; last: number } | null): string {
+  const n = (name: string) => (counts[name] ?? 0).toLocaleString("en-US");
+  const span = years ? ` released ${years.first}–${years.last}` : "";
+  return (
+    `Demo data: a subset of MongoDB's sample_mflix with ${n("movies")} movies${span}, ${n("comments")} comments, ` +
+    `${n("users")} users and ${n("theaters")} theaters. Reports about later years find little; ` +
+    `point MONGODB_URI at the full data set for more (docs/operations.md).`
+  );
+}
+
+/** The first and last `year` of the loaded movies (null for none). */
+export async function movieYears(db: Db): Promise<{ first: number; last: number } | null> {
+  const [range] = await db
+    .collection("movies")
+    .aggregate<{ first: number; last: number }>([
+      { $match: { year: { $type: "number" } } },
+      { $group: { _id: null, first: { $min: "$year" }, last: { $max: "$year" } } },
+    ])
+    .toArray();
+  return range ? { first: range.first, last: range.last } : null;
+}

@@ -45,7 +45,7 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
   const watch = new RequestWatch(context.database.requests, context.events, 1000, log.child({ part: "watch" }));
   const routes: RouteDeclaration[] = [
     ...healthRoutes(context.database),
-    ...definitionRoutes(context.catalogue),
+    ...definitionRoutes(context.catalogue, { datasetNote: config.datasetNote }),
     ...definitionVersionRoutes({
       versions: context.definitionVersions,
       catalogue: context.catalogue,

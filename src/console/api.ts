@@ -158,15 +158,30 @@ export interface HistoryPage {
   next_after?: string;
 }
 
-let catalogue: Promise<ReportDescription[]> | null = null;
+/** GET /v1/report-definitions: the catalogue, and what the deployment says about its data. */
+interface Discovery {
+  reports: ReportDescription[];
+  dataset?: { note: string };
+}
+
+let discovery: Promise<Discovery> | null = null;
+
+function discover(reload: boolean): Promise<Discovery> {
+  if (!discovery || reload) {
+    discovery = getJson<Discovery>("/v1/report-definitions");
+    discovery.catch(() => (discovery = null));
+  }
+  return discovery;
+}
 
 /** The catalogue, fetched once per page load (reload() to refresh). */
 export function reports(reload = false): Promise<ReportDescription[]> {
-  if (!catalogue || reload) {
-    catalogue = getJson<{ reports: ReportDescription[] }>("/v1/report-definitions").then((r) => r.reports);
-    catalogue.catch(() => (catalogue = null));
-  }
-  return catalogue;
+  return discover(reload).then((body) => body.reports);
+}
+
+/** The deployment's note on its data (the demo data under `npm start`), if it gives one. */
+export function datasetNote(): Promise<string | undefined> {
+  return discover(false).then((body) => body.dataset?.note);
 }
 
 /** Cancels a pending or running request. */

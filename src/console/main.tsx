@@ -5,7 +5,7 @@
  */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { apiKey, isKeyNeeded, setApiKey } from "./api.ts";
+import { apiKey, datasetNote, isKeyNeeded, setApiKey } from "./api.ts";
 import { CatalogueView } from "./catalogue.tsx";
 import { HistoryView } from "./history.tsx";
 import { useAccessChanges, useRoute, type Route } from "./hooks.ts";
@@ -30,6 +30,19 @@ function KeyForm() {
       </form>
     </section>
   );
+}
+
+/** A line on every page saying what the data is, when the deployment says (the demo data under npm start). */
+function DatasetBanner() {
+  const [note, setNote] = useState<string | undefined>();
+  useEffect(() => {
+    datasetNote().then(setNote, () => setNote(undefined));
+  }, []);
+  return note ? (
+    <p class="dataset-note" role="note">
+      {note}
+    </p>
+  ) : null;
 }
 
 function View({ route }: { route: Route }) {
@@ -87,6 +100,7 @@ function App() {
         ) : null}
       </header>
       <main id="content">
+        <DatasetBanner />
         {isKeyNeeded() ? <KeyForm /> : null}
         <View route={route} />
       </main>

@@ -29,6 +29,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const test = suite("console (browser)");
+/** What npm start says about its demo data; the console shows the deployment's note on every page. */
+const DATASET_NOTE = "Demo data: a subset of MongoDB's sample_mflix (test).";
 let mongo: TestMongo;
 let service: TestService;
 let worker: Worker | null = null;
@@ -52,7 +54,7 @@ test.before(async () => {
   // No worker at first: the test starts one once the browser shows the request pending, so the
   // live status change is certain to happen in front of it. One row per chunk makes every-comment
   // slow enough to cancel while it runs.
-  service = await startTestService(mongo, { worker: false, config: { reportsDirs: [FIXTURE_REPORTS], rowsPerChunk: 1 } });
+  service = await startTestService(mongo, { worker: false, config: { reportsDirs: [FIXTURE_REPORTS], rowsPerChunk: 1, datasetNote: DATASET_NOTE } });
   timing("service started");
   await loadMflix(service.context.database.db, ["movies", "comments"]);
   timing("data loaded");
@@ -147,6 +149,7 @@ test("catalogue: every report with its description; search by name", async () =>
   await page.goto(`${service.url}/`);
   await page.locator(".card").first().waitFor();
   assert.is(await page.locator(".card").count(), definitions.length);
+  assert.is((await page.getByRole("note").textContent())?.trim(), DATASET_NOTE, "the data note is shown");
   await checkAccessibility(page, "catalogue");
   await shoot(page, "1-catalogue");
   // Keyboard: the search box takes the focus with Tab (after the skip link and the navigation), and shows it.

@@ -122,7 +122,13 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
   },
 };
 
-export function definitionRoutes(catalogue: DiscoverableCatalogue): RouteDeclaration[] {
+/** What discovery says about the deployment beside its reports. */
+export interface DiscoveryOptions {
+  /** A sentence about the data the reports run over (DATASET_NOTE; the demo data's description under `npm start`). */
+  datasetNote?: string;
+}
+
+export function definitionRoutes(catalogue: DiscoverableCatalogue, options: DiscoveryOptions = {}): RouteDeclaration[] {
   return [
     route({
       method: "GET",
@@ -141,6 +147,13 @@ export function definitionRoutes(catalogue: DiscoverableCatalogue): RouteDeclara
             properties: {
               reports: { type: "array", items: ref("ReportDescription") },
               rejected: { type: "array", items: ref("RejectedReport") },
+              dataset: {
+                type: "object",
+                additionalProperties: false,
+                description: "what the reports run over, when the deployment says (e.g. the demo data of npm start)",
+                properties: { note: { type: "string" } },
+                required: ["note"],
+              },
             },
             required: ["reports", "rejected"],
           }),
@@ -151,6 +164,8 @@ export function definitionRoutes(catalogue: DiscoverableCatalogue): RouteDeclara
           reports: catalogue.list().map(describeReport),
           // Broken modules and definitions are listed with their reasons instead of vanishing.
           rejected: (catalogue.rejected?.() ?? []).map(describeRejected),
+          // A newcomer's "why so few rows?" is usually about the data: say what it is.
+          ...(options.datasetNote ? { dataset: { note: options.datasetNote } } : {}),
         };
       },
     }),
