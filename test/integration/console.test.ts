@@ -54,7 +54,10 @@ test.before(async () => {
   // No worker at first: the test starts one once the browser shows the request pending, so the
   // live status change is certain to happen in front of it. One row per chunk makes every-comment
   // slow enough to cancel while it runs.
-  service = await startTestService(mongo, { worker: false, config: { reportsDirs: [FIXTURE_REPORTS], rowsPerChunk: 1, datasetNote: DATASET_NOTE } });
+  service = await startTestService(mongo, {
+    worker: false,
+    config: { reportsDirs: [FIXTURE_REPORTS], rowsPerChunk: 1, datasetNote: DATASET_NOTE },
+  });
   timing("service started");
   await loadMflix(service.context.database.db, ["movies", "comments"]);
   timing("data loaded");
