@@ -1,12 +1,13 @@
 /**
  * Delivers webhooks from the outbox (outbox.ts), in every worker process beside the job worker.
  * Woken when a request reaches a final status (the change stream) and by a periodic sweep
- * (retries coming due, deliveries whose worker died); as with jobs, waking only means "try to
- * claim". A few deliveries run at once, each bounded by WEBHOOK_TIMEOUT_MS.
+ * (retries coming due, deliveries whose worker died): the claim loop it shares with the job worker
+ * (background/claim-loop.ts), so waking only means "try to claim". A few deliveries run at once,
+ * each bounded by WEBHOOK_TIMEOUT_MS.
  */
-import { hostname } from "node:os";
-import process from "node:process";
 import type { Collection } from "mongodb";
+import { ClaimLoop } from "../background/claim-loop.ts";
+import { instanceId } from "../background/instance-id.ts";
 import { representRequest } from "../api/representation.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -49,21 +50,27 @@ export function nextAttempt(
 }
 
 export class WebhookDispatcher {
-  readonly owner = `${hostname()}:${process.pid}:webhooks:${Math.random().toString(36).slice(2, 8)}`;
+  readonly owner = instanceId("webhooks");
   private readonly outbox: WebhookOutbox;
-  private readonly inFlight = new Set<Promise<void>>();
-  private claiming = false;
-  /** The claim loop running now, if any: stop() waits for it, so a delivery claimed meanwhile is waited for too. */
-  private claimLoopRun: Promise<void> | null = null;
-  private wakeAgain = false;
-  private stopping = false;
-  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly loop: ClaimLoop<RequestDocument>;
   private unsubscribe: (() => void) | null = null;
   private readonly log: Logger;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.outbox = new WebhookOutbox(deps.requests);
     this.log = deps.log.child({ part: "webhooks" });
+    this.loop = new ClaimLoop({
+      capacity: CONCURRENCY,
+      sweepMs: deps.config.sweepMs,
+      claim: async () => {
+        const doc = await this.outbox.claim(this.owner, this.leaseMs);
+        return doc?.callback ? [doc] : [];
+      },
+      run: (doc) => this.deliver(doc),
+      onClaimFailed: (error) => this.log.warn("webhook.claim_failed", { error }), // the sweep tries again
+      onRunFailed: (error, doc) => this.log.error("webhook.unhandled", { request_id: doc._id, error }),
+      // No `release`: a delivery claimed while stopping still runs (bounded like any other), and stop() waits for it.
+    });
   }
 
   /** Without WEBHOOK_SECRET no request can carry a callback (the API refuses it): nothing to start. */
@@ -75,47 +82,16 @@ export class WebhookDispatcher {
       },
       resync: () => this.wake(),
     });
-    this.sweepTimer = setInterval(() => this.wake(), this.deps.config.sweepMs);
-    this.wake();
+    this.loop.start();
   }
 
   wake(): void {
-    if (this.stopping) return;
-    if (this.claiming) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.claiming = true;
-    this.claimLoopRun = this.claimLoop().finally(() => {
-      this.claiming = false;
-      this.claimLoopRun = null;
-    });
+    this.loop.wake();
   }
 
   private get leaseMs(): number {
     // Long enough for the attempt to time out and its outcome to be written.
     return 2 * this.deps.config.webhookTimeoutMs + 1000;
-  }
-
-  private async claimLoop(): Promise<void> {
-    do {
-      this.wakeAgain = false;
-      while (!this.stopping && this.inFlight.size < CONCURRENCY) {
-        let doc: RequestDocument | null;
-        try {
-          doc = await this.outbox.claim(this.owner, this.leaseMs);
-        } catch (error) {
-          this.log.warn("webhook.claim_failed", { error });
-          return; // the sweep tries again
-        }
-        if (!doc?.callback) break;
-        const delivery = this.deliver(doc).finally(() => {
-          this.inFlight.delete(delivery);
-          this.wake();
-        });
-        this.inFlight.add(delivery);
-      }
-    } while (this.wakeAgain && !this.stopping);
   }
 
   private async deliver(doc: RequestDocument): Promise<void> {
@@ -163,12 +139,8 @@ export class WebhookDispatcher {
 
   /** Stops claiming and waits for the deliveries in flight (each ends within WEBHOOK_TIMEOUT_MS). */
   async stop(): Promise<void> {
-    this.stopping = true;
     this.unsubscribe?.();
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    // A claim out when stop() began still starts its delivery (bounded like any other): wait for
-    // the loop first, so that delivery is in `inFlight` and is waited for, not cut off by shutdown.
-    await this.claimLoopRun;
-    await Promise.allSettled([...this.inFlight]);
+    await this.loop.stop();
+    await this.loop.settled();
   }
 }

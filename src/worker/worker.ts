@@ -2,13 +2,14 @@
  * The worker: claims requests and runs them, up to `concurrency` at a time.
  *
  * It is woken by change events (a request became pending; paced so that idle workers do not all
- * claim at once, see claim-pacer.ts), by a periodic sweep (events missed
- * while no worker ran, leases that expired, retries that came due) and whenever a job finishes.
- * Waking only means "try to claim"; the store's atomic claim decides who gets what, so any number
- * of worker processes can run side by side.
+ * claim at once, see claim-pacer.ts), by a periodic sweep (events missed while no worker ran,
+ * leases that expired, retries that came due) and whenever a job finishes: the claim loop
+ * (background/claim-loop.ts) it shares with the webhook dispatcher. Waking only means "try to
+ * claim"; the store's atomic claim decides who gets what, so any number of worker processes can
+ * run side by side.
  */
-import { hostname } from "node:os";
-import process from "node:process";
+import { ClaimLoop } from "../background/claim-loop.ts";
+import { instanceId } from "../background/instance-id.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db.ts";
 import type { Logger } from "../log.ts";
@@ -62,18 +63,13 @@ class JobTimeoutError extends Error {
 interface RunningJob {
   claim: Claim;
   keeper: LeaseKeeper;
-  done: Promise<void>;
 }
 
 export class Worker {
-  readonly owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  readonly owner = instanceId();
+  /** The jobs this worker runs, by request id: for cancelling one and aborting all at shutdown. */
   private readonly running = new Map<string, RunningJob>();
-  private stopping = false;
-  private claiming = false;
-  /** The claim loop running now, if any: stop() waits for it, so a claim it has in flight is settled. */
-  private claimLoopRun: Promise<void> | null = null;
-  private wakeAgain = false;
-  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly loop: ClaimLoop<RequestDocument>;
   private unsubscribe: (() => void) | null = null;
   private readonly pacer = new ClaimPacer();
   /** Claims delayed by the pacer, by request id; dropped when another worker claims that request first. */
@@ -102,6 +98,15 @@ export class Worker {
     private readonly onUnreachable?: (failingForMs: number) => void,
   ) {
     this.log = deps.log.child({ worker: this.owner });
+    this.loop = new ClaimLoop({
+      capacity: deps.config.workerConcurrency,
+      sweepMs: deps.config.sweepMs,
+      claim: () => this.claim(),
+      run: (doc) => this.launch(doc),
+      onClaimFailed: (error) => this.claimFailed(error),
+      onRunFailed: (error, doc) => this.log.error("job.unhandled", { request_id: doc._id, error }),
+      release: (docs) => Promise.all(docs.map((doc) => this.releaseUnstarted(doc))).then(() => undefined),
+    });
   }
 
   start(): void {
@@ -115,14 +120,13 @@ export class Worker {
       },
       resync: () => this.wake(),
     });
-    this.sweepTimer = setInterval(() => this.wake(), this.deps.config.sweepMs);
     this.log.info("worker.started", { concurrency: this.deps.config.workerConcurrency });
-    this.wake();
+    this.loop.start();
   }
 
   /** A request became pending: claim now, or after the pacer's delay unless another worker claims it first (see ClaimPacer). */
   private wakeForPending(key: string): void {
-    if (this.stopping || this.running.size >= this.deps.config.workerConcurrency) return; // full: a finishing job wakes it
+    if (this.loop.state !== "running" || this.loop.full) return; // full: a finishing job wakes it
     const delay = this.pacer.delayMs();
     if (delay < 1) return this.wakeByEvent();
     if (this.pendingWakes.has(key)) return;
@@ -148,56 +152,23 @@ export class Worker {
   }
 
   get activeJobs(): number {
-    return this.running.size;
+    return this.loop.active;
   }
 
-  /** Claims until the worker is full or nothing is claimable. Calls while claiming coalesce. */
+  /** Claims until the worker is full or nothing is claimable (see ClaimLoop). */
   wake(): void {
-    if (this.stopping) return;
-    if (this.claiming) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.claiming = true;
-    this.claimLoopRun = this.claimLoop().finally(() => {
-      this.claiming = false;
-      this.claimLoopRun = null;
-    });
+    this.loop.wake();
   }
 
-  private async claimLoop(): Promise<void> {
-    const { config, store } = this.deps;
-    do {
-      this.wakeAgain = false;
-      while (!this.stopping && this.running.size < config.workerConcurrency) {
-        let doc: RequestDocument | null;
-        try {
-          doc = await this.claimNext();
-          this.lastClaimReachedDb = Date.now();
-          if (this.measureNextClaim) {
-            this.measureNextClaim = false;
-            this.pacer.record(doc !== null);
-          }
-        } catch (error) {
-          // The sweep will try again; a database outage must not kill the worker.
-          const failingForMs = Date.now() - this.lastClaimReachedDb;
-          this.log.warn("claim.failed", { error, failing_for_ms: failingForMs });
-          if (config.unreachableExitMs > 0 && failingForMs >= config.unreachableExitMs && this.onUnreachable) {
-            this.log.error("worker.database_unreachable", { failing_for_ms: failingForMs });
-            this.onUnreachable(failingForMs);
-          }
-          return;
-        }
-        if (!doc) break;
-        if (this.stopping) {
-          // stop() began while this claim was out and will not wait for a job it never saw:
-          // hand the request back without spending its attempt.
-          await this.releaseUnstarted(doc);
-          break;
-        }
-        this.launch(doc);
-      }
-    } while (this.wakeAgain && !this.stopping);
+  /** One claim for the loop: one request, or none. */
+  private async claim(): Promise<RequestDocument[]> {
+    const doc = await this.claimNext();
+    this.lastClaimReachedDb = Date.now();
+    if (this.measureNextClaim) {
+      this.measureNextClaim = false;
+      this.pacer.record(doc !== null);
+    }
+    return doc ? [doc] : [];
   }
 
   /** An expired lease first when a look is due (see expiredLeasesCheckedAt), else the oldest due pending request. */
@@ -211,6 +182,18 @@ export class Worker {
     return store.claimPending(this.owner, config.leaseMs);
   }
 
+  /** The sweep will try again; a database outage must not kill the worker, unless it lasts (see onUnreachable). */
+  private claimFailed(error: unknown): void {
+    const { unreachableExitMs } = this.deps.config;
+    const failingForMs = Date.now() - this.lastClaimReachedDb;
+    this.log.warn("claim.failed", { error, failing_for_ms: failingForMs });
+    if (unreachableExitMs > 0 && failingForMs >= unreachableExitMs && this.onUnreachable) {
+      this.log.error("worker.database_unreachable", { failing_for_ms: failingForMs });
+      this.onUnreachable(failingForMs);
+    }
+  }
+
+  /** Claimed while stopping: hand the request back without spending its attempt. */
   private async releaseUnstarted(doc: RequestDocument): Promise<void> {
     const claim: Claim = { id: doc._id, owner: this.owner, attempt: doc.attempts };
     try {
@@ -225,7 +208,7 @@ export class Worker {
     }
   }
 
-  private launch(doc: RequestDocument): void {
+  private async launch(doc: RequestDocument): Promise<void> {
     const { config, store } = this.deps;
     const claim: Claim = { id: doc._id, owner: this.owner, attempt: doc.attempts };
     this.deps.metrics?.jobClaimed(doc);
@@ -235,24 +218,22 @@ export class Worker {
       intervalMs: config.progressIntervalMs,
     });
     const key = String(doc._id);
-    const done = this.process(doc, claim, keeper, progress)
-      .catch((error) => this.log.error("job.unhandled", { request_id: doc._id, error }))
-      .finally(() => {
-        keeper.stop();
-        this.running.delete(key);
-        this.wake();
-      });
-    this.running.set(key, { claim, keeper, done });
+    this.running.set(key, { claim, keeper });
+    try {
+      await this.runAttempt(doc, claim, keeper, progress);
+    } finally {
+      this.running.delete(key);
+    }
   }
 
-  private async process(doc: RequestDocument, claim: Claim, keeper: LeaseKeeper, progress: ProgressTracker): Promise<void> {
+  private async runAttempt(doc: RequestDocument, claim: Claim, keeper: LeaseKeeper, progress: ProgressTracker): Promise<void> {
     const log = this.log.child({ request_id: doc._id, attempt: claim.attempt });
     const attempts = { attempt: claim.attempt, maxAttempts: this.deps.config.maxAttempts };
     const startedAt = Date.now();
     let result: ReportResult | undefined;
     let end: RunEnd;
     try {
-      result = await this.run(doc, claim, keeper, progress, attempts, log);
+      result = await this.runReport(doc, claim, keeper, progress, attempts, log);
       end = result ? { kind: "finished" } : { kind: "attempts_exhausted" };
     } catch (error) {
       end = runEnd(error, keeper.signal);
@@ -282,7 +263,7 @@ export class Worker {
    * Validates and runs the report; undefined (nothing run) when the request is past its attempts.
    * Sets `attempts.maxAttempts` once the report (which may have its own limit) is known.
    */
-  private async run(
+  private async runReport(
     doc: RequestDocument,
     claim: Claim,
     keeper: LeaseKeeper,
@@ -409,20 +390,17 @@ export class Worker {
    * the rest so another worker picks them up at once (not after their leases expire).
    */
   async stop(): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = true;
+    if (this.loop.state === "stopping" || this.loop.state === "stopped") return;
     this.unsubscribe?.();
     for (const timer of this.pendingWakes.values()) clearTimeout(timer);
     this.pendingWakes.clear();
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    // A claim in flight ends in a release (see claimLoop); once it has, `running` is complete.
-    await this.claimLoopRun;
-    const jobs = () => [...this.running.values()].map((job) => job.done);
-    const graceful = Promise.all(jobs()).then(() => true);
+    // A claim in flight ends in a release (see ClaimLoop); once it has, every job is counted.
+    await this.loop.stop();
+    const graceful = this.loop.settled().then(() => true);
     const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), this.deps.config.shutdownGraceMs).unref?.());
     if (!(await Promise.race([graceful, timedOut]))) {
       for (const job of this.running.values()) job.keeper.abort(new ShutdownError("worker shutting down"));
-      await Promise.all(jobs());
+      await this.loop.settled();
     }
     // The fan-out figure (bench/fanout.ts): change events this process received, and claim contention as the pacer saw it.
     this.log.info("worker.stopped", {
