@@ -4,6 +4,12 @@
  * Every write a worker makes after its claim is fenced on (_id, lease owner, attempt number), so a
  * worker that lost its lease (paused, partitioned, presumed dead) can no longer change a request
  * that a newer attempt now owns: its write simply matches nothing.
+ *
+ * Claims, lease renewals and every status an attempt writes ask for `w: "majority"` explicitly,
+ * not by the deployment's default (which an operator may lower, and which is w:1 with an arbiter):
+ * a claim or a final status acknowledged by the primary alone can be rolled back by a failover,
+ * and a worker would then run a request another worker also runs, or a client would have read a
+ * status that no longer exists.
  */
 import { ObjectId, type Collection, type Filter } from "mongodb";
 import { storedCsv, type StoredCsv } from "../results/sinks/sink.ts";
@@ -49,6 +55,10 @@ export interface HistoryQuery {
 
 /** Who may see a request: everyone (access control off) or one API key's owner. */
 export type Visibility = { owner?: string | null };
+
+/** The write concern of every queue write that another process acts on (see above). */
+export const QUEUE_WRITE_CONCERN = { w: "majority" } as const;
+const majority = { writeConcern: QUEUE_WRITE_CONCERN };
 
 function visibleTo(visibility: Visibility): Filter<RequestDocument> {
   return visibility.owner ? { owner: visibility.owner } : {};
@@ -138,6 +148,7 @@ export class RequestStore {
     await this.requests.updateOne(
       { _id: id, status: { $in: ["pending", "running"] }, ...visibleTo(visibility) },
       { $set: { status: "cancelled", lease: null, finished_at: now } },
+      majority,
     );
     return this.get(id, visibility);
   }
@@ -180,6 +191,7 @@ export class RequestStore {
     return this.requests.findOneAndUpdate({ status: "running", "lease.until": { $lt: now } }, this.takeOver(owner, leaseMs, now), {
       sort: { "lease.until": 1 },
       returnDocument: "after",
+      ...majority,
     });
   }
 
@@ -195,6 +207,7 @@ export class RequestStore {
     return this.requests.findOneAndUpdate(duePending(now), this.takeOver(owner, leaseMs, now), {
       sort: PENDING_CLAIM_ORDER,
       returnDocument: "after",
+      ...majority,
     });
   }
 
@@ -225,17 +238,16 @@ export class RequestStore {
    */
   async renew(claim: Claim, leaseMs: number, now = new Date(), progress?: RequestProgress, signal?: AbortSignal): Promise<boolean> {
     const update = { $max: { "lease.until": new Date(now.getTime() + leaseMs) }, ...(progress ? { $set: { progress } } : {}) };
+    // An unmet write concern (the reply's `writeConcernError` beside ok: 1) throws a
+    // MongoWriteConcernError from the driver (7.9 checks every command's reply, db.command's too):
+    // the renewal may not survive a failover, so the keeper counts it as failed, not as held.
+    // Write errors are not thrown for a raw command: they come back in the reply.
     const reply = await this.requests.db.command(
-      { update: this.requests.collectionName, updates: [{ q: this.fence(claim), u: update }] },
+      { update: this.requests.collectionName, updates: [{ q: this.fence(claim), u: update }], writeConcern: QUEUE_WRITE_CONCERN },
       { signal },
     );
     if (Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0) {
       throw new Error(`renewing the lease of ${String(claim.id)} failed: ${JSON.stringify(reply.writeErrors[0])}`);
-    }
-    // A raw command reports an unmet write concern beside ok: 1 instead of throwing; the renewal
-    // may not survive a failover, so it counts as failed (the keeper retries), not as held.
-    if (reply.writeConcernError) {
-      throw new Error(`renewing the lease of ${String(claim.id)} failed its write concern: ${JSON.stringify(reply.writeConcernError)}`);
     }
     return reply.n === 1;
   }
@@ -246,28 +258,40 @@ export class RequestStore {
     defaults: Partial<Pick<RequestDocument, "report_date" | "output" | "params" | "definition_version">>,
   ): Promise<void> {
     if (Object.keys(defaults).length === 0) return;
-    await this.requests.updateOne(this.fence(claim), { $set: defaults });
+    await this.requests.updateOne(this.fence(claim), { $set: defaults }, majority);
   }
 
   async complete(claim: Claim, result: ReportResult, now = new Date()): Promise<boolean> {
-    const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
-      $set: { status: "completed", result, error: null, lease: null, finished_at: now },
-    });
+    const { matchedCount } = await this.requests.updateOne(
+      this.fence(claim),
+      {
+        $set: { status: "completed", result, error: null, lease: null, finished_at: now },
+      },
+      majority,
+    );
     return matchedCount === 1;
   }
 
   async fail(claim: Claim, error: RequestError, now = new Date()): Promise<boolean> {
-    const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
-      $set: { status: "error", error, lease: null, finished_at: now },
-    });
+    const { matchedCount } = await this.requests.updateOne(
+      this.fence(claim),
+      {
+        $set: { status: "error", error, lease: null, finished_at: now },
+      },
+      majority,
+    );
     return matchedCount === 1;
   }
 
   /** Puts a failed attempt back in the queue, not to be claimed before `notBefore`. */
   async retryLater(claim: Claim, error: RequestError, notBefore: Date): Promise<boolean> {
-    const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
-      $set: { status: "pending", error, lease: null, not_before: notBefore },
-    });
+    const { matchedCount } = await this.requests.updateOne(
+      this.fence(claim),
+      {
+        $set: { status: "pending", error, lease: null, not_before: notBefore },
+      },
+      majority,
+    );
     return matchedCount === 1;
   }
 
@@ -276,10 +300,14 @@ export class RequestStore {
    * not push requests toward max_attempts.
    */
   async release(claim: Claim): Promise<boolean> {
-    const { matchedCount } = await this.requests.updateOne(this.fence(claim), {
-      $set: { status: "pending", lease: null },
-      $inc: { attempts: -1 },
-    });
+    const { matchedCount } = await this.requests.updateOne(
+      this.fence(claim),
+      {
+        $set: { status: "pending", lease: null },
+        $inc: { attempts: -1 },
+      },
+      majority,
+    );
     return matchedCount === 1;
   }
 }

@@ -4,7 +4,8 @@
  */
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
-import { ObjectId } from "mongodb";
+import { MongoClient, MongoWriteConcernError, ObjectId } from "mongodb";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { connect, ensureIndexes, type Database } from "../../src/db.ts";
 import { RequestStore } from "../../src/requests/store.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
@@ -111,6 +112,99 @@ test("the old worker's writes are fenced off once its expired lease is retaken",
   assert.is(await store.renew(stale, 1_000, at(21)), false);
   assert.is(await store.complete(stale, { row_count: 0, columns: [], attempt: 1, rows_per_chunk: 1 }), false);
   assert.is((await database.requests.findOne({ _id: doc._id }))?.status, "running");
+});
+
+test("every write of an attempt is fenced by its claim: a zombie worker's late writes match nothing", async () => {
+  const doc = pending(1, { not_before: at(1) });
+  await database.requests.insertOne(doc as any);
+  await store.claim("zombie", 1_000, at(10));
+  const retaken = await store.claim("successor", 30_000, at(20)); // the zombie's lease ran out at 11
+  assert.is(retaken?.lease?.owner, "successor");
+  const before = await database.requests.findOne({ _id: doc._id });
+  const zombie = { id: doc._id, owner: "zombie", attempt: 1 };
+  const result = { row_count: 0, columns: [], attempt: 1, rows_per_chunk: 1 };
+  const error = { code: "execution", message: "late" };
+  await store.fillDefaults(zombie, { output: "csv", definition_version: 9 });
+  assert.is(await store.renew(zombie, 60_000, at(21), { phase: "aggregating", rows: 5 } as any), false);
+  assert.is(await store.complete(zombie, result, at(22)), false);
+  assert.is(await store.fail(zombie, error, at(22)), false);
+  assert.is(await store.retryLater(zombie, error, at(30)), false);
+  assert.is(await store.release(zombie), false);
+  assert.equal(await database.requests.findOne({ _id: doc._id }), before, "the successor's attempt is untouched");
+});
+
+test("claims, renewals and every status an attempt writes ask for w: majority", async () => {
+  const client = new MongoClient(mongo.uri, { monitorCommands: true });
+  const sent: { name: string; writeConcern?: unknown }[] = [];
+  client.on("commandStarted", (event) => {
+    if (["findAndModify", "update"].includes(event.commandName))
+      sent.push({ name: event.commandName, writeConcern: event.command.writeConcern });
+  });
+  try {
+    const watched = new RequestStore(client.db(mongo.dbName).collection(database.requests.collectionName));
+    await database.requests.insertMany([
+      pending(1, { not_before: at(1) }),
+      pending(2, { not_before: at(2) }),
+      pending(3, { not_before: at(3) }),
+    ] as any);
+    const claims = [];
+    for (let i = 0; i < 3; i++) {
+      const doc = (await watched.claimPending("me", 1_000, at(10)))!;
+      claims.push({ id: doc._id, owner: "me", attempt: doc.attempts });
+    }
+    const [first, second, third] = claims as [any, any, any];
+    assert.ok(await watched.renew(first, 1_000, at(10)));
+    await watched.fillDefaults(first, { output: "json" });
+    assert.ok(await watched.complete(first, { row_count: 0, columns: [], attempt: 1, rows_per_chunk: 1 }));
+    assert.ok(await watched.retryLater(second, { code: "execution", message: "flaky" }, at(60)));
+    assert.ok(await watched.release(third));
+    assert.ok((await watched.claimExpired("me", 1_000, at(100))) === null);
+    const doc = (await watched.claimPending("me", 1_000, at(100)))!;
+    assert.ok(await watched.fail({ id: doc._id, owner: "me", attempt: doc.attempts }, { code: "execution", message: "bad" }));
+    await watched.cancel(third.id);
+    assert.ok(sent.length >= 11, `${sent.length} writes seen`);
+    for (const write of sent) assert.equal(write.writeConcern, { w: "majority" }, write.name);
+  } finally {
+    await client.close();
+  }
+});
+
+test("a renewal whose reply carries a writeConcernError throws (the driver raises it for db.command too): failed, not held", async () => {
+  let spoil = false;
+  const target = new URL(mongo.uri);
+  // The proxy adds what a replica set answers when the majority did not acknowledge in time.
+  const proxy = await startTcpProxy(target.hostname, Number(target.port), {
+    rewriteReply: (reply) =>
+      spoil && "nModified" in reply
+        ? {
+            ...reply,
+            writeConcernError: {
+              code: 64,
+              codeName: "WriteConcernTimeout",
+              errmsg: "waiting for replication timed out",
+              errInfo: { wtimeout: true },
+            },
+          }
+        : undefined,
+  });
+  const client = await MongoClient.connect(`mongodb://127.0.0.1:${proxy.port}/?directConnection=true`);
+  try {
+    const proxied = new RequestStore(client.db(mongo.dbName).collection(database.requests.collectionName));
+    await database.requests.insertOne(pending(1, { not_before: at(1) }) as any);
+    const doc = (await proxied.claimPending("me", 1_000, at(10)))!;
+    const claim = { id: doc._id, owner: "me", attempt: doc.attempts };
+    assert.ok(await proxied.renew(claim, 1_000, at(10)), "held while the reply is clean");
+    spoil = true;
+    const error = await proxied.renew(claim, 1_000, at(11)).then(
+      () => assert.unreachable("the renewal resolved despite its write concern error"),
+      (error: unknown) => error,
+    );
+    assert.instance(error, MongoWriteConcernError);
+    assert.is((error as MongoWriteConcernError).code, 64);
+  } finally {
+    await client.close();
+    await proxy.close();
+  }
 });
 
 test("ensureIndexes: the partial pending index and the lease index exist, the old $or index is gone", async () => {

@@ -10,6 +10,43 @@
  */
 import net from "node:net";
 import type { AddressInfo } from "node:net";
+import { BSON, type Document } from "mongodb";
+
+/**
+ * Changes a server reply on its way to the client (the real driver then reads what a real server
+ * could have answered): return the new reply, or undefined to pass it unchanged.
+ */
+export type ReplyRewriter = (reply: Document) => Document | undefined;
+
+const OP_MSG = 2013;
+
+/**
+ * Splits the server's byte stream into wire messages and rewrites the body of each OP_MSG reply
+ * (flag bits, then one kind-0 section: the driver asks for neither checksums nor compression).
+ */
+function replyRewriting(rewrite: ReplyRewriter): (data: Buffer) => Buffer {
+  let pending = Buffer.alloc(0);
+  return (data) => {
+    pending = Buffer.concat([pending, data]);
+    const out: Buffer[] = [];
+    while (pending.length >= 4 && pending.length >= pending.readInt32LE(0)) {
+      const length = pending.readInt32LE(0);
+      const message = pending.subarray(0, length);
+      pending = pending.subarray(length);
+      const rewritten =
+        message.readInt32LE(12) === OP_MSG && message[20] === 0 ? rewrite(BSON.deserialize(message.subarray(21))) : undefined;
+      if (rewritten === undefined) {
+        out.push(message);
+        continue;
+      }
+      const body = BSON.serialize(rewritten);
+      const head = Buffer.from(message.subarray(0, 21));
+      head.writeInt32LE(21 + body.length, 0);
+      out.push(head, Buffer.from(body));
+    }
+    return Buffer.concat(out);
+  };
+}
 
 /** One client connection through the proxy, as seen on the wire. */
 export interface ProxiedClient {
@@ -31,7 +68,11 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(
+  targetHost: string,
+  targetPort: number,
+  options: { rewriteReply?: ReplyRewriter } = {},
+): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   const held = new Set<net.Socket>();
   const clients: ProxiedClient[] = [];
@@ -45,6 +86,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     const upstream = net.connect(targetPort, targetHost);
     track(upstream);
     const seen: ProxiedClient = { sent: Buffer.alloc(0), received: 0, closed: false };
+    const relay = options.rewriteReply ? replyRewriting(options.rewriteReply) : (data: Buffer) => data;
     clients.push(seen);
     client.on("close", () => {
       seen.closed = true;
@@ -55,7 +97,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     });
     upstream.on("data", (data) => {
       seen.received += data.length;
-      if (!cut) client.write(data);
+      if (!cut) client.write(relay(data));
     });
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());

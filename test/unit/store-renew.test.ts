@@ -29,12 +29,8 @@ test("a write error makes the renewal throw", async () => {
   );
 });
 
-test("a write concern error makes the renewal throw, even though the update matched", async () => {
-  const store = storeAnswering({ ok: 1, n: 1, nModified: 1, writeConcernError: { code: 64, errmsg: "waiting for replication timed out" } });
-  await store.renew(claim, 30_000).then(
-    () => assert.unreachable("renewal resolved"),
-    (error: Error) => assert.match(error.message, /write concern/),
-  );
-});
+// An unmet write concern is not in this reply model: driver 7.9 throws MongoWriteConcernError
+// for it before the store sees the reply (test/integration/store.test.ts shows it with the real
+// driver and a reply carrying writeConcernError).
 
 test.run();
