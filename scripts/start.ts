@@ -15,6 +15,7 @@ import { loadCollection } from "./lib/load-collection.ts";
 import { MFLIX_DIR } from "./lib/paths.ts";
 import path from "node:path";
 import { startEmbeddedMongo, type EmbeddedMongo } from "./lib/embedded-mongo.ts";
+import { MissingToolError } from "./lib/required-tools.ts";
 
 const log = createLogger({ component: "service", pid: process.pid });
 let embedded: EmbeddedMongo | undefined;
@@ -66,7 +67,13 @@ try {
   process.once("SIGINT", () => void shutdown("SIGINT"));
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
 } catch (error) {
-  log.error("service.start_failed", { error });
+  if (error instanceof MissingToolError) {
+    // One line that says what to install, not a stack trace.
+    log.error("service.start_failed", { reason: error.message });
+    process.stderr.write(`\n${error.message}\n`);
+  } else {
+    log.error("service.start_failed", { error });
+  }
   await embedded?.stop();
   process.exit(1);
 }

@@ -13,9 +13,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { CACHE_DIR, REPO_ROOT } from "./paths.ts";
+import { JAVA, JAVAC, MAVEN, requireTools } from "./required-tools.ts";
 
 const SOURCE_DIR = path.join(REPO_ROOT, "scripts", "mongo-server");
 const SERVER_CACHE = path.join(CACHE_DIR, "mongo-server");
+const WITHOUT_JAVA = "set MONGODB_URI to a MongoDB of your own";
+
+/**
+ * How long a start may take before it is given up (and the process stopped). Generous: a loaded
+ * machine (CI runners, laptops compiling something else) can take minutes to start a JVM.
+ */
+export const EMBEDDED_MONGO_START_TIMEOUT_MS = Number(process.env.EMBEDDED_MONGO_START_TIMEOUT_S ?? 300) * 1000;
 
 export interface EmbeddedMongo {
   uri: string;
@@ -36,6 +44,7 @@ export function prepareEmbeddedMongo(): { classpath: string } {
   const dir = path.join(SERVER_CACHE, key);
   const classpathFile = path.join(dir, "classpath.txt");
   if (!existsSync(classpathFile)) {
+    requireTools([JAVA, JAVAC, MAVEN], "The embedded MongoDB (compiled once from scripts/mongo-server)", WITHOUT_JAVA);
     const staging = `${dir}.tmp-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(path.join(staging, "classes"), { recursive: true });
@@ -76,6 +85,7 @@ export function prepareEmbeddedMongo(): { classpath: string } {
 export async function startEmbeddedMongo(
   options: { port?: number; host?: string; ownProcessGroup?: boolean } = {},
 ): Promise<EmbeddedMongo> {
+  requireTools([JAVA], "The embedded MongoDB", WITHOUT_JAVA);
   const { classpath } = prepareEmbeddedMongo();
   const child = spawn(
     "java",
@@ -94,9 +104,47 @@ export async function startEmbeddedMongo(
     // in tests make it print stack traces that are not failures).
     { stdio: ["pipe", "pipe", "inherit"], detached: options.ownProcessGroup === true },
   );
-  const uri = await new Promise<string>((resolve, reject) => {
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve();
+      child.once("exit", () => resolve());
+      child.stdin?.end();
+      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+    });
+  let uri: string;
+  try {
+    uri = await waitUntilListening(child, EMBEDDED_MONGO_START_TIMEOUT_MS);
+  } catch (error) {
+    // A start that failed or timed out must not leave its JVM behind (it would come up later with
+    // nobody to stop it, and keep the test runner's event loop alive).
+    await stop();
+    throw error;
+  }
+  return {
+    uri,
+    process: child,
+    stop,
+  };
+}
+
+/** The URI the launcher prints once it listens; rejects (saying what it waited for) on exit or timeout. */
+function waitUntilListening(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error("embedded MongoDB did not start within 60 s")), 60_000);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    const timer = setTimeout(
+      () =>
+        fail(
+          new Error(
+            `embedded MongoDB (pid ${child.pid}) did not print its "listening" line within ${timeoutMs / 1000} s ` +
+              "(EMBEDDED_MONGO_START_TIMEOUT_S sets the limit); stopped it",
+          ),
+        ),
+      timeoutMs,
+    );
     lines.on("line", (line) => {
       if (!line.startsWith("{")) return;
       const message = JSON.parse(line) as { event?: string; uri?: string };
@@ -105,20 +153,7 @@ export async function startEmbeddedMongo(
         resolve(message.uri);
       }
     });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`embedded MongoDB exited with code ${code} before listening`));
-    });
+    child.once("error", (error) => fail(new Error(`embedded MongoDB could not be started: ${error.message}`)));
+    child.once("exit", (code, signal) => fail(new Error(`embedded MongoDB exited (${code ?? signal}) before listening`)));
   });
-  return {
-    uri,
-    process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.stdin?.end();
-        setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-      }),
-  };
 }

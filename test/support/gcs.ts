@@ -1,15 +1,15 @@
 /**
  * The GCS emulator a test file runs against: fake-gcs-server (a real HTTP server speaking the
- * JSON and upload APIs), one fresh in-memory instance per test file on a free port. Installed
- * with `go install` on first use when the binary is missing, so a fresh clone needs only Go.
+ * JSON and upload APIs), one fresh in-memory instance per test file on a free port. The binary
+ * comes from the preparation step (tools.ts), never installed here.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import path from "node:path";
 import process from "node:process";
+import { fakeGcsServerBin } from "./tools.ts";
 
-export const FAKE_GCS_MODULE = "github.com/fsouza/fake-gcs-server@v1.55.1";
+/** How long a start may take (generous: a loaded machine can be slow to start anything). */
+const START_TIMEOUT_MS = Number(process.env.FAKE_GCS_START_TIMEOUT_S ?? 180) * 1000;
 
 export interface FakeGcs {
   /** http://127.0.0.1:PORT — the value for STORAGE_EMULATOR_HOST / apiEndpoint. */
@@ -18,27 +18,6 @@ export interface FakeGcs {
   process: ChildProcess;
   createBucket(name: string): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** Where `go install` puts binaries: $GOBIN, else $(go env GOPATH)/bin. */
-function goBinDir(): string {
-  const gobin = execFileSync("go", ["env", "GOBIN"], { encoding: "utf8" }).trim();
-  if (gobin) return gobin;
-  const gopath = execFileSync("go", ["env", "GOPATH"], { encoding: "utf8" }).trim().split(path.delimiter)[0];
-  return path.join(gopath, "bin");
-}
-
-export function fakeGcsBinary(): string {
-  if (process.env.FAKE_GCS_SERVER_BIN) return process.env.FAKE_GCS_SERVER_BIN;
-  const home = process.env.HOME ?? "";
-  // The common case without spawning `go env`: the default GOPATH.
-  const usual = path.join(home, "go", "bin", "fake-gcs-server");
-  if (home && existsSync(usual)) return usual;
-  const binary = path.join(goBinDir(), "fake-gcs-server");
-  if (!existsSync(binary)) {
-    execFileSync("go", ["install", FAKE_GCS_MODULE], { stdio: ["ignore", "inherit", "inherit"] });
-  }
-  return binary;
 }
 
 /** A port that was free a moment ago (the emulator takes no port 0). */
@@ -53,17 +32,23 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilUp(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+async function waitUntilUp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`fake-gcs-server exited with code ${child.exitCode} before listening`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`fake-gcs-server exited (${child.exitCode ?? child.signalCode}) before listening`);
+    if (child.pid === undefined) throw new Error("fake-gcs-server could not be started");
     try {
       const response = await fetch(`${url}/storage/v1/b`);
       if (response.ok) return;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`fake-gcs-server did not answer at ${url} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `fake-gcs-server (pid ${child.pid}) did not answer GET ${url}/storage/v1/b within ${timeoutMs / 1000} s ` +
+          "(FAKE_GCS_START_TIMEOUT_S sets the limit); stopped it",
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -73,7 +58,7 @@ export async function startFakeGcs(options: { port?: number } = {}): Promise<Fak
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
-    fakeGcsBinary(),
+    fakeGcsServerBin(),
     ["-scheme", "http", "-host", "127.0.0.1", "-port", String(port), "-backend", "memory", "-log-level", "error", "-external-url", url],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
@@ -81,8 +66,11 @@ export async function startFakeGcs(options: { port?: number } = {}): Promise<Fak
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
   child.once("exit", () => process.off("exit", killOnExit));
+  const spawnFailed = new Promise<never>((_, reject) =>
+    child.once("error", (error) => reject(new Error(`fake-gcs-server could not be started: ${error.message}`))),
+  );
   try {
-    await waitUntilUp(url, child);
+    await Promise.race([waitUntilUp(url, child, START_TIMEOUT_MS), spawnFailed]);
   } catch (error) {
     child.kill("SIGKILL");
     throw error;
