@@ -50,3 +50,46 @@ export function chartPlan(columns: string[], rows: Row[]): ChartPlan | null {
   if (values.length === 0) return null;
   return { kind: periodColumn ? "line" : "bar", label, values };
 }
+
+/** Most bars a chart draws: beyond this a bar chart is a solid block. */
+export const CHART_BARS = 25;
+
+export interface ChartSeries {
+  labels: string[];
+  values: (number | null)[];
+  /** What the chart shows, when it is not simply every row ("the top 25 of 480 by comments; …"). */
+  note?: string;
+}
+
+/** Averages, ratings and ranks do not add up: their "rest" is left out instead of summed into one bar. */
+const NOT_ADDITIVE = /(average|avg|mean|rating|rank|ratio|rate|percent|share|min|max|median)/i;
+
+/**
+ * The bars to draw for `value`: every row when they fit, else the CHART_BARS largest values and, for
+ * a value that adds up (counts, totals), one last bar summing the rest, so a 480-row result is still
+ * readable and says what it shows. Lines (time periods) keep every point.
+ */
+export function chartSeries(plan: ChartPlan, rows: Row[], value: string, limit = CHART_BARS): ChartSeries {
+  const numberOf = (row: Row) => (typeof row[value] === "number" ? (row[value] as number) : null);
+  const labelOf = (row: Row) => String(row[plan.label] ?? "");
+  if (plan.kind === "line") {
+    // A time axis reads left to right from the earliest period.
+    const ordered = [...rows].sort((a, b) => labelOf(a).localeCompare(labelOf(b)));
+    return { labels: ordered.map(labelOf), values: ordered.map(numberOf) };
+  }
+  if (rows.length <= limit) return { labels: rows.map(labelOf), values: rows.map(numberOf) };
+  const ranked = [...rows].sort((a, b) => (numberOf(b) ?? -Infinity) - (numberOf(a) ?? -Infinity));
+  const top = ranked.slice(0, limit);
+  const rest = ranked.slice(limit);
+  const labels = top.map(labelOf);
+  const values = top.map(numberOf);
+  let note = `The top ${limit} of ${rows.length} rows by ${value}`;
+  if (NOT_ADDITIVE.test(value)) {
+    note += `; the other ${rest.length} are left out (an ${value} does not add up).`;
+  } else {
+    labels.push(`Other (${rest.length} rows)`);
+    values.push(rest.reduce((sum, row) => sum + (numberOf(row) ?? 0), 0));
+    note += `; the last bar sums the other ${rest.length}.`;
+  }
+  return { labels, values, note };
+}

@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { getJson, type RequestView } from "./api.ts";
-import { chartPlan, type ChartPlan, type Row } from "./cells.ts";
+import { chartPlan, chartSeries, type ChartPlan, type Row } from "./cells.ts";
 import { useLoad } from "./hooks.ts";
 import { Failure } from "./widgets.tsx";
 
@@ -35,19 +35,18 @@ function ChartView({ plan, rows, truncated }: { plan: ChartPlan; rows: Row[]; tr
   const [value, setValue] = useState(plan.values[0]);
   const canvas = useRef<HTMLCanvasElement>(null);
   const [failure, setFailure] = useState<Error | null>(null);
+  const series = chartSeries(plan, rows, value);
   useEffect(() => {
     let chart: { destroy(): void } | undefined;
     let dropped = false;
-    // A time axis reads left to right from the earliest period.
-    const ordered = plan.kind === "line" ? [...rows].sort((a, b) => String(a[plan.label]).localeCompare(String(b[plan.label]))) : rows;
     import("./chart.ts")
       .then(({ drawChart }) => {
         if (dropped || !canvas.current) return;
         chart = drawChart(canvas.current, {
           kind: plan.kind,
-          labels: ordered.map((row) => String(row[plan.label] ?? "")),
+          labels: series.labels,
           series: value,
-          values: ordered.map((row) => (typeof row[value] === "number" ? (row[value] as number) : null)),
+          values: series.values,
         });
       })
       .catch((error: Error) => setFailure(error));
@@ -73,11 +72,12 @@ function ChartView({ plan, rows, truncated }: { plan: ChartPlan; rows: Row[]; tr
         <canvas
           ref={canvas}
           role="img"
-          aria-label={`${plan.kind === "line" ? "Line" : "Bar"} chart of ${value} by ${plan.label}, ${rows.length} rows`}
+          aria-label={`${plan.kind === "line" ? "Line" : "Bar"} chart of ${value} by ${plan.label}, ${series.labels.length} ${plan.kind === "line" ? "points" : "bars"}`}
           data-kind={plan.kind}
         />
       </div>
-      {truncated ? <p class="muted">The chart shows the first {rows.length} rows.</p> : null}
+      {series.note ? <p class="muted">{series.note}</p> : null}
+      {truncated ? <p class="muted">The chart is drawn from the first {rows.length} rows of the result.</p> : null}
     </>
   );
 }

@@ -4,13 +4,45 @@
  * the rows a page at a time, a chart, and the CSV download.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, authHeaders, cancelRequest, FINAL, followEvents, getJson, type RequestView } from "./api.ts";
+import { ApiError, authHeaders, cancelRequest, FINAL, followEvents, getJson, postJson, type RequestView } from "./api.ts";
 import { ChartPanel } from "./chart-panel.tsx";
 import { useAuthVersion } from "./hooks.ts";
 import { ResultsTable } from "./results-table.tsx";
+import { elapsedLine, usualDurationMs } from "./timing.ts";
 import { duration, Failure, StatusBadge, Time } from "./widgets.tsx";
 
 const WAIT_SECONDS = 20;
+
+/** How many past completed runs of the report "usually" is taken from. */
+const USUAL_RUNS = 20;
+
+/**
+ * Elapsed time while a request is pending or running, ticking each second, beside the report's usual
+ * duration (the median of its last completed runs). Outside the live status region: a clock read
+ * aloud every second would drown what matters.
+ */
+function ElapsedClock({ view }: { view: RequestView }) {
+  const [now, setNow] = useState(Date.now());
+  const [usual, setUsual] = useState<number | null>(null);
+  const active = !FINAL.includes(view.status);
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [active]);
+  useEffect(() => {
+    if (!active) return;
+    const controller = new AbortController();
+    const query = new URLSearchParams({ report_name: view.report_name, status: "completed", limit: String(USUAL_RUNS) });
+    getJson<{ items: RequestView[] }>(`/v1/reports?${query}`, controller.signal).then(
+      (page) => controller.signal.aborted || setUsual(usualDurationMs(page.items.map((item) => item.duration_ms))),
+      () => undefined, // the clock works without it
+    );
+    return () => controller.abort();
+  }, [view.report_name, active]);
+  const line = elapsedLine(view.status, view.status === "running" ? (view.started_at ?? view.report_date) : view.report_date, now, usual);
+  return line ? <p class="muted elapsed">{line}</p> : null;
+}
 
 export function RequestViewPage({ id }: { id: string }) {
   const version = useAuthVersion();
@@ -111,6 +143,7 @@ export function RequestViewPage({ id }: { id: string }) {
                 </span>
               ) : null}
             </p>
+            <ElapsedClock view={view} />
             {view.status === "pending" || view.status === "running" ? (
               <button type="button" class="danger" onClick={cancel} disabled={cancelling}>
                 {cancelling ? "Cancelling…" : "Cancel request"}
@@ -168,7 +201,7 @@ function Completed(props: { view: RequestView; pageSize: number; onPage(page: nu
   const hasRows = view.output !== "csv";
   return (
     <>
-      {view.csv ? <Download view={view} /> : null}
+      {view.csv ? <Download view={view} /> : <FileFromRows view={view} />}
       {hasRows ? (
         <>
           <ResultsTable view={view} pageSize={props.pageSize} onPage={props.onPage} onPageSize={props.onPageSize} />
@@ -178,6 +211,39 @@ function Completed(props: { view: RequestView; pageSize: number; onPage(page: nu
         <p>This request was for a CSV file only: {view.total_rows ?? 0} rows.</p>
       )}
     </>
+  );
+}
+
+/**
+ * A JSON run's rows as a file: the same report and parameters again with output csv (a new request,
+ * whose page offers the download), so a reader never has to retype a form to get a spreadsheet.
+ */
+function FileFromRows({ view }: { view: RequestView }) {
+  const [failure, setFailure] = useState<Error | null>(null);
+  const [sending, setSending] = useState(false);
+  const request = async () => {
+    setSending(true);
+    setFailure(null);
+    try {
+      const created = await postJson<RequestView>("/v1/reports", { report_name: view.report_name, ...view.params, output: "csv" });
+      location.hash = `#/requests/${created.id}`;
+    } catch (error) {
+      setFailure(error as Error);
+    } finally {
+      setSending(false);
+    }
+  };
+  return (
+    <section aria-labelledby="file-title" class="download">
+      <h2 id="file-title">As a file</h2>
+      <p>
+        <button type="button" onClick={request} disabled={sending}>
+          {sending ? "Asking…" : "Make a CSV of these rows"}
+        </button>{" "}
+        <span class="muted">runs the report again with the same parameters and stores a CSV file</span>
+      </p>
+      {failure ? <Failure error={failure} /> : null}
+    </section>
   );
 }
 

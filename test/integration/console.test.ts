@@ -8,6 +8,7 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
+import { ObjectId } from "mongodb";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -327,6 +328,11 @@ test("cancel a running request from its page", async () => {
   await page.waitForURL(/#\/requests\/[0-9a-f]{24}$/);
   const id = page.url().slice(-24);
   await badge().filter({ hasText: "running" }).waitFor({ timeout: 30_000 });
+  // A long report shows a clock, so it never looks frozen.
+  await page
+    .locator(".elapsed")
+    .filter({ hasText: /^Running for \d+ (s|min)/ })
+    .waitFor();
   await page.getByRole("button", { name: "Cancel request" }).click();
   await badge().filter({ hasText: "cancelled" }).waitFor();
   assert.is((await get(`${service.url}/v1/reports/${id}`)).body.status, "cancelled");
@@ -352,6 +358,20 @@ test("history lists all of it, newest first, filterable by report and status", a
   await page.getByLabel("Report").selectOption("every-comment");
   await page.locator("table.history tbody tr").filter({ hasText: "every-comment" }).waitFor();
   assert.equal(await reportsShown(), [["every-comment", "cancelled"]]);
+});
+
+test("a JSON run's rows become a CSV file in one click: the same report and parameters, output csv", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-directors-per-comment", top: 3 });
+  const jsonId = submitted.body.id as string;
+  await get(`${service.url}/v1/reports/${jsonId}?wait=30`);
+  await page.goto(`${service.url}/#/requests/${jsonId}`);
+  await page.getByRole("button", { name: "Make a CSV of these rows" }).click();
+  await page.waitForURL((url) => /#\/requests\/[0-9a-f]{24}$/.test(url.hash) && !url.hash.endsWith(jsonId));
+  const csvId = page.url().slice(-24);
+  await page.getByRole("link", { name: "Download CSV" }).waitFor({ timeout: 60_000 });
+  const [json, csv] = await Promise.all([jsonId, csvId].map((id) => service.context.database.requests.findOne({ _id: new ObjectId(id) })));
+  assert.is(csv!.output, "csv");
+  assert.equal(csv!.params, json!.params);
 });
 
 test("every request the pages made stayed on this service, and the browser reported no error", () => {

@@ -6,7 +6,7 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { bodyFromState, fieldsOf, parameterOf, stateFromBody, validate, type JsonSchema, type RangeValue } from "../../src/console/form.ts";
-import { chartPlan, formatCell, isNumericColumn } from "../../src/console/cells.ts";
+import { chartPlan, chartSeries, formatCell, isNumericColumn } from "../../src/console/cells.ts";
 
 const test = suite("console form and cells");
 
@@ -139,6 +139,27 @@ test("charts: bars for labels and numbers, a line for periods, none without both
   ]);
   assert.is(chartPlan(["name", "email"], [{ name: "a", email: "b" }]), null);
   assert.is(chartPlan(["n"], []), null);
+});
+
+test("charts: a long result shows the top bars and sums the rest of a count, says so, and keeps every period", () => {
+  const rows = Array.from({ length: 480 }, (_, i) => ({ director: `D${i}`, comments: i, average_rating: i / 100 }));
+  const plan = { kind: "bar" as const, label: "director", values: ["comments", "average_rating"] };
+  const counts = chartSeries(plan, rows, "comments", 25);
+  assert.is(counts.labels.length, 26);
+  assert.is(counts.labels[0], "D479");
+  assert.is(counts.labels[25], "Other (455 rows)");
+  assert.is(counts.values[25], (454 * 455) / 2); // 0 + 1 + … + 454
+  assert.match(counts.note!, /top 25 of 480 rows by comments; the last bar sums the other 455/);
+  const averages = chartSeries(plan, rows, "average_rating", 25);
+  assert.is(averages.labels.length, 25, "an average is not summed");
+  assert.match(averages.note!, /the other 455 are left out/);
+  const few = chartSeries(plan, rows.slice(0, 3), "comments", 25);
+  assert.equal(few, { labels: ["D0", "D1", "D2"], values: [0, 1, 2] });
+  const months = Array.from({ length: 100 }, (_, i) => ({ period: `${2100 - i}`, comments: i }));
+  const line = chartSeries({ kind: "line", label: "period", values: ["comments"] }, months, "comments", 25);
+  assert.is(line.labels.length, 100, "a time axis keeps every point");
+  assert.is(line.labels[0], "2001");
+  assert.is(line.note, undefined);
 });
 
 test.run();
