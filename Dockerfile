@@ -20,4 +20,4 @@ COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000
 # API by default; the worker service runs `node dist/workers/node.js`.
-CMD ["node", "dist/src/api/server.js"]
+CMD ["node", "dist/src/main/api.js"]

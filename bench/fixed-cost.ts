@@ -1,6 +1,6 @@
 /**
  * Per-request fixed cost: what the service adds around a report whose aggregation takes almost
- * nothing, as a client sees it. Deployed shape: one API process (dist/src/api/server.js) and one
+ * nothing, as a client sees it. Deployed shape: one API process (dist/src/main/api.js) and one
  * worker process (dist/workers/node.js) on the embedded test server; the client here submits
  * `POST /v1/reports {report_name: "bench-noop"}` and holds `GET /v1/reports/:id?wait=30` until the
  * request is completed. One request at a time, WARMUP first, then RUNS measured.

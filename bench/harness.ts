@@ -57,14 +57,14 @@ export function oursEnv(options: { mongoUri: string; dbName: string }, extra: Re
   };
 }
 
-/** Our API process (dist/src/api/server.js) on a free port; `url` once ready. */
+/** Our API process (dist/src/main/api.js) on a free port; `url` once ready. */
 export async function startApi(
   options: { mongoUri: string; dbName: string },
   env: Record<string, string> = {},
 ): Promise<WorkerProcess & { url: string }> {
   const port = await freePort();
   const api = spawnBenchProcess(
-    { args: [path.join(DIST, "src", "api", "server.js")] },
+    { args: [path.join(DIST, "src", "main", "api.js")] },
     oursEnv(options, { PORT: String(port), HOST: "127.0.0.1", ...env }),
     "api.listening",
     () => {},

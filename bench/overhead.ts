@@ -20,7 +20,7 @@ import { ObjectId, type Document } from "mongodb";
 import { loadConfig } from "../src/config.ts";
 import { openContext } from "../src/context.ts";
 import { silentLogger } from "../src/log.ts";
-import { startService } from "../src/service.ts";
+import { startService } from "../src/main/service.ts";
 import { validateParams } from "../src/reports/validation.ts";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { loadCollection } from "../scripts/lib/load-collection.ts";

@@ -12,7 +12,7 @@ import process from "node:process";
 import { loadConfig } from "../src/config.ts";
 import { openContext } from "../src/context.ts";
 import { silentLogger } from "../src/log.ts";
-import { startService } from "../src/service.ts";
+import { startService } from "../src/main/service.ts";
 import { ChunkWriter, readPage } from "../src/results/chunks.ts";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { median, writeResults } from "./lib.ts";

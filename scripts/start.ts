@@ -9,7 +9,7 @@ import process from "node:process";
 import { loadConfig } from "../src/config.ts";
 import { openContext } from "../src/context.ts";
 import { createLogger } from "../src/log.ts";
-import { startService } from "../src/service.ts";
+import { startService } from "../src/main/service.ts";
 import { demoDatasetNote, demoSize, movieYears, seedDemoData } from "./lib/demo-data.ts";
 import { loadCollection } from "./lib/load-collection.ts";
 import { MFLIX_DIR } from "./lib/paths.ts";

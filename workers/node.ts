@@ -1,6 +1,6 @@
 // Worker entry point for Node.js (run the compiled file: `node dist/workers/node.js`).
 import process from "node:process";
-import { runWorkerProcess } from "../src/worker/main.ts";
+import { runWorkerProcess } from "../src/main/worker.ts";
 
 await runWorkerProcess({
   name: "node",

@@ -14,7 +14,7 @@
  * Polls rather than watches: the process already holds its one change stream (requests), and the
  * loop sleeps exactly until the earliest due tick (at most `pollMs`), so a tick fires on time.
  */
-import type { AppContext } from "../context.ts";
+import type { BackgroundService } from "../background/service.ts";
 import type { Logger } from "../log.ts";
 import { OUTPUTS } from "../requests/document.ts";
 import type { RequestStore } from "../requests/store.ts";
@@ -32,7 +32,7 @@ export interface ScheduleFirerDeps {
   catalogue: ReportCatalogue;
   /** Re-reads the catalogue: a report added a moment ago may not have reached this process yet. */
   refreshCatalogue?: () => Promise<void>;
-  /** Longest sleep between looks for due schedules (new or changed schedules are seen this late). */
+  /** Longest sleep between looks for due schedules (new or changed schedules are seen this late); 0: this process fires none. */
   pollMs: number;
   log: Logger;
 }
@@ -46,7 +46,7 @@ const BATCH = 100;
  */
 export const MISFIRE_GRACE_MS = 10_000;
 
-export class ScheduleFirer {
+export class ScheduleFirer implements BackgroundService {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   private pass: Promise<void> | undefined;
@@ -54,6 +54,7 @@ export class ScheduleFirer {
   constructor(private readonly deps: ScheduleFirerDeps) {}
 
   start(): void {
+    if (this.deps.pollMs <= 0) return;
     this.stopped = false;
     this.deps.log.info("schedules.started", { poll_ms: this.deps.pollMs });
     this.loop();
@@ -185,17 +186,4 @@ export class ScheduleFirer {
     }
     return null;
   }
-}
-
-/** The firer a worker process runs over its context; null when SCHEDULE_POLL_MS is 0 (this process fires none). */
-export function createScheduleFirer(context: AppContext): ScheduleFirer | null {
-  if (context.config.schedulePollMs <= 0) return null;
-  return new ScheduleFirer({
-    schedules: context.schedules,
-    requests: context.store,
-    catalogue: context.catalogue,
-    refreshCatalogue: () => context.catalogueLoader.refresh(),
-    pollMs: context.config.schedulePollMs,
-    log: context.log.child({ part: "schedules" }),
-  });
 }

@@ -6,6 +6,7 @@
  * each bounded by WEBHOOK_TIMEOUT_MS.
  */
 import type { Collection } from "mongodb";
+import type { BackgroundService } from "../background/service.ts";
 import { ClaimLoop } from "../background/claim-loop.ts";
 import { instanceId } from "../background/instance-id.ts";
 import { representRequest } from "../api/representation.ts";
@@ -49,7 +50,7 @@ export function nextAttempt(
   return at.getTime() <= finishedAt.getTime() + config.webhookMaxAgeMs ? at : null;
 }
 
-export class WebhookDispatcher {
+export class WebhookDispatcher implements BackgroundService {
   readonly owner = instanceId("webhooks");
   private readonly outbox: WebhookOutbox;
   private readonly loop: ClaimLoop<RequestDocument>;

@@ -6,7 +6,7 @@
  * same batch and removed the same files. Correctness never depends on TTL indexes (which some
  * servers, including the test server, do not apply), nor on the lock: every delete is idempotent.
  */
-import type { Config } from "../config.ts";
+import type { BackgroundService } from "../background/service.ts";
 import { COLLECTIONS, type Database } from "../db.ts";
 import type { Logger } from "../log.ts";
 import { deleteKeysOf } from "../requests/idempotency.ts";
@@ -68,7 +68,7 @@ export interface RetentionSweeperDeps {
 }
 
 /** Purges on a timer (one sweep at a time in this process, one process at a time overall). */
-export class RetentionSweeper {
+export class RetentionSweeper implements BackgroundService {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private sweeping: Promise<unknown> | null = null;
   private stopped = false;
@@ -78,6 +78,7 @@ export class RetentionSweeper {
     this.lock = new DistributedLock(deps.database.db.collection<LockDocument>(COLLECTIONS.locks), LOCK_NAME, deps.owner, LOCK_MS);
   }
 
+  /** Nothing when retention is off (RETENTION_MS 0). */
   start(): void {
     if (this.deps.retentionMs <= 0) return;
     this.schedule();
@@ -115,22 +116,4 @@ export class RetentionSweeper {
     if (this.timer) clearTimeout(this.timer);
     await this.sweeping;
   }
-}
-
-/** The sweeper a worker process runs beside its Worker (nothing when retention is off). */
-export function startRetention(
-  context: { config: Config; database: Database; store: RequestStore; csvSink?: CsvSink; log: Logger },
-  owner: string,
-): RetentionSweeper {
-  const sweeper = new RetentionSweeper({
-    database: context.database,
-    store: context.store,
-    csvSink: context.csvSink,
-    retentionMs: context.config.retentionMs,
-    sweepMs: context.config.retentionSweepMs,
-    owner,
-    log: context.log.child({ part: "retention" }),
-  });
-  sweeper.start();
-  return sweeper;
 }

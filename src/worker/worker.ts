@@ -8,6 +8,7 @@
  * claim"; the store's atomic claim decides who gets what, so any number of worker processes can
  * run side by side.
  */
+import type { BackgroundService } from "../background/service.ts";
 import { ClaimLoop } from "../background/claim-loop.ts";
 import { instanceId } from "../background/instance-id.ts";
 import type { Config } from "../config.ts";
@@ -65,7 +66,7 @@ interface RunningJob {
   keeper: LeaseKeeper;
 }
 
-export class Worker {
+export class Worker implements BackgroundService {
   readonly owner = instanceId();
   /** The jobs this worker runs, by request id: for cancelling one and aborting all at shutdown. */
   private readonly running = new Map<string, RunningJob>();

@@ -151,10 +151,10 @@ export async function stopWorker(worker: WorkerProcess, signal: NodeJS.Signals =
   return worker.exited;
 }
 
-/** The API server (dist/src/api/server.js) on a free port; `url` once it listens (needs LOG_LEVEL info or lower). */
+/** The API server (dist/src/main/api.js) on a free port; `url` once it listens (needs LOG_LEVEL info or lower). */
 export async function spawnApi(mongo: TestMongo, env: Record<string, string> = {}): Promise<LoggedProcess & { url: string }> {
   const api = spawnLogged({
-    args: [path.join(REPO_ROOT, "dist", "src", "api", "server.js")],
+    args: [path.join(REPO_ROOT, "dist", "src", "main", "api.js")],
     env: { MONGODB_URI: mongo.uri, MONGODB_DB: mongo.dbName, PORT: "0", LOG_LEVEL: "info", ...env },
     echoProblems: true,
   });

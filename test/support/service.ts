@@ -6,7 +6,7 @@ import { loadConfig, type Config } from "../../src/config.ts";
 import { openContext, type AppContext } from "../../src/context.ts";
 import process from "node:process";
 import { createLogger, silentLogger, type Logger } from "../../src/log.ts";
-import { startService } from "../../src/service.ts";
+import { startService } from "../../src/main/service.ts";
 import type { ApiApp } from "../../src/api/app.ts";
 import type { Worker } from "../../src/worker/worker.ts";
 import type { TestMongo } from "./mongo.ts";

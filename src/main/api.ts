@@ -1,9 +1,9 @@
-// API process entry point: `node dist/src/api/server.js` (MONGODB_URI required).
+// API process entry point: `node dist/src/main/api.js` (MONGODB_URI required).
 import process from "node:process";
 import { openContext } from "../context.ts";
 import { createLogger } from "../log.ts";
-import { createApp } from "./app.ts";
-import { listen } from "./listen.ts";
+import { createApp } from "../api/app.ts";
+import { listen } from "../api/listen.ts";
 
 const log = createLogger({ component: "api", pid: process.pid });
 try {

@@ -6,10 +6,7 @@ import process from "node:process";
 import { openContext } from "../context.ts";
 import { createLogger } from "../log.ts";
 import { serveMetrics, type MetricsServer } from "../metrics/server.ts";
-import { WebhookDispatcher } from "../webhooks/dispatcher.ts";
-import { startRetention } from "./retention.ts";
-import { createScheduleFirer } from "../schedules/firer.ts";
-import { Worker } from "./worker.ts";
+import { startBackground } from "./background.ts";
 
 export interface Runtime {
   name: "node" | "deno";
@@ -27,14 +24,11 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
     runtime.exit(1);
     return;
   }
-  const worker = new Worker(context, () => {
+  const background = startBackground(context, {
     // Exit without the graceful path: it needs the database this process cannot reach. Leases
     // expire and other workers (or this one, restarted) take the jobs.
-    runtime.exit(1);
+    onUnreachable: () => runtime.exit(1),
   });
-  worker.start();
-  const webhooks = new WebhookDispatcher({ ...context, requests: context.database.requests });
-  webhooks.start();
   let metricsServer: MetricsServer | null = null;
   if (context.config.metricsPort !== undefined) {
     try {
@@ -45,18 +39,13 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
       log.error("worker.metrics_failed", { error, port: context.config.metricsPort });
     }
   }
-  const retention = startRetention(context, worker.owner);
-  // Fires due schedules beside the worker (its own loop; see schedules/firer.ts).
-  const firer = createScheduleFirer(context);
-  firer?.start();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info("worker.signal", { signal, active_jobs: worker.activeJobs });
-    void Promise.all([firer?.stop(), retention.stop()])
-      .then(() => worker.stop())
-      .then(() => webhooks.stop())
+    log.info("worker.signal", { signal, active_jobs: background.worker.activeJobs });
+    void background
+      .stop()
       .then(() => metricsServer?.close())
       .then(() => context.close())
       .then(

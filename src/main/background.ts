@@ -1,0 +1,57 @@
+/**
+ * The composition root of the background work: the four services a worker process runs beside
+ * each other, built from one context, started in one order and stopped in one order. The worker
+ * process (main/worker.ts) and the all-in-one service (main/service.ts) both run exactly this.
+ */
+import type { BackgroundService } from "../background/service.ts";
+import type { AppContext } from "../context.ts";
+import { ScheduleFirer } from "../schedules/firer.ts";
+import { WebhookDispatcher } from "../webhooks/dispatcher.ts";
+import { RetentionSweeper } from "../worker/retention.ts";
+import { Worker } from "../worker/worker.ts";
+
+export interface Background {
+  worker: Worker;
+  /** Stops the timers first (schedules, retention), then the worker (releasing its jobs), then webhooks (so deliveries of jobs that ended meanwhile still start). */
+  stop(): Promise<void>;
+}
+
+export interface BackgroundOptions {
+  /** Called once claims have failed for UNREACHABLE_EXIT_MS (see Worker). */
+  onUnreachable?: (failingForMs: number) => void;
+}
+
+export function startBackground(context: AppContext, options: BackgroundOptions = {}): Background {
+  const { config, log } = context;
+  const worker = new Worker(context, options.onUnreachable);
+  // Webhooks go out wherever jobs run.
+  const webhooks = new WebhookDispatcher({ ...context, requests: context.database.requests });
+  // One process at a time purges (see worker/retention.ts); the lock names this worker.
+  const retention = new RetentionSweeper({
+    database: context.database,
+    store: context.store,
+    csvSink: context.csvSink,
+    retentionMs: config.retentionMs,
+    sweepMs: config.retentionSweepMs,
+    owner: worker.owner,
+    log: log.child({ part: "retention" }),
+  });
+  const schedules = new ScheduleFirer({
+    schedules: context.schedules,
+    requests: context.store,
+    catalogue: context.catalogue,
+    refreshCatalogue: () => context.catalogueLoader.refresh(),
+    pollMs: config.schedulePollMs,
+    log: log.child({ part: "schedules" }),
+  });
+  const services: BackgroundService[] = [worker, webhooks, retention, schedules];
+  for (const service of services) service.start();
+  return {
+    worker,
+    stop: async () => {
+      await Promise.all([schedules.stop(), retention.stop()]);
+      await worker.stop();
+      await webhooks.stop();
+    },
+  };
+}
