@@ -12,17 +12,24 @@ import { createLogger } from "../src/log.ts";
 import { startService } from "../src/main/service.ts";
 import { demoDatasetNote, demoSize, movieYears, seedDemoData } from "./lib/demo-data.ts";
 import { loadCollection } from "./lib/load-collection.ts";
-import { MFLIX_DIR } from "./lib/paths.ts";
+import { CACHE_DIR, MFLIX_DIR } from "./lib/paths.ts";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { startEmbeddedMongo, type EmbeddedMongo } from "./lib/embedded-mongo.ts";
 import { MissingToolError } from "./lib/required-tools.ts";
 
 const log = createLogger({ component: "service", pid: process.pid });
 let embedded: EmbeddedMongo | undefined;
+// The files of an in-memory database's requests would outlive it (and be shared by every copy
+// started on this machine): a folder per run, removed at exit.
+const runFiles =
+  process.env.MONGODB_URI || process.env.LOCAL_CSV_DIR ? undefined : path.join(CACHE_DIR, "npm-start", `files-${process.pid}`);
+if (runFiles) process.env.LOCAL_CSV_DIR = runFiles;
+const removeRunFiles = () => runFiles && rmSync(runFiles, { recursive: true, force: true });
 try {
   const base = loadConfig();
   if (!base.mongoUri) {
-    log.info("db.embedded_starting", { note: "first start downloads mongo-java-server from Maven Central" });
+    log.info("db.embedded_starting", {});
     embedded = await startEmbeddedMongo({ ownProcessGroup: true });
     log.info("db.embedded_ready", { uri: embedded.uri });
   }
@@ -62,6 +69,8 @@ try {
     await running.close();
     await context.close();
     await embedded?.stop();
+    removeRunFiles();
+    log.info("service.stopped", { signal });
     process.exit(0);
   };
   process.once("SIGINT", () => void shutdown("SIGINT"));
@@ -75,5 +84,6 @@ try {
     log.error("service.start_failed", { error });
   }
   await embedded?.stop();
+  removeRunFiles();
   process.exit(1);
 }

@@ -45,6 +45,8 @@ export function prepareEmbeddedMongo(): { classpath: string } {
   const classpathFile = path.join(dir, "classpath.txt");
   if (!existsSync(classpathFile)) {
     requireTools([JAVA, JAVAC, MAVEN], "The embedded MongoDB (compiled once from scripts/mongo-server)", WITHOUT_JAVA);
+    // Said only when it happens (the first start, or after the launcher changed): it takes a minute.
+    process.stderr.write("Fetching mongo-java-server from Maven Central and compiling its launcher (once; cached in .cache/)…\n");
     const staging = `${dir}.tmp-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(path.join(staging, "classes"), { recursive: true });
@@ -60,20 +62,22 @@ export function prepareEmbeddedMongo(): { classpath: string } {
         "dependency:build-classpath",
         `-Dmdep.outputFile=${depsFile}`,
       ],
-      {
-        stdio: ["ignore", "inherit", "inherit"],
-      },
+      QUIET,
     );
     const deps = readFileSync(depsFile, "utf8").trim();
-    execFileSync("javac", ["-cp", deps, "-d", path.join(staging, "classes"), ...sources], {
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    execFileSync("javac", ["-cp", deps, "-d", path.join(staging, "classes"), ...sources], QUIET);
     writeFileSync(path.join(staging, "classpath.txt"), [path.join(dir, "classes"), deps].join(path.delimiter));
     rmSync(dir, { recursive: true, force: true });
     renameSync(staging, dir);
   }
   return { classpath: readFileSync(classpathFile, "utf8").trim() };
 }
+
+/**
+ * Maven's and javac's own chatter (colour codes, deprecation notes) is of no use to someone starting
+ * the service; on failure execFileSync's error carries their output, so nothing is lost.
+ */
+const QUIET = { stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[], encoding: "utf8" as const, maxBuffer: 16 * 1024 * 1024 };
 
 /** Starts a fresh, empty server on `port` (0: any free port) and resolves once it listens. */
 /**
