@@ -21,7 +21,7 @@ import path from "node:path";
 import process from "node:process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
-import { MongoClient } from "mongodb";
+import { MongoClient, ObjectId } from "mongodb";
 import { loadConfig } from "../src/config.ts";
 import { CsvExport } from "../src/results/csv.ts";
 import { openCsvSink } from "../src/results/sinks/open.ts";
@@ -107,7 +107,8 @@ async function child(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const started = Date.now();
-  const exporter = await CsvExport.start(sink, { requestId: `bench-${process.pid}`, reportName: "csv-bench", attempt: 1, columns });
+  const requestId = new ObjectId();
+  const exporter = await CsvExport.start(sink, { requestId, reportName: "csv-bench", attempt: 1, columns });
   for (let n = 0; n < rows; n++) {
     await exporter.add({
       n,
@@ -123,7 +124,7 @@ async function child(): Promise<void> {
   const memoryPeaks = memory.stop();
   loopDelay.disable();
   // Before reporting: the parent stops the emulator once the last child has reported.
-  await sink.remove(stored);
+  await sink.remove({ requestId, attempt: 1, ext: "csv" });
   console.log(
     JSON.stringify({
       event: "done",

@@ -11,8 +11,7 @@
  * and a worker would then run a request another worker also runs, or a client would have read a
  * status that no longer exists.
  */
-import { ObjectId, type Collection, type Filter } from "mongodb";
-import { storedCsv, type StoredCsv } from "../results/sinks/sink.ts";
+import { MongoServerError, ObjectId, type Collection, type Filter } from "mongodb";
 import {
   FINAL_STATUSES,
   type OutputKind,
@@ -23,6 +22,19 @@ import {
   type RequestStatus,
 } from "./document.ts";
 import { fingerprint } from "./fingerprint.ts";
+
+/**
+ * Server codes that mean "this document's fields do not allow the update" rather than anything
+ * about the deployment: BadValue, TypeMismatch, PathNotViable.
+ */
+const DOCUMENT_ERROR_CODES: ReadonlySet<number> = new Set([2, 14, 28]);
+
+function isDocumentError(error: unknown): boolean {
+  return error instanceof MongoServerError && DOCUMENT_ERROR_CODES.has(Number(error.code));
+}
+
+/** Bounds the documents one claim sets aside, so a server that refuses every update is still reported. */
+const MAX_SET_ASIDE_PER_CLAIM = 10;
 
 /** What a worker holds after a successful claim: enough to fence every later write. */
 export interface Claim {
@@ -159,14 +171,13 @@ export class RequestStore {
    * webhook is still to be delivered stays until the delivery ends: the dispatcher reads it to
    * build the call, and the receiver may fetch its result.
    */
-  async expired(before: Date, limit: number): Promise<{ id: RequestDocument["_id"]; csv?: StoredCsv }[]> {
-    const docs = await this.requests
+  expired(before: Date, limit: number): Promise<Pick<RequestDocument, "_id" | "result">[]> {
+    return this.requests
       .find(
         { status: { $in: [...FINAL_STATUSES] }, finished_at: { $lt: before }, "callback.state": { $ne: "pending" } },
-        { projection: { _id: 1, "result.csv": 1 }, sort: { finished_at: 1 }, limit },
+        { projection: { _id: 1, "result.attempt": 1, "result.csv.sink": 1, "result.csv.bucket": 1 }, sort: { finished_at: 1 }, limit },
       )
       .toArray();
-    return docs.map((d) => (d.result?.csv ? { id: d._id, csv: storedCsv(d.result.csv) } : { id: d._id }));
   }
 
   async delete(ids: RequestDocument["_id"][]): Promise<number> {
@@ -188,11 +199,7 @@ export class RequestStore {
 
   /** Index `expired_leases {status, lease.until}`: equality then range, in index order. */
   claimExpired(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
-    return this.requests.findOneAndUpdate({ status: "running", "lease.until": { $lt: now } }, this.takeOver(owner, leaseMs, now), {
-      sort: { "lease.until": 1 },
-      returnDocument: "after",
-      ...majority,
-    });
+    return this.claimSettingAside({ status: "running", "lease.until": { $lt: now } }, { "lease.until": 1 }, owner, leaseMs, now);
   }
 
   /**
@@ -204,11 +211,53 @@ export class RequestStore {
    * it was inserted (null sorts first, so such requests are claimed first, by `report_date`).
    */
   claimPending(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
-    return this.requests.findOneAndUpdate(duePending(now), this.takeOver(owner, leaseMs, now), {
-      sort: PENDING_CLAIM_ORDER,
-      returnDocument: "after",
-      ...majority,
-    });
+    return this.claimSettingAside(duePending(now), PENDING_CLAIM_ORDER, owner, leaseMs, now);
+  }
+
+  /**
+   * One claim (findOneAndUpdate on `filter` in `sort` order) that no document can stop. A document
+   * an integration inserted with fields the claim cannot update (`attempts: "x"`: the server
+   * refuses the `$inc` with TypeMismatch) would otherwise be first in line for every claim of
+   * every worker, forever. When the server refuses the claim's update for such a reason, the
+   * document the claim would take is set aside (ended as `error`, code `invalid_document`, with the
+   * server's reason) and the claim tried again.
+   */
+  private async claimSettingAside(
+    filter: Filter<RequestDocument>,
+    sort: Readonly<Record<string, 1>>,
+    owner: string,
+    leaseMs: number,
+    now: Date,
+  ): Promise<RequestDocument | null> {
+    const take = this.takeOver(owner, leaseMs, now);
+    for (let setAside = 0; ; setAside++) {
+      try {
+        return await this.requests.findOneAndUpdate(filter, take, { sort, returnDocument: "after", ...majority });
+      } catch (error) {
+        if (!isDocumentError(error) || setAside >= MAX_SET_ASIDE_PER_CLAIM) throw error;
+      }
+      // Which document refused? The first in line, unless another worker took it meanwhile: try
+      // the same update on that one document alone, and set it aside only if it refuses too.
+      const first = await this.requests.findOne(filter, { sort, projection: { _id: 1, status: 1 } });
+      if (!first) return null;
+      try {
+        const claimed = await this.requests.findOneAndUpdate({ ...filter, _id: first._id }, take, { returnDocument: "after", ...majority });
+        if (claimed) return claimed;
+      } catch (error) {
+        if (!isDocumentError(error)) throw error;
+        await this.setAside(first, `the document cannot be claimed: ${(error as Error).message}`, now);
+      }
+    }
+  }
+
+  /** Ends a document the service cannot process as `error` (code invalid_document), whatever its other fields hold. */
+  async setAside(doc: Pick<RequestDocument, "_id" | "status">, message: string, now = new Date()): Promise<boolean> {
+    const { matchedCount } = await this.requests.updateOne(
+      { _id: doc._id, status: doc.status },
+      { $set: { status: "error", error: { code: "invalid_document", message }, lease: null, finished_at: now } },
+      majority,
+    );
+    return matchedCount === 1;
   }
 
   private takeOver(owner: string, leaseMs: number, now: Date) {

@@ -3,7 +3,7 @@
  * and/or stream them into a CSV file (by the request's output). Knows nothing about leases or
  * retries; the worker decides what a failure means.
  */
-import type { Collection, Db, Document } from "mongodb";
+import type { Collection, Db, Document, ObjectId } from "mongodb";
 import type { OutputKind, ReportResult } from "../requests/document.ts";
 import type { ReportDefinition } from "../reports/define.ts";
 import { ChunkWriter, deleteChunks, type ChunkDocument } from "../results/chunks.ts";
@@ -14,7 +14,8 @@ import type { ProgressTracker } from "./progress.ts";
 export interface ExecuteOptions {
   db: Db;
   results: Collection<ChunkDocument>;
-  requestId: unknown;
+  /** An ObjectId: stored files are named by it (results/locations.ts). */
+  requestId: ObjectId;
   attempt: number;
   rowsPerChunk: number;
   maxTimeMS: number;
@@ -62,7 +63,7 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
   options.signal.addEventListener("abort", onAbort, { once: true });
   try {
     if (output !== "json") {
-      const target = { requestId: String(options.requestId), reportName: report.name, attempt: options.attempt, columns };
+      const target = { requestId: options.requestId, reportName: report.name, attempt: options.attempt, columns };
       csv = await CsvExport.start(options.csvSink!, target, { formulaGuard: options.csvFormulaGuard });
     }
     const progress = options.progress;

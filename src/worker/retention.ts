@@ -9,7 +9,7 @@
 import type { BackgroundService } from "../background/service.ts";
 import { COLLECTIONS, type Database } from "../db.ts";
 import type { Logger } from "../log.ts";
-import { deleteKeysOf } from "../requests/idempotency.ts";
+import { removeRequests } from "../requests/removal.ts";
 import type { RequestStore } from "../requests/store.ts";
 import type { CsvSink } from "../results/sinks/sink.ts";
 import { DistributedLock, type LockDocument } from "./lock.ts";
@@ -33,7 +33,9 @@ export interface PurgeOptions {
 
 /**
  * Removes expired requests batch by batch until a batch comes back short; returns how many. Rows
- * and files go first, so a request is never visible without its rows.
+ * and files go first, so a request is never visible without its rows (requests/removal.ts). A
+ * request whose file the store failed to remove stays for the next sweep; the sweep stops at such
+ * a batch rather than reading it again at once.
  */
 export async function purgeExpired(options: PurgeOptions): Promise<number> {
   const now = options.now ?? new Date();
@@ -43,17 +45,27 @@ export async function purgeExpired(options: PurgeOptions): Promise<number> {
   for (;;) {
     const batch = await options.store.expired(before, batchSize);
     if (batch.length === 0) break;
-    // A file in another kind of store than this process writes to is not ours to name: leave it
-    // (a bucket lifecycle rule or a process configured for that store removes it).
-    for (const { csv } of batch) if (csv && csv.sink === options.csvSink?.kind) await options.csvSink.remove(csv);
-    const ids = batch.map((entry) => entry.id);
-    await options.database.results.deleteMany({ request_id: { $in: ids } });
-    await deleteKeysOf(options.database.idempotency, ids);
-    removed += await options.store.delete(ids);
+    const outcome = await removeRequests(options, batch);
+    removed += outcome.removed;
+    if (outcome.failed.length > 0) throw new RetentionFileError(outcome.failed.length, outcome.failed[0].error, removed);
     if (batch.length < batchSize) break;
     if (options.lock && !(await options.lock.renew())) break;
   }
   return removed;
+}
+
+/** The store failed to remove some files: their requests stay for the next sweep. */
+export class RetentionFileError extends Error {
+  override name = "RetentionFileError";
+  constructor(
+    readonly kept: number,
+    cause: unknown,
+    readonly removed: number,
+  ) {
+    super(`${kept} expired request(s) kept: removing their files failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+  }
 }
 
 export interface RetentionSweeperDeps {

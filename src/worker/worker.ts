@@ -8,6 +8,7 @@
  * claim"; the store's atomic claim decides who gets what, so any number of worker processes can
  * run side by side.
  */
+import { MongoServerError, ObjectId } from "mongodb";
 import type { BackgroundService } from "../background/service.ts";
 import { ClaimLoop } from "../background/claim-loop.ts";
 import { instanceId } from "../background/instance-id.ts";
@@ -19,9 +20,11 @@ import type { RequestEvents } from "../requests/events.ts";
 import type { Claim, RequestStore } from "../requests/store.ts";
 import type { LiveCatalogue } from "../reports/live.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
-import { validateParams } from "../reports/validation.ts";
+import { ValidationError, validateParams } from "../reports/validation.ts";
 import { deleteChunks } from "../results/chunks.ts";
-import { storedCsv, type CsvSink } from "../results/sinks/sink.ts";
+import { storedFileName, storedFilesOf } from "../results/locations.ts";
+import type { CsvSink } from "../results/sinks/sink.ts";
+import { removeStoredFiles } from "../requests/removal.ts";
 import { ClaimPacer } from "./claim-pacer.ts";
 import { classifyError } from "./errors.ts";
 import { executeReport } from "./execute.ts";
@@ -185,6 +188,9 @@ export class Worker implements BackgroundService {
 
   /** The sweep will try again; a database outage must not kill the worker, unless it lasts (see onUnreachable). */
   private claimFailed(error: unknown): void {
+    // A server's answer, even a refusal, means the database is reachable: only failures to reach
+    // it count towards UNREACHABLE_EXIT_S (a restart would not cure a refusal).
+    if (answeredByServer(error)) this.lastClaimReachedDb = Date.now();
     const { unreachableExitMs } = this.deps.config;
     const failingForMs = Date.now() - this.lastClaimReachedDb;
     this.log.warn("claim.failed", { error, failing_for_ms: failingForMs });
@@ -273,6 +279,8 @@ export class Worker implements BackgroundService {
     log: Logger,
   ) {
     const { config, database, store } = this.deps;
+    // Files, rows and webhooks are keyed by the id: a string equal to a real request's hex would reach that request's.
+    if (!(doc._id instanceof ObjectId)) throw new ValidationError([{ field: "_id", message: "a request's _id is an ObjectId" }]);
     const envelope = validateParams(doc, ClaimedEnvelope);
     const report = await this.requireReport(envelope.report_name, log);
     attempts.maxAttempts = positiveInteger(envelope.max_attempts) ?? report.maxAttempts ?? config.maxAttempts;
@@ -322,15 +330,14 @@ export class Worker implements BackgroundService {
     return catalogue.require(name);
   }
 
-  /** Removes the CSV file an attempt committed but could not record (its name is the attempt's own: see finalObjectName). */
-  private async removeOurCsv(result: ReportResult, log: Logger): Promise<void> {
-    const { csvSink } = this.deps;
-    const csv = result.csv;
-    if (!csv || !csvSink || storedCsv(csv).sink !== csvSink.kind) return;
-    try {
-      await csvSink.remove(storedCsv(csv));
-    } catch (error) {
-      log.warn("job.csv_remove_failed", { object: csv.object, error });
+  /**
+   * Removes the files an attempt committed but could not record: named by this claim's id and
+   * attempt (results/locations.ts), which are this attempt's own, so no other attempt's file.
+   */
+  private async removeOurFiles(claim: Claim, result: ReportResult, log: Logger): Promise<void> {
+    const files = storedFilesOf({ _id: claim.id, result: { attempt: claim.attempt, csv: result.csv } });
+    for (const { file, error } of await removeStoredFiles(this.deps.csvSink, files)) {
+      log.warn("job.file_remove_failed", { file: storedFileName(file.requestId, file.attempt, file.ext), error });
     }
   }
 
@@ -357,7 +364,7 @@ export class Worker implements BackgroundService {
         } else {
           // Cancelled, retaken or deleted meanwhile: this attempt's rows and file will never be read.
           await removeOurRows();
-          await this.removeOurCsv(result!, log);
+          await this.removeOurFiles(claim, result!, log);
           log.warn("job.result_discarded", { reason: "lease lost before completion" });
           return "lease_lost";
         }
@@ -421,6 +428,11 @@ function runEnd(error: unknown, signal: AbortSignal): RunEnd {
   if (reason instanceof JobTimeoutError) return { kind: "timed_out", message: reason.message };
   if (reason instanceof ShutdownError) return { kind: "shutdown" };
   return { kind: "failed", error: classifyError(error) };
+}
+
+/** The server answered (with an error): it was reached. */
+function answeredByServer(error: unknown): boolean {
+  return error instanceof MongoServerError;
 }
 
 function positiveInteger(value: unknown): number | undefined {

@@ -55,14 +55,14 @@ test('"output": "csv" writes the file; the status has csv and a download link, n
   const done = await submitAndWait({ report_name: "csv-awkward", output: "csv" });
   assert.is(done.status, "completed", JSON.stringify(done.error));
   assert.is(done.output, "csv");
-  const object = `reports/csv-awkward/${done.id}.attempt-1.csv`;
+  const object = `reports/${done.id}.attempt-1.csv`;
   assert.equal(done.csv, { object, bytes: Buffer.byteLength(AWKWARD_CSV), rows: 6 });
   assert.is(done.gcs_link, undefined, "no GCS, no gcs_link");
   assert.is(done.links.csv, `/v1/reports/${done.id}/csv`);
   assert.is(done.rows, undefined, "a csv-only request has no rows to page");
   assert.is(done.total_rows, 6);
   assert.equal(readFileSync(path.join(dir, object), "utf8"), AWKWARD_CSV);
-  assert.equal(readdirSync(path.join(dir, "incomplete", "csv-awkward")), [], "nothing left under incomplete/");
+  assert.equal(readdirSync(path.join(dir, "incomplete")), [], "nothing left under incomplete/");
 });
 
 test("GET /v1/reports/:id/csv streams the file byte for byte with Content-Disposition", async () => {
@@ -120,6 +120,37 @@ test("a file removed after completion answers 410", async () => {
   rmSync(path.join(dir, done.csv.object));
   const response = await request(`${service.url}/v1/reports/${done.id}/csv`);
   assert.is(response.status, 410);
+});
+
+test("a document that records another request's file as its CSV: GET /csv never serves it, DELETE never removes it", async () => {
+  const victim = await submitAndWait({ report_name: "csv-awkward", output: "csv" });
+  const victimFile = path.join(dir, victim.csv.object);
+  // As an integration can insert it: already completed, naming the other request's file.
+  const { insertedId } = await service.context.database.requests.insertOne({
+    report_name: "csv-awkward",
+    params: {},
+    output: "csv",
+    status: "completed",
+    attempts: 1,
+    lease: null,
+    report_date: new Date(),
+    finished_at: new Date(),
+    result: {
+      row_count: 6,
+      columns: ["a"],
+      attempt: 1,
+      rows_per_chunk: 1000,
+      csv: { sink: "local", object: victim.csv.object, bytes: 1, rows: 6 },
+    },
+  } as any);
+  const download = await fetch(`${service.url}/v1/reports/${insertedId}/csv`);
+  const body = await download.text();
+  assert.is.not(download.status, 200, "the other request's file is not served");
+  assert.not.ok(body.includes(AWKWARD_CSV), "not a byte of it");
+  const deleted = await request(`${service.url}/v1/reports/${insertedId}`, { method: "DELETE" });
+  assert.ok(deleted.status === 204 || deleted.status === 404, `DELETE: ${deleted.status}`);
+  assert.ok(existsSync(victimFile), "the other request's file is still there");
+  assert.is((await fetch(`${service.url}/v1/reports/${victim.id}/csv`)).status, 200);
 });
 
 test("a sink that cannot write: the attempt fails, is retried, and ends in error with the reason", async () => {

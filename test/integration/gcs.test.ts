@@ -5,6 +5,7 @@
  */
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
+import { ObjectId } from "mongodb";
 import { createHash, generateKeyPairSync, verify, type KeyObject } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { Writable, finished } from "node:stream";
 import { ConfigError, loadConfig, type CsvConfig } from "../../src/config.ts";
 import type { CsvSink } from "../../src/results/sinks/sink.ts";
 import { createGcsSink, STREAMED_AHEAD_BYTES } from "../../src/results/sinks/gcs.ts";
+import { purgeExpired } from "../../src/worker/retention.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { eventually, get, post, request, submitAndWait as submitAndWaitAt } from "../support/http.ts";
@@ -119,7 +121,7 @@ function verifySignedUrl(signed: string): { valid: boolean; params: URLSearchPar
 test("the uploaded object equals the expected CSV byte for byte, with content type and metadata", async () => {
   const done = await submitAndWait({ report_name: "csv-awkward", output: "csv" });
   assert.is(done.status, "completed", JSON.stringify(done.error));
-  const object = `reports/csv-awkward/${done.id}.attempt-1.csv`;
+  const object = `reports/${done.id}.attempt-1.csv`;
   assert.equal(done.csv, {
     bucket: BUCKET,
     object,
@@ -260,7 +262,7 @@ test("GCS_UPLOAD_CHUNK_KB: a chunked upload (256 KiB per request) stores the sam
     { bucket: BUCKET, emulatorHost: gcs.url, projectId: "test-project", maxRetries: 1, chunkSizeBytes: 256 * 1024 },
     { linkExpirySeconds: EXPIRY_S },
   );
-  const target = { requestId: `chunked-${Date.now()}`, reportName: "chunked", attempt: 1, columns: ["line"] };
+  const target = { requestId: new ObjectId(), reportName: "chunked", attempt: 1, columns: ["line"] };
   const upload = await chunked.open(target);
   // 1.5 MB in 64 KiB writes: six whole chunks and a short last one.
   const lines = Array.from({ length: 20_000 }, (_, n) => `${String(n).padStart(8, "0")},${"y".repeat(66)}\r\n`);
@@ -280,8 +282,55 @@ test("GCS_UPLOAD_CHUNK_KB: a chunked upload (256 KiB per request) stores the sam
   assert.is(downloaded.length, body.length);
   assert.ok(downloaded.equals(body), "the object holds exactly the bytes written");
   assert.ok(progressEvents >= 6, `the upload read the file in ${progressEvents} steps`);
-  assert.equal(await listObjects(`incomplete/chunked/${target.requestId}`), [], "the incomplete object was removed");
-  assert.ok(await chunked.remove(stored));
+  assert.equal(await listObjects(`incomplete/${target.requestId.toHexString()}`), [], "the incomplete object was removed");
+  assert.ok(await chunked.remove({ ...target, ext: "csv" }));
+});
+
+/** A request as an integration can insert it: already completed, its result naming another bucket's object. */
+const forgedCompleted = (bucket: string) => ({
+  _id: new ObjectId(),
+  report_name: "csv-awkward",
+  params: {},
+  output: "csv",
+  status: "completed",
+  attempts: 1,
+  lease: null,
+  report_date: new Date("2020-01-01"),
+  finished_at: new Date("2020-01-01"),
+  result: {
+    row_count: 1,
+    columns: ["a"],
+    attempt: 1,
+    rows_per_chunk: 1000,
+    csv: { sink: "gcs", bucket, object: "secret.txt", bytes: 6, rows: 1 },
+  },
+});
+
+test("a document that records another bucket's object as its CSV: the service never signs, serves or deletes it", async () => {
+  const OTHER = "other-bucket";
+  await gcs.createBucket(OTHER);
+  const uploaded = await fetch(`${gcs.url}/upload/storage/v1/b/${OTHER}/o?uploadType=media&name=secret.txt`, {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: "secret",
+  });
+  assert.ok(uploaded.ok, `uploading the other bucket's object: ${uploaded.status}`);
+  const secretExists = async () => (await fetch(`${gcs.url}/storage/v1/b/${OTHER}/o/secret.txt`)).status === 200;
+  const requests = service.context.database.requests;
+  const forged = forgedCompleted(OTHER);
+  await requests.insertOne(forged as any);
+  const id = forged._id.toHexString();
+  const csv = await fetch(`${service.url}/v1/reports/${id}/csv`, { redirect: "manual" });
+  const location = csv.headers.get("location") ?? "";
+  assert.not.ok(location.includes(OTHER) || location.includes("secret.txt"), `never signed: ${csv.status} ${location}`);
+  if (csv.status === 303) assert.is(new URL(location).pathname, `/${BUCKET}/reports/${id}.attempt-1.csv`);
+  const deleted = await request(`${service.url}/v1/reports/${id}`, { method: "DELETE" });
+  assert.ok(deleted.status === 204 || deleted.status === 404, `DELETE: ${deleted.status}`);
+  assert.ok(await secretExists(), "DELETE left the other bucket's object");
+  await requests.insertOne(forgedCompleted(OTHER) as any);
+  const { database, store, csvSink } = service.context;
+  assert.ok((await purgeExpired({ database, store, retentionMs: 1000, csvSink })) >= 1, "the forged request itself was purged");
+  assert.ok(await secretExists(), "retention left the other bucket's object");
 });
 
 test("an export cancelled mid-upload leaves no object, complete-looking or otherwise", async () => {
@@ -293,7 +342,7 @@ test("an export cancelled mid-upload leaves no object, complete-looking or other
   assert.is(cancelled.body.status, "cancelled", JSON.stringify(cancelled.body));
   // The worker stops the upload and removes what it wrote; then it is idle again.
   await eventually(async () => (service.worker?.activeJobs === 0 ? true : undefined), 30_000);
-  assert.equal(await listObjects(`reports/csv-bulk/${id}`), []);
+  assert.equal(await listObjects(`reports/${id}`), []);
   assert.equal(await listObjects("incomplete/"), []);
 });
 
@@ -330,7 +379,7 @@ test("emulator down: the attempt fails, is retried, ends in error with the reaso
   assert.is(done.status, "error");
   assert.is(done.attempts, 3, "retried up to max_attempts");
   assert.is(done.error.code, "execution");
-  assert.ok(done.error.message.includes(`gs://${BUCKET}/reports/csv-awkward/${done.id}.attempt-`), done.error.message);
+  assert.ok(done.error.message.includes(`gs://${BUCKET}/reports/${done.id}.attempt-`), done.error.message);
   assert.match(done.error.message, /ECONNREFUSED|connect|socket|fetch failed/i);
 
   // Back up (an empty emulator on the same address): the same worker serves the next request.

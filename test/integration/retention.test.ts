@@ -13,6 +13,7 @@ import { COLLECTIONS, connect, ensureIndexes, type Database } from "../../src/db
 import { silentLogger } from "../../src/log.ts";
 import { RequestStore } from "../../src/requests/store.ts";
 import { LocalCsvSink } from "../../src/results/sinks/local.ts";
+import { storedFileName } from "../../src/results/locations.ts";
 import { DistributedLock } from "../../src/worker/lock.ts";
 import { purgeExpired, RetentionSweeper } from "../../src/worker/retention.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
@@ -51,9 +52,9 @@ async function finished(count: number, finishedAgoMs: number, withCsv = false): 
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
     const id = new ObjectId();
-    const object = `reports/r/${id.toHexString()}.csv`;
+    const object = storedFileName(id, 1, "csv");
     if (withCsv) {
-      await mkdir(path.join(dir, "reports", "r"), { recursive: true });
+      await mkdir(path.join(dir, "reports"), { recursive: true });
       await writeFile(path.join(dir, object), "a\r\n1\r\n");
       files.push(path.join(dir, object));
     }
@@ -111,12 +112,23 @@ test("a request whose webhook delivery is still pending is kept until the delive
   assert.is(await purgeExpired({ database, store, retentionMs: HOUR }), 1, "removed once the delivery ended");
 });
 
-test("expired() projects the CSV record, so no read per request is needed", async () => {
+test("expired() projects what names the files (attempt and store kind), so no read per request is needed", async () => {
   await finished(2, 2 * HOUR, true);
   const batch = await store.expired(new Date(Date.now() - HOUR), 10);
   assert.is(batch.length, 2);
-  for (const entry of batch)
-    assert.equal(entry.csv, { sink: "local", object: `reports/r/${entry.id.toHexString()}.csv`, bytes: 6, rows: 1 });
+  for (const entry of batch) assert.equal(entry.result, { attempt: 1, csv: { sink: "local" } });
+});
+
+test("retention removes only the files a request's id and attempt name, never a location its document records", async () => {
+  const victim = await finished(1, 0, true);
+  const { ids } = await finished(1, 2 * HOUR);
+  // A document that records another request's file as its own (as an integration could insert it).
+  await database.requests.updateOne(
+    { _id: ids[0] },
+    { $set: { output: "csv", "result.csv": { sink: "local", object: storedFileName(victim.ids[0], 1, "csv"), bytes: 6, rows: 1 } } },
+  );
+  assert.is(await purgeExpired({ database, store, retentionMs: HOUR, csvSink: new LocalCsvSink(dir) }), 1);
+  assert.ok(existsSync(victim.files[0]), "the other request's file is still there");
 });
 
 test("one process purges at a time: a sweeper that finds the lock held purges nothing until it expires", async () => {

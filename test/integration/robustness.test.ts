@@ -131,9 +131,8 @@ test("DELETE removes a completed request with its rows, CSV file and idempotency
   const done = await get(`${service.url}/v1/reports/${id}?wait=20`);
   assert.is(done.body.status, "completed");
   assert.ok((await chunksOf(id)) > 0);
-  const csv = done.body.csv as { object: string };
-  const stored = await requests().findOne({ _id: new ObjectId(id) });
-  const before = await service.context.csvSink.read!(stored!.result!.csv as any);
+  const file = { requestId: new ObjectId(id), attempt: 1, ext: "csv" };
+  const before = await service.context.csvSink.read(file);
   assert.ok(before, "the CSV file exists before");
   before.stream.destroy();
   const removed = await request(`${service.url}/v1/reports/${id}`, { method: "DELETE" });
@@ -142,7 +141,7 @@ test("DELETE removes a completed request with its rows, CSV file and idempotency
   assert.is((await get(`${service.url}/v1/reports/${id}/csv`)).status, 404);
   assert.is((await request(`${service.url}/v1/reports/${id}`, { method: "DELETE" })).status, 404);
   assert.is(await chunksOf(id), 0, "rows removed");
-  assert.is(await service.context.csvSink.read!({ ...(stored!.result!.csv as any), object: csv.object }), null, "file removed");
+  assert.is(await service.context.csvSink.read(file), null, "file removed");
   assert.is(await service.context.database.idempotency.countDocuments({ request_id: new ObjectId(id) }), 0, "key removed");
 });
 

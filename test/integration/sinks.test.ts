@@ -10,7 +10,9 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { LocalCsvSink } from "../../src/results/sinks/local.ts";
 import { createGcsSink } from "../../src/results/sinks/gcs.ts";
-import { finalObjectName, storedCsv, type CsvSink, type CsvTarget } from "../../src/results/sinks/sink.ts";
+import { ObjectId } from "mongodb";
+import { storedFileName, type StoredFile } from "../../src/results/locations.ts";
+import { recordedSinkKind, type CsvSink, type CsvTarget } from "../../src/results/sinks/sink.ts";
 import { startFakeGcs, type FakeGcs } from "../support/gcs.ts";
 
 interface SinkUnderTest {
@@ -56,8 +58,8 @@ test.after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-let counter = 0;
-const target = (): CsvTarget => ({ requestId: `r${++counter}`, reportName: "conformance", attempt: 1, columns: ["a", "b"] });
+const target = (): CsvTarget => ({ requestId: new ObjectId(), reportName: "conformance", attempt: 1, columns: ["a", "b"] });
+const fileOf = (t: CsvTarget): StoredFile => ({ requestId: t.requestId, attempt: t.attempt, ext: "csv" });
 
 async function write(sink: CsvSink, t: CsvTarget, text: string) {
   const upload = await sink.open(t);
@@ -84,15 +86,16 @@ for (const [kind, make] of Object.entries(SINKS)) {
     const upload = await write(sink, t, CSV);
     const stored = await upload.commit({ rows: 2, bytes: Buffer.byteLength(CSV) });
     assert.is(stored.sink, kind);
-    assert.is(stored.object, finalObjectName(t));
+    assert.is(stored.object, storedFileName(t.requestId, 1, "csv"));
+    assert.is(stored.object, `reports/${t.requestId.toHexString()}.attempt-1.csv`);
     assert.is(stored.bytes, Buffer.byteLength(CSV));
     assert.is(stored.rows, 2);
-    assert.equal(storedCsv(stored), stored, "a stored record reads back as itself");
-    const file = await sink.read(stored);
+    assert.is(recordedSinkKind(stored), kind, "a stored record names its sink");
+    const file = await sink.read(fileOf(t));
     assert.ok(file);
     assert.is(file!.bytes, Buffer.byteLength(CSV));
     assert.is(await text(file!.stream), CSV);
-    if (sink.link) assert.ok((await sink.link(stored)).url.endsWith(stored.object));
+    if (sink.link) assert.ok((await sink.link(fileOf(t))).url.endsWith(`${BUCKET}/${stored.object}`), "a link names the configured bucket");
   });
 
   test(`${kind}: an aborted upload leaves nothing, under the final name or elsewhere`, async () => {
@@ -102,27 +105,23 @@ for (const [kind, make] of Object.entries(SINKS)) {
     const upload = await write(sut.sink, t, CSV);
     await upload.abort();
     assert.equal(await sut.names(), before);
-    assert.is(
-      await sut.sink.read(
-        storedCsv({ sink: sut.sink.kind, object: finalObjectName(t), bytes: 0, ...(kind === "gcs" ? { bucket: BUCKET } : {}) }),
-      ),
-      null,
-    );
+    assert.is(await sut.sink.read(fileOf(t)), null);
   });
 
   test(`${kind}: remove deletes the file once (then reports nothing removed); a removed file reads as null`, async () => {
     const { sink } = await make();
-    const upload = await write(sink, target(), CSV);
-    const stored = await upload.commit({ rows: 2, bytes: Buffer.byteLength(CSV) });
-    assert.is(await sink.remove(stored), true);
-    assert.is(await sink.read(stored), null);
-    assert.is(await sink.remove(stored), false);
+    const t = target();
+    const upload = await write(sink, t, CSV);
+    await upload.commit({ rows: 2, bytes: Buffer.byteLength(CSV) });
+    assert.is(await sink.remove(fileOf(t)), true);
+    assert.is(await sink.read(fileOf(t)), null);
+    assert.is(await sink.remove(fileOf(t)), false);
   });
 }
 
 test("records written before the sink kind was stored are read as the right sink", () => {
-  assert.is(storedCsv({ bucket: "b", object: "o", bytes: 1 }).sink, "gcs");
-  assert.is(storedCsv({ object: "o", bytes: 1 }).sink, "local");
+  assert.is(recordedSinkKind({ bucket: "b" }), "gcs");
+  assert.is(recordedSinkKind({}), "local");
 });
 
 test.run();

@@ -102,6 +102,40 @@ test("an expired lease is taken before any pending request; a live lease is left
   assert.is((await database.requests.findOne({ _id: live._id }))?.lease?.owner, "other");
 });
 
+test("a pending document whose attempts the claim cannot $inc is set aside as error; the claim takes the next one", async () => {
+  const now = at(100);
+  const poison = {
+    _id: new ObjectId("000000000000000000000001"),
+    report_name: "genres-by-rating",
+    params: {},
+    status: "pending",
+    attempts: "x",
+    report_date: 0,
+  };
+  const normal = pending(50);
+  await database.requests.insertMany([poison, normal] as any);
+  const claimed = await store.claim("me", 30_000, now);
+  assert.equal(claimed?._id, normal._id, "the normal request is claimed");
+  const setAside = await database.requests.findOne({ _id: poison._id as any });
+  assert.is(setAside?.status, "error");
+  assert.is(setAside?.error?.code, "invalid_document");
+  assert.ok(/attempts|\$inc|non-numeric/i.test(setAside?.error?.message ?? ""), setAside?.error?.message);
+  assert.is(await store.claim("me", 30_000, now), null, "and it is never claimed again");
+});
+
+test("a running document with an expired lease and a string attempts is set aside; the claim goes on", async () => {
+  const now = at(100);
+  const poison = pending(1, { status: "running", attempts: "x", lease: { owner: "dead", until: at(90) } });
+  const normal = pending(50);
+  await database.requests.insertMany([poison, normal] as any);
+  const claimed = await store.claim("me", 30_000, now);
+  assert.equal(claimed?._id, normal._id);
+  const setAside = await database.requests.findOne({ _id: poison._id });
+  assert.is(setAside?.status, "error");
+  assert.is(setAside?.error?.code, "invalid_document");
+  assert.is(setAside?.lease, null);
+});
+
 test("the old worker's writes are fenced off once its expired lease is retaken", async () => {
   const doc = pending(1);
   await database.requests.insertOne(doc as any);

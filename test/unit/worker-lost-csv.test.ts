@@ -12,14 +12,15 @@ import { ObjectId } from "mongodb";
 import { object } from "superstruct";
 import { silentLogger } from "../../src/log.ts";
 import type { RequestDocument } from "../../src/requests/document.ts";
-import { finalObjectName, type CsvTarget, type StoredCsv } from "../../src/results/sinks/sink.ts";
+import { storedFileName, type StoredFile } from "../../src/results/locations.ts";
+import type { CsvTarget, StoredCsv } from "../../src/results/sinks/sink.ts";
 import { Worker, type WorkerDeps } from "../../src/worker/worker.ts";
 
 const test = suite("worker: a result it could not record");
 
 test("each attempt commits under its own name", () => {
-  const target = { reportName: "r", requestId: "abc" };
-  assert.is.not(finalObjectName({ ...target, attempt: 1 }), finalObjectName({ ...target, attempt: 2 }));
+  const id = new ObjectId();
+  assert.is.not(storedFileName(id, 1, "csv"), storedFileName(id, 2, "csv"));
 });
 
 test("when complete() finds the lease gone, the attempt's CSV file is removed through the sink", async () => {
@@ -38,22 +39,23 @@ test("when complete() finds the lease gone, the attempt's CSV file is removed th
     },
   };
   const committed: StoredCsv[] = [];
-  const removed: StoredCsv[] = [];
+  const removed: StoredFile[] = [];
+  const name = (target: CsvTarget) => storedFileName(target.requestId, target.attempt, "csv");
   const csvSink = {
     kind: "local" as const,
-    describe: (target: CsvTarget) => finalObjectName(target),
+    describe: name,
     open: async (target: CsvTarget) => ({
-      where: finalObjectName(target),
+      where: name(target),
       stream: new Writable({ write: (_chunk, _encoding, done) => done() }),
       commit: async (summary: { rows: number; bytes: number }) => {
-        const stored: StoredCsv = { sink: "local", object: finalObjectName(target), ...summary };
+        const stored: StoredCsv = { sink: "local", object: name(target), ...summary };
         committed.push(stored);
         return stored;
       },
       abort: async () => {},
     }),
     read: async () => null,
-    remove: async (stored: StoredCsv) => (removed.push(stored), true),
+    remove: async (file: StoredFile) => (removed.push(file), true),
   };
   const report = { name: "r", collection: "c", params: object({}), columns: [{ name: "a" }], pipeline: () => [] };
   const catalogue = { get: () => report, require: () => report };
@@ -73,7 +75,11 @@ test("when complete() finds the lease gone, the attempt's CSV file is removed th
   await completeRefused;
   await worker.stop();
   assert.is(committed.length, 1, "the attempt committed its file");
-  assert.equal(removed, committed, "and removed it once its result could not be recorded");
+  assert.equal(
+    removed.map((file) => storedFileName(file.requestId, file.attempt, file.ext)),
+    committed.map((stored) => stored.object),
+    "and removed it once its result could not be recorded",
+  );
 });
 
 test.run();

@@ -1,10 +1,13 @@
 /**
  * GET /v1/reports/:id/csv: the CSV of a completed csv/both request. A local file is streamed
- * (never read whole); a GCS object is answered with a redirect to a freshly signed URL.
+ * (never read whole); a GCS object is answered with a redirect to a freshly signed URL. The file is
+ * found by its request's id and attempt in the configured store (results/locations.ts), never by
+ * the location recorded in the document.
  */
 import { FINAL_STATUSES } from "../../requests/document.ts";
 import type { RequestStore } from "../../requests/store.ts";
-import { storedCsv, type CsvSink } from "../../results/sinks/sink.ts";
+import { storedFileOf } from "../../results/locations.ts";
+import { recordedSinkKind, type CsvSink } from "../../results/sinks/sink.ts";
 import { CSV_CONTENT_TYPE } from "../../results/csv.ts";
 import { callerVisibility } from "../access.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
@@ -69,19 +72,23 @@ export function csvRoutes(deps: CsvRouteDeps): RouteDeclaration[] {
             },
           );
         }
-        const csv = doc.result?.csv ? storedCsv(doc.result.csv) : undefined;
-        if (!csv) {
+        const recorded = doc.result?.csv;
+        if (!recorded) {
           throw new ProblemError(
             PROBLEMS.noCsv,
             `the request asked for output ${JSON.stringify(doc.output ?? "json")}; submit it with "output": "csv" for a file`,
           );
         }
-        if (csv.sink !== deps.csvSink.kind) {
+        const kind = recordedSinkKind(recorded);
+        if (kind !== deps.csvSink.kind) {
           throw new ProblemError(
             PROBLEMS.csvElsewhere,
-            `the CSV is in the ${csv.sink} store and this server is configured for ${deps.csvSink.kind}`,
+            `the CSV is in the ${kind} store and this server is configured for ${deps.csvSink.kind}`,
           );
         }
+        // No file of ours can belong to a document whose id is not an ObjectId or whose attempt is not a number.
+        const csv = storedFileOf(doc._id, doc.result?.attempt, "csv");
+        if (!csv) throw new ProblemError(PROBLEMS.csvGone, "the request records no CSV file this service wrote");
         if (deps.csvSink.link) {
           const link = await deps.csvSink.link(csv);
           if (!/^https?:/.test(link.url)) {

@@ -9,7 +9,7 @@ import type { Database } from "../../db.ts";
 import { FINAL_STATUSES, type OutputKind, type RequestDocument } from "../../requests/document.ts";
 import { fingerprint } from "../../requests/fingerprint.ts";
 import { forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
-import { removeRequest } from "../../requests/removal.ts";
+import { removeRequests } from "../../requests/removal.ts";
 import type { RequestStore } from "../../requests/store.ts";
 import type { CsvSink } from "../../results/sinks/sink.ts";
 import type { StatusWaiter } from "../../requests/waiter.ts";
@@ -236,12 +236,9 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     // Cancelling first stops a running worker (it discards its partial rows and upload) before the record goes.
     const doc = await deps.store.cancel(id, visibility);
     if (!doc) throw reportNotFound(id);
-    if (!(await removeRequest(deps, doc))) {
-      throw new ProblemError(
-        PROBLEMS.csvElsewhere,
-        "the CSV is in another store than this server is configured for; remove it from a server that uses it",
-      );
-    }
+    const { failed } = await removeRequests(deps, [doc]);
+    // The store failed to remove the file: the request stays, and removing it again is safe.
+    if (failed.length > 0) throw failed[0].error;
     ctx.status = 204;
   }
 
@@ -297,7 +294,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       access: "submit",
       parameters: [idParameter],
       responses: { 204: { description: "Removed" } },
-      problems: [PROBLEMS.invalidId, PROBLEMS.reportNotFound, PROBLEMS.csvElsewhere],
+      problems: [PROBLEMS.invalidId, PROBLEMS.reportNotFound],
       handler: remove,
     }),
     // The design document's routes (POST /v1/<collection>/<report-name> and each report's declared aliases).

@@ -1,17 +1,18 @@
 /**
  * The Google Cloud Storage sink. Bytes stream into a resumable upload under `incomplete/…`;
  * GCS creates no object until the last chunk is committed, so a failed attempt leaves nothing.
- * On commit the finished object is copied to `reports/<report-name>/<id>.attempt-<n>.csv` with its content
- * type and metadata (including the row count, known only at the end) and the incomplete one
- * deleted: the final name only ever holds a complete file.
+ * On commit the finished object is copied to `reports/<id>.attempt-<n>.csv` (locations.ts) with its
+ * content type and metadata (including the row count, known only at the end) and the incomplete one
+ * deleted: the final name only ever holds a complete file. Links, reads and removals name objects
+ * in the configured bucket only, by the same rule.
  */
 import { Writable, type Readable } from "node:stream";
 import { setImmediate } from "node:timers";
 import { Storage, type Bucket } from "@google-cloud/storage";
 import type { GcsConfig } from "../../config.ts";
 import { CSV_CONTENT_TYPE } from "../csv.ts";
+import { incompleteFileName, storedFileName, type StoredFile } from "../locations.ts";
 import type { CsvLink, CsvSink, CsvTarget, CsvUpload, StoredCsv } from "./sink.ts";
-import { finalObjectName, incompleteObjectName } from "./sink.ts";
 
 export interface GcsSinkOptions {
   linkExpirySeconds: number;
@@ -106,13 +107,14 @@ export class GcsCsvSink implements CsvSink {
   }
 
   describe(target: CsvTarget): string {
-    return `gs://${this.config.bucket}/${finalObjectName(target)}`;
+    return `gs://${this.config.bucket}/${storedFileName(target.requestId, target.attempt, target.ext ?? "csv")}`;
   }
 
   async open(target: CsvTarget): Promise<CsvUpload> {
-    const object = finalObjectName(target);
-    const temp = this.bucket.file(incompleteObjectName(target));
-    const identity = { request_id: target.requestId, report_name: target.reportName, attempt: String(target.attempt) };
+    const ext = target.ext ?? "csv";
+    const object = storedFileName(target.requestId, target.attempt, ext);
+    const temp = this.bucket.file(incompleteFileName(target.requestId, target.attempt, ext));
+    const identity = { request_id: target.requestId.toHexString(), report_name: target.reportName, attempt: String(target.attempt) };
     const chunked = this.config.chunkSizeBytes > 0;
     const stream = temp.createWriteStream({
       resumable: true,
@@ -136,13 +138,13 @@ export class GcsCsvSink implements CsvSink {
       commit: async ({ rows, bytes }) => {
         await temp.copy(this.bucket.file(object), {
           contentType: CSV_CONTENT_TYPE,
-          contentDisposition: `attachment; filename="${target.reportName}-${target.requestId}.csv"`,
+          contentDisposition: `attachment; filename="${target.reportName}-${target.requestId.toHexString()}.${ext}"`,
           metadata: { ...identity, row_count: String(rows), columns: JSON.stringify(target.columns) },
         });
         // Best effort: a leftover under incomplete/ is harmless and a lifecycle rule can sweep it.
         await temp.delete({ ignoreNotFound: true }).catch(() => {});
         const stored: StoredCsv = { sink: "gcs", bucket: this.config.bucket, object, bytes, rows };
-        const link = await this.link(stored);
+        const link = await this.link({ requestId: target.requestId, attempt: target.attempt, ext });
         return link.expiresAt ? { ...stored, url: link.url, url_expires_at: link.expiresAt } : stored;
       },
       abort: async () => {
@@ -157,33 +159,35 @@ export class GcsCsvSink implements CsvSink {
     };
   }
 
+  /** The file's object, always in the configured bucket (see locations.ts). */
+  private fileOf(file: StoredFile) {
+    return this.bucket.file(storedFileName(file.requestId, file.attempt, file.ext));
+  }
+
   /** A V4 signed URL when a service-account key is configured (signed offline), else gs://. */
-  async link(stored: StoredCsv): Promise<CsvLink> {
-    const bucket = stored.bucket ?? this.config.bucket;
-    if (!this.config.keyFile) return { url: `gs://${bucket}/${stored.object}` };
+  async link(file: StoredFile): Promise<CsvLink> {
+    const object = storedFileName(file.requestId, file.attempt, file.ext);
+    if (!this.config.keyFile) return { url: `gs://${this.config.bucket}/${object}` };
     const expiresAt = new Date(Date.now() + this.options.linkExpirySeconds * 1000);
-    const [url] = await this.storage.bucket(bucket).file(stored.object).getSignedUrl({ version: "v4", action: "read", expires: expiresAt });
+    const [url] = await this.bucket.file(object).getSignedUrl({ version: "v4", action: "read", expires: expiresAt });
     return { url, expiresAt };
   }
 
   /** The object's bytes (a reader without GCS credentials uses `link`); null when it is gone. */
-  async read(stored: StoredCsv): Promise<{ stream: Readable; bytes: number } | null> {
-    const file = this.storage.bucket(stored.bucket ?? this.config.bucket).file(stored.object);
+  async read(file: StoredFile): Promise<{ stream: Readable; bytes: number } | null> {
+    const object = this.fileOf(file);
     try {
-      const [metadata] = await file.getMetadata();
-      return { stream: file.createReadStream(), bytes: Number(metadata.size) };
+      const [metadata] = await object.getMetadata();
+      return { stream: object.createReadStream(), bytes: Number(metadata.size) };
     } catch (error) {
       if ((error as { code?: number }).code === 404) return null;
       throw error;
     }
   }
 
-  async remove(stored: StoredCsv): Promise<boolean> {
+  async remove(file: StoredFile): Promise<boolean> {
     try {
-      await this.storage
-        .bucket(stored.bucket ?? this.config.bucket)
-        .file(stored.object)
-        .delete();
+      await this.fileOf(file).delete();
       return true;
     } catch (error) {
       if ((error as { code?: number }).code === 404) return false;

@@ -7,15 +7,22 @@
  * Every sink passes the same conformance test (test/integration/sinks.test.ts).
  */
 import type { Readable, Writable } from "node:stream";
+import type { ObjectId } from "mongodb";
+import type { StoredFile } from "../locations.ts";
 
 export interface CsvTarget {
-  requestId: string;
+  requestId: ObjectId;
   reportName: string;
   attempt: number;
   columns: readonly string[];
+  /** The file's format (its extension, see locations.ts); csv when absent. */
+  ext?: string;
 }
 
-/** Where a finished CSV is, as stored in the request's result (`result.csv`). */
+/**
+ * What a finished CSV's commit records in the request's result (`result.csv`), for clients to
+ * read. Its `bucket` and `object` are never used to find the file again: see locations.ts.
+ */
 export interface StoredCsv {
   sink: "gcs" | "local";
   /** GCS only. */
@@ -30,11 +37,12 @@ export interface StoredCsv {
 }
 
 /**
- * A `result.csv` record as stored, read back: records written before the sink kind was stored
- * lack `sink` (a bucket means GCS) and may lack `rows`.
+ * Which kind of store a `result.csv` record says its file is in. Records written before the sink
+ * kind was stored lack `sink`: a bucket means GCS.
  */
-export function storedCsv(record: Omit<StoredCsv, "sink" | "rows"> & Partial<Pick<StoredCsv, "sink" | "rows">>): StoredCsv {
-  return { ...record, sink: record.sink ?? (record.bucket ? "gcs" : "local"), rows: record.rows ?? 0 };
+export function recordedSinkKind(record: { sink?: unknown; bucket?: unknown }): StoredCsv["sink"] {
+  if (record.sink === "gcs" || record.sink === "local") return record.sink;
+  return record.bucket ? "gcs" : "local";
 }
 
 export interface CsvUpload {
@@ -58,34 +66,10 @@ export interface CsvSink {
   describe(target: CsvTarget): string;
   open(target: CsvTarget): Promise<CsvUpload>;
   /** A fresh link for clients: a signed https URL when possible, else gs://bucket/object. GCS only. */
-  link?(stored: StoredCsv): Promise<CsvLink>;
+  link?(file: StoredFile): Promise<CsvLink>;
   /** The file's bytes; null when the file is gone. */
-  read(stored: StoredCsv): Promise<{ stream: Readable; bytes: number } | null>;
-  /** Deletes a finished file (retention); true if something was removed. */
-  remove(stored: StoredCsv): Promise<boolean>;
+  read(file: StoredFile): Promise<{ stream: Readable; bytes: number } | null>;
+  /** Deletes a finished file (removal, retention); true if something was removed. */
+  remove(file: StoredFile): Promise<boolean>;
   close?(): Promise<void>;
-}
-
-/** A path or object-name segment that cannot climb out of its folder or start a new one. */
-export function safeSegment(value: string): string {
-  const cleaned = value.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_");
-  return cleaned.slice(0, 200) || "_";
-}
-
-/**
- * `reports/<report-name>/<id>.attempt-<n>.csv`: the one naming rule both sinks share. The name is
- * the attempt's own, so an attempt that lost its lease while uploading can never overwrite the
- * file of the attempt that completed the request (nor a file removed with its request return).
- */
-export function finalObjectName(target: Pick<CsvTarget, "reportName" | "requestId" | "attempt">): string {
-  return `reports/${safeSegment(target.reportName)}/${safeSegment(target.requestId)}.attempt-${target.attempt}.csv`;
-}
-
-/**
- * Where an attempt writes before it is complete: outside `reports/`, so nothing listing or
- * watching the final names ever sees it (a bucket lifecycle rule on `incomplete/` can sweep
- * whatever a crashed worker leaves).
- */
-export function incompleteObjectName(target: Pick<CsvTarget, "reportName" | "requestId" | "attempt">): string {
-  return `incomplete/${safeSegment(target.reportName)}/${safeSegment(target.requestId)}.attempt-${target.attempt}.csv`;
 }
