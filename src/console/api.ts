@@ -132,6 +132,8 @@ export interface RequestView {
   started_at?: string;
   finished_at?: string;
   duration_ms?: number;
+  /** Set on requests a schedule fired. */
+  schedule_id?: string;
   error?: { code: string; message: string };
   columns?: string[];
   rows?: Record<string, unknown>[];

@@ -93,3 +93,43 @@ export function chartSeries(plan: ChartPlan, rows: Row[], value: string, limit =
   }
   return { labels, values, note };
 }
+
+const RANGE_SIGNS: Record<string, string> = { $gt: ">", $gte: "≥", $lt: "<", $lte: "≤" };
+
+/** A range bound for reading: dates at midnight UTC as the day alone. */
+function boundText(value: unknown): string {
+  return typeof value === "string" && ISO_DATE.test(value)
+    ? formatCell(value)
+    : typeof value === "number"
+      ? String(value)
+      : JSON.stringify(value);
+}
+
+/**
+ * A request's parameters in words, as the worker will apply them: `released: ≥ 1931-01-01 and < 1960-01-01`,
+ * `directors: include A, B; exclude C`, `top: 5`. Stored ranges are normalised (a year "> 1930" is stored as
+ * "≥ 1931-01-01"), so this is how the service read what was typed.
+ */
+export function describeParams(params: Record<string, unknown> | undefined): string {
+  const parts: string[] = [];
+  for (const [name, value] of Object.entries(params ?? {})) {
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (entries.length > 0 && entries.every(([op]) => op in RANGE_SIGNS)) {
+        parts.push(`${name}: ${entries.map(([op, bound]) => `${RANGE_SIGNS[op]} ${boundText(bound)}`).join(" and ")}`);
+        continue;
+      }
+      const list = value as { include?: unknown[]; exclude?: unknown[] };
+      if (entries.every(([key]) => key === "include" || key === "exclude")) {
+        const lists = [
+          list.include?.length ? `include ${list.include.join(", ")}` : "",
+          list.exclude?.length ? `exclude ${list.exclude.join(", ")}` : "",
+        ];
+        parts.push(`${name}: ${lists.filter(Boolean).join("; ")}`);
+        continue;
+      }
+    }
+    parts.push(`${name}: ${Array.isArray(value) ? value.join(", ") : typeof value === "object" ? JSON.stringify(value) : String(value)}`);
+  }
+  return parts.join(" · ");
+}

@@ -40,7 +40,11 @@ export function drawChart(
       maintainAspectRatio: false,
       animation: false,
       indexAxis: data.kind === "bar" && data.labels.length > 12 ? "y" : "x",
-      scales: { x: { ticks: { autoSkip: true } }, y: { ticks: { autoSkip: data.kind !== "bar" || data.labels.length > 40 } } },
+      // Counts and averages are read against zero: an axis starting at the smallest value exaggerates every change.
+      scales: {
+        x: { beginAtZero: true, ticks: { autoSkip: true } },
+        y: { beginAtZero: true, ticks: { autoSkip: data.kind !== "bar" || data.labels.length > 40 } },
+      },
       plugins: { tooltip: { enabled: true } },
     },
   });

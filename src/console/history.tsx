@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { getJson, reports, type HistoryPage } from "./api.ts";
 import { useAuthVersion, useLoad } from "./hooks.ts";
+import { describeParams } from "./cells.ts";
 import { duration, Failure, StatusBadge, Time } from "./widgets.tsx";
 
 const STATUSES = ["pending", "running", "completed", "error", "cancelled"];
@@ -75,6 +76,7 @@ export function HistoryView() {
                     <th scope="col" class="num">
                       Run time
                     </th>
+                    <th scope="col">Parameters</th>
                     <th scope="col">Request</th>
                   </tr>
                 </thead>
@@ -83,6 +85,7 @@ export function HistoryView() {
                     <tr key={item.id}>
                       <td>
                         <Time iso={item.report_date} />
+                        {item.schedule_id ? <span class="muted"> · scheduled</span> : null}
                       </td>
                       <td>{item.report_name}</td>
                       <td>
@@ -90,6 +93,7 @@ export function HistoryView() {
                       </td>
                       <td>{item.output}</td>
                       <td class="num">{duration(item.duration_ms)}</td>
+                      <td class="params">{describeParams(item.params)}</td>
                       <td>
                         <a href={`#/requests/${item.id}`}>
                           <span class="visually-hidden">Open {item.report_name} request </span>

@@ -8,6 +8,7 @@ import { ApiError, authHeaders, cancelRequest, FINAL, followEvents, getJson, pos
 import { ChartPanel } from "./chart-panel.tsx";
 import { useAuthVersion } from "./hooks.ts";
 import { ResultsTable } from "./results-table.tsx";
+import { describeParams } from "./cells.ts";
 import { elapsedLine, usualDurationMs } from "./timing.ts";
 import { duration, Failure, StatusBadge, Time } from "./widgets.tsx";
 
@@ -174,7 +175,15 @@ export function RequestViewPage({ id }: { id: string }) {
               <dd>{view.output}</dd>
               <dt>Parameters</dt>
               <dd>
-                <code>{JSON.stringify(view.params)}</code>
+                {Object.keys(view.params ?? {}).length ? (
+                  <span class="params">{describeParams(view.params)}</span>
+                ) : (
+                  <span class="muted">none</span>
+                )}
+                <details>
+                  <summary>as stored</summary>
+                  <code>{JSON.stringify(view.params)}</code>
+                </details>
               </dd>
             </dl>
             {view.error ? (

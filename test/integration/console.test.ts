@@ -212,6 +212,8 @@ test("run top-directors-per-comment (comments > 5, a date range): live status, r
   worker = new Worker(service.context);
   worker.start();
   await badge().filter({ hasText: "completed" }).waitFor({ timeout: 60_000 });
+  // The parameters in words, as the service read them (the year "1994" as a lower bound is the start of 1995).
+  await page.getByText("comments: > 5 · comment_date: ≥ 1995-01-01 and < 2021-01-01", { exact: true }).waitFor();
   const seen = (await page.evaluate(() => (window as any).seenStatuses)) as string[];
   assert.is(seen[0], "pending");
   assert.is(seen.at(-1), "completed", `statuses shown: ${seen.join(" → ")} (the page was not reloaded: the record survived)`);
@@ -349,6 +351,10 @@ test("history lists all of it, newest first, filterable by report and status", a
     ["every-comment", "cancelled"],
     ["top-directors-per-comment", "completed"],
   ]);
+  assert.is(
+    (await rows.filter({ hasText: "top-directors-per-comment" }).locator("td.params").textContent())?.trim(),
+    "comments: > 5 · comment_date: ≥ 1995-01-01 and < 2021-01-01",
+  );
   await checkAccessibility(page, "history");
   await shoot(page, "7-history");
   await page.getByLabel("Status").selectOption("completed");

@@ -6,7 +6,7 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { bodyFromState, fieldsOf, parameterOf, stateFromBody, validate, type JsonSchema, type RangeValue } from "../../src/console/form.ts";
-import { chartPlan, chartSeries, formatCell, isNumericColumn } from "../../src/console/cells.ts";
+import { chartPlan, chartSeries, describeParams, formatCell, isNumericColumn } from "../../src/console/cells.ts";
 
 const test = suite("console form and cells");
 
@@ -160,6 +160,22 @@ test("charts: a long result shows the top bars and sums the rest of a count, say
   assert.is(line.labels.length, 100, "a time axis keeps every point");
   assert.is(line.labels[0], "2001");
   assert.is(line.note, undefined);
+});
+
+test("parameters in words: ranges with their signs, days for dates, lists, plain values", () => {
+  assert.is(
+    describeParams({
+      released: { $gte: "1931-01-01T00:00:00.000Z", $lt: "1960-01-01T00:00:00.000Z" },
+      rating: { $gt: 8 },
+      directors: { include: ["A", "B"], exclude: ["C"] },
+      genres: { exclude: ["Horror"] },
+      top: 5,
+      period: "decade",
+    }),
+    "released: ≥ 1931-01-01 and < 1960-01-01 · rating: > 8 · directors: include A, B; exclude C · genres: exclude Horror · top: 5 · period: decade",
+  );
+  assert.is(describeParams({}), "");
+  assert.is(describeParams(undefined), "");
 });
 
 test.run();
