@@ -59,7 +59,9 @@ try {
     `\nmongo-reports is running at ${running.url}\n` +
       `  reports:  curl -s ${running.url}/v1/report-definitions\n` +
       `  submit:   ${example}\n` +
-      `  result:   curl -s '${running.url}/v1/reports/<id>?wait=10&page=0&page_size=10'\n\n`,
+      `  result:   curl -s '${running.url}/v1/reports/<id>?wait=10&page=0&page_size=10'\n` +
+      `  console:  ${running.url}/\n\n` +
+      (datasetNote ? `${datasetNote}\n\n` : ""),
   );
   let stopping = false;
   const shutdown = async (signal: string) => {

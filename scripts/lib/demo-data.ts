@@ -225,7 +225,8 @@ export function demoDatasetNote(counts: Record<string, number>, years: { first: 
   const span = years ? ` released ${years.first}–${years.last}` : "";
   return (
     `Demo data: a subset of MongoDB's sample_mflix with ${n("movies")} movies${span}, ${n("comments")} comments, ` +
-    `${n("users")} users and ${n("theaters")} theaters. Reports about later years find little; ` +
+    `${n("users")} users and ${n("theaters")} theaters. Reports that join comments to movies count only the ` +
+    `comments on these movies, and reports about later years find little; ` +
     `point MONGODB_URI at the full data set for more (docs/operations.md).`
   );
 }
