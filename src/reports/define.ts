@@ -6,9 +6,24 @@ import type { Document } from "mongodb";
 import type { Struct } from "superstruct";
 import { aliasProblems } from "./aliases.ts";
 
+/**
+ * What a column's values are. Exports keep it: numbers stay numbers in Excel, dates become Excel
+ * dates and Parquet timestamps, and a Parquet file's schema is built from it. `json` is an array or
+ * a nested document (JSON text in CSV, Excel and Parquet). A column without a type is written value
+ * by value as it comes (Parquet: as text).
+ */
+export const COLUMN_TYPES = ["string", "integer", "number", "date", "boolean", "json"] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
 export interface Column {
   name: string;
   description?: string;
+  type?: ColumnType;
+  /**
+   * Decimal places a number in this column is rounded to (half away from zero), in the rows
+   * themselves: the JSON pages and every file show the same value (7.65, never 7.6499999999999995).
+   */
+  precision?: number;
 }
 
 /**
@@ -80,7 +95,11 @@ export function defineReport<P>(definition: ReportDefinition<P>): ReportDefiniti
     throw new Error(`report name ${JSON.stringify(definition.name)} must be kebab-case (a-z, 0-9, -)`);
   }
   if (definition.columns.length === 0) throw new Error(`report ${definition.name} declares no columns`);
-  const problems = [...indexProblems(definition.indexes ?? []), ...aliasProblems(definition as ReportDefinition<any>)];
+  const problems = [
+    ...columnProblems(definition.columns),
+    ...indexProblems(definition.indexes ?? []),
+    ...aliasProblems(definition as ReportDefinition<any>),
+  ];
   if (problems.length > 0) throw new Error(`report ${definition.name}: ${problems.join("; ")}`);
   return definition;
 }
@@ -94,6 +113,26 @@ export function indexProblems(indexes: readonly IndexDeclaration[]): string[] {
     for (const [field, direction] of fields) {
       if (field === "" || field.startsWith("$")) problems.push(`indexes[${i}]: ${JSON.stringify(field)} is not a field name`);
       if (direction !== 1 && direction !== -1) problems.push(`indexes[${i}]: ${field} must be 1 or -1`);
+    }
+  });
+  return problems;
+}
+
+/** What is wrong with column declarations (an empty list when nothing is). */
+export function columnProblems(columns: readonly Column[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  columns.forEach((column, i) => {
+    if (seen.has(column.name)) problems.push(`columns[${i}]: ${JSON.stringify(column.name)} is declared twice`);
+    seen.add(column.name);
+    if (column.type !== undefined && !COLUMN_TYPES.includes(column.type)) {
+      problems.push(`columns[${i}]: type must be one of ${COLUMN_TYPES.join(", ")}`);
+    }
+    if (column.precision !== undefined) {
+      if (!Number.isInteger(column.precision) || column.precision < 0 || column.precision > 15) {
+        problems.push(`columns[${i}]: precision must be a whole number of decimal places from 0 to 15`);
+      }
+      if (column.type !== undefined && column.type !== "number") problems.push(`columns[${i}]: precision applies to type number only`);
     }
   });
   return problems;

@@ -4,8 +4,9 @@
  */
 import { object, optional } from "superstruct";
 import type { Document } from "mongodb";
+import type { Column } from "./define.ts";
 import { choice, limitStage, matchStage, numberRange, rangeMatch } from "./filters.ts";
-import { rankKeys } from "./ranking.ts";
+import { rankKeys, RATING_PRECISION } from "./ranking.ts";
 import { movieFilterFields, movieMatch, type MovieFilters } from "./movie-filters.ts";
 
 export const RANK_BY = ["rating", "movies"] as const;
@@ -41,15 +42,15 @@ export function peoplePipeline(field: string, list: "actors" | "writers", filter
     ...matchStage(names?.include ? { person: { $in: names.include } } : {}, names?.exclude ? { person: { $nin: names.exclude } } : {}),
     { $group: { _id: "$person", average_rating: { $avg: "$rating" }, movies: { $sum: 1 } } },
     ...matchStage(rangeMatch("movies", filters.movies)),
-    rankKeys("average_rating"),
+    rankKeys({ average_rating: RATING_PRECISION }),
     { $sort: order },
     ...limitStage(filters.top),
     { $project: { _id: 0, name: "$_id", average_rating: 1, movies: 1 } },
   ];
 }
 
-export const peopleColumns = (who: string) => [
-  { name: "name", description: who },
-  { name: "average_rating", description: "mean imdb.rating of the matching movies" },
-  { name: "movies", description: "number of matching movies" },
+export const peopleColumns = (who: string): Column[] => [
+  { name: "name", type: "string", description: who },
+  { name: "average_rating", type: "number", precision: RATING_PRECISION, description: "mean imdb.rating of the matching movies" },
+  { name: "movies", type: "integer", description: "number of matching movies" },
 ];

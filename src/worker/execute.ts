@@ -8,6 +8,7 @@ import type { OutputKind, ReportResult } from "../requests/document.ts";
 import type { ReportDefinition } from "../reports/define.ts";
 import { ChunkWriter, deleteChunks, type ChunkDocument } from "../results/chunks.ts";
 import { CsvExport, type CsvStats } from "../results/csv.ts";
+import { rowRounder } from "../results/precision.ts";
 import type { CsvSink, StoredCsv } from "../results/sinks/sink.ts";
 import type { ProgressTracker } from "./progress.ts";
 
@@ -67,9 +68,12 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
       csv = await CsvExport.start(options.csvSink!, target, { formulaGuard: options.csvFormulaGuard });
     }
     const progress = options.progress;
+    // Numbers of columns that declare a precision are rounded in the row itself, so every output shows one value.
+    const round = rowRounder(report.columns);
     progress?.phase("aggregating");
     for await (const row of cursor) {
       options.signal.throwIfAborted();
+      round?.(row);
       if (writer) await writer.add(row);
       if (csv) await csv.add(row);
       progress?.rowWritten();

@@ -8,6 +8,7 @@ import type { Document } from "mongodb";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { loadMflix, readMflix } from "../support/mflix.ts";
+import { roundTo } from "../../src/results/precision.ts";
 import { assertRows, byString, isNumber, mean, rank, runReport, within, year, type Bounds, type Row } from "../support/reports.ts";
 
 const test = suite("reports: movies");
@@ -28,6 +29,8 @@ test.after(async () => {
 });
 
 const rated = (m: Document) => isNumber(m.imdb?.rating);
+/** Averages as the reports declare them: rounded to the column's precision in the rows. */
+const rounded = (value: number | null | undefined, places: number) => (typeof value === "number" ? roundTo(value, places) : value);
 const listOk = (values: string[] | undefined, list?: { include?: string[]; exclude?: string[] }) =>
   !list ||
   ((!list.include || (values ?? []).some((v) => list.include!.includes(v))) &&
@@ -87,7 +90,12 @@ test("top-directors-per-movie-rating: averages, movie-count range, per-collectio
   const matching = movies.filter((m) => rated(m) && m.imdb.rating > 6);
   const expected = rank(
     [...people(matching, "directors")]
-      .map(([name, e]) => ({ name, average_rating: mean(e.ratings)!, average_screen_playtime: mean(e.runtimes), movies: e.ratings.length }))
+      .map(([name, e]) => ({
+        name,
+        average_rating: rounded(mean(e.ratings), 2)!,
+        average_screen_playtime: rounded(mean(e.runtimes), 1),
+        movies: e.ratings.length,
+      }))
       .filter((r) => r.movies >= 3),
     [
       ["average_rating", -1],
@@ -115,7 +123,12 @@ test("genres-by-rating: released years and an exclude list", async () => {
   );
   const expected = rank(
     [...people(matching, "genres", { exclude: ["Short"] })]
-      .map(([genre, e]) => ({ genre, average_rating: mean(e.ratings)!, movies: e.ratings.length, average_runtime: mean(e.runtimes) }))
+      .map(([genre, e]) => ({
+        genre,
+        average_rating: rounded(mean(e.ratings), 2)!,
+        movies: e.ratings.length,
+        average_runtime: rounded(mean(e.runtimes), 1),
+      }))
       .filter((r) => r.movies >= 5),
     [
       ["average_rating", -1],
@@ -142,8 +155,8 @@ function perPeriod(filter: (m: Document) => boolean, period: (y: number) => numb
     .map(([key, ms]) => ({
       period: key,
       movies: ms.length,
-      average_rating: mean(ms.filter(rated).map((m) => m.imdb.rating)),
-      average_runtime: mean(ms.filter((m) => isNumber(m.runtime)).map((m) => m.runtime)),
+      average_rating: rounded(mean(ms.filter(rated).map((m) => m.imdb.rating)), 2),
+      average_runtime: rounded(mean(ms.filter((m) => isNumber(m.runtime)).map((m) => m.runtime)), 1),
     }));
 }
 
@@ -200,7 +213,7 @@ function peopleRanking(
   list?: { include?: string[] },
 ) {
   const rows = [...people(matching, field, list)]
-    .map(([name, e]) => ({ name, average_rating: mean(e.ratings)!, movies: e.ratings.length }))
+    .map(([name, e]) => ({ name, average_rating: rounded(mean(e.ratings), 2)!, movies: e.ratings.length }))
     .filter((r) => within(r.movies, moviesRange));
   return rank(rows, ORDER[rankBy]);
 }

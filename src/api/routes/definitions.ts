@@ -4,7 +4,7 @@
  * data-defined reports, which stores nothing.
  */
 import type { RejectedReport, ReportCatalogue } from "../../reports/registry.ts";
-import type { ReportDefinition } from "../../reports/define.ts";
+import { COLUMN_TYPES, type ReportDefinition } from "../../reports/define.ts";
 import { compileDefinition } from "../../reports/data-defined/compile.ts";
 import { describeAliases, resolveReportName } from "../../reports/aliases.ts";
 import { toJsonSchema, type JsonSchema } from "../../reports/json-schema.ts";
@@ -70,7 +70,16 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
       parameters: { type: "object", description: "JSON Schema of the report's parameters" },
       columns: {
         type: "array",
-        items: { type: "object", properties: { name: { type: "string" }, description: { type: "string" } }, required: ["name"] },
+        items: {
+          type: "object",
+          properties: {
+            name: { type: "string" },
+            description: { type: "string" },
+            type: { type: "string", enum: [...COLUMN_TYPES], description: "what the values are; exports keep it (Excel, Parquet)" },
+            precision: { type: "integer", minimum: 0, maximum: 15, description: "decimal places numbers are rounded to in the rows" },
+          },
+          required: ["name"],
+        },
       },
       sort: { type: "object", additionalProperties: { enum: [1, -1] } },
       indexes: {

@@ -5,7 +5,7 @@
  */
 import type { Document } from "mongodb";
 import { validate } from "superstruct";
-import { indexProblems, type ReportDefinition } from "../define.ts";
+import { columnProblems, indexProblems, type ReportDefinition } from "../define.ts";
 import { toFieldErrors } from "../validation.ts";
 import { collectionProblem, DefinitionDocument } from "./document.ts";
 import { compileParameters } from "./parameters.ts";
@@ -42,11 +42,8 @@ export function compileDefinition(raw: unknown, origin?: string): CompileResult 
   errors.push(...parameters.errors);
   const template = definition.pipeline as Document[];
   errors.push(...checkTemplate(template, { parameters: parameters.parameters, lookups }).errors);
-  const columns = new Set<string>();
-  for (const column of definition.columns) {
-    if (columns.has(column.name)) errors.push(`columns: ${column.name} is listed twice`);
-    columns.add(column.name);
-  }
+  errors.push(...columnProblems(definition.columns));
+  const columns = new Set(definition.columns.map((column) => column.name));
   if (definition.sort) {
     for (const field of Object.keys(definition.sort)) {
       if (field.startsWith("$")) errors.push(`sort: ${field} is not a field name`);

@@ -21,6 +21,7 @@ import {
   type Infer,
 } from "superstruct";
 import { COLLECTIONS } from "../../db.ts";
+import { COLUMN_TYPES } from "../define.ts";
 
 export const REPORT_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const COLLECTION_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$/;
@@ -47,7 +48,19 @@ export const DefinitionDocument = type({
   }),
   /** The pipeline template: stages with { "$param": "<name>" } placeholders. */
   pipeline: size(array(record(string(), unknown())), 1, 100),
-  columns: size(array(object({ name: size(string(), 1, 100), description: optional(string()) })), 1, 100),
+  /** Output columns; `type` and `precision` as in a code report's columns (reports/define.ts). */
+  columns: size(
+    array(
+      object({
+        name: size(string(), 1, 100),
+        description: optional(string()),
+        type: optional(enums(COLUMN_TYPES)),
+        precision: optional(min(max(integer(), 15), 0)),
+      }),
+    ),
+    1,
+    100,
+  ),
   /** Default row order; appended as a $sort when the template does not sort itself. */
   sort: optional(record(string(), union([literal(1), literal(-1)]))),
   /** Collections the template may $lookup into; anything else is refused. */

@@ -22,9 +22,9 @@ export default {
   ],
   sort: { theaters: -1, state: 1, city: 1 },
   columns: [
-    { name: "city", description: "location.address.city" },
-    { name: "state", description: "location.address.state" },
-    { name: "theaters", description: "theaters in the city" },
+    { name: "city", type: "string", description: "location.address.city" },
+    { name: "state", type: "string", description: "location.address.state" },
+    { name: "theaters", type: "integer", description: "theaters in the city" },
   ],
   example: { states: { include: ["CA", "TX"] }, top: 10 },
 };

@@ -30,9 +30,9 @@ export default {
   // No $sort in the template: the default order is inserted before the top-N $limit.
   sort: { theaters: -1, state: 1 },
   columns: [
-    { name: "state", description: "location.address.state" },
-    { name: "theaters", description: "theaters in the state" },
-    { name: "cities", description: "distinct cities with a theater" },
+    { name: "state", type: "string", description: "location.address.state" },
+    { name: "theaters", type: "integer", description: "theaters in the state" },
+    { name: "cities", type: "integer", description: "distinct cities with a theater" },
   ],
   example: { theaters: { $gte: 20 }, top: 10 },
 };

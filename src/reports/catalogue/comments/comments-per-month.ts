@@ -49,10 +49,10 @@ export default defineReport({
     { $project: { _id: 0, period: "$_id", comments: 1, commenters: 1, movies: 1 } },
   ],
   columns: [
-    { name: "period", description: "YYYY-MM (or YYYY), UTC" },
-    { name: "comments" },
-    { name: "commenters", description: "distinct commenter emails" },
-    { name: "movies", description: "distinct movies commented on" },
+    { name: "period", type: "string", description: "YYYY-MM (or YYYY), UTC" },
+    { name: "comments", type: "integer" },
+    { name: "commenters", type: "integer", description: "distinct commenter emails" },
+    { name: "movies", type: "integer", description: "distinct movies commented on" },
   ],
   // A comment_date range becomes an index range; the other fields make the scan covered.
   indexes: [COMMENT_REPORTS_INDEX],

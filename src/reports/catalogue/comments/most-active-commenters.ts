@@ -37,12 +37,12 @@ export default defineReport({
     { $project: { _id: 0, name: 1, email: "$_id", comments: 1, movies: { $size: "$movies" }, first_comment: 1, last_comment: 1 } },
   ],
   columns: [
-    { name: "name" },
-    { name: "email" },
-    { name: "comments" },
-    { name: "movies", description: "distinct movies commented on" },
-    { name: "first_comment" },
-    { name: "last_comment" },
+    { name: "name", type: "string" },
+    { name: "email", type: "string" },
+    { name: "comments", type: "integer" },
+    { name: "movies", type: "integer", description: "distinct movies commented on" },
+    { name: "first_comment", type: "date" },
+    { name: "last_comment", type: "date" },
   ],
   // A comment_date range becomes an index range; the other fields make the scan covered.
   indexes: [COMMENT_REPORTS_INDEX],

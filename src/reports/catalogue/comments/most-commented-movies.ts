@@ -32,7 +32,13 @@ export default defineReport({
     ...limitStage(filters.top),
     { $project: { _id: 0, movie_id: "$_id", title: 1, year: 1, comments: 1 } },
   ],
-  columns: [{ name: "movie_id" }, { name: "title" }, { name: "year" }, { name: "comments", description: "matching comments on the movie" }],
+  // year stays untyped: some copies of the dataset hold text years ("2005è").
+  columns: [
+    { name: "movie_id", type: "string" },
+    { name: "title", type: "string" },
+    { name: "year" },
+    { name: "comments", type: "integer", description: "matching comments on the movie" },
+  ],
   // A comment_date range becomes an index range; the other fields make the scan covered.
   indexes: [COMMENT_REPORTS_INDEX],
   sort: { comments: -1, title: 1, movie_id: 1 },

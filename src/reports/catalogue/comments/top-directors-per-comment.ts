@@ -36,9 +36,9 @@ export default defineReport({
     { $project: { _id: 0, director: "$_id", comments: 1, movies: 1 } },
   ],
   columns: [
-    { name: "director" },
-    { name: "comments", description: "comments on the director's movies" },
-    { name: "movies", description: "commented movies by the director" },
+    { name: "director", type: "string" },
+    { name: "comments", type: "integer", description: "comments on the director's movies" },
+    { name: "movies", type: "integer", description: "commented movies by the director" },
   ],
   // The design document's request: POST /v1/movies/directors-per-comments with comment_threshold,
   // a time range and include/exclude lists of directors.

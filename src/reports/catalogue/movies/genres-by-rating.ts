@@ -2,7 +2,7 @@ import { object, optional } from "superstruct";
 import { defineReport } from "../../define.ts";
 import { limitStage, matchStage, numberRange, rangeMatch } from "../../filters.ts";
 import { movieFilterFields, movieMatch } from "../../movie-filters.ts";
-import { rankKeys } from "../../ranking.ts";
+import { rankKeys, RATING_PRECISION, RUNTIME_PRECISION } from "../../ranking.ts";
 
 export default defineReport({
   name: "genres-by-rating",
@@ -25,16 +25,21 @@ export default defineReport({
     ),
     { $group: { _id: "$genre", average_rating: { $avg: "$rating" }, movies: { $sum: 1 }, average_runtime: { $avg: "$runtime" } } },
     ...matchStage(rangeMatch("movies", filters.movies)),
-    rankKeys("average_rating"),
+    rankKeys({ average_rating: RATING_PRECISION }),
     { $sort: { average_rating_rank: -1, movies: -1, _id: 1 } },
     ...limitStage(filters.top),
     { $project: { _id: 0, genre: "$_id", average_rating: 1, movies: 1, average_runtime: 1 } },
   ],
   columns: [
-    { name: "genre" },
-    { name: "average_rating", description: "mean imdb.rating of the genre's matching movies" },
-    { name: "movies", description: "number of matching movies" },
-    { name: "average_runtime", description: "mean runtime in minutes (movies without one are skipped)" },
+    { name: "genre", type: "string" },
+    { name: "average_rating", type: "number", precision: RATING_PRECISION, description: "mean imdb.rating of the genre's matching movies" },
+    { name: "movies", type: "integer", description: "number of matching movies" },
+    {
+      name: "average_runtime",
+      type: "number",
+      precision: RUNTIME_PRECISION,
+      description: "mean runtime in minutes (movies without one are skipped)",
+    },
   ],
   sort: { average_rating: -1, movies: -1, genre: 1 },
   example: { released: { $gte: "1930", $lt: "1960" }, movies: { $gte: 10 } },

@@ -1,5 +1,6 @@
 import { object, optional } from "superstruct";
 import { defineReport } from "../../define.ts";
+import { RATING_PRECISION, RUNTIME_PRECISION } from "../../ranking.ts";
 import { choice, listMatch, matchStage, minimum, nameList, numberRange, rangeMatch } from "../../filters.ts";
 
 export default defineReport({
@@ -40,10 +41,10 @@ export default defineReport({
     { $project: { _id: 0, period: "$_id", movies: 1, average_rating: 1, average_runtime: 1 } },
   ],
   columns: [
-    { name: "period", description: "the year, or the decade's first year" },
-    { name: "movies" },
-    { name: "average_rating", description: "mean imdb.rating (numeric ratings only)" },
-    { name: "average_runtime", description: "mean runtime in minutes" },
+    { name: "period", type: "integer", description: "the year, or the decade's first year" },
+    { name: "movies", type: "integer" },
+    { name: "average_rating", type: "number", precision: RATING_PRECISION, description: "mean imdb.rating (numeric ratings only)" },
+    { name: "average_runtime", type: "number", precision: RUNTIME_PRECISION, description: "mean runtime in minutes" },
   ],
   sort: { period: 1 },
   example: { period: "decade", years: { $gte: 1920, $lt: 2000 } },

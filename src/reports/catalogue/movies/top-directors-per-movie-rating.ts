@@ -2,7 +2,7 @@ import { object, optional } from "superstruct";
 import { defineReport } from "../../define.ts";
 import { limitStage, matchStage, numberRange, rangeMatch } from "../../filters.ts";
 import { movieFilterFields, movieMatch } from "../../movie-filters.ts";
-import { rankKeys } from "../../ranking.ts";
+import { rankKeys, RATING_PRECISION, RUNTIME_PRECISION } from "../../ranking.ts";
 
 export default defineReport({
   name: "top-directors-per-movie-rating",
@@ -34,7 +34,7 @@ export default defineReport({
       },
     },
     ...matchStage(rangeMatch("movies", filters.movies)),
-    rankKeys("average_rating"),
+    rankKeys({ average_rating: RATING_PRECISION }),
     { $sort: { average_rating_rank: -1, movies: -1, _id: 1 } },
     ...limitStage(filters.top),
     { $project: { _id: 0, name: "$_id", average_rating: 1, average_screen_playtime: 1, movies: 1 } },
@@ -47,10 +47,20 @@ export default defineReport({
     parameters: { movie_released_at: "released", rating_threshold: "rating", time_range: "released", writors: "writers" },
   },
   columns: [
-    { name: "name", description: "director" },
-    { name: "average_rating", description: "mean imdb.rating of the director's matching movies" },
-    { name: "average_screen_playtime", description: "mean runtime in minutes (movies without one are skipped)" },
-    { name: "movies", description: "number of matching movies" },
+    { name: "name", type: "string", description: "director" },
+    {
+      name: "average_rating",
+      type: "number",
+      precision: RATING_PRECISION,
+      description: "mean imdb.rating of the director's matching movies",
+    },
+    {
+      name: "average_screen_playtime",
+      type: "number",
+      precision: 1,
+      description: "mean runtime in minutes (movies without one are skipped)",
+    },
+    { name: "movies", type: "integer", description: "number of matching movies" },
   ],
   sort: { average_rating: -1, movies: -1, name: 1 },
   example: { rating: { $gt: 6 }, released: { $gt: "1930", $lt: "1960" }, movies: { $gte: 3 }, top: 10 },
