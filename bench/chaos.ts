@@ -9,7 +9,7 @@ import path from "node:path";
 import process from "node:process";
 import type { Document, ObjectId } from "mongodb";
 import { connect, ensureIndexes } from "../src/db.ts";
-import { createRegistry } from "../src/reports/registry.ts";
+import { createRegistry } from "../src/reports/code-modules.ts";
 import { validateParams } from "../src/reports/validation.ts";
 import { readPage } from "../src/results/chunks.ts";
 import { RequestStore } from "../src/requests/store.ts";

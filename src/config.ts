@@ -12,9 +12,8 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { parseApiKeys, type ApiKeys } from "./api/access.ts";
-import { normaliseHost } from "./webhooks/address.ts";
-import { parseWebhookSecret } from "./webhooks/signature.ts";
+import { parseApiKeys, type ApiKeys } from "./config/api-keys.ts";
+import { normaliseHost, parseWebhookSecret } from "./config/webhooks.ts";
 import { boolean, coerce, create, enums, integer, max, min, string, StructError, type Struct } from "superstruct";
 
 /** A whole number within bounds, from its decimal text. */

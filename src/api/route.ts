@@ -10,8 +10,7 @@ import type { JsonSchema } from "../reports/json-schema.ts";
 import type { ProblemType } from "./problems.ts";
 
 /** read: status, rows, CSV, lists. submit: create and cancel its own requests. admin: everything. */
-export const SCOPES = ["read", "submit", "admin"] as const;
-export type Scope = (typeof SCOPES)[number];
+import type { Scope } from "../config/api-keys.ts";
 /** A scope a key must hold when API_KEYS is set, or "public" for routes open to everyone. */
 export type Access = Scope | "public";
 

@@ -8,10 +8,6 @@ import type { ReportDefinition } from "./define.ts";
 import { ValidationError, validateParams, type FieldError } from "./validation.ts";
 import type { Struct } from "superstruct";
 
-const NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-const ROUTE = /^[a-z0-9]+(-[a-z0-9]+)*(\/[a-z0-9]+(-[a-z0-9]+)*)?$/;
-const PARAMETER = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
-
 /** Every POST route under /v1/ that runs `report`: `<collection>/<name>`, the same for each name alias, and its declared routes. */
 export function routesOf(report: ReportDefinition<any>): string[] {
   const names = [report.name, ...(report.aliases?.names ?? [])];
@@ -84,35 +80,6 @@ export function validateWithAliases(report: ReportDefinition<any>, raw: Record<s
       }),
     );
   }
-}
-
-/** Parameter names the report's struct knows (an `object()` struct's schema keys). */
-function parameterNames(report: ReportDefinition<any>): string[] | undefined {
-  const schema = (report.params as { schema?: unknown }).schema;
-  return schema && typeof schema === "object" ? Object.keys(schema) : undefined;
-}
-
-/** What is wrong with a report's aliases on their own (an empty list when nothing is). */
-export function aliasProblems(report: ReportDefinition<any>): string[] {
-  const problems: string[] = [];
-  for (const name of report.aliases?.names ?? []) {
-    if (!NAME.test(name)) problems.push(`aliases.names: ${JSON.stringify(name)} must be kebab-case`);
-    if (name === report.name) problems.push(`aliases.names: ${name} is the report's own name`);
-  }
-  for (const route of report.aliases?.routes ?? []) {
-    if (!ROUTE.test(route)) problems.push(`aliases.routes: ${JSON.stringify(route)} must be one or two kebab-case segments`);
-    if (route === "reports" || route.startsWith("reports/") || route.startsWith("report-definition")) {
-      problems.push(`aliases.routes: ${route} is one of the service's own routes`);
-    }
-  }
-  const known = parameterNames(report);
-  for (const [alias, canonical] of parameterAliases(report)) {
-    if (!PARAMETER.test(alias)) problems.push(`aliases.parameters: ${JSON.stringify(alias)} is not a parameter name`);
-    if (known && !known.includes(canonical)) problems.push(`aliases.parameters: ${alias} names ${canonical}, which is not a parameter`);
-    if (known?.includes(alias)) problems.push(`aliases.parameters: ${alias} is a parameter of its own`);
-    if (alias === "report_name" || alias === "output") problems.push(`aliases.parameters: ${alias} is a request field`);
-  }
-  return problems;
 }
 
 /** Names or routes that two reports claim (an empty list when the catalogue is unambiguous). */

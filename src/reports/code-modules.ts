@@ -7,11 +7,10 @@ import { readdir, stat } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import path from "node:path";
 import { validate } from "superstruct";
-import type { ReportDefinition } from "./define.ts";
+import { aliasProblems, type ReportDefinition } from "./define.ts";
 import { toJsonSchema } from "./json-schema.ts";
-import { aliasProblems } from "./aliases.ts";
 import { toFieldErrors } from "./validation.ts";
-import type { RejectedReport } from "./registry.ts";
+import { ReportRegistry, type RejectedReport } from "./registry.ts";
 
 export const CATALOGUE_DIR = fileURLToPath(new URL("./catalogue/", import.meta.url));
 
@@ -122,4 +121,21 @@ export async function loadCodeModules(
     }
   }
   return { reports, rejected, changed };
+}
+
+/**
+ * Imports every report module under `dir` (one level of collection folders) into the registry.
+ * Start-up uses this for the built-in catalogue, where a broken module is a programming error:
+ * it stops the process with its path rather than silently missing from the catalogue.
+ */
+export async function loadCodeReports(registry: ReportRegistry, dir = CATALOGUE_DIR): Promise<void> {
+  const { reports, rejected } = await loadCodeModules([dir]);
+  if (rejected.length > 0) throw new Error(rejected.map((r) => `${r.origin}: ${r.errors.join("; ")}`).join("\n"));
+  for (const report of reports) registry.add(report);
+}
+
+export async function createRegistry(dir = CATALOGUE_DIR): Promise<ReportRegistry> {
+  const registry = new ReportRegistry();
+  await loadCodeReports(registry, dir);
+  return registry;
 }

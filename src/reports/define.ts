@@ -4,7 +4,6 @@
  */
 import type { Document } from "mongodb";
 import type { Struct } from "superstruct";
-import { aliasProblems } from "./aliases.ts";
 
 /**
  * What a column's values are. Exports keep it: numbers stay numbers in Excel, dates become Excel
@@ -89,6 +88,8 @@ export interface ReportDefinition<P = Record<string, unknown>> {
 }
 
 const NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const ROUTE_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*(\/[a-z0-9]+(-[a-z0-9]+)*)?$/;
+const PARAMETER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 
 export function defineReport<P>(definition: ReportDefinition<P>): ReportDefinition<P> {
   if (!NAME_PATTERN.test(definition.name)) {
@@ -135,5 +136,34 @@ export function columnProblems(columns: readonly Column[]): string[] {
       if (column.type !== undefined && column.type !== "number") problems.push(`columns[${i}]: precision applies to type number only`);
     }
   });
+  return problems;
+}
+
+/** Parameter names the report's struct knows (an `object()` struct's schema keys). */
+function parameterNames(report: ReportDefinition<any>): string[] | undefined {
+  const schema = (report.params as { schema?: unknown }).schema;
+  return schema && typeof schema === "object" ? Object.keys(schema) : undefined;
+}
+
+/** What is wrong with a report's aliases on their own (an empty list when nothing is). */
+export function aliasProblems(report: ReportDefinition<any>): string[] {
+  const problems: string[] = [];
+  for (const name of report.aliases?.names ?? []) {
+    if (!NAME_PATTERN.test(name)) problems.push(`aliases.names: ${JSON.stringify(name)} must be kebab-case`);
+    if (name === report.name) problems.push(`aliases.names: ${name} is the report's own name`);
+  }
+  for (const route of report.aliases?.routes ?? []) {
+    if (!ROUTE_PATTERN.test(route)) problems.push(`aliases.routes: ${JSON.stringify(route)} must be one or two kebab-case segments`);
+    if (route === "reports" || route.startsWith("reports/") || route.startsWith("report-definition")) {
+      problems.push(`aliases.routes: ${route} is one of the service's own routes`);
+    }
+  }
+  const known = parameterNames(report);
+  for (const [alias, canonical] of Object.entries(report.aliases?.parameters ?? {})) {
+    if (!PARAMETER_PATTERN.test(alias)) problems.push(`aliases.parameters: ${JSON.stringify(alias)} is not a parameter name`);
+    if (known && !known.includes(canonical)) problems.push(`aliases.parameters: ${alias} names ${canonical}, which is not a parameter`);
+    if (known?.includes(alias)) problems.push(`aliases.parameters: ${alias} is a parameter of its own`);
+    if (alias === "report_name" || alias === "output") problems.push(`aliases.parameters: ${alias} is a request field`);
+  }
   return problems;
 }

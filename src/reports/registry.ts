@@ -6,9 +6,6 @@
  * while the process runs (see live.ts); a lookup always sees one consistent version of each.
  */
 import type { ReportDefinition } from "./define.ts";
-import { loadCodeModules, CATALOGUE_DIR } from "./code-modules.ts";
-
-export { CATALOGUE_DIR };
 
 export class UnknownReportError extends Error {
   override name = "UnknownReportError";
@@ -106,21 +103,4 @@ export class ReportRegistry implements ReportCatalogue {
   rejected(): RejectedReport[] {
     return [...this.rejectedByLayer.code, ...this.rejectedByLayer.data];
   }
-}
-
-/**
- * Imports every report module under `dir` (one level of collection folders) into the registry.
- * Start-up uses this for the built-in catalogue, where a broken module is a programming error:
- * it stops the process with its path rather than silently missing from the catalogue.
- */
-export async function loadCodeReports(registry: ReportRegistry, dir = CATALOGUE_DIR): Promise<void> {
-  const { reports, rejected } = await loadCodeModules([dir]);
-  if (rejected.length > 0) throw new Error(rejected.map((r) => `${r.origin}: ${r.errors.join("; ")}`).join("\n"));
-  for (const report of reports) registry.add(report);
-}
-
-export async function createRegistry(dir = CATALOGUE_DIR): Promise<ReportRegistry> {
-  const registry = new ReportRegistry();
-  await loadCodeReports(registry, dir);
-  return registry;
 }

@@ -78,11 +78,3 @@ export function blockedReason(address: string): string | null {
   }
   return `${address} is not an IP address`;
 }
-
-/** Host names as an operator writes them in WEBHOOK_ALLOW_HOSTS (lower case, no brackets). */
-export function normaliseHost(host: string): string {
-  return host
-    .trim()
-    .toLowerCase()
-    .replace(/^\[(.*)\]$/, "$1");
-}

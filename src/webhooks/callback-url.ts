@@ -5,7 +5,8 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { blockedReason, normaliseHost } from "./address.ts";
+import { normaliseHost } from "../config/webhooks.ts";
+import { blockedReason } from "./address.ts";
 
 export class CallbackUrlError extends Error {
   override name = "CallbackUrlError";

@@ -9,7 +9,8 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "nod
 import http from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
-import { blockedReason, normaliseHost } from "./address.ts";
+import { normaliseHost } from "../config/webhooks.ts";
+import { blockedReason } from "./address.ts";
 
 export interface DeliveryOptions {
   timeoutMs: number;

@@ -9,7 +9,7 @@ import type { Collection } from "mongodb";
 import type { BackgroundService } from "../background/service.ts";
 import { ClaimLoop } from "../background/claim-loop.ts";
 import { instanceId } from "../background/instance-id.ts";
-import { representRequest } from "../api/representation.ts";
+import { representRequest } from "../requests/representation.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";

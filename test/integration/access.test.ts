@@ -6,7 +6,7 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
-import { parseApiKeys } from "../../src/api/access.ts";
+import { parseApiKeys } from "../../src/config/api-keys.ts";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";

@@ -15,7 +15,7 @@ import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { parseApiKeys } from "../../src/api/access.ts";
+import { parseApiKeys } from "../../src/config/api-keys.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";

@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { ObjectId } from "mongodb";
-import { parseApiKeys } from "../../src/api/access.ts";
+import { parseApiKeys } from "../../src/config/api-keys.ts";
 import { ContractChecker } from "../support/contract.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";

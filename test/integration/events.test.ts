@@ -13,7 +13,7 @@ import { eventually, get, post } from "../support/http.ts";
 import { openEventStream, readEvents } from "../support/sse.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { createHash } from "node:crypto";
-import { parseApiKeys } from "../../src/api/access.ts";
+import { parseApiKeys } from "../../src/config/api-keys.ts";
 
 const FIXTURE_REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "progress-reports");
 

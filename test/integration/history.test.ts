@@ -2,7 +2,7 @@
  * GET /v1/reports: the history of requests, newest first, filtered by report and status, paged
  * with a cursor, and scoped to the caller's API key.
  */
-import { parseApiKeys } from "../../src/api/access.ts";
+import { parseApiKeys } from "../../src/config/api-keys.ts";
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ObjectId } from "mongodb";
 import { saveDefinition } from "../../src/reports/data-defined/store.ts";
-import { parseApiKeys } from "../../src/api/access.ts";
+import { parseApiKeys } from "../../src/config/api-keys.ts";
 import { COLLECTIONS } from "../../src/db.ts";
 import { silentLogger } from "../../src/log.ts";
 import { ScheduleFirer } from "../../src/schedules/firer.ts";

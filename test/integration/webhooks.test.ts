@@ -15,7 +15,7 @@ import { startTestService, type TestService } from "../support/service.ts";
 import { eventually, get, post } from "../support/http.ts";
 import { spawnWorker, stopWorker } from "../support/processes.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.ts";
-import { parseWebhookSecret } from "../../src/webhooks/signature.ts";
+import { parseWebhookSecret } from "../../src/config/webhooks.ts";
 import { WebhookDispatcher } from "../../src/webhooks/dispatcher.ts";
 import { Worker } from "../../src/worker/worker.ts";
 

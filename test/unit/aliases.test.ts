@@ -2,13 +2,12 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { object, optional } from "superstruct";
-import { defineReport, type ReportDefinition } from "../../src/reports/define.ts";
+import { aliasProblems, defineReport, type ReportDefinition } from "../../src/reports/define.ts";
 import { numberRange } from "../../src/reports/filters.ts";
 import { ValidationError } from "../../src/reports/validation.ts";
-import { createRegistry } from "../../src/reports/registry.ts";
+import { createRegistry } from "../../src/reports/code-modules.ts";
 import {
   aliasClashes,
-  aliasProblems,
   canonicalParameters,
   describeAliases,
   reportsUnder,

@@ -3,7 +3,7 @@
  * list), API_KEYS entries with scopes, the problem-type table and its schemas.
  */
 import * as assert from "uvu/assert";
-import { parseApiKeys } from "../../src/api/access.ts";
+import { parseApiKeys } from "../../src/config/api-keys.ts";
 import { PROBLEM_BASE, PROBLEMS, problemTypeSchema, type ProblemType } from "../../src/api/problems.ts";
 import { route, type HttpMethod, type RouteDeclaration } from "../../src/api/route.ts";
 import { implicitProblems, routeTable } from "../../src/api/router.ts";

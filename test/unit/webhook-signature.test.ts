@@ -3,7 +3,8 @@ import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { Webhook } from "standardwebhooks";
-import { parseWebhookSecret, signWebhook } from "../../src/webhooks/signature.ts";
+import { parseWebhookSecret } from "../../src/config/webhooks.ts";
+import { signWebhook } from "../../src/webhooks/signature.ts";
 
 const test = suite("webhook signature");
 

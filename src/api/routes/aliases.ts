@@ -13,7 +13,7 @@ import type { ReportCatalogue } from "../../reports/registry.ts";
 import type { ProblemType } from "../problems.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
 import { parametersSchemaName, reportBodySchemas } from "../report-bodies.ts";
-import { REPRESENTATION_SCHEMAS } from "../representation.ts";
+import { REPRESENTATION_SCHEMAS } from "../../requests/representation.ts";
 import { jsonContent, ref, route, type ParameterDeclaration, type ResponseDeclaration, type RouteDeclaration } from "../route.ts";
 
 export interface AliasRouteDeps {

@@ -15,7 +15,7 @@ import type { RequestStore } from "../../requests/store.ts";
 import type { RequestWatch } from "../../requests/watch.ts";
 import { callerVisibility } from "../access.ts";
 import { PROBLEMS } from "../problems.ts";
-import { representRequest } from "../representation.ts";
+import { representRequest } from "../../requests/representation.ts";
 import { idParameter, parseId, reportNotFound } from "../request-id.ts";
 import { route, type RouteDeclaration } from "../route.ts";
 

@@ -8,7 +8,7 @@ import { STATUSES, type RequestStatus } from "../../requests/document.ts";
 import type { HistoryQuery, RequestStore } from "../../requests/store.ts";
 import { callerVisibility } from "../access.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
-import { REPRESENTATION_SCHEMAS, representRequest } from "../representation.ts";
+import { REPRESENTATION_SCHEMAS, representRequest } from "../../requests/representation.ts";
 import { ID_PATTERN } from "../request-id.ts";
 import { jsonContent, ref, route, type RouteDeclaration } from "../route.ts";
 

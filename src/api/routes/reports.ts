@@ -25,7 +25,7 @@ import { callerName, callerVisibility } from "../access.ts";
 import { pageParameters, parsePage, parseWait, waitParameters } from "../pagination.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
 import { anyReportBody, parametersSchemaName, reportBodySchemas } from "../report-bodies.ts";
-import { REPRESENTATION_SCHEMAS, representPage, representRequest, requestPath } from "../representation.ts";
+import { REPRESENTATION_SCHEMAS, representPage, representRequest, requestPath } from "../../requests/representation.ts";
 import { idParameter, parseId, reportNotFound } from "../request-id.ts";
 import { jsonContent, ref, route, type HeaderDeclaration, type RouteDeclaration } from "../route.ts";
 

@@ -18,7 +18,7 @@ import type { JsonSchema } from "../../reports/json-schema.ts";
 import { callerName, callerVisibility } from "../access.ts";
 import { pageParameters, parsePage } from "../pagination.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
-import { requestPath } from "../representation.ts";
+import { requestPath } from "../../requests/representation.ts";
 import { ID_PATTERN } from "../request-id.ts";
 import { jsonContent, ref, route, type ParameterDeclaration, type RouteDeclaration } from "../route.ts";
 import { checkCallback, invalid, requireJsonObject } from "./reports.ts";

@@ -1,9 +1,10 @@
 /**
- * How a request document looks to API clients: stable field names, ISO dates, links, and no
- * internal bookkeeping (lease owners, chunk layout).
+ * How a request document looks from outside (API responses, server-sent events, webhook bodies):
+ * stable field names, ISO dates, links, and no internal bookkeeping (lease owners, chunk layout).
+ * Beside the document it shows, so every layer that shows a request can reach it.
  */
 import { ObjectId, type Document } from "mongodb";
-import { OUTPUTS, PROGRESS_PHASES, STATUSES, type RequestDocument } from "../requests/document.ts";
+import { OUTPUTS, PROGRESS_PHASES, STATUSES, type RequestDocument } from "./document.ts";
 import type { JsonSchema } from "../reports/json-schema.ts";
 
 export function requestPath(id: unknown): string {
