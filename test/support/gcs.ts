@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import process from "node:process";
+import { started } from "./started.ts";
 import { fakeGcsServerBin } from "./tools.ts";
 
 /** How long a start may take (generous: a loaded machine can be slow to start anything). */
@@ -75,6 +76,15 @@ export async function startFakeGcs(options: { port?: number } = {}): Promise<Fak
     child.kill("SIGKILL");
     throw error;
   }
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+    });
+  const stopped = started(`fake-gcs-server ${url}`, stop);
+  child.once("exit", stopped);
   return {
     url,
     port,
@@ -87,12 +97,6 @@ export async function startFakeGcs(options: { port?: number } = {}): Promise<Fak
       });
       if (!response.ok) throw new Error(`creating bucket ${name}: ${response.status} ${await response.text()}`);
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 3000).unref();
-      }),
+    stop,
   };
 }

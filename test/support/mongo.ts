@@ -8,6 +8,7 @@
 import process from "node:process";
 import { MongoClient } from "mongodb";
 import { startEmbeddedMongo } from "../../scripts/lib/embedded-mongo.ts";
+import { started } from "./started.ts";
 
 export interface TestMongo {
   uri: string;
@@ -32,5 +33,13 @@ export async function startTestMongo(label: string): Promise<TestMongo> {
     };
   }
   const server = await startEmbeddedMongo();
-  return { uri: server.uri, dbName, stop: () => server.stop() };
+  const stopped = started(`test MongoDB ${server.uri}`, () => server.stop());
+  return {
+    uri: server.uri,
+    dbName,
+    stop: async () => {
+      stopped();
+      await server.stop();
+    },
+  };
 }

@@ -10,6 +10,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { REPO_ROOT } from "../../scripts/lib/paths.ts";
 import type { TestMongo } from "./mongo.ts";
+import { started } from "./started.ts";
 
 export interface LogEntry {
   event: string;
@@ -77,6 +78,8 @@ export function spawnLogged(options: SpawnLoggedOptions): LoggedProcess {
   });
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
+    // A command that cannot be started (ENOENT) emits no exit: it has exited all the same.
+    child.once("error", () => child.pid === undefined && resolve({ code: null, signal: null }));
   });
   const waitFor = (match: (entry: LogEntry) => boolean, timeoutMs = 30_000) =>
     new Promise<LogEntry>((resolve, reject) => {
@@ -115,6 +118,10 @@ export function spawnLogged(options: SpawnLoggedOptions): LoggedProcess {
     clearTimeout(kill);
     return status;
   };
+  const stopped = started(`${path.basename(options.args.at(-1) ?? options.command ?? "process")} (pid ${child.pid})`, () =>
+    stop("SIGKILL"),
+  );
+  void exited.then(stopped);
   return { child, logs, waitFor, exited, stop };
 }
 
@@ -160,7 +167,7 @@ export async function spawnApi(mongo: TestMongo, env: Record<string, string> = {
   });
   try {
     // Generous: on a loaded machine a cold start (catalogue, indexes) can take a while.
-    const listening = await api.waitFor((entry) => entry.event === "api.listening", 90_000);
+    const listening = await api.waitFor((entry) => entry.event === "api.listening", 180_000);
     return { ...api, url: String(listening.url) };
   } catch (error) {
     await api.stop("SIGKILL");

@@ -10,6 +10,7 @@ import { startService } from "../../src/main/service.ts";
 import type { ApiApp } from "../../src/api/app.ts";
 import type { Worker } from "../../src/worker/worker.ts";
 import type { TestMongo } from "./mongo.ts";
+import { started } from "./started.ts";
 
 export interface TestService {
   context: AppContext;
@@ -35,15 +36,27 @@ export async function startTestService(
   // TEST_LOG=debug (or info…) shows the service's own log lines while debugging a test.
   const log = options.log ?? (process.env.TEST_LOG ? createLogger({ component: "test" }, process.env.TEST_LOG as "debug") : silentLogger);
   const context = await openContext({ component: "test", config, log });
-  const running = await startService(context, { port: 0, host: "127.0.0.1", worker: options.worker });
+  let running: Awaited<ReturnType<typeof startService>>;
+  try {
+    running = await startService(context, { port: 0, host: "127.0.0.1", worker: options.worker });
+  } catch (error) {
+    // The driver's connection and change stream would keep the test process alive.
+    await context.close();
+    throw error;
+  }
+  const close = async () => {
+    await running.close();
+    await context.close();
+  };
+  const stopped = started(`service ${running.url}`, close);
   return {
     context,
     url: running.url,
     api: running.api,
     worker: running.worker,
     close: async () => {
-      await running.close();
-      await context.close();
+      stopped();
+      await close();
     },
   };
 }

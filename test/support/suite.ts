@@ -3,10 +3,15 @@
  * `finally` returns, so an error thrown by a hook vanishes: the suite prints `(0 / 7)` and the run
  * exits 0. Here a failing `before` hook prints its error and turns every test of the suite into a
  * failure that names it; a failing `after` hook prints its error and fails the run at exit.
+ * Whatever the suite started through the test helpers (started.ts) and did not stop is stopped
+ * when its set-up fails (the servers started before the failing step), when a tear-down hook throws
+ * (the lines after the throw never ran), and after its last tear-down hook: a suite never leaves a
+ * server running to keep the test process alive.
  * Every test file imports `suite` from here, never from "uvu".
  */
 import process from "node:process";
 import { suite as uvuSuite, type Test } from "uvu";
+import { startedMark, stopStartedSince } from "./started.ts";
 
 type Context = Record<string, any>;
 
@@ -23,8 +28,18 @@ function report(kind: string, suiteName: string, error: unknown): void {
   process.stderr.write(`\n[${kind} of suite "${suiteName}" failed]\n${text}\n`);
 }
 
+async function stopLeftovers(suiteName: string, mark: number, why: string): Promise<void> {
+  const stopped = await stopStartedSince(mark);
+  if (stopped.length > 0) process.stderr.write(`[suite "${suiteName}": ${why}; stopped ${stopped.join(", ")}]\n`);
+}
+
 export function suite(name: string): Test {
   const inner = uvuSuite(name);
+  // Registered first, so it runs first: everything started after this mark belongs to this suite.
+  let mark = Number.POSITIVE_INFINITY;
+  inner.before(() => {
+    mark = startedMark();
+  });
   let setupError: unknown;
   const failed = () => setupError !== undefined;
   const wrapped = ((testName: string, handler: Hook) =>
@@ -43,6 +58,7 @@ export function suite(name: string): Test {
       } catch (error) {
         setupError = error;
         report("set-up", name, error);
+        await stopLeftovers(name, mark, "its set-up failed");
       }
     })) as Test["before"];
   before.each = inner.before.each;
@@ -53,9 +69,15 @@ export function suite(name: string): Test {
       } catch (error) {
         teardownFailures += 1;
         report("tear-down", name, error);
+        await stopLeftovers(name, mark, "its tear-down failed");
       }
     })) as Test["after"];
   after.each = inner.after.each;
-  Object.assign(wrapped, { before, after, only: inner.only, skip: inner.skip, run: () => inner.run() });
+  const run = () => {
+    // Registered last (test files call run() after their hooks), so it runs after every tear-down.
+    inner.after(() => stopLeftovers(name, mark, "still running after its tear-down"));
+    inner.run();
+  };
+  Object.assign(wrapped, { before, after, only: inner.only, skip: inner.skip, run });
   return wrapped;
 }
