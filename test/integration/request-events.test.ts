@@ -4,6 +4,7 @@
  * with it (a `wait=` poll wakes on the change, a running job stops on its `cancelled` event, the
  * stream comes back after the collection is dropped).
  */
+import { GATED_REPORTS, openGate } from "../support/gate.ts";
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import path from "node:path";
@@ -32,7 +33,7 @@ test.before(async () => {
   service = await startTestService(mongo, {
     worker: false,
     config: {
-      reportsDirs: [FIXTURE_REPORTS],
+      reportsDirs: [FIXTURE_REPORTS, GATED_REPORTS],
       rowsPerChunk: 20,
       leaseMs: 60_000,
       heartbeatMs: 20_000,
@@ -112,10 +113,13 @@ test("a cancelled running job stops on its status event (the next heartbeat is 2
   const log = createLogger({}, "info", (line) => logged.push(JSON.parse(line)));
   worker = new Worker({ ...service.context, log });
   worker.start();
-  const submitted = await post(`${service.url}/v1/reports`, { report_name: "every-movie" });
+  // gated-rows runs until its gate closes: it is still running when the cancel comes, on any machine.
+  const gate = await openGate(service.context.database.db);
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "gated-rows", ...gate.params });
   const id = new ObjectId(submitted.body.id as string);
   const results = service.context.database.results;
-  await eventually(async () => ((await results.countDocuments({ request_id: id })) > 0 ? true : undefined), 20_000, 5);
+  await gate.pass(40);
+  await eventually(async () => ((await results.countDocuments({ request_id: id })) > 0 ? true : undefined), 120_000, 5);
   const cancelled = await request(`${service.url}/v1/reports/${id}/cancel`, { method: "POST" });
   assert.is(cancelled.body.status, "cancelled");
   await eventually(async () => (worker!.activeJobs === 0 ? true : undefined), 10_000, 20);
@@ -126,6 +130,7 @@ test("a cancelled running job stops on its status event (the next heartbeat is 2
   );
   await eventually(async () => ((await results.countDocuments({ request_id: id })) === 0 ? true : undefined), 5_000, 20);
   assert.is((await service.context.database.requests.findOne({ _id: id }))!.status, "cancelled");
+  await gate.close();
 });
 
 test("after the collection is dropped (invalidate) the stream reopens and the service keeps working", async () => {

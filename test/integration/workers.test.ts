@@ -2,6 +2,7 @@
  * Worker processes as they run in production: separate OS processes competing through the
  * database, killed without warning, stopped with SIGTERM.
  */
+import { GATED_REPORTS, openGate } from "../support/gate.ts";
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import type { ObjectId } from "mongodb";
@@ -74,23 +75,42 @@ test("two worker processes compete for 50 requests: each completes exactly once"
 });
 
 test("a worker killed with SIGKILL mid-job: another finishes it after the lease expires", async () => {
-  // One row per chunk makes the job long enough to kill while it is writing rows.
-  const victim = worker({ ROWS_PER_CHUNK: "1", LEASE_MS: "2000" });
-  await victim.waitFor((e) => e.event === "worker.started");
-  const { _id: id } = await store.submit({ report_name: "top-movies-per-rating", params: {}, output: "json" });
-  await eventually(async () => ((await database.results.countDocuments({ request_id: id, attempt: 1 })) > 0 ? true : undefined), 30_000, 5);
+  // gated-rows runs until the test closes its gate: the worker is mid-job when it is killed, on any machine.
+  const env = { REPORTS_DIRS: GATED_REPORTS, LEASE_MS: "2000", ROWS_PER_CHUNK: "1" };
+  const victim = worker(env);
+  await victim.waitFor((e) => e.event === "worker.started", 180_000);
+  const gate = await openGate(database.db);
+  const { _id: id } = await store.submit({ report_name: "gated-rows", params: gate.params, output: "json" });
+  await gate.pass(5);
+  await eventually(
+    async () => ((await database.results.countDocuments({ request_id: id, attempt: 1 })) > 0 ? true : undefined),
+    120_000,
+    5,
+  );
   await stopWorker(victim, "SIGKILL");
-  const partial = await database.results.countDocuments({ request_id: id, attempt: 1 });
   const running = await database.requests.findOne({ _id: id });
   assert.is(running!.status, "running", "killed mid-job");
-  assert.ok(partial > 0 && partial < 999, `killed mid-job (${partial} of 999 rows written)`);
 
-  const rescuer = worker({ LEASE_MS: "2000" });
-  const doc = await finalState(id);
+  const rescuer = worker(env);
+  // The second attempt reads the gate from its opening: the five rows again, then five more.
+  await eventually(
+    async () => ((await database.results.countDocuments({ request_id: id, attempt: 2 })) > 0 ? true : undefined),
+    120_000,
+    5,
+  );
+  await gate.pass(5);
+  await gate.close();
+  const doc = await finalState(id, 120_000);
   assert.is(doc.status, "completed");
   assert.is(doc.attempts, 2, "the second attempt finished it");
   assert.is(doc.result!.attempt, 2);
-  assert.is(doc.result!.row_count, await database.db.collection("movies").countDocuments({ "imdb.rating": { $type: "number" } }));
+  const rows = await database.results.find({ request_id: id, attempt: 2 }).toArray();
+  const titles = rows.flatMap((chunk: any) => chunk.rows.map((row: { title?: string }) => row.title)).filter(Boolean);
+  assert.equal(
+    titles,
+    Array.from({ length: 10 }, (_, i) => `row ${i + 1}`),
+    "every row, once",
+  );
   assert.is(await database.results.countDocuments({ request_id: id, attempt: 1 }), 0, "the dead attempt's rows are gone");
   assert.ok(rescuer.logs.some((e) => e.event === "job.completed" && e.request_id === String(id)));
 });
