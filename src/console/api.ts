@@ -1,16 +1,21 @@
 /**
  * The console's only door to the service: fetch with the tab's API key (if any) in a header,
  * never in a URL; RFC 9457 problems turned into ApiError; a 401 announced so the shell can ask
- * for a key.
+ * for a key. The wire types are the ones generated from the OpenAPI document for the TypeScript
+ * client (clients/typescript), never copied by hand.
  */
-export interface Problem {
+import type { components, operations } from "@mongo-reports/client/openapi";
+import { readEvents } from "@mongo-reports/client/sse";
+
+type Schemas = components["schemas"];
+
+export type Problem = Partial<Schemas["Problem"]> & {
   type: string;
   title: string;
   status: number;
-  detail?: string;
   errors?: { field: string; message: string }[];
   [extension: string]: unknown;
-}
+};
 
 export class ApiError extends Error {
   constructor(readonly problem: Problem) {
@@ -105,66 +110,17 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
   return (await (await send(path, { body })).json()) as T;
 }
 
-// ---- the shapes the console reads ----
+// ---- the shapes the console reads (generated from the OpenAPI document) ----
 
-export interface ReportDescription {
-  name: string;
-  collection: string;
-  description: string;
-  kind: string;
-  parameters: import("./form.ts").JsonSchema;
-  columns: { name: string; description?: string }[];
-  example: Record<string, unknown>;
-}
-
-export type Status = "pending" | "running" | "completed" | "error" | "cancelled";
+export type ReportDescription = Schemas["ReportDescription"];
+export type RequestView = Schemas["ReportRequestStatus"];
+export type Status = RequestView["status"];
 export const FINAL: readonly Status[] = ["completed", "error", "cancelled"];
-
-export interface RequestView {
-  id: string;
-  report_name: string;
-  status: Status;
-  output: "json" | "csv" | "both";
-  params: Record<string, unknown>;
-  report_date: string;
-  attempts: number;
-  max_attempts?: number;
-  started_at?: string;
-  finished_at?: string;
-  duration_ms?: number;
-  /** Set on requests a schedule fired. */
-  schedule_id?: string;
-  error?: { code: string; message: string };
-  columns?: string[];
-  rows?: Record<string, unknown>[];
-  page?: number;
-  page_size?: number;
-  total_rows?: number;
-  total_pages?: number;
-  gcs_link?: string;
-  progress?: Progress;
-  csv?: { bytes: number; rows?: number };
-  links: Record<string, string>;
-}
-
-export interface Progress {
-  phase: string;
-  rows: number;
-  bytes?: number;
-  phase_ms?: number;
-}
-
-export interface HistoryPage {
-  items: RequestView[];
-  limit: number;
-  next_after?: string;
-}
+export type Progress = NonNullable<RequestView["progress"]>;
+export type HistoryPage = Schemas["ReportRequestList"];
 
 /** GET /v1/report-definitions: the catalogue, and what the deployment says about its data. */
-interface Discovery {
-  reports: ReportDescription[];
-  dataset?: { note: string };
-}
+type Discovery = operations["listReportDefinitions"]["responses"][200]["content"]["application/json"];
 
 let discovery: Promise<Discovery> | null = null;
 
@@ -199,22 +155,5 @@ export async function cancelRequest(id: string): Promise<RequestView> {
 export async function followEvents(id: string, signal: AbortSignal, on: (event: string, data: unknown) => void): Promise<void> {
   const response = await send(`/v1/reports/${id}/events`, { signal, accept: "text/event-stream" });
   if (response.status === 204 || !response.body) return;
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value.replace(/\r\n?/g, "\n");
-    for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let name = "message";
-      const data: string[] = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) name = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length) on(name, JSON.parse(data.join("\n")));
-    }
-  }
+  for await (const event of readEvents(response.body)) on(event.event, JSON.parse(event.data));
 }
