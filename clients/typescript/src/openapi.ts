@@ -6063,6 +6063,10 @@ export interface operations {
                     "application/json": {
                         reports: components["schemas"]["ReportDescription"][];
                         rejected: components["schemas"]["RejectedReport"][];
+                        /** @description what the reports run over, when the deployment says (e.g. the demo data of npm start) */
+                        dataset?: {
+                            note: string;
+                        };
                     };
                 };
             };
