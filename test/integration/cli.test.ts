@@ -155,7 +155,7 @@ test("exit codes: 1 when the service refuses or the report ends error or cancell
     report_name: "top-movies-per-rating",
     params: {},
     status: "pending",
-    run_after: new Date(Date.now() + 600_000),
+    not_before: new Date(Date.now() + 600_000),
   } as any);
   const cancelled = await cli(["cancel", String(later), "--format", "json"]);
   assert.is(cancelled.code, 0, cancelled.stderr);

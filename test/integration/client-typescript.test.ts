@@ -177,7 +177,7 @@ test("cancel and remove; reports() and history()", async () => {
     report_name: "top-movies-per-rating",
     params: {},
     status: "pending",
-    run_after: new Date(Date.now() + 600_000),
+    not_before: new Date(Date.now() + 600_000),
   } as any);
   const request = client.request(String(insertedId));
   assert.is((await request.status()).status, "pending");
