@@ -15,6 +15,7 @@ import { REPO_ROOT } from "../../scripts/lib/paths.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { loadMflix } from "../support/mflix.ts";
+import { insertHeldRequest } from "../support/reports.ts";
 
 const test = suite("command line");
 const CLI = path.join(REPO_ROOT, "dist", "src", "cli", "main.js");
@@ -151,16 +152,11 @@ test("exit codes: 1 when the service refuses or the report ends error or cancell
   assert.is(errored.code, 1, errored.stdout);
   assert.match(errored.stderr, /ended error/);
 
-  const { insertedId: later } = await service.context.database.requests.insertOne({
-    report_name: "top-movies-per-rating",
-    params: {},
-    status: "pending",
-    not_before: new Date(Date.now() + 600_000),
-  } as any);
-  const cancelled = await cli(["cancel", String(later), "--format", "json"]);
+  const later = await insertHeldRequest(service.context.database.requests);
+  const cancelled = await cli(["cancel", later, "--format", "json"]);
   assert.is(cancelled.code, 0, cancelled.stderr);
   assert.is(JSON.parse(cancelled.stdout).status, "cancelled");
-  const waited = await cli(["status", String(later), "--wait"]);
+  const waited = await cli(["status", later, "--wait"]);
   assert.is(waited.code, 1);
   assert.match(waited.stderr, /ended cancelled/);
 

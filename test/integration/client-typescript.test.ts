@@ -19,6 +19,7 @@ import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { get } from "../support/http.ts";
 import { loadMflix } from "../support/mflix.ts";
+import { insertHeldRequest } from "../support/reports.ts";
 
 const run = promisify(execFile);
 const test = suite("TypeScript client");
@@ -172,14 +173,8 @@ test("the same Idempotency-Key returns the same request; errors carry the proble
 
 test("cancel and remove; reports() and history()", async () => {
   const client = pkg.createClient({ baseUrl: service.url });
-  // Scheduled for later, so no worker takes it before the cancel.
-  const { insertedId } = await service.context.database.requests.insertOne({
-    report_name: "top-movies-per-rating",
-    params: {},
-    status: "pending",
-    not_before: new Date(Date.now() + 600_000),
-  } as any);
-  const request = client.request(String(insertedId));
+  const insertedId = await insertHeldRequest(service.context.database.requests);
+  const request = client.request(insertedId);
   assert.is((await request.status()).status, "pending");
   assert.is((await request.cancel()).status, "cancelled");
   const final = await request.wait({ timeoutMs: 10_000 });
@@ -197,7 +192,7 @@ test("cancel and remove; reports() and history()", async () => {
   assert.ok(history.items.length >= 3);
   assert.ok(history.items.every((item) => item.report_name === "top-movies-per-rating"));
   assert.not.ok(
-    history.items.some((item) => item.id === String(insertedId)),
+    history.items.some((item) => item.id === insertedId),
     "the removed request is gone",
   );
 });

@@ -3,6 +3,7 @@
  * plain code over the shared sample_mflix files, never numbers taken from the implementation.
  */
 import * as assert from "uvu/assert";
+import type { Collection } from "mongodb";
 import { get, post } from "./http.ts";
 
 export type Row = Record<string, any>;
@@ -118,4 +119,18 @@ export function rank<T extends Row>(rows: T[], keys: [string, 1 | -1][]): T[] {
     }
     return 0;
   });
+}
+
+/**
+ * A pending request no worker takes for ten minutes (a Mongo-native insert with `not_before`):
+ * for tests that read, cancel or remove a request before it runs. Returns its id.
+ */
+export async function insertHeldRequest(requests: Collection<any>, reportName = "top-movies-per-rating"): Promise<string> {
+  const { insertedId } = await requests.insertOne({
+    report_name: reportName,
+    params: {},
+    status: "pending",
+    not_before: new Date(Date.now() + 600_000),
+  });
+  return String(insertedId);
 }
