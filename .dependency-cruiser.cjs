@@ -8,7 +8,7 @@
  *   2 services     the worker, webhooks, the schedule firer, metrics
  *   3 context      what one process shares (src/context.ts)
  *   4 the API
- *   5 entry points src/main/ and the runtime shims in workers/
+ *   5 entry points src/main/, the runtime shims in workers/, the command line (src/cli/)
  */
 const LAYERS = [
   { name: "foundation", path: "^src/(config\\.ts|config/|log\\.ts|http-server\\.ts|background/|data/)" },
@@ -16,7 +16,7 @@ const LAYERS = [
   { name: "services", path: "^src/(worker/|webhooks/|schedules/firer\\.ts|metrics/)" },
   { name: "context", path: "^src/context\\.ts" },
   { name: "api", path: "^src/api/" },
-  { name: "entry points", path: "^(src/main/|workers/)" },
+  { name: "entry points", path: "^(src/main/|src/cli/|workers/)" },
 ];
 
 const upward = LAYERS.slice(0, -1).map((layer, index) => ({

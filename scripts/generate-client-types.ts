@@ -9,7 +9,7 @@ import process from "node:process";
 import { loadConfig } from "../src/config.ts";
 import { openContext } from "../src/context.ts";
 import { silentLogger } from "../src/log.ts";
-import { startService } from "../src/service.ts";
+import { startService } from "../src/main/service.ts";
 import { startEmbeddedMongo } from "./lib/embedded-mongo.ts";
 import { CLIENT_TYPES_FILE, clientTypesFrom } from "./lib/client-types.ts";
 import { REPO_ROOT } from "./lib/paths.ts";

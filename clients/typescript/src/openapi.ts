@@ -1197,6 +1197,13 @@ export interface components {
             columns: {
                 name: string;
                 description?: string;
+                /**
+                 * @description what the values are; exports keep it (Excel, Parquet)
+                 * @enum {string}
+                 */
+                type?: "string" | "integer" | "number" | "date" | "boolean" | "json";
+                /** @description decimal places numbers are rounded to in the rows */
+                precision?: number;
             }[];
             sort?: {
                 [key: string]: 1 | -1;
@@ -7008,15 +7015,6 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem.report-not-found"];
-                };
-            };
-            /** @description CSV stored elsewhere */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem.csv-elsewhere"];
                 };
             };
             /** @description Too many requests */
