@@ -7,6 +7,7 @@ import type { RequestDocument } from "./requests/document.ts";
 import type { ChunkDocument } from "./results/chunks.ts";
 import type { IdempotencyRecord } from "./requests/idempotency.ts";
 import type { ScheduleDocument } from "./schedules/document.ts";
+import { RequestStatus } from "./requests/status.ts";
 
 export const COLLECTIONS = {
   requests: "report_requests",
@@ -55,7 +56,7 @@ export async function ensureIndexes(database: Database): Promise<void> {
   await database.requests.createIndexes([
     // Claim of a pending request: only pending documents, bounded to the due ones (not_before up
     // to now), in claim order (not_before, report_date, _id).
-    { key: { not_before: 1, report_date: 1, _id: 1 }, name: "pending_due", partialFilterExpression: { status: "pending" } },
+    { key: { not_before: 1, report_date: 1, _id: 1 }, name: "pending_due", partialFilterExpression: { status: RequestStatus.Pending } },
     { key: { status: 1, "lease.until": 1 }, name: "expired_leases" },
     { key: { fingerprint: 1, status: 1, finished_at: -1 }, name: "reuse" },
     { key: { status: 1, finished_at: 1 }, name: "retention" },

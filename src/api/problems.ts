@@ -5,6 +5,7 @@
  * body and its schema cannot drift apart.
  */
 import type { JsonSchema } from "../reports/json-schema.ts";
+import { ERROR_CODES, STATUSES } from "../requests/status.ts";
 
 export const PROBLEM_BASE = "https://mongo-reports.dev/problems/";
 
@@ -27,10 +28,10 @@ const fieldErrors: JsonSchema = {
     required: ["field", "message"],
   },
 };
-const statusOfRequest: JsonSchema = { type: "string", enum: ["pending", "running", "completed", "error", "cancelled"] };
+const statusOfRequest: JsonSchema = { type: "string", enum: [...STATUSES] };
 const requestError: JsonSchema = {
   type: "object",
-  properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
+  properties: { code: { type: "string", enum: [...ERROR_CODES] }, message: { type: "string" }, details: {} },
   required: ["code", "message"],
 };
 

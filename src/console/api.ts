@@ -115,7 +115,6 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
 export type ReportDescription = Schemas["ReportDescription"];
 export type RequestView = Schemas["ReportRequestStatus"];
 export type Status = RequestView["status"];
-export const FINAL: readonly Status[] = ["completed", "error", "cancelled"];
 export type Progress = NonNullable<RequestView["progress"]>;
 export type HistoryPage = Schemas["ReportRequestList"];
 

@@ -4,8 +4,8 @@ import { getJson, reports, type HistoryPage } from "./api.ts";
 import { useAuthVersion, useLoad } from "./hooks.ts";
 import { describeParams } from "./cells.ts";
 import { duration, Failure, StatusBadge, Time } from "./widgets.tsx";
+import { STATUSES } from "../requests/status.ts";
 
-const STATUSES = ["pending", "running", "completed", "error", "cancelled"];
 const LIMIT = 20;
 
 export function HistoryView() {

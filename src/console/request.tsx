@@ -4,13 +4,14 @@
  * the rows a page at a time, a chart, and the CSV download.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, authHeaders, cancelRequest, FINAL, followEvents, getJson, postJson, type RequestView } from "./api.ts";
+import { ApiError, authHeaders, cancelRequest, followEvents, getJson, postJson, type RequestView } from "./api.ts";
 import { ChartPanel } from "./chart-panel.tsx";
 import { useAuthVersion } from "./hooks.ts";
 import { ResultsTable } from "./results-table.tsx";
 import { describeParams } from "./cells.ts";
 import { elapsedLine, usualDurationMs } from "./timing.ts";
 import { duration, Failure, StatusBadge, Time } from "./widgets.tsx";
+import { isFinal, RequestStatus } from "../requests/status.ts";
 
 const WAIT_SECONDS = 20;
 
@@ -25,7 +26,7 @@ const USUAL_RUNS = 20;
 function ElapsedClock({ view }: { view: RequestView }) {
   const [now, setNow] = useState(Date.now());
   const [usual, setUsual] = useState<number | null>(null);
-  const active = !FINAL.includes(view.status);
+  const active = !isFinal(view.status);
   useEffect(() => {
     if (!active) return;
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -34,14 +35,19 @@ function ElapsedClock({ view }: { view: RequestView }) {
   useEffect(() => {
     if (!active) return;
     const controller = new AbortController();
-    const query = new URLSearchParams({ report_name: view.report_name, status: "completed", limit: String(USUAL_RUNS) });
+    const query = new URLSearchParams({ report_name: view.report_name, status: RequestStatus.Completed, limit: String(USUAL_RUNS) });
     getJson<{ items: RequestView[] }>(`/v1/reports?${query}`, controller.signal).then(
       (page) => controller.signal.aborted || setUsual(usualDurationMs(page.items.map((item) => item.duration_ms))),
       () => undefined, // the clock works without it
     );
     return () => controller.abort();
   }, [view.report_name, active]);
-  const line = elapsedLine(view.status, view.status === "running" ? (view.started_at ?? view.report_date) : view.report_date, now, usual);
+  const line = elapsedLine(
+    view.status,
+    view.status === RequestStatus.Running ? (view.started_at ?? view.report_date) : view.report_date,
+    now,
+    usual,
+  );
   return line ? <p class="muted elapsed">{line}</p> : null;
 }
 
@@ -71,14 +77,14 @@ export function RequestViewPage({ id }: { id: string }) {
       for (let retryMs = 500; !signal.aborted;) {
         try {
           show(await getJson<RequestView>(`/v1/reports/${id}`, signal));
-          if (FINAL.includes(latest.current!.status)) return;
+          if (isFinal(latest.current!.status)) return;
           await followEvents(id, signal, (event, data) => {
             if (event === "status") show(data as RequestView);
             else if (event === "progress" && latest.current) show({ ...latest.current, progress: data as RequestView["progress"] });
           }).catch((error: Error) => {
             if (!(error instanceof ApiError) || error.problem.status === 0) throw error;
           });
-          while (!signal.aborted && latest.current && !FINAL.includes(latest.current.status)) {
+          while (!signal.aborted && latest.current && !isFinal(latest.current.status)) {
             show(await getJson<RequestView>(`/v1/reports/${id}?wait=${WAIT_SECONDS}`, signal));
           }
           return;
@@ -96,7 +102,7 @@ export function RequestViewPage({ id }: { id: string }) {
   }, [id, version]);
 
   // Read: the page of rows on screen, once completed.
-  const completed = view?.status === "completed";
+  const completed = view?.status === RequestStatus.Completed;
   useEffect(() => {
     if (!completed) return;
     const controller = new AbortController();
@@ -135,8 +141,8 @@ export function RequestViewPage({ id }: { id: string }) {
             </h2>
             <p class="status-line" role="status" aria-live="polite">
               Status: <StatusBadge status={view.status} />
-              {!FINAL.includes(view.status) ? <span class="muted"> (updates live)</span> : null}
-              {view.progress && !FINAL.includes(view.status) ? (
+              {!isFinal(view.status) ? <span class="muted"> (updates live)</span> : null}
+              {view.progress && !isFinal(view.status) ? (
                 <span class="muted">
                   {" "}
                   · {view.progress.phase}
@@ -145,7 +151,7 @@ export function RequestViewPage({ id }: { id: string }) {
               ) : null}
             </p>
             <ElapsedClock view={view} />
-            {view.status === "pending" || view.status === "running" ? (
+            {view.status === RequestStatus.Pending || view.status === RequestStatus.Running ? (
               <button type="button" class="danger" onClick={cancel} disabled={cancelling}>
                 {cancelling ? "Cancelling…" : "Cancel request"}
               </button>
@@ -193,7 +199,7 @@ export function RequestViewPage({ id }: { id: string }) {
               </div>
             ) : null}
           </section>
-          {view.status === "completed" && rows ? (
+          {view.status === RequestStatus.Completed && rows ? (
             <Completed view={rows} onPage={setPage} pageSize={pageSize} onPageSize={(n) => (setPageSize(n), setPage(0))} />
           ) : null}
           <p>

@@ -2,6 +2,7 @@
  * How long a request has been going, and how long the report usually takes: a long report with no
  * clock looks frozen. Pure: unit-tested without a browser.
  */
+import { RequestStatus } from "../requests/status.ts";
 
 /** "42 s", "3 min 05 s", "1 h 02 min": a clock a person reads at a glance. */
 export function clockText(ms: number): string {
@@ -22,8 +23,8 @@ export function usualDurationMs(durations: readonly (number | undefined)[]): num
 
 /** The line under a running request's status: elapsed time, and the usual one when known. */
 export function elapsedLine(status: string, since: string | undefined, now: number, usualMs: number | null): string | null {
-  if (!since || (status !== "pending" && status !== "running")) return null;
+  if (!since || (status !== RequestStatus.Pending && status !== RequestStatus.Running)) return null;
   const elapsed = clockText(now - Date.parse(since));
-  const verb = status === "pending" ? "Waiting for a worker" : "Running";
+  const verb = status === RequestStatus.Pending ? "Waiting for a worker" : "Running";
   return `${verb} for ${elapsed}${usualMs === null ? "" : `; this report usually takes ${clockText(usualMs)}`}.`;
 }

@@ -11,9 +11,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { Collection } from "mongodb";
 import type { RequestDocument } from "../requests/document.ts";
 import { duePending } from "../requests/store.ts";
-
-/** Failure codes the worker writes (worker/errors.ts and worker.ts); anything else counts as "other". */
-const ERROR_CODES = new Set(["validation", "unknown_report", "timeout", "attempts_exhausted", "execution"]);
+import { RequestStatus, type RequestErrorCode } from "../requests/status.ts";
 
 /** Seconds: pickup is milliseconds with a change stream, seconds with the sweep; runs up to REPORT_MAX_TIME_MS. */
 const PICKUP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -27,7 +25,7 @@ export interface JobEnd {
   reportName: string;
   outcome: JobOutcome;
   /** The request's error code for error and retry. */
-  errorCode?: string;
+  errorCode?: RequestErrorCode;
   runMs: number;
   rows: number;
   csvBytes: number;
@@ -151,7 +149,7 @@ export class Metrics {
     if (end.rows > 0) this.rowsWritten.inc({ report }, end.rows);
     if (end.csvBytes > 0) this.csvBytes.inc({ report }, end.csvBytes);
     if (end.outcome === "error" || end.outcome === "retry") {
-      this.failures.inc({ code: end.errorCode && ERROR_CODES.has(end.errorCode) ? end.errorCode : "other" });
+      this.failures.inc({ code: end.errorCode ?? "other" });
     }
     if (end.outcome === "retry") this.retries.inc({ report });
     if (end.outcome === "lease_lost") this.leaseLosses.inc();
@@ -183,14 +181,14 @@ export class Metrics {
           const now = new Date();
           const [pending, backoff, running] = await Promise.all([
             requests.countDocuments(duePending(now)),
-            requests.countDocuments({ status: "pending", not_before: { $gt: now } }),
-            requests.countDocuments({ status: "running" }),
+            requests.countDocuments({ status: RequestStatus.Pending, not_before: { $gt: now } }),
+            requests.countDocuments({ status: RequestStatus.Running }),
           ]);
           cached = { at: Date.now(), pending, backoff, running };
         }
-        this.set({ status: "pending" }, cached.pending);
+        this.set({ status: RequestStatus.Pending }, cached.pending);
         this.set({ status: "backoff" }, cached.backoff);
-        this.set({ status: "running" }, cached.running);
+        this.set({ status: RequestStatus.Running }, cached.running);
       },
     });
   }

@@ -5,11 +5,7 @@
  */
 import type { ObjectId } from "mongodb";
 import { defaulted, enums, optional, record, string, type, unknown, size, type Infer } from "superstruct";
-
-export const STATUSES = ["pending", "running", "completed", "error", "cancelled"] as const;
-export type RequestStatus = (typeof STATUSES)[number];
-/** A request in one of these states will not change again. */
-export const FINAL_STATUSES: readonly RequestStatus[] = ["completed", "error", "cancelled"];
+import type { RequestErrorCode, RequestStatus } from "./status.ts";
 
 /** json: rows paged through the API; csv: one CSV file (GCS or local); both: the two. */
 export const OUTPUTS = ["json", "csv", "both"] as const;
@@ -70,8 +66,8 @@ export interface RequestCallback {
 }
 
 export interface RequestError {
-  /** Machine-readable: validation, unknown_report, timeout, attempts_exhausted, execution. */
-  code: string;
+  /** Machine-readable: one of RequestErrorCode (status.ts). */
+  code: RequestErrorCode;
   message: string;
   details?: unknown;
 }

@@ -18,7 +18,8 @@
 import type { ChangeStream, Collection, Document, ObjectId, ResumeToken } from "mongodb";
 import { MongoServerError } from "mongodb";
 import type { Logger } from "../log.ts";
-import type { RequestDocument, RequestStatus } from "./document.ts";
+import type { RequestDocument } from "./document.ts";
+import type { RequestStatus } from "./status.ts";
 
 export type RequestOperation = "insert" | "update" | "replace";
 

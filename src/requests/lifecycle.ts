@@ -7,7 +7,7 @@
  * runs. Two rarer paths skip a step (a lease that expired is retaken from running; a graceful
  * shutdown gives the attempt back): a reconnecting client is then told the path a retry takes.
  */
-import { FINAL_STATUSES, type RequestStatus } from "./document.ts";
+import { isFinal, RequestStatus } from "./status.ts";
 
 export interface LifecycleStep {
   attempts: number;
@@ -17,8 +17,8 @@ export interface LifecycleStep {
 
 export function lifecycleOf(doc: { status: RequestStatus; attempts?: number }): LifecycleStep {
   const attempts = typeof doc.attempts === "number" && doc.attempts > 0 ? doc.attempts : 0;
-  if (FINAL_STATUSES.includes(doc.status)) return { attempts, step: 3 };
-  return { attempts, step: doc.status === "running" ? 1 : 2 };
+  if (isFinal(doc.status)) return { attempts, step: 3 };
+  return { attempts, step: doc.status === RequestStatus.Running ? 1 : 2 };
 }
 
 export function formatStep(step: LifecycleStep): string {

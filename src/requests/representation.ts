@@ -4,7 +4,8 @@
  * Beside the document it shows, so every layer that shows a request can reach it.
  */
 import { ObjectId, type Document } from "mongodb";
-import { OUTPUTS, PROGRESS_PHASES, STATUSES, type RequestDocument } from "./document.ts";
+import { OUTPUTS, PROGRESS_PHASES, type RequestDocument } from "./document.ts";
+import { ERROR_CODES, RequestStatus, STATUSES } from "./status.ts";
 import type { JsonSchema } from "../reports/json-schema.ts";
 
 export function requestPath(id: unknown): string {
@@ -48,12 +49,12 @@ export function representRequest(doc: RequestDocument): Record<string, unknown> 
  * submitted or became due again); running shows what the worker last wrote with its heartbeat.
  */
 function representProgress(doc: RequestDocument, now = new Date()): Record<string, unknown> {
-  if (doc.status === "pending") {
+  if (doc.status === RequestStatus.Pending) {
     const since = doc.not_before instanceof Date ? doc.not_before : doc.report_date;
     if (!(since instanceof Date)) return { progress: { phase: "queued", rows: 0 } };
     return { progress: { phase: "queued", rows: 0, phase_started_at: since, phase_ms: Math.max(0, now.getTime() - since.getTime()) } };
   }
-  if (doc.status === "running" && doc.progress) return { progress: doc.progress };
+  if (doc.status === RequestStatus.Running && doc.progress) return { progress: doc.progress };
   return {};
 }
 
@@ -139,7 +140,7 @@ export const REPRESENTATION_SCHEMAS: Record<string, JsonSchema> = {
       error: {
         type: "object",
         description: "why the request ended in error",
-        properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
+        properties: { code: { type: "string", enum: [...ERROR_CODES] }, message: { type: "string" }, details: {} },
         required: ["code", "message"],
       },
       callback: {

@@ -12,15 +12,8 @@
  * status that no longer exists.
  */
 import { MongoServerError, ObjectId, type Collection, type Filter } from "mongodb";
-import {
-  FINAL_STATUSES,
-  type OutputKind,
-  type ReportResult,
-  type RequestDocument,
-  type RequestError,
-  type RequestProgress,
-  type RequestStatus,
-} from "./document.ts";
+import type { OutputKind, ReportResult, RequestDocument, RequestError, RequestProgress } from "./document.ts";
+import { FINAL_STATUSES, RequestErrorCode, RequestStatus } from "./status.ts";
 import { fingerprint } from "./fingerprint.ts";
 
 /**
@@ -82,7 +75,7 @@ function visibleTo(visibility: Visibility): Filter<RequestDocument> {
  * queue-depth count (metrics, autoscaling) share this one definition of "due".
  */
 export function duePending(now: Date): Filter<RequestDocument> {
-  return { status: "pending", not_before: { $not: { $gt: now } } };
+  return { status: RequestStatus.Pending, not_before: { $not: { $gt: now } } };
 }
 
 /** The claim order, which is `pending_due`'s key order (so the index yields it). */
@@ -97,7 +90,7 @@ export class RequestStore {
       report_name: request.report_name,
       params: request.params,
       output: request.output,
-      status: "pending",
+      status: RequestStatus.Pending,
       report_date: now,
       // Claim order is by the time a request became claimable: now, for a new one.
       not_before: now,
@@ -147,7 +140,12 @@ export class RequestStore {
   /** The newest completed request for the same report, output and params, finished since `since`. */
   findReusable(request: NewRequest, since: Date): Promise<RequestDocument | null> {
     return this.requests.findOne(
-      { fingerprint: fingerprint(request), status: "completed", finished_at: { $gte: since }, ...visibleTo({ owner: request.owner }) },
+      {
+        fingerprint: fingerprint(request),
+        status: RequestStatus.Completed,
+        finished_at: { $gte: since },
+        ...visibleTo({ owner: request.owner }),
+      },
       { sort: { finished_at: -1 } },
     );
   }
@@ -158,8 +156,8 @@ export class RequestStore {
    */
   async cancel(id: RequestDocument["_id"], visibility: Visibility = {}, now = new Date()): Promise<RequestDocument | null> {
     await this.requests.updateOne(
-      { _id: id, status: { $in: ["pending", "running"] }, ...visibleTo(visibility) },
-      { $set: { status: "cancelled", lease: null, finished_at: now } },
+      { _id: id, status: { $in: [RequestStatus.Pending, RequestStatus.Running] }, ...visibleTo(visibility) },
+      { $set: { status: RequestStatus.Cancelled, lease: null, finished_at: now } },
       majority,
     );
     return this.get(id, visibility);
@@ -199,7 +197,13 @@ export class RequestStore {
 
   /** Index `expired_leases {status, lease.until}`: equality then range, in index order. */
   claimExpired(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
-    return this.claimSettingAside({ status: "running", "lease.until": { $lt: now } }, { "lease.until": 1 }, owner, leaseMs, now);
+    return this.claimSettingAside(
+      { status: RequestStatus.Running, "lease.until": { $lt: now } },
+      { "lease.until": 1 },
+      owner,
+      leaseMs,
+      now,
+    );
   }
 
   /**
@@ -254,7 +258,7 @@ export class RequestStore {
   async setAside(doc: Pick<RequestDocument, "_id" | "status">, message: string, now = new Date()): Promise<boolean> {
     const { matchedCount } = await this.requests.updateOne(
       { _id: doc._id, status: doc.status },
-      { $set: { status: "error", error: { code: "invalid_document", message }, lease: null, finished_at: now } },
+      { $set: { status: RequestStatus.Error, error: { code: RequestErrorCode.InvalidDocument, message }, lease: null, finished_at: now } },
       majority,
     );
     return matchedCount === 1;
@@ -264,7 +268,7 @@ export class RequestStore {
     return {
       // progress: null so a retaken job does not show the last attempt's rows.
       $set: {
-        status: "running" as const,
+        status: RequestStatus.Running,
         lease: { owner, until: new Date(now.getTime() + leaseMs) },
         started_at: now,
         progress: null,
@@ -274,7 +278,7 @@ export class RequestStore {
   }
 
   private fence(claim: Claim): Filter<RequestDocument> {
-    return { _id: claim.id, status: "running", "lease.owner": claim.owner, attempts: claim.attempt };
+    return { _id: claim.id, status: RequestStatus.Running, "lease.owner": claim.owner, attempts: claim.attempt };
   }
 
   /**
@@ -314,7 +318,7 @@ export class RequestStore {
     const { matchedCount } = await this.requests.updateOne(
       this.fence(claim),
       {
-        $set: { status: "completed", result, error: null, lease: null, finished_at: now },
+        $set: { status: RequestStatus.Completed, result, error: null, lease: null, finished_at: now },
       },
       majority,
     );
@@ -325,7 +329,7 @@ export class RequestStore {
     const { matchedCount } = await this.requests.updateOne(
       this.fence(claim),
       {
-        $set: { status: "error", error, lease: null, finished_at: now },
+        $set: { status: RequestStatus.Error, error, lease: null, finished_at: now },
       },
       majority,
     );
@@ -337,7 +341,7 @@ export class RequestStore {
     const { matchedCount } = await this.requests.updateOne(
       this.fence(claim),
       {
-        $set: { status: "pending", error, lease: null, not_before: notBefore },
+        $set: { status: RequestStatus.Pending, error, lease: null, not_before: notBefore },
       },
       majority,
     );
@@ -352,7 +356,7 @@ export class RequestStore {
     const { matchedCount } = await this.requests.updateOne(
       this.fence(claim),
       {
-        $set: { status: "pending", lease: null },
+        $set: { status: RequestStatus.Pending, lease: null },
         $inc: { attempts: -1 },
       },
       majority,

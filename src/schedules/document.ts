@@ -3,7 +3,8 @@
  * firing is one request in `report_requests` carrying `schedule_id` and `scheduled_for`.
  */
 import type { ObjectId } from "mongodb";
-import type { OutputKind, RequestStatus } from "../requests/document.ts";
+import type { OutputKind } from "../requests/document.ts";
+import type { RequestStatus } from "../requests/status.ts";
 
 export type ScheduleStatus = "active" | "paused";
 

@@ -13,7 +13,8 @@ import { representRequest } from "../requests/representation.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import { FINAL_STATUSES, type RequestDocument } from "../requests/document.ts";
+import type { RequestDocument } from "../requests/document.ts";
+import { isFinal } from "../requests/status.ts";
 import type { RequestEvents } from "../requests/events.ts";
 import { postWebhook } from "./deliver.ts";
 import { WebhookOutbox, type DeliveryClaim, type DeliveryOutcome } from "./outbox.ts";
@@ -79,7 +80,7 @@ export class WebhookDispatcher implements BackgroundService {
     if (!this.deps.config.webhookSecret) return;
     this.unsubscribe = this.deps.events.subscribe({
       change: (event) => {
-        if (event.status && FINAL_STATUSES.includes(event.status)) this.wake();
+        if (isFinal(event.status)) this.wake();
       },
       resync: () => this.wake(),
     });

@@ -6,7 +6,8 @@
  * only while the claim still holds (owner and attempt number), as job results are.
  */
 import type { Collection, Filter } from "mongodb";
-import { FINAL_STATUSES, type RequestDocument } from "../requests/document.ts";
+import type { RequestDocument } from "../requests/document.ts";
+import { FINAL_STATUSES } from "../requests/status.ts";
 
 export interface DeliveryClaim {
   id: RequestDocument["_id"];

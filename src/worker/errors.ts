@@ -14,6 +14,7 @@ import type { RequestError } from "../requests/document.ts";
 import { UnknownReportError } from "../reports/registry.ts";
 import { ValidationError } from "../reports/validation.ts";
 import { CsvExportError } from "../results/csv.ts";
+import { RequestErrorCode } from "../requests/status.ts";
 
 /**
  * MaxTimeMSExpired: the report ran past its own time limit (`maxTimeMS`). ExceededTimeLimit (262)
@@ -81,22 +82,25 @@ export interface ClassifiedError {
 
 export function classifyError(error: unknown): ClassifiedError {
   if (error instanceof ValidationError) {
-    return { kind: "permanent", error: { code: "validation", message: error.message, details: error.errors } };
+    return { kind: "permanent", error: { code: RequestErrorCode.Validation, message: error.message, details: error.errors } };
   }
   if (error instanceof UnknownReportError) {
-    return { kind: "permanent", error: { code: "unknown_report", message: error.message, details: { available: error.available } } };
+    return {
+      kind: "permanent",
+      error: { code: RequestErrorCode.UnknownReport, message: error.message, details: { available: error.available } },
+    };
   }
   const server = serverDetails(error);
   if (error instanceof MongoServerError && TIME_LIMIT_CODES.has(Number(error.code))) {
     return {
       kind: "timeout",
-      error: { code: "timeout", message: `the report ran past its time limit: ${error.message}`, details: server },
+      error: { code: RequestErrorCode.Timeout, message: `the report ran past its time limit: ${error.message}`, details: server },
     };
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return {
     kind: isTransient(error) ? "transient" : "permanent",
-    error: { code: "execution", message, ...(server ? { details: server } : {}) },
+    error: { code: RequestErrorCode.Execution, message, ...(server ? { details: server } : {}) },
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import type { RequestError } from "../requests/document.ts";
 import { retryDelayMs, type ClassifiedError } from "./errors.ts";
+import { RequestErrorCode } from "../requests/status.ts";
 
 /** How a run ended. */
 export type RunEnd =
@@ -57,12 +58,12 @@ export function decideOutcome(end: RunEnd, state: AttemptState, policy: RetryPol
     case "shutdown":
       return { action: "release" };
     case "timed_out":
-      return { action: "fail", error: { code: "timeout", message: end.message } };
+      return { action: "fail", error: { code: RequestErrorCode.Timeout, message: end.message } };
     case "attempts_exhausted":
       return {
         action: "fail",
         error: {
-          code: "attempts_exhausted",
+          code: RequestErrorCode.AttemptsExhausted,
           message: `no attempt finished in ${state.maxAttempts} tries; the last worker stopped without a result`,
         },
       };

@@ -32,6 +32,7 @@ import { LeaseKeeper, LeaseLostError } from "./lease.ts";
 import { ProgressTracker } from "./progress.ts";
 import type { JobOutcome, Metrics } from "../metrics/metrics.ts";
 import { decideOutcome, type AttemptState, type Outcome, type RunEnd } from "./outcome.ts";
+import { RequestStatus } from "../requests/status.ts";
 
 export interface WorkerDeps {
   config: Config;
@@ -117,10 +118,10 @@ export class Worker implements BackgroundService {
     this.unsubscribe = this.deps.events.subscribe({
       change: (event) => {
         const key = String(event.id);
-        if (event.status === "pending") this.wakeForPending(key);
+        if (event.status === RequestStatus.Pending) this.wakeForPending(key);
         else this.forgetPending(key); // claimed (or finished) meanwhile: no claim needed for it
         // A cancelled request this worker runs: stop now rather than at the next heartbeat.
-        if (event.status === "cancelled") this.running.get(key)?.keeper.abort(new CancelledError());
+        if (event.status === RequestStatus.Cancelled) this.running.get(key)?.keeper.abort(new CancelledError());
       },
       resync: () => this.wake(),
     });

@@ -17,6 +17,7 @@ import { RequestEvents, type RequestChange } from "../../src/requests/events.ts"
 import { RequestStore } from "../../src/requests/store.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { Worker } from "../../src/worker/worker.ts";
+import { RequestErrorCode } from "../../src/requests/status.ts";
 
 const FIXTURE_REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "progress-reports");
 
@@ -101,7 +102,7 @@ test("a wait= poll wakes on the status change", async () => {
   await eventually(async () => (service.api.waiter.waiters > 0 ? true : undefined), 5_000, 10);
   await service.context.database.requests.updateOne(
     { _id: id },
-    { $set: { status: "error", error: { code: "test", message: "set by the test" } } },
+    { $set: { status: "error", error: { code: RequestErrorCode.Execution, message: "set by the test" } } },
   );
   const response = await polled;
   assert.is(response.body.status, "error");

@@ -9,6 +9,7 @@ import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { connect, ensureIndexes, type Database } from "../../src/db.ts";
 import { RequestStore } from "../../src/requests/store.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { RequestErrorCode } from "../../src/requests/status.ts";
 
 const test = suite("store");
 let mongo: TestMongo;
@@ -157,7 +158,7 @@ test("every write of an attempt is fenced by its claim: a zombie worker's late w
   const before = await database.requests.findOne({ _id: doc._id });
   const zombie = { id: doc._id, owner: "zombie", attempt: 1 };
   const result = { row_count: 0, columns: [], attempt: 1, rows_per_chunk: 1 };
-  const error = { code: "execution", message: "late" };
+  const error = { code: RequestErrorCode.Execution, message: "late" };
   await store.fillDefaults(zombie, { output: "csv", definition_version: 9 });
   assert.is(await store.renew(zombie, 60_000, at(21), { phase: "aggregating", rows: 5 } as any), false);
   assert.is(await store.complete(zombie, result, at(22)), false);

@@ -4,7 +4,7 @@
  * found by its request's id and attempt in the configured store (results/locations.ts), never by
  * the location recorded in the document.
  */
-import { FINAL_STATUSES } from "../../requests/document.ts";
+import { isFinal, RequestStatus } from "../../requests/status.ts";
 import type { RequestStore } from "../../requests/store.ts";
 import { storedFileOf } from "../../results/locations.ts";
 import { recordedSinkKind, type CsvSink } from "../../results/sinks/sink.ts";
@@ -59,8 +59,8 @@ export function csvRoutes(deps: CsvRouteDeps): RouteDeclaration[] {
         const id = parseId(ctx.params.id);
         const doc = await deps.store.get(id, callerVisibility(ctx));
         if (!doc) throw reportNotFound(id);
-        if (doc.status !== "completed") {
-          const final = FINAL_STATUSES.includes(doc.status);
+        if (doc.status !== RequestStatus.Completed) {
+          const final = isFinal(doc.status);
           throw new ProblemError(
             PROBLEMS.csvNotReady,
             final

@@ -18,6 +18,7 @@ import { PROBLEMS } from "../problems.ts";
 import { representRequest } from "../../requests/representation.ts";
 import { idParameter, parseId, reportNotFound } from "../request-id.ts";
 import { route, type RouteDeclaration } from "../route.ts";
+import { RequestStatus } from "../../requests/status.ts";
 
 export interface EventRouteDeps {
   store: RequestStore;
@@ -114,7 +115,7 @@ function stream(ctx: Context, deps: EventRouteDeps, first: RequestDocument, seen
       finish();
       return;
     }
-    if (doc.status === "running" && doc.progress) {
+    if (doc.status === RequestStatus.Running && doc.progress) {
       const key = progressKey(doc.progress);
       if (key !== lastProgress) {
         lastProgress = key;
@@ -141,7 +142,7 @@ function replayedStatus(doc: RequestDocument, step: LifecycleStep): Record<strin
   return {
     id: String(doc._id),
     report_name: doc.report_name,
-    status: step.step === 1 ? "running" : "pending",
+    status: step.step === 1 ? RequestStatus.Running : RequestStatus.Pending,
     attempts: step.attempts,
     replayed: true,
   };

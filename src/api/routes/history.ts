@@ -4,7 +4,7 @@
  * requests arrive. Scoped to the caller's API key when access control is on.
  */
 import { ObjectId } from "mongodb";
-import { STATUSES, type RequestStatus } from "../../requests/document.ts";
+import { STATUSES, type RequestStatus } from "../../requests/status.ts";
 import type { HistoryQuery, RequestStore } from "../../requests/store.ts";
 import { callerVisibility } from "../access.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";

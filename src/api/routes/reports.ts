@@ -6,7 +6,8 @@ import type { Context } from "koa";
 import { ObjectId } from "mongodb";
 import type { Config } from "../../config.ts";
 import type { Database } from "../../db.ts";
-import { FINAL_STATUSES, type OutputKind, type RequestDocument } from "../../requests/document.ts";
+import type { OutputKind, RequestDocument } from "../../requests/document.ts";
+import { isFinal, RequestStatus } from "../../requests/status.ts";
 import { fingerprint } from "../../requests/fingerprint.ts";
 import { forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
 import { removeRequests } from "../../requests/removal.ts";
@@ -146,7 +147,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     const location = `${requestPath(doc._id)}?page=${page.page}&page_size=${page.pageSize}`;
     ctx.status = created ? 202 : 200;
     ctx.set("Location", location);
-    if (!FINAL_STATUSES.includes(doc.status)) ctx.set("Retry-After", "1");
+    if (!isFinal(doc.status)) ctx.set("Retry-After", "1");
     ctx.body = { ...representRequest(doc), links: { self: location, status: requestPath(doc._id) } };
   }
 
@@ -200,7 +201,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     const waitSeconds = parseWait(ctx.query, ctx.get("Prefer") || undefined, deps.config.waitMaxSeconds);
     const doc = await readWaiting(deps, id, waitSeconds * 1000, ctx);
     if (!doc) throw reportNotFound(id);
-    if (doc.status === "completed" && doc.result) {
+    if (doc.status === RequestStatus.Completed && doc.result) {
       // A csv-only request stored no rows: its status points at the file instead.
       const rows =
         doc.output === "csv"
@@ -214,7 +215,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       ctx.body = representPage(doc, { page: page.page, pageSize: page.pageSize, rows });
       return;
     }
-    if (!FINAL_STATUSES.includes(doc.status)) ctx.set("Retry-After", "1");
+    if (!isFinal(doc.status)) ctx.set("Retry-After", "1");
     ctx.body = representRequest(doc);
   }
 
@@ -222,7 +223,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     const id = parseId(ctx.params.id);
     const doc = await deps.store.cancel(id, callerVisibility(ctx));
     if (!doc) throw reportNotFound(id);
-    if (doc.status !== "cancelled") {
+    if (doc.status !== RequestStatus.Cancelled) {
       throw new ProblemError(PROBLEMS.alreadyFinished, `the request is ${doc.status}; only pending or running requests can be cancelled`, {
         extensions: { status_of_request: doc.status },
       });
@@ -325,7 +326,7 @@ async function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, 
     const wait = remaining > 0 && !aborted ? deps.waiter.wait(String(id), remaining) : null;
     const doc = await deps.store.get(id, visibility);
     if (!wait) return doc;
-    if (!doc || FINAL_STATUSES.includes(doc.status)) {
+    if (!doc || isFinal(doc.status)) {
       wait.cancel();
       return doc;
     }

@@ -22,6 +22,7 @@ import { requestPath } from "../../requests/representation.ts";
 import { ID_PATTERN } from "../request-id.ts";
 import { jsonContent, ref, route, type ParameterDeclaration, type RouteDeclaration } from "../route.ts";
 import { checkCallback, invalid, requireJsonObject } from "./reports.ts";
+import { STATUSES } from "../../requests/status.ts";
 
 export interface ScheduleRouteDeps {
   config: Config;
@@ -104,7 +105,7 @@ export const SCHEDULE_SCHEMAS: Record<string, JsonSchema> = {
             tick: dateTime,
             request_id: idSchema,
             fired_at: dateTime,
-            status: { type: "string", enum: ["pending", "running", "completed", "error", "cancelled", "deleted"] },
+            status: { type: "string", enum: [...STATUSES, "deleted"] },
             missed_ticks: {
               type: "object",
               description: "ticks that passed while no worker ran: they were not fired late, this run fired instead",
