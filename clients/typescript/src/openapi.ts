@@ -1065,7 +1065,8 @@ export interface components {
             /** @enum {string} */
             status_of_request: "pending" | "running" | "completed" | "error" | "cancelled";
             error?: {
-                code: string;
+                /** @enum {string} */
+                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "invalid_document";
                 message: string;
                 details?: unknown;
             };
@@ -1317,7 +1318,8 @@ export interface components {
             scheduled_for?: string;
             /** @description why the request ended in error */
             error?: {
-                code: string;
+                /** @enum {string} */
+                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "invalid_document";
                 message: string;
                 details?: unknown;
             };
