@@ -10,7 +10,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Collection } from "mongodb";
 import type { RequestDocument } from "../requests/document.ts";
-import { duePending } from "../requests/store.ts";
+import { BACKING_OFF, DUE_PENDING, RUNNING } from "../requests/queue-depth.ts";
 import { RequestStatus, type RequestErrorCode } from "../requests/status.ts";
 
 /** Seconds: pickup is milliseconds with a change stream, seconds with the sweep; runs up to REPORT_MAX_TIME_MS. */
@@ -159,8 +159,8 @@ export class Metrics {
 
   /**
    * `mongo_reports_queue_depth{status}`: `pending` counts the requests a worker could claim now
-   * (the claim's own definition of due, `duePending`: no `not_before` or one already past), which
-   * is what an autoscaler should follow; `backoff` the pending ones still waiting out a retry's
+   * (the claim's own definition of due: no `not_before` or one already past, src/requests/queue-depth.ts,
+   * which KEDA's trigger in the Helm chart sends too: it counts pending + running); `backoff` the pending ones still waiting out a retry's
    * backoff; `running` the ones being run. Each count is served by an index (`pending_due` for the
    * first two, the `status` prefix of `expired_leases` for the last, see src/requests/README.md) and
    * cached for `cacheMs` so frequent scrapes by several Prometheus servers cost at most one set of
@@ -178,11 +178,11 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         if (!cached || Date.now() - cached.at >= cacheMs) {
-          const now = new Date();
+          // The filters KEDA's trigger sums (pending + running), from their one definition.
           const [pending, backoff, running] = await Promise.all([
-            requests.countDocuments(duePending(now)),
-            requests.countDocuments({ status: RequestStatus.Pending, not_before: { $gt: now } }),
-            requests.countDocuments({ status: RequestStatus.Running }),
+            requests.countDocuments(DUE_PENDING),
+            requests.countDocuments(BACKING_OFF),
+            requests.countDocuments(RUNNING),
           ]);
           cached = { at: Date.now(), pending, backoff, running };
         }

@@ -7,12 +7,14 @@
  *   scripts/mongo-server; recompiled when its sources change);
  * - fake-gcs-server and helm: found in $GOBIN, $(go env GOPATH)/bin or on PATH, else `go install`ed
  *   at their pinned versions (into Go's own bin folder, shared by every clone);
+ * - Kubernetes' OpenAPI documents and KEDA's CRDs, the chart's validation schemas: `go mod download` of
+ *   the modules that hold them (into Go's module cache, shared by every clone);
  * - the Python virtual environment `.cache/venv` from test/requirements.txt, rebuilt when that
  *   file changes (its hash is stamped into the venv).
  * Two runs in one clone take turns through a lock, and each step says what it did.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
@@ -21,6 +23,8 @@ import { CACHE_DIR } from "../../scripts/lib/paths.ts";
 import { findOnPath, GO, MissingToolError, PYTHON, requireTools } from "../../scripts/lib/required-tools.ts";
 import {
   GO_TOOLS,
+  SCHEMA_MODULES,
+  type SchemaModuleName,
   requirementsHash,
   REQUIREMENTS_FILE,
   TOOL_PATHS_FILE,
@@ -98,6 +102,29 @@ function prepareGoTools(): Record<string, string> {
   return paths;
 }
 
+function prepareSchemas(recorded: Record<string, string>): Record<string, string> {
+  const paths: Record<string, string> = {};
+  for (const name of Object.keys(SCHEMA_MODULES) as SchemaModuleName[]) {
+    const { module, folder } = SCHEMA_MODULES[name];
+    if (recorded[name] && existsSync(recorded[name]) && recorded[name].includes(module)) {
+      paths[name] = recorded[name];
+      say(`${name}: ${recorded[name]}`);
+      continue;
+    }
+    requireTools([GO], `The chart tests' schemas (${module})`);
+    const started = Date.now();
+    // A module newer than this Go still downloads; `go` reports the version only as an error.
+    const info = JSON.parse(execFileSync("go", ["mod", "download", "-json", module], { encoding: "utf8", cwd: CACHE_DIR })) as {
+      Dir?: string;
+      Error?: string;
+    };
+    if (!info.Dir) throw new Error(`go mod download ${module}: ${info.Error ?? "no folder"}`);
+    paths[name] = path.join(info.Dir, folder);
+    say(`${name}: ${paths[name]} (go mod download, ${seconds(started)})`);
+  }
+  return paths;
+}
+
 function prepareVenv(): void {
   if (venvIsCurrent()) {
     say(`python: ${VENV_DIR} (current with test/requirements.txt)`);
@@ -168,11 +195,19 @@ async function withLock<T>(work: () => T): Promise<T> {
   }
 }
 
+function readRecorded(): Record<string, string> {
+  try {
+    return JSON.parse(readFileSync(TOOL_PATHS_FILE, "utf8")) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
 /** Prepares every tool the tests use; throws (a MissingToolError says what to install) when it cannot. */
 export async function prepareTestTools(): Promise<void> {
   await withLock(() => {
     prepareLauncher();
-    const paths = prepareGoTools();
+    const paths = { ...prepareGoTools(), ...prepareSchemas(readRecorded()) };
     mkdirSync(TOOLS_CACHE, { recursive: true });
     writeFileSync(TOOL_PATHS_FILE, `${JSON.stringify(paths, null, 2)}\n`);
     prepareVenv();

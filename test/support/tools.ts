@@ -25,6 +25,16 @@ export const GO_TOOLS = {
 } as const;
 export type GoToolName = keyof typeof GO_TOOLS;
 
+/**
+ * Schemas the chart's rendered objects are validated against, from Go module sources (the Go module
+ * proxy serves them; no download site needed): Kubernetes' OpenAPI v3 documents and KEDA's CRDs.
+ */
+export const SCHEMA_MODULES = {
+  "kubernetes-openapi": { module: "k8s.io/kubernetes@v1.37.2", folder: "api/openapi-spec/v3" },
+  "keda-crds": { module: "github.com/kedacore/keda/v2@v2.20.2", folder: "config/crd/bases" },
+} as const;
+export type SchemaModuleName = keyof typeof SCHEMA_MODULES;
+
 const HOW_TO_PREPARE = "run `node dist/test/support/prepare.js` (npm test and the test runner do it first)";
 
 function recordedPaths(): Record<string, string> {
@@ -48,6 +58,18 @@ export const fakeGcsServerBin = (): string => goTool("fake-gcs-server");
 
 /** The helm binary (v4). */
 export const helmBin = (): string => goTool("helm");
+
+function schemaFolder(name: SchemaModuleName): string {
+  const recorded = recordedPaths()[name];
+  if (recorded && existsSync(recorded)) return recorded;
+  throw new Error(`${SCHEMA_MODULES[name].module}'s ${SCHEMA_MODULES[name].folder} is not prepared: ${HOW_TO_PREPARE}`);
+}
+
+/** Kubernetes' OpenAPI v3 documents, one per group-version (`apis__apps__v1_openapi.json`, …). */
+export const kubernetesOpenApiDir = (): string => schemaFolder("kubernetes-openapi");
+
+/** KEDA's CustomResourceDefinitions (`keda.sh_scaledobjects.yaml`, …). */
+export const kedaCrdDir = (): string => schemaFolder("keda-crds");
 
 /** The sha-256 of test/requirements.txt: the venv is rebuilt when it changes. */
 export function requirementsHash(): string {

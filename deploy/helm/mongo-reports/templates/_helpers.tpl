@@ -1,0 +1,103 @@
+{{/* The release's name for its objects (truncated to the 63 characters a DNS label allows). */}}
+{{- define "mongo-reports.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mongo-reports.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* helm.sh's recommended labels; pass a dict with "root" and "component". */}}
+{{- define "mongo-reports.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "mongo-reports.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: mongo-reports
+{{- end -}}
+
+{{- define "mongo-reports.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mongo-reports.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "mongo-reports.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "mongo-reports.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding MONGODB_URI, API_KEYS, WEBHOOK_SECRET: the chart's own or an existing one. */}}
+{{- define "mongo-reports.secretName" -}}
+{{- default (include "mongo-reports.fullname" .) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{- define "mongo-reports.image" -}}
+{{- printf "%s:%s" .image.repository (default .root.Chart.AppVersion .image.tag) -}}
+{{- end -}}
+
+{{/*
+The worker's termination grace: its drain (SHUTDOWN_GRACE_MS, running jobs finish) plus the time to
+release what did not finish and close; never shorter, so a scale-in never kills a job mid-write.
+*/}}
+{{- define "mongo-reports.workerTerminationGrace" -}}
+{{- add .Values.worker.shutdownGraceSeconds .Values.worker.releaseMarginSeconds -}}
+{{- end -}}
+
+{{/* Hardened container settings shared by every container. */}}
+{{- define "mongo-reports.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Environment shared by the API and the workers: the ConfigMap, the Secret, GCS credentials. */}}
+{{- define "mongo-reports.envFrom" -}}
+- configMapRef:
+    name: {{ include "mongo-reports.fullname" . }}
+- secretRef:
+    name: {{ include "mongo-reports.secretName" . }}
+{{- end -}}
+
+{{- define "mongo-reports.gcsEnv" -}}
+{{- if .Values.gcs.credentials.existingSecret }}
+- name: GCS_KEY_FILE
+  value: /var/run/secrets/gcs/{{ .Values.gcs.credentials.key }}
+{{- end }}
+{{- end -}}
+
+{{- define "mongo-reports.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.gcs.credentials.existingSecret }}
+- name: gcs-credentials
+  mountPath: /var/run/secrets/gcs
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "mongo-reports.volumes" -}}
+- name: tmp
+  emptyDir: {}
+{{- if .Values.gcs.credentials.existingSecret }}
+- name: gcs-credentials
+  secret:
+    secretName: {{ .Values.gcs.credentials.existingSecret }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,328 @@
+/**
+ * The Helm chart (deploy/helm/mongo-reports), verified without a cluster: `helm lint --strict`,
+ * `helm template` with the default values and with KEDA on, every rendered object validated against
+ * Kubernetes' OpenAPI schemas (unknown fields refused, as `kubectl --validate=strict` would), the
+ * ScaledObject and TriggerAuthentication against KEDA's CRDs, the worker's termination grace against
+ * its drain setting as the service reads it, and KEDA's query: the same definition as /metrics',
+ * run against a real server with known requests.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import process from "node:process";
+import { Ajv, type ValidateFunction } from "ajv";
+import { MongoClient, ObjectId } from "mongodb";
+import * as assert from "uvu/assert";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { chartQueueDefinition, CHART_QUEUE_FILE } from "../../scripts/chart-query.ts";
+import { REPO_ROOT } from "../../scripts/lib/paths.ts";
+import { CONFIG_VARIABLES, loadConfig } from "../../src/config.ts";
+import { COLLECTIONS } from "../../src/db.ts";
+import { BACKING_OFF, DUE_PENDING, RUNNING, WORKLOAD } from "../../src/requests/queue-depth.ts";
+import { duePending } from "../../src/requests/store.ts";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { suite } from "../support/suite.ts";
+import { helmBin, kedaCrdDir, kubernetesOpenApiDir } from "../support/tools.ts";
+
+const CHART = path.join(REPO_ROOT, "deploy", "helm", "mongo-reports");
+const REQUIRED = { mongodb: { uri: "mongodb://mongo-0.mongo,mongo-1.mongo,mongo-2.mongo/?replicaSet=rs0" } };
+const KEDA_ON = { ...REQUIRED, keda: { enabled: true, minReplicas: 1, maxReplicas: 20 } };
+/** Everything optional switched on: ingress, Deno pool, network policy, ServiceMonitor, GCS key. */
+const EVERYTHING = {
+  ...KEDA_ON,
+  api: { ingress: { enabled: true, host: "reports.example.com", className: "nginx" } },
+  denoWorker: { enabled: true },
+  networkPolicy: { enabled: true, metricsFrom: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }] },
+  serviceMonitor: { enabled: true },
+  gcs: { bucket: "reports", credentials: { existingSecret: "gcs-key" } },
+  secrets: { apiKeys: "alice:key1:read,submit", webhookSecret: "whsec_abc" },
+};
+
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; [key: string]: any };
+
+const test = suite("helm chart");
+let mongo: TestMongo;
+let workDir: string;
+
+test.before(async () => {
+  workDir = mkdtempSync(path.join(tmpdir(), "mongo-reports-chart-"));
+  mongo = await startTestMongo("helm_chart");
+});
+
+test.after(async () => {
+  rmSync(workDir, { recursive: true, force: true });
+  await mongo?.stop();
+});
+
+function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(helmBin(), args, { encoding: "utf8", cwd: REPO_ROOT, env: { ...process.env, HELM_CACHE_HOME: workDir } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+let valuesFiles = 0;
+function render(values: object): K8sObject[] {
+  const file = path.join(workDir, `values-${valuesFiles++}.yaml`);
+  writeFileSync(file, JSON.stringify(values));
+  const result = helm(["template", "reports", CHART, "--namespace", "reports", "-f", file]);
+  assert.is(result.status, 0, `helm template: ${result.stderr}`);
+  return parseAllDocuments(result.stdout)
+    .map((doc) => doc.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+const find = (objects: K8sObject[], kind: string, nameEnd: string) => {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name.endsWith(nameEnd));
+  assert.ok(found, `a ${kind} named …${nameEnd} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
+  return found!;
+};
+
+/**
+ * Kubernetes' schemas leave objects open (no additionalProperties); the API server in strict field
+ * validation refuses unknown fields. Closing every object that lists its properties (and does not
+ * say it keeps unknown fields) makes a misspelt field a failure here too.
+ */
+function closeObjects(schema: any): any {
+  if (Array.isArray(schema)) return schema.map(closeObjects);
+  if (schema === null || typeof schema !== "object") return schema;
+  const closed: any = {};
+  for (const [key, value] of Object.entries(schema))
+    closed[key] = key === "enum" || key === "default" || key === "example" ? value : closeObjects(value);
+  if (closed.properties && closed.additionalProperties === undefined && !closed["x-kubernetes-preserve-unknown-fields"])
+    closed.additionalProperties = false;
+  return closed;
+}
+
+let kubernetes: { ajv: Ajv; byKind: Map<string, string> } | undefined;
+function kubernetesValidator(apiVersion: string, kind: string): ValidateFunction {
+  if (!kubernetes) {
+    const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
+    const byKind = new Map<string, string>();
+    for (const file of readdirSync(kubernetesOpenApiDir()).filter((f) => f.endsWith(".json"))) {
+      const document = JSON.parse(readFileSync(path.join(kubernetesOpenApiDir(), file), "utf8"));
+      const schemas = document.components?.schemas ?? {};
+      ajv.addSchema({ $id: file, components: { schemas: closeObjects(schemas) } });
+      for (const [name, schema] of Object.entries<any>(schemas)) {
+        for (const gvk of schema["x-kubernetes-group-version-kind"] ?? []) {
+          const version = gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version;
+          if (!byKind.has(`${version}/${gvk.kind}`)) byKind.set(`${version}/${gvk.kind}`, `${file}#/components/schemas/${name}`);
+        }
+      }
+    }
+    kubernetes = { ajv, byKind };
+  }
+  const ref = kubernetes.byKind.get(`${apiVersion}/${kind}`);
+  assert.ok(ref, `Kubernetes ${kubernetesOpenApiDir()} has a schema for ${apiVersion} ${kind}`);
+  return kubernetes.ajv.getSchema(ref!) ?? kubernetes.ajv.compile({ $ref: ref });
+}
+
+function kedaValidator(kind: string, version: string): ValidateFunction {
+  const file = readdirSync(kedaCrdDir()).find((f) => f === `keda.sh_${kind.toLowerCase()}s.yaml`);
+  assert.ok(file, `KEDA's CRD for ${kind}`);
+  const crd = parseYaml(readFileSync(path.join(kedaCrdDir(), file!), "utf8"));
+  const served = crd.spec.versions.find((v: any) => v.name === version);
+  assert.ok(served, `KEDA serves ${kind} ${version}`);
+  return new Ajv({ strict: false, validateFormats: false, allErrors: true }).compile(closeObjects(served.schema.openAPIV3Schema));
+}
+
+/** Validates each object; returns "Kind/name: schema" lines, for the run's record. */
+function validateAll(objects: K8sObject[]): string[] {
+  const checked: string[] = [];
+  for (const object of objects) {
+    const label = `${object.kind}/${object.metadata.name}`;
+    let validate: ValidateFunction;
+    let against: string;
+    if (object.apiVersion.startsWith("keda.sh/")) {
+      validate = kedaValidator(object.kind, object.apiVersion.split("/")[1]);
+      against = "KEDA CRD";
+    } else if (object.apiVersion === "monitoring.coreos.com/v1") {
+      // The Prometheus operator's CRD is not among the modules fetched here: its shape is checked by hand below.
+      checked.push(`${label}: by hand`);
+      continue;
+    } else {
+      validate = kubernetesValidator(object.apiVersion, object.kind);
+      against = "Kubernetes OpenAPI";
+    }
+    assert.ok(validate(object), `${label} against ${against}: ${JSON.stringify(validate.errors, null, 1)}`);
+    checked.push(`${label}: ${against}`);
+  }
+  return checked;
+}
+
+const RECOMMENDED_LABELS = [
+  "app.kubernetes.io/name",
+  "app.kubernetes.io/instance",
+  "app.kubernetes.io/version",
+  "app.kubernetes.io/component",
+  "app.kubernetes.io/managed-by",
+  "helm.sh/chart",
+];
+
+test("helm lint --strict passes, with the default values and with everything on", () => {
+  for (const values of [{}, REQUIRED, EVERYTHING]) {
+    const file = path.join(workDir, `lint-${valuesFiles++}.yaml`);
+    writeFileSync(file, JSON.stringify(values));
+    const result = helm(["lint", "--strict", CHART, "-f", file]);
+    assert.is(result.status, 0, `helm lint --strict with ${JSON.stringify(values)}:\n${result.stdout}${result.stderr}`);
+  }
+});
+
+test("default values: API, worker, config, secret, PDBs; every object valid against Kubernetes' schemas and labelled as helm.sh recommends", () => {
+  const objects = render(REQUIRED);
+  assert.equal(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+    "ConfigMap/reports-mongo-reports",
+    "Deployment/reports-mongo-reports-api",
+    "Deployment/reports-mongo-reports-worker",
+    "PodDisruptionBudget/reports-mongo-reports-api",
+    "PodDisruptionBudget/reports-mongo-reports-worker",
+    "Secret/reports-mongo-reports",
+    "Service/reports-mongo-reports-api",
+    "Service/reports-mongo-reports-worker-metrics",
+    "ServiceAccount/reports-mongo-reports",
+  ]);
+  validateAll(objects);
+  for (const object of objects)
+    for (const label of RECOMMENDED_LABELS)
+      assert.ok(object.metadata.labels?.[label], `${object.kind}/${object.metadata.name} has ${label}`);
+  const api = find(objects, "Deployment", "-api").spec.template.spec;
+  const container = api.containers[0];
+  assert.equal([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path], ["/healthz", "/readyz"]);
+  for (const pod of [api, find(objects, "Deployment", "-worker").spec.template.spec]) {
+    assert.is(pod.securityContext.runAsNonRoot, true);
+    for (const c of pod.containers) {
+      assert.is(c.securityContext.readOnlyRootFilesystem, true, `${c.name}: read-only root file system`);
+      assert.is(c.securityContext.allowPrivilegeEscalation, false);
+      assert.ok(c.resources.requests && c.resources.limits, `${c.name}: resources`);
+    }
+  }
+  assert.is(find(objects, "Deployment", "-worker").spec.replicas, 2, "without KEDA the chart sets the replicas");
+});
+
+test("the ConfigMap is a configuration the service accepts, with no unknown variable", () => {
+  const objects = render({ ...REQUIRED, config: { LOG_LEVEL: "debug", RETENTION_HOURS: 24 } });
+  const data = find(objects, "ConfigMap", "reports").data as Record<string, string>;
+  const known = new Set(CONFIG_VARIABLES);
+  for (const name of Object.keys(data)) assert.ok(known.has(name), `${name} is a setting of the service`);
+  const config = loadConfig({ ...data, MONGODB_URI: REQUIRED.mongodb.uri });
+  assert.is(config.workerConcurrency, 2);
+  assert.is(config.host, "0.0.0.0");
+  assert.is(config.retentionMs, 24 * 3_600_000);
+});
+
+test("terminationGracePeriodSeconds covers the worker's drain (SHUTDOWN_GRACE_MS as the service reads it) with time to release", () => {
+  for (const shutdownGraceSeconds of [undefined, 0, 45, 600]) {
+    const values = shutdownGraceSeconds === undefined ? EVERYTHING : { ...EVERYTHING, worker: { shutdownGraceSeconds } };
+    const objects = render(values);
+    const config = loadConfig({ ...find(objects, "ConfigMap", "reports").data, MONGODB_URI: REQUIRED.mongodb.uri });
+    for (const name of ["-worker", "-worker-deno"]) {
+      const grace = find(objects, "Deployment", name).spec.template.spec.terminationGracePeriodSeconds;
+      assert.ok(
+        grace * 1000 >= config.shutdownGraceMs + 5_000,
+        `${name}: terminationGracePeriodSeconds ${grace} s against SHUTDOWN_GRACE_MS ${config.shutdownGraceMs} ms (+5 s to release)`,
+      );
+    }
+  }
+});
+
+test("KEDA on: a ScaledObject on the Node worker with the mongodb trigger, valid against KEDA's CRDs; the pool's replicas are left to it", () => {
+  const objects = render(EVERYTHING);
+  const checked = validateAll(objects);
+  assert.ok(checked.includes("ScaledObject/reports-mongo-reports-worker: KEDA CRD"), checked.join("\n"));
+  assert.ok(checked.includes("TriggerAuthentication/reports-mongo-reports-mongodb: KEDA CRD"), checked.join("\n"));
+  const scaled = find(objects, "ScaledObject", "-worker");
+  const worker = find(objects, "Deployment", "-worker");
+  assert.is(scaled.spec.scaleTargetRef.name, worker.metadata.name);
+  assert.is(worker.spec.replicas, undefined, "no replicas in the Deployment: an upgrade would reset KEDA's");
+  assert.equal([scaled.spec.minReplicaCount, scaled.spec.maxReplicaCount, scaled.spec.cooldownPeriod], [1, 20, 300]);
+  const [trigger] = scaled.spec.triggers;
+  assert.is(trigger.type, "mongodb");
+  const config = find(objects, "ConfigMap", "reports").data;
+  assert.is(trigger.metadata.queryValue, config.WORKER_CONCURRENCY, "target per replica = one worker's concurrency");
+  assert.is(trigger.metadata.dbName, config.MONGODB_DB);
+  assert.is(trigger.metadata.collection, COLLECTIONS.requests);
+  assert.equal(JSON.parse(trigger.metadata.query), WORKLOAD, "the query is the code's definition");
+  const auth = find(objects, "TriggerAuthentication", "-mongodb");
+  assert.is(trigger.authenticationRef.name, auth.metadata.name);
+  assert.equal(auth.spec.secretTargetRef, [
+    { parameter: "connectionString", name: find(objects, "Secret", "reports").metadata.name, key: "MONGODB_URI" },
+  ]);
+  const monitor = find(objects, "ServiceMonitor", "reports");
+  assert.equal(
+    monitor.spec.endpoints.map((e: any) => [e.port, e.path]),
+    [
+      ["http", "/metrics"],
+      ["metrics", "/metrics"],
+    ],
+  );
+});
+
+test("the chart's copy of the queue definition is the code's (npm run chart:query writes it)", () => {
+  assert.equal(JSON.parse(readFileSync(CHART_QUEUE_FILE, "utf8")), JSON.parse(chartQueueDefinition()));
+});
+
+test("values.schema.json refuses what would scale wrongly or not at all", () => {
+  for (const [values, field] of [
+    [{ ...KEDA_ON, keda: { enabled: true, minReplicas: 0 } }, "minReplicas"],
+    [{ ...REQUIRED, worker: { concurrency: 0 } }, "concurrency"],
+    [{ ...REQUIRED, worker: { shutdownGraceSeconds: "60" } }, "shutdownGraceSeconds"],
+    [{ ...REQUIRED, kedaa: { enabled: true } }, "kedaa"],
+  ] as const) {
+    const file = path.join(workDir, `bad-${valuesFiles++}.yaml`);
+    writeFileSync(file, JSON.stringify(values));
+    const result = helm(["template", "reports", CHART, "-f", file]);
+    assert.is.not(result.status, 0, `refused: ${JSON.stringify(values)}`);
+    assert.match(result.stderr, field, `the error names ${field}: ${result.stderr}`);
+  }
+});
+
+test("the README's values table lists every value", () => {
+  const readme = readFileSync(path.join(CHART, "README.md"), "utf8");
+  // A value the table names as a whole (resources, config, …) stands for everything under it.
+  const listed = (key: string) => readme.includes(`| \`${key}\``);
+  const leaves = (value: unknown, prefix: string): string[] =>
+    value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0 && !listed(prefix)
+      ? Object.entries(value).flatMap(([key, inner]) => leaves(inner, prefix ? `${prefix}.${key}` : key))
+      : [prefix];
+  for (const key of leaves(parseYaml(readFileSync(path.join(CHART, "values.yaml"), "utf8")), ""))
+    assert.ok(readme.includes(`| \`${key}\``), `README lists ${key}`);
+});
+
+test("the rendered query, run on a server with known requests, counts the due pending and the running ones", async () => {
+  const objects = render(KEDA_ON);
+  const trigger = find(objects, "ScaledObject", "-worker").spec.triggers[0].metadata;
+  const client = await MongoClient.connect(mongo.uri);
+  try {
+    const requests = client.db(mongo.dbName).collection(trigger.collection);
+    const now = Date.now();
+    const request = (status: string, extra: object = {}) => ({
+      _id: new ObjectId(),
+      report_name: "top-movies-per-rating",
+      params: {},
+      status,
+      ...extra,
+    });
+    await requests.insertMany([
+      request("pending"), // a Mongo-native insert: no not_before
+      request("pending", { not_before: null }),
+      request("pending", { not_before: new Date(now - 60_000) }),
+      request("pending", { not_before: new Date(now + 3_600_000) }), // a retry waiting out its backoff
+      request("pending", { not_before: new Date(now + 60_000) }),
+      request("running", { lease: { owner: "w1", until: new Date(now + 30_000) } }),
+      request("running", { lease: { owner: "w2", until: new Date(now - 1_000) } }), // expired: still work to do
+      request("completed"),
+      request("error"),
+      request("cancelled"),
+    ]);
+    // KEDA parses the query as extended JSON and counts with it, as here.
+    assert.is(await requests.countDocuments(JSON.parse(trigger.query)), 5, "3 due pending + 2 running");
+    // The parts, as /metrics counts them, and the claim's own definition of due.
+    assert.is(await requests.countDocuments(DUE_PENDING), 3);
+    assert.is(await requests.countDocuments(duePending(new Date()) as object), 3, "the claim agrees on what is due");
+    assert.is(await requests.countDocuments(BACKING_OFF), 2);
+    assert.is(await requests.countDocuments(RUNNING), 2);
+  } finally {
+    await client.close();
+  }
+});
+
+test.run();
