@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { ObjectId } from "mongodb";
+import { storedFilesOf } from "../../src/results/locations.ts";
 import { parseApiKeys } from "../../src/config/api-keys.ts";
 import { ContractChecker } from "../support/contract.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
@@ -187,7 +188,8 @@ test("reading refusals: bad id, bad query, unknown id, CSV not ready, CSV gone",
   const submitted = await post(`${u}/v1/reports`, { report_name: "top-movies-per-rating", top: 8, output: "csv" });
   await get(`${u}/v1/reports/${submitted.body.id}?wait=20`);
   const doc = await open.context.database.requests.findOne({ _id: new ObjectId(submitted.body.id) });
-  await open.context.csvSink.remove(doc!.result!.csv as any);
+  const [file] = storedFilesOf(doc!);
+  assert.ok(file && (await open.context.csvSink.remove(file)), "the CSV file was there and is gone");
   assert.is((await call("GET", "/v1/reports/{id}/csv", `${u}/v1/reports/${submitted.body.id}/csv`)).status, 410);
   assert.is((await call("DELETE", "/v1/reports/{id}", `${u}/v1/reports/${submitted.body.id}`)).status, 204);
   assert.is((await call("DELETE", "/v1/reports/{id}", `${u}/v1/reports/${submitted.body.id}`)).status, 404);
