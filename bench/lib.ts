@@ -17,9 +17,9 @@ export function percentile(values: number[], p: number): number {
 export const median = (values: number[]) => percentile(values, 50);
 
 export function writeResults(name: string, results: Record<string, unknown>): string {
-  const dir = path.join(REPO_ROOT, "bench", "results");
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name}.json`);
+  // RESULTS_NAME (e.g. "before-batching/fixed-cost") keeps a run apart from the current figures.
+  const file = path.join(REPO_ROOT, "bench", "results", `${process.env.RESULTS_NAME ?? name}.json`);
+  mkdirSync(path.dirname(file), { recursive: true });
   const body = {
     benchmark: name,
     measured_at: new Date().toISOString(),
