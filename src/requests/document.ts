@@ -3,7 +3,7 @@
  * worker has claimed. Documents may come from the API or straight from other systems, which may
  * write only `report_name`, `params` and `status: "pending"`; everything else has a default.
  */
-import type { ObjectId } from "mongodb";
+import type { Document, ObjectId } from "mongodb";
 import { defaulted, enums, optional, record, string, type, unknown, size, type Infer } from "superstruct";
 import type { RequestErrorCode, RequestStatus } from "./status.ts";
 
@@ -14,6 +14,8 @@ export type OutputKind = (typeof OUTPUTS)[number];
 export interface Lease {
   owner: string;
   until: Date;
+  /** Marks the documents one batch claim took, to read them back (see RequestStore.claimPendingBatch). */
+  token?: ObjectId;
 }
 
 export interface ReportResult {
@@ -22,6 +24,8 @@ export interface ReportResult {
   /** Which attempt wrote the rows: a page read takes chunks of that attempt only. */
   attempt: number;
   rows_per_chunk: number;
+  /** All the rows, when they were few enough to be stored here instead of in chunks (see INLINE_ROWS_MAX_BYTES). */
+  rows?: Document[];
   /** The CSV file (outputs csv and both): see results/sinks/sink.ts StoredCsv. */
   csv?: { sink?: "gcs" | "local"; bucket?: string; object: string; bytes: number; rows?: number; url?: string; url_expires_at?: Date };
 }

@@ -11,7 +11,7 @@
  * and a worker would then run a request another worker also runs, or a client would have read a
  * status that no longer exists.
  */
-import { MongoServerError, ObjectId, type Collection, type Filter } from "mongodb";
+import { MongoBulkWriteError, MongoServerError, ObjectId, type Collection, type Filter } from "mongodb";
 import type { OutputKind, ReportResult, RequestDocument, RequestError, RequestProgress } from "./document.ts";
 import { FINAL_STATUSES, RequestErrorCode, RequestStatus } from "./status.ts";
 import { fingerprint } from "./fingerprint.ts";
@@ -125,7 +125,7 @@ export class RequestStore {
       ...(query.after === undefined ? {} : { _id: { $lt: query.after } }),
     };
     const docs = await this.requests
-      .find(filter, { sort: { _id: -1 }, limit: query.limit + 1, projection: { lease: 0, fingerprint: 0 } })
+      .find(filter, { sort: { _id: -1 }, limit: query.limit + 1, projection: { lease: 0, fingerprint: 0, "result.rows": 0 } })
       .toArray();
     return { requests: docs.slice(0, query.limit), more: docs.length > query.limit };
   }
@@ -264,12 +264,60 @@ export class RequestStore {
     return matchedCount === 1;
   }
 
-  private takeOver(owner: string, leaseMs: number, now: Date) {
+  /**
+   * Claims up to `limit` due pending requests, oldest first, in two round trips however many it
+   * takes (one when `limit` is 1: the single findOneAndUpdate above). First the candidates, read
+   * through the same index and order as `claimPending`; then one unordered bulk write with one
+   * update per candidate, each applying only while the candidate is still pending, due and at the
+   * attempt count that was read, so a candidate another worker took (or cancelled) in between is
+   * simply not claimed. When every update applied, the claimed documents are the candidates with
+   * the claim's changes, computed here; when some did not, the ones this call holds are read back
+   * by the claim's token (a third round trip, only under contention).
+   */
+  async claimPendingBatch(owner: string, leaseMs: number, limit: number, now = new Date()): Promise<RequestDocument[]> {
+    if (limit <= 1) {
+      const one = await this.claimPending(owner, leaseMs, now);
+      return one ? [one] : [];
+    }
+    const candidates = await this.requests.find(duePending(now), { sort: PENDING_CLAIM_ORDER, limit }).toArray();
+    if (candidates.length === 0) return [];
+    const token = new ObjectId();
+    const takeOver = this.takeOver(owner, leaseMs, now, token);
+    let modifiedCount: number;
+    try {
+      ({ modifiedCount } = await this.requests.bulkWrite(
+        candidates.map((doc) => ({
+          // attempts: null matches a Mongo-native document without the field, as $inc then counts from 0.
+          updateOne: { filter: { _id: doc._id, ...duePending(now), attempts: doc.attempts ?? null }, update: takeOver },
+        })),
+        { ordered: false, ...majority },
+      ));
+    } catch (error) {
+      // Some updates were refused, the others applied (found out below). A document the server
+      // refuses to claim (see claimSettingAside) is set aside, or it would head every batch.
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      for (const refused of [error.writeErrors].flat()) {
+        if (!DOCUMENT_ERROR_CODES.has(Number(refused.code))) continue;
+        await this.setAside(candidates[refused.index], `the document cannot be claimed: ${refused.errmsg}`, now);
+      }
+      modifiedCount = -1;
+    }
+    if (modifiedCount === candidates.length) {
+      return candidates.map((doc) => ({ ...doc, ...takeOver.$set, attempts: (doc.attempts ?? 0) + 1 }));
+    }
+    if (modifiedCount === 0) return [];
+    return this.requests
+      .find({ _id: { $in: candidates.map((doc) => doc._id) }, "lease.token": token }, { sort: PENDING_CLAIM_ORDER })
+      .toArray();
+  }
+
+  /** `token` marks the documents of one batch claim, so they can be read back (see claimPendingBatch). */
+  private takeOver(owner: string, leaseMs: number, now: Date, token?: ObjectId) {
     return {
       // progress: null so a retaken job does not show the last attempt's rows.
       $set: {
         status: RequestStatus.Running,
-        lease: { owner, until: new Date(now.getTime() + leaseMs) },
+        lease: { owner, until: new Date(now.getTime() + leaseMs), ...(token ? { token } : {}) },
         started_at: now,
         progress: null,
       },
@@ -323,6 +371,36 @@ export class RequestStore {
       majority,
     );
     return matchedCount === 1;
+  }
+
+  /**
+   * Completes several claims in one round trip: one unordered bulk write of the same fenced
+   * updates as `complete`. Returns, for each, whether it applied. A bulk write reports only how many
+   * matched, so when some did not (a lease lost meanwhile), which ones applied is read back: those
+   * now completed by this attempt at this `now`.
+   */
+  async completeMany(items: { claim: Claim; result: ReportResult }[], now = new Date()): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    const { matchedCount } = await this.requests.bulkWrite(
+      items.map(({ claim, result }) => ({
+        updateOne: {
+          filter: this.fence(claim),
+          update: { $set: { status: RequestStatus.Completed, result, error: null, lease: null, finished_at: now } },
+        },
+      })),
+      { ordered: false, ...majority },
+    );
+    if (matchedCount === items.length) return items.map(() => true);
+    const docs = await this.requests
+      .find({ _id: { $in: items.map((i) => i.claim.id) } }, { projection: { status: 1, "result.attempt": 1, finished_at: 1 } })
+      .toArray();
+    const byId = new Map(docs.map((d) => [String(d._id), d]));
+    return items.map(({ claim }) => {
+      const doc = byId.get(String(claim.id));
+      return (
+        doc?.status === RequestStatus.Completed && doc.result?.attempt === claim.attempt && doc.finished_at?.getTime() === now.getTime()
+      );
+    });
   }
 
   async fail(claim: Claim, error: RequestError, now = new Date()): Promise<boolean> {

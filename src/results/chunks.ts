@@ -13,6 +13,13 @@ import { BSON, type Collection, type Document } from "mongodb";
 /** A chunk closes once its rows reach this many bytes (BSON), well under the 16 MiB limit. */
 export const CHUNK_MAX_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A result whose rows fit one chunk and at most this many bytes (BSON) is stored in the request
+ * document itself (`result.rows`), written with the final status. Kept small because every status
+ * read (`wait=` polls included) reads the request document.
+ */
+export const INLINE_ROWS_MAX_BYTES = 16 * 1024;
+
 export interface ChunkDocument {
   request_id: unknown;
   attempt: number;
@@ -54,8 +61,21 @@ export class ChunkWriter {
     if (this.buffer.length >= this.location.rowsPerChunk) await this.flush();
   }
 
-  async finish(): Promise<void> {
+  /**
+   * Ends the result. One that is still a single unwritten chunk of at most `inlineMaxBytes` is not
+   * written: its rows are returned, for the caller to store in the request's final status write
+   * (one round trip instead of two, and a page read that needs no chunk). Otherwise the last chunk
+   * is written and undefined returned.
+   */
+  async finish(inlineMaxBytes = 0): Promise<Document[] | undefined> {
+    if (this.chunkNo === 0 && this.bufferBytes <= inlineMaxBytes) {
+      const rows = this.buffer;
+      this.buffer = [];
+      this.bufferBytes = 0;
+      return rows;
+    }
     if (this.buffer.length > 0) await this.flush();
+    return undefined;
   }
 
   private async flush(): Promise<void> {

@@ -29,6 +29,8 @@ export interface ExecuteOptions {
   csvFormulaGuard?: boolean;
   /** Told how the CSV export went (rows, bytes, sink writes, backpressure waits). */
   onCsvStats?: (stats: CsvStats) => void;
+  /** A result of one chunk up to this many bytes comes back in `rows` instead of being written (0: always written). */
+  inlineRowsMaxBytes?: number;
   /** Told the phase, each row and the CSV bytes as they happen (written by the lease keeper). */
   progress?: ProgressTracker;
 }
@@ -58,6 +60,7 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
       : new ChunkWriter(options.results, { requestId: options.requestId, attempt: options.attempt, rowsPerChunk: options.rowsPerChunk });
   let csv: CsvExport | null = null;
   let stored: StoredCsv | undefined;
+  let inlineRows: Document[] | undefined;
   // Closing the cursor kills it on the server (killCursors), so an aborted report stops using the
   // database between batches too.
   const onAbort = () => void cursor.close().catch(() => {});
@@ -80,7 +83,7 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
       if (csv) progress?.bytesWritten(csv.stats.bytes);
     }
     options.signal.throwIfAborted();
-    await writer?.finish();
+    inlineRows = await writer?.finish(options.inlineRowsMaxBytes ?? 0);
     if (csv) progress?.phase("uploading");
     stored = await csv?.finish(options.signal);
     if (csv) progress?.bytesWritten(csv.stats.bytes);
@@ -99,5 +102,6 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
     attempt: options.attempt,
     rows_per_chunk: options.rowsPerChunk,
     ...(stored ? { csv: stored } : {}),
+    ...(inlineRows ? { rows: inlineRows } : {}),
   };
 }

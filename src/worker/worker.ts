@@ -18,10 +18,11 @@ import type { Logger } from "../log.ts";
 import { ClaimedEnvelope, type ReportResult, type RequestDocument } from "../requests/document.ts";
 import type { RequestEvents } from "../requests/events.ts";
 import type { Claim, RequestStore } from "../requests/store.ts";
+import { CompletionWriter } from "../requests/completions.ts";
 import type { LiveCatalogue } from "../reports/live.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
 import { ValidationError, validateParams } from "../reports/validation.ts";
-import { deleteChunks } from "../results/chunks.ts";
+import { deleteChunks, INLINE_ROWS_MAX_BYTES } from "../results/chunks.ts";
 import { storedFileName, storedFilesOf } from "../results/locations.ts";
 import type { CsvSink } from "../results/sinks/sink.ts";
 import { removeStoredFiles } from "../requests/removal.ts";
@@ -77,6 +78,8 @@ export class Worker implements BackgroundService {
   private readonly loop: ClaimLoop<RequestDocument>;
   private unsubscribe: (() => void) | null = null;
   private readonly pacer = new ClaimPacer();
+  /** Completions of jobs that finish together share one write (see CompletionWriter). */
+  private readonly completions: CompletionWriter;
   /** Claims delayed by the pacer, by request id; dropped when another worker claims that request first. */
   private readonly pendingWakes = new Map<string, ReturnType<typeof setTimeout>>();
   /** The next claim was woken by a `pending` event: its outcome tells the pacer how contended claims are. */
@@ -112,6 +115,7 @@ export class Worker implements BackgroundService {
       onRunFailed: (error, doc) => this.log.error("job.unhandled", { request_id: doc._id, error }),
       release: (docs) => Promise.all(docs.map((doc) => this.releaseUnstarted(doc))).then(() => undefined),
     });
+    this.completions = new CompletionWriter(deps.store);
   }
 
   start(): void {
@@ -304,6 +308,7 @@ export class Worker implements BackgroundService {
         requestId: doc._id,
         attempt: claim.attempt,
         rowsPerChunk: config.rowsPerChunk,
+        inlineRowsMaxBytes: INLINE_ROWS_MAX_BYTES,
         maxTimeMS,
         signal: keeper.signal,
         output: envelope.output,
@@ -356,7 +361,7 @@ export class Worker implements BackgroundService {
     const removeOurRows = () => deleteChunks(database.results, claim.id, claim.attempt + 1);
     switch (outcome.action) {
       case "complete": {
-        if (await store.complete(claim, result!)) {
+        if (await this.completions.complete(claim, result!)) {
           log.info("job.completed", { rows: result!.row_count });
           // A worker that lost an earlier attempt may have written rows after this attempt began.
           // A first attempt has no earlier one (chunks carry attempt >= 1): skip the round trip.

@@ -202,16 +202,18 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     const doc = await readWaiting(deps, id, waitSeconds * 1000, ctx);
     if (!doc) throw reportNotFound(id);
     if (doc.status === RequestStatus.Completed && doc.result) {
-      // A csv-only request stored no rows: its status points at the file instead.
+      // A csv-only request stored no rows; a small result is in the document itself.
       const rows =
         doc.output === "csv"
           ? []
-          : await readPage(
-              deps.database.results,
-              { requestId: doc._id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk },
-              page.page,
-              page.pageSize,
-            );
+          : doc.result.rows
+            ? doc.result.rows.slice(page.page * page.pageSize, (page.page + 1) * page.pageSize)
+            : await readPage(
+                deps.database.results,
+                { requestId: doc._id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk },
+                page.page,
+                page.pageSize,
+              );
       ctx.body = representPage(doc, { page: page.page, pageSize: page.pageSize, rows });
       return;
     }
@@ -321,15 +323,21 @@ async function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, 
   ctx.req.once("close", () => {
     aborted = true;
   });
+  let doc: RequestDocument | null = null;
+  let read = true;
   for (;;) {
     const remaining = deadline - Date.now();
     const wait = remaining > 0 && !aborted ? deps.waiter.wait(String(id), remaining) : null;
-    const doc = await deps.store.get(id, visibility);
-    if (!wait) return doc;
+    if (read) doc = await deps.store.get(id, visibility);
+    if (!wait) return read ? doc : deps.store.get(id, visibility);
     if (!doc || isFinal(doc.status)) {
       wait.cancel();
       return doc;
     }
     await wait.changed;
+    // An event that named a status still unfinished (pending → running) needs no read: keep
+    // waiting. Anything else (a final status, time up, a resync) is read.
+    const heard = wait.status();
+    read = heard === undefined || isFinal(heard);
   }
 }
