@@ -104,7 +104,10 @@ export class RequestStore {
         : {}),
       ...(request.schedule_id ? { schedule_id: request.schedule_id, scheduled_for: request.scheduled_for } : {}),
     };
-    await this.requests.insertOne(doc);
+    // Majority-acknowledged: a change stream delivers the insert only once the majority commit
+    // point passes it, so this is also when the workers can hear of it (and a client that got its
+    // 202 can never see the request vanish in a failover).
+    await this.requests.insertOne(doc, majority);
     return doc;
   }
 

@@ -26,6 +26,7 @@ import { deleteChunks, INLINE_ROWS_MAX_BYTES } from "../results/chunks.ts";
 import { storedFileName, storedFilesOf } from "../results/locations.ts";
 import type { CsvSink } from "../results/sinks/sink.ts";
 import { removeStoredFiles } from "../requests/removal.ts";
+import { AnnouncedWork } from "./announced-work.ts";
 import { ClaimPacer } from "./claim-pacer.ts";
 import { classifyError } from "./errors.ts";
 import { executeReport } from "./execute.ts";
@@ -78,6 +79,8 @@ export class Worker implements BackgroundService {
   private readonly loop: ClaimLoop<RequestDocument>;
   private unsubscribe: (() => void) | null = null;
   private readonly pacer = new ClaimPacer();
+  /** Which requests events announced: how many to claim, and whether to query at all (see AnnouncedWork). */
+  private readonly announced: AnnouncedWork;
   /** Completions of jobs that finish together share one write (see CompletionWriter). */
   private readonly completions: CompletionWriter;
   /** Claims delayed by the pacer, by request id; dropped when another worker claims that request first. */
@@ -109,25 +112,30 @@ export class Worker implements BackgroundService {
     this.loop = new ClaimLoop({
       capacity: deps.config.workerConcurrency,
       sweepMs: deps.config.sweepMs,
-      claim: () => this.claim(),
+      claim: (max) => this.claim(max),
       run: (doc) => this.launch(doc),
       onClaimFailed: (error) => this.claimFailed(error),
       onRunFailed: (error, doc) => this.log.error("job.unhandled", { request_id: doc._id, error }),
       release: (docs) => Promise.all(docs.map((doc) => this.releaseUnstarted(doc))).then(() => undefined),
     });
     this.completions = new CompletionWriter(deps.store);
+    this.announced = new AnnouncedWork(deps.config.sweepMs);
   }
 
   start(): void {
     this.unsubscribe = this.deps.events.subscribe({
       change: (event) => {
         const key = String(event.id);
+        this.announced.heard(key, event.status);
         if (event.status === RequestStatus.Pending) this.wakeForPending(key);
         else this.forgetPending(key); // claimed (or finished) meanwhile: no claim needed for it
         // A cancelled request this worker runs: stop now rather than at the next heartbeat.
         if (event.status === RequestStatus.Cancelled) this.running.get(key)?.keeper.abort(new CancelledError());
       },
-      resync: () => this.wake(),
+      resync: () => {
+        this.announced.resync();
+        this.wake();
+      },
     });
     this.log.info("worker.started", { concurrency: this.deps.config.workerConcurrency });
     this.loop.start();
@@ -169,26 +177,35 @@ export class Worker implements BackgroundService {
     this.loop.wake();
   }
 
-  /** One claim for the loop: one request, or none. */
-  private async claim(): Promise<RequestDocument[]> {
-    const doc = await this.claimNext();
+  /**
+   * One claim for the loop, of at most `max` requests: as many as were announced (see
+   * AnnouncedWork), none without a query when nothing was, several in one batch claim when several were.
+   */
+  private async claim(max: number): Promise<RequestDocument[]> {
+    const asked = this.announced.limit(max);
+    if (asked.limit === 0 && Date.now() - this.expiredLeasesCheckedAt < this.deps.config.sweepMs) return [];
+    const docs = await this.claimNext(Math.max(1, asked.limit));
     this.lastClaimReachedDb = Date.now();
+    this.announced.claimed(
+      asked,
+      docs.map((doc) => String(doc._id)),
+    );
     if (this.measureNextClaim) {
       this.measureNextClaim = false;
-      this.pacer.record(doc !== null);
+      this.pacer.record(docs.length > 0);
     }
-    return doc ? [doc] : [];
+    return docs;
   }
 
-  /** An expired lease first when a look is due (see expiredLeasesCheckedAt), else the oldest due pending request. */
-  private async claimNext(): Promise<RequestDocument | null> {
+  /** An expired lease first when a look is due (see expiredLeasesCheckedAt), else the oldest due pending requests. */
+  private async claimNext(limit: number): Promise<RequestDocument[]> {
     const { config, store } = this.deps;
     if (Date.now() - this.expiredLeasesCheckedAt >= config.sweepMs) {
       const retaken = await store.claimExpired(this.owner, config.leaseMs);
-      if (retaken) return retaken;
+      if (retaken) return [retaken];
       this.expiredLeasesCheckedAt = Date.now();
     }
-    return store.claimPending(this.owner, config.leaseMs);
+    return store.claimPendingBatch(this.owner, config.leaseMs, limit);
   }
 
   /** The sweep will try again; a database outage must not kill the worker, unless it lasts (see onUnreachable). */

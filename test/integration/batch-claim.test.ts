@@ -50,7 +50,7 @@ const result = (attempt: number): ReportResult => ({ row_count: 1, columns: ["n"
 
 test("a batch claim takes up to its limit in claim order, as the single claim would, and leaves requests not yet due", async () => {
   const now = at(100);
-  const docs = [pending(10), pending(20), pending(30), pending(40), pending(5, { run_after: at(200) })];
+  const docs = [pending(10), pending(20), pending(30), pending(40), pending(5, { not_before: at(200) })];
   await database.requests.insertMany([...docs].reverse() as any);
   const first = await store.claimPendingBatch("me", 30_000, 3, now);
   assert.equal(

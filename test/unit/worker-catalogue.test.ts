@@ -23,7 +23,7 @@ test("a report unknown at claim time is looked up again after one catalogue relo
   const failedOnce = new Promise<void>((resolve) => (failed = resolve));
   const store = {
     claimExpired: async () => null,
-    claimPending: async () => (claimed ? null : ((claimed = true), doc as unknown as RequestDocument)),
+    claimPendingBatch: async () => (claimed ? [] : ((claimed = true), [doc as unknown as RequestDocument])),
     fail: async (_claim: unknown, error: { code: string }) => {
       failures.push(error);
       failed();

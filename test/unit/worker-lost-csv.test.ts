@@ -30,7 +30,7 @@ test("when complete() finds the lease gone, the attempt's CSV file is removed th
   const completeRefused = new Promise<void>((resolve) => (settled = resolve));
   const store = {
     claimExpired: async () => null,
-    claimPending: async () => (claimed ? null : ((claimed = true), doc as unknown as RequestDocument)),
+    claimPendingBatch: async () => (claimed ? [] : ((claimed = true), [doc as unknown as RequestDocument])),
     fillDefaults: async () => {},
     renew: async () => true,
     complete: async () => {

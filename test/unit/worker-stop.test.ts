@@ -19,9 +19,9 @@ test("a request claimed while stop() runs is released (no attempt spent), and st
   let claims = 0;
   const store = {
     claimExpired: async () => null,
-    claimPending: () => {
+    claimPendingBatch: () => {
       claims += 1;
-      return new Promise<RequestDocument | null>((resolve) => (answerClaim = resolve));
+      return new Promise<RequestDocument[]>((resolve) => (answerClaim = (doc) => resolve(doc ? [doc] : [])));
     },
     release: async (claim: Claim) => {
       await new Promise((resolve) => setTimeout(resolve, 20)); // a real round trip stop() must wait for
