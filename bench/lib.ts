@@ -31,9 +31,11 @@ export function writeResults(name: string, results: Record<string, unknown>): st
       // The machine is shared: the 1/5/15-minute load averages when the results were written.
       load_average: os.loadavg().map((x) => Math.round(x * 10) / 10),
     },
-    database_note: process.env.MONGODB_URI
-      ? "MONGODB_URI as given"
-      : "embedded mongo-java-server (in-memory), not real MongoDB: absolute numbers are not MongoDB's; compare ratios within one run",
+    database_note: process.env.TEST_MONGODB_URI
+      ? "TEST_MONGODB_URI as given (a real MongoDB deployment)"
+      : process.env.MONGODB_URI
+        ? "MONGODB_URI as given"
+        : "embedded mongo-java-server (in-memory), not real MongoDB: absolute numbers are not MongoDB's; compare ratios within one run",
     ...results,
   };
   writeFileSync(file, JSON.stringify(body, null, 2) + "\n");

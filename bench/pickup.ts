@@ -9,6 +9,11 @@
  * polling cycle. Latency = the worker's `job.started` log time (claimed, handler starting) − the
  * time taken just before the insert (same machine clock); also reported: insert → claim issued. Each round runs every system on its own fresh server (the test
  * server's oplog never shrinks), in rotated order; the reported numbers are medians over ROUNDS.
+ *
+ * With TEST_MONGODB_URI set (a real replica set), every measurement runs there instead, each on a
+ * database of its own (dropped afterwards), and the results go to pickup-replica-set.json: on
+ * MongoDB a change event is delivered only once the majority commit point passes the insert (the
+ * product inserts with w: "majority"), which the embedded server, delivering at once, hides.
  * `npm run bench:pickup`
  */
 import process from "node:process";
@@ -88,9 +93,24 @@ async function producerFor(system: System, uri: string, dbName: string): Promise
  * lockedAt, both taken just before the locking findOneAndUpdate) − insert time. It leaves out what
  * each system does between claiming and starting the handler (Agenda saves the job once more).
  */
+const EXTERNAL_URI = process.env.TEST_MONGODB_URI;
+
+/** A fresh server (embedded), or a fresh database on TEST_MONGODB_URI. */
+async function freshServer(dbName: string): Promise<{ uri: string; stop(): Promise<void> }> {
+  if (!EXTERNAL_URI) return startEmbeddedMongo();
+  return {
+    uri: EXTERNAL_URI,
+    stop: async () => {
+      const client = await MongoClient.connect(EXTERNAL_URI);
+      await client.db(dbName).dropDatabase();
+      await client.close();
+    },
+  };
+}
+
 async function measure(system: System): Promise<{ started: number[]; claimed: number[] }> {
-  const server = await startEmbeddedMongo();
-  const dbName = `pickup_${system.name.replace(/-/g, "_")}`;
+  const dbName = `pickup_${system.name.replace(/-/g, "_")}${EXTERNAL_URI ? `_${process.pid}_${Date.now()}` : ""}`;
+  const server = await freshServer(dbName);
   const started = new Map<string, number>();
   let claimed = new Map<string, number>();
   const worker = startWorker(system.kind, { mongoUri: server.uri, dbName, concurrency: CONCURRENCY, pollMs: system.pollMs }, (line) => {
@@ -182,7 +202,7 @@ const targets = {
     met: ratios.agenda_changestream_p50_over_ours_p50 >= 1,
   },
 };
-const file = writeResults("pickup", {
+const file = writeResults(EXTERNAL_URI ? "pickup-replica-set" : "pickup", {
   method:
     `one worker process per system (concurrency ${CONCURRENCY}), requests inserted open loop at uniform ${GAP_MIN_MS}-${GAP_MAX_MS} ms gaps for ${WINDOW_MS} ms; ` +
     "latency = worker's job.started log time (claimed, handler starting) - time just before the insert; insert_to_claim_issued = the claim's own timestamp (ours started_at, Agenda lockedAt, each taken just before the locking findOneAndUpdate) - insert time; " +

@@ -19,7 +19,7 @@ import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { loadConfig } from "../src/config.ts";
 import { openContext, type AppContext } from "../src/context.ts";
 import { createLogger } from "../src/log.ts";
-import { startService } from "../src/service.ts";
+import { startService } from "../src/main/service.ts";
 import { Worker } from "../src/worker/worker.ts";
 import { oursEnv } from "./harness.ts";
 import { writeResults } from "./lib.ts";

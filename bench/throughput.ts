@@ -19,7 +19,9 @@ import { connect, ensureIndexes } from "../src/db.ts";
 import { RequestStore } from "../src/requests/store.ts";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { startRedis, startWorker, sleep, until, type WorkerKind, type WorkerProcess } from "./harness.ts";
+import { floorThroughput } from "./floor.ts";
 import { median, writeResults } from "./lib.ts";
+import os from "node:os";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const JOBS = Number(process.env.JOBS ?? 300);
@@ -27,7 +29,7 @@ const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
 const PRODUCERS = Number(process.env.PRODUCERS ?? 4);
 const PROCESS_COUNTS = (process.env.PROCESS_COUNTS ?? "1,2,4").split(",").map(Number);
 
-type SystemName = "ours" | "agenda" | "bullmq" | "ours-no-stream" | "agenda-polling-100ms";
+type SystemName = "ours" | "agenda" | "bullmq" | "floor" | "ours-no-stream" | "agenda-polling-100ms";
 interface System {
   name: SystemName;
   kind: WorkerKind;
@@ -42,6 +44,12 @@ const SYSTEMS: System[] = [
     description: "Agenda 6 + MongoChangeStreamNotificationChannel, no-op handler, same test server",
   },
   { name: "bullmq", kind: "bullmq", description: "BullMQ on local redis-server (Debian), no-op processor" },
+  {
+    name: "floor",
+    kind: "ours",
+    description:
+      "the floor (bench/floor.ts): CONCURRENCY x processes loops in one client, each doing a job's six steps with the bare driver (insert, claim, aggregate a row, store it, final status, read), same test server",
+  },
 ];
 /**
  * Diagnostic, not a target: both Mongo systems without any change stream (ours woken by a 100 ms
@@ -64,6 +72,14 @@ const redis = await startRedis();
 let queueCounter = 0;
 
 async function run(system: System, processes: number): Promise<{ jobs_per_s: number; ms: number }> {
+  if (system.name === "floor") {
+    const floorServer = await startEmbeddedMongo();
+    try {
+      return await floorThroughput(floorServer.uri, "throughput_floor", JOBS, CONCURRENCY * processes);
+    } finally {
+      await floorServer.stop();
+    }
+  }
   let server: EmbeddedMongo | undefined;
   const dbName = `throughput_${system.name}`;
   const queue = `bench-${process.pid}-${++queueCounter}`;
@@ -130,6 +146,8 @@ async function producerFor(name: SystemName, uri: string | undefined, dbName: st
 }
 
 const diagnostic: Record<string, Record<number, number[]>> = {};
+/** The 1-minute load average after each measurement: the machine is shared. */
+const loads: number[] = [];
 const rates: Record<string, Record<number, number[]>> = Object.fromEntries(
   SYSTEMS.map((s) => [s.name, Object.fromEntries(PROCESS_COUNTS.map((n) => [n, []]))]),
 );
@@ -140,7 +158,9 @@ try {
       for (const system of order) {
         const result = await run(system, processes);
         rates[system.name][processes].push(result.jobs_per_s);
-        console.log(JSON.stringify({ event: "bench.throughput.run", round, system: system.name, processes, ...result }));
+        const load = os.loadavg()[0];
+        loads.push(load);
+        console.log(JSON.stringify({ event: "bench.throughput.run", round, system: system.name, processes, load, ...result }));
       }
     }
   }
@@ -164,7 +184,10 @@ const table = PROCESS_COUNTS.map((processes) => {
   const ours = median(rates.ours[processes]);
   row.ours_over_agenda = Math.round((ours / median(rates.agenda[processes])) * 100) / 100;
   row.ours_over_bullmq = Math.round((ours / median(rates.bullmq[processes])) * 100) / 100;
+  row.ours_over_floor = Math.round((ours / median(rates.floor[processes])) * 100) / 100;
   row.target_ours_ge_2x_agenda_met = ours >= 2 * median(rates.agenda[processes]);
+  row.target_ours_ge_floor_met = ours >= median(rates.floor[processes]);
+  row.target_ours_ge_half_bullmq_met = ours >= 0.5 * median(rates.bullmq[processes]);
   return row;
 });
 const file = writeResults("throughput", {
@@ -172,6 +195,7 @@ const file = writeResults("throughput", {
     `${JOBS} no-op jobs per measurement, enqueued by ${PRODUCERS} concurrent producer loops (one insert/add per job) into idle workers; ` +
     `jobs/s = ${JOBS} / (first enqueue → last job.completed line); each worker process runs ${CONCURRENCY} jobs at once; fresh test server per Mongo measurement; medians over rounds`,
   rounds: ROUNDS,
+  load_average_during: { min: Math.min(...loads), max: Math.max(...loads), median: median(loads) },
   systems: Object.fromEntries(SYSTEMS.map((s) => [s.name, s.description])),
   results: table,
   diagnostic_without_change_streams: {
