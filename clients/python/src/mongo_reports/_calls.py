@@ -1,0 +1,167 @@
+"""The HTTP call behind each operation, described once for the sync and the async client: a
+method of ``Operations`` returns ``self._send(Call(...))``, which the sync client runs at once
+and the async client returns as a coroutine."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Optional
+from urllib.parse import quote
+
+FINAL = ("completed", "error", "cancelled")
+#: Statuses after which submit() tries again with the same Idempotency-Key.
+RETRYABLE = (429, 502, 503, 504)
+#: The longest single long poll asked for; ``Prefer: wait=`` is capped by the service, never refused.
+LONG_POLL_SECONDS = 20
+
+
+def is_final(status: Dict[str, Any]) -> bool:
+    return status.get("status") in FINAL
+
+
+def segment(value: Any) -> str:
+    return quote(str(value), safe="")
+
+
+def _json(response: Any) -> Any:
+    return response.json()
+
+
+def _nothing(response: Any) -> None:
+    return None
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    params: Optional[Dict[str, Any]] = None
+    json: Any = None
+    headers: Dict[str, str] = field(default_factory=dict)
+    #: What the caller gets from the (successful) response.
+    result: Callable[[Any], Any] = _json
+
+    def query(self) -> Optional[Dict[str, Any]]:
+        return None if self.params is None else {k: v for k, v in self.params.items() if v is not None}
+
+
+def submit_call(report_name: str, params: Dict[str, Any], idempotency_key: str, fresh: bool) -> Call:
+    headers = {"Idempotency-Key": idempotency_key}
+    if fresh:
+        headers["Cache-Control"] = "no-cache"
+    return Call("POST", "/v1/reports", json={**params, "report_name": report_name}, headers=headers)
+
+
+def status_call(request_id: str, page: Optional[int] = None, page_size: Optional[int] = None, wait: Optional[int] = None) -> Call:
+    headers = {} if wait is None else {"Prefer": f"wait={wait}"}
+    return Call("GET", f"/v1/reports/{segment(request_id)}", params={"page": page, "page_size": page_size}, headers=headers)
+
+
+def cancel_call(request_id: str) -> Call:
+    return Call("POST", f"/v1/reports/{segment(request_id)}/cancel")
+
+
+def remove_call(request_id: str) -> Call:
+    return Call("DELETE", f"/v1/reports/{segment(request_id)}", result=_nothing)
+
+
+def retry_after_seconds(response: Any, attempt: int) -> float:
+    try:
+        return min(float(response.headers.get("Retry-After", "")), 30.0)
+    except ValueError:
+        return backoff_seconds(attempt)
+
+
+def backoff_seconds(attempt: int) -> float:
+    return min(0.25 * 2**attempt, 5.0)
+
+
+class Operations:
+    """One method per operation of the OpenAPI document (``_operations.OPERATIONS`` lists them)."""
+
+    def _send(self, call: Call) -> Any:  # pragma: no cover - the clients define it
+        raise NotImplementedError
+
+    # ---- report requests ----
+
+    def status(self, request_id: str, page: Optional[int] = None, page_size: Optional[int] = None) -> Any:
+        """One read of a request's status (with one page of rows when completed with rows)."""
+        return self._send(status_call(request_id, page, page_size))
+
+    def history(
+        self,
+        report_name: Optional[str] = None,
+        status: Optional[str] = None,
+        limit: Optional[int] = None,
+        after: Optional[str] = None,
+    ) -> Any:
+        """Past requests, newest first, one page (``next_after`` for the next)."""
+        params = {"report_name": report_name, "status": status, "limit": limit, "after": after}
+        return self._send(Call("GET", "/v1/reports", params=params))
+
+    # ---- the catalogue ----
+
+    def reports(self) -> Any:
+        """The reports that can be run, with their parameter schemas."""
+        return self._send(Call("GET", "/v1/report-definitions", result=lambda r: r.json()["reports"]))
+
+    def report(self, name: str) -> Any:
+        return self._send(Call("GET", f"/v1/report-definitions/{segment(name)}"))
+
+    def define_report(self, name: str, definition: Dict[str, Any]) -> Any:
+        """Defines (or changes) a data-defined report; needs the admin scope."""
+        return self._send(Call("PUT", f"/v1/report-definitions/{segment(name)}", json=definition))
+
+    def retire_report(self, name: str) -> Any:
+        return self._send(Call("DELETE", f"/v1/report-definitions/{segment(name)}", result=_nothing))
+
+    def check_definition(self, definition: Dict[str, Any]) -> Any:
+        """Validates a definition without saving it."""
+        return self._send(Call("POST", "/v1/report-definition-checks", json=definition))
+
+    def report_versions(self, name: str) -> Any:
+        return self._send(Call("GET", f"/v1/report-definitions/{segment(name)}/versions"))
+
+    def report_version(self, name: str, version: int) -> Any:
+        return self._send(Call("GET", f"/v1/report-definitions/{segment(name)}/versions/{segment(version)}"))
+
+    def restore_report_version(self, name: str, version: int) -> Any:
+        return self._send(Call("POST", f"/v1/report-definitions/{segment(name)}/versions/{segment(version)}/restore"))
+
+    # ---- schedules ----
+
+    def create_schedule(self, schedule: Dict[str, Any]) -> Any:
+        return self._send(Call("POST", "/v1/schedules", json=schedule))
+
+    def schedules(self, page: Optional[int] = None, page_size: Optional[int] = None) -> Any:
+        return self._send(Call("GET", "/v1/schedules", params={"page": page, "page_size": page_size}))
+
+    def schedule(self, schedule_id: str) -> Any:
+        return self._send(Call("GET", f"/v1/schedules/{segment(schedule_id)}"))
+
+    def update_schedule(self, schedule_id: str, changes: Dict[str, Any]) -> Any:
+        return self._send(Call("PATCH", f"/v1/schedules/{segment(schedule_id)}", json=changes))
+
+    def delete_schedule(self, schedule_id: str) -> Any:
+        return self._send(Call("DELETE", f"/v1/schedules/{segment(schedule_id)}", result=_nothing))
+
+    def pause_schedule(self, schedule_id: str) -> Any:
+        return self._send(Call("POST", f"/v1/schedules/{segment(schedule_id)}/pause"))
+
+    def resume_schedule(self, schedule_id: str) -> Any:
+        return self._send(Call("POST", f"/v1/schedules/{segment(schedule_id)}/resume"))
+
+    # ---- the service ----
+
+    def health(self) -> Any:
+        return self._send(Call("GET", "/healthz"))
+
+    def ready(self) -> Any:
+        return self._send(Call("GET", "/readyz"))
+
+    def openapi(self) -> Any:
+        """The OpenAPI document the service serves now."""
+        return self._send(Call("GET", "/openapi.json"))
+
+    def metrics(self) -> Any:
+        """The Prometheus exposition text."""
+        return self._send(Call("GET", "/metrics", result=lambda r: r.text))
