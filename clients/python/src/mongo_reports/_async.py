@@ -3,27 +3,28 @@ the sync ones, awaited; ``rows()`` is an async iterator)."""
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
 import uuid
-from typing import Any, AsyncIterator, Callable, Dict, Optional
+from typing import Any, AsyncIterator, Dict, Optional
 
 import httpx
 
 from ._calls import (
     LONG_POLL_SECONDS,
-    RETRYABLE,
     Call,
     Operations,
-    backoff_seconds,
     cancel_call,
+    completed,
     is_final,
+    next_page,
     remove_call,
-    retry_after_seconds,
+    retry_delay,
     segment,
     status_call,
+    stream_event,
     submit_call,
 )
-from ._errors import ApiError, ReportFailedError, WaitTimeoutError, problem_from
+from ._errors import ApiError, WaitTimeoutError, problem_from
 from ._sse import EventParser
 from ._sync import OnEvent, _headers
 
@@ -67,20 +68,20 @@ class AsyncClient(Operations):
     ) -> "AsyncRequest":
         """As ``Client.submit``."""
         call = submit_call(report_name, params, idempotency_key or str(uuid.uuid4()), fresh)
-        for attempt in range(retries + 1):
+        for attempt in itertools.count():
             try:
                 response = await self._http.request(call.method, call.path, json=call.json, headers=call.headers)
             except httpx.TransportError:
-                if attempt >= retries:
+                delay = retry_delay(attempt, retries)
+                if delay is None:
                     raise
-                await asyncio.sleep(backoff_seconds(attempt))
-                continue
-            if response.status_code in RETRYABLE and attempt < retries:
-                await asyncio.sleep(retry_after_seconds(response, attempt))
-                continue
-            if response.is_error:
-                raise problem_from(response)
-            return AsyncRequest(self, response.json())
+            else:
+                delay = retry_delay(attempt, retries, response)
+                if delay is None:
+                    if response.is_error:
+                        raise problem_from(response)
+                    return AsyncRequest(self, response.json())
+            await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
     def request(self, request_id: str) -> "AsyncRequest":
@@ -148,24 +149,13 @@ class AsyncRequest:
             parser = EventParser()
             async for line in response.aiter_lines():
                 event = parser.feed(line)
-                if event is None:
-                    continue
-                data = json.loads(event.data)
-                if event.event == "status":
-                    self.last = data
-                    if on_event:
-                        on_event("status", data)
-                    if is_final(data):
-                        return data
-                elif event.event == "progress" and on_event:
-                    on_event("progress", data)
+                final = None if event is None else stream_event(self, event, on_event)
+                if final is not None:
+                    return final
         return None
 
     async def _final(self) -> Dict[str, Any]:
-        final = self.last if self.last is not None and is_final(self.last) else await self.wait()
-        if final.get("status") != "completed":
-            raise ReportFailedError(final)
-        return final
+        return completed(await self.wait())
 
     async def rows(self, page_size: int = 1000) -> AsyncIterator[Dict[str, Any]]:
         await self._final()
@@ -174,10 +164,10 @@ class AsyncRequest:
             view = await self._client._send(status_call(self.id, page=page, page_size=page_size))
             for row in view.get("rows") or []:
                 yield row
-            total = view.get("total_pages")
-            if total is None or page + 1 >= total:
+            following = next_page(view, page)
+            if following is None:
                 return
-            page += 1
+            page = following
 
     async def to_pandas(self, page_size: int = 1000) -> Any:
         import pandas

@@ -3,12 +3,16 @@ method of ``Operations`` returns ``self._send(Call(...))``, which the sync clien
 and the async client returns as a coroutine."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
 from urllib.parse import quote
 
+from ._errors import ReportFailedError
+from ._sse import ServerSentEvent
+
 FINAL = ("completed", "error", "cancelled")
-#: Statuses after which submit() tries again with the same Idempotency-Key.
+#: Statuses after which submit() sends again with the same Idempotency-Key.
 RETRYABLE = (429, 502, 503, 504)
 #: The longest single long poll asked for; ``Prefer: wait=`` is capped by the service, never refused.
 LONG_POLL_SECONDS = 20
@@ -62,6 +66,42 @@ def cancel_call(request_id: str) -> Call:
 
 def remove_call(request_id: str) -> Call:
     return Call("DELETE", f"/v1/reports/{segment(request_id)}", result=_nothing)
+
+
+def retry_delay(attempt: int, retries: int, response: Any = None) -> Optional[float]:
+    """Seconds to wait before sending a submit again, or None when this outcome is the answer
+    (``response`` None: the request failed on the network)."""
+    if attempt >= retries:
+        return None
+    if response is None:
+        return backoff_seconds(attempt)
+    return retry_after_seconds(response, attempt) if response.status_code in RETRYABLE else None
+
+
+def completed(status: Dict[str, Any]) -> Dict[str, Any]:
+    """The final status when it is completed; ReportFailedError for error and cancelled."""
+    if status.get("status") != "completed":
+        raise ReportFailedError(status)
+    return status
+
+
+def next_page(view: Dict[str, Any], page: int) -> Optional[int]:
+    """The page after ``page``, or None when it was the last."""
+    total = view.get("total_pages")
+    return None if total is None or page + 1 >= total else page + 1
+
+
+def stream_event(request: Any, event: ServerSentEvent, on_event: Optional[Callable[[str, Dict[str, Any]], None]]) -> Optional[Dict[str, Any]]:
+    """Applies one server-sent event to the request handle; returns the final status when it is one."""
+    data = json.loads(event.data)
+    if event.event == "status":
+        request.last = data
+        if on_event:
+            on_event("status", data)
+        return data if is_final(data) else None
+    if event.event == "progress" and on_event:
+        on_event("progress", data)
+    return None
 
 
 def retry_after_seconds(response: Any, attempt: int) -> float:

@@ -1,7 +1,7 @@
 """The synchronous client: ``Client`` and its ``Request`` handles."""
 from __future__ import annotations
 
-import json
+import itertools
 import time
 import uuid
 from typing import Any, Callable, Dict, Iterator, Optional
@@ -10,19 +10,20 @@ import httpx
 
 from ._calls import (
     LONG_POLL_SECONDS,
-    RETRYABLE,
     Call,
     Operations,
-    backoff_seconds,
     cancel_call,
+    completed,
     is_final,
+    next_page,
     remove_call,
-    retry_after_seconds,
+    retry_delay,
     segment,
     status_call,
+    stream_event,
     submit_call,
 )
-from ._errors import ApiError, ReportFailedError, WaitTimeoutError, problem_from
+from ._errors import ApiError, WaitTimeoutError, problem_from
 from ._sse import EventParser
 
 OnEvent = Callable[[str, Dict[str, Any]], None]
@@ -73,20 +74,20 @@ class Client(Operations):
         ``Idempotency-Key`` (fresh per call unless given) makes the retries of network errors,
         429 and 502-504 safe: the service returns the request the key made."""
         call = submit_call(report_name, params, idempotency_key or str(uuid.uuid4()), fresh)
-        for attempt in range(retries + 1):
+        for attempt in itertools.count():
             try:
                 response = self._http.request(call.method, call.path, json=call.json, headers=call.headers)
             except httpx.TransportError:
-                if attempt >= retries:
+                delay = retry_delay(attempt, retries)
+                if delay is None:
                     raise
-                time.sleep(backoff_seconds(attempt))
-                continue
-            if response.status_code in RETRYABLE and attempt < retries:
-                time.sleep(retry_after_seconds(response, attempt))
-                continue
-            if response.is_error:
-                raise problem_from(response)
-            return Request(self, response.json())
+            else:
+                delay = retry_delay(attempt, retries, response)
+                if delay is None:
+                    if response.is_error:
+                        raise problem_from(response)
+                    return Request(self, response.json())
+            time.sleep(delay)
         raise AssertionError("unreachable")
 
     def request(self, request_id: str) -> "Request":
@@ -163,33 +164,23 @@ class Request:
             for line in response.iter_lines():
                 check()
                 event = parser.feed(line)
-                if event is None:
-                    continue
-                data = json.loads(event.data)
-                if event.event == "status":
-                    self.last = data
-                    if on_event:
-                        on_event("status", data)
-                    if is_final(data):
-                        return data
-                elif event.event == "progress" and on_event:
-                    on_event("progress", data)
+                final = None if event is None else stream_event(self, event, on_event)
+                if final is not None:
+                    return final
         return None
 
     def rows(self, page_size: int = 1000) -> Iterator[Dict[str, Any]]:
         """Every row, page after page. Waits first; raises ReportFailedError when the report ended
         error or was cancelled."""
-        final = self.last if self.last is not None and is_final(self.last) else self.wait()
-        if final.get("status") != "completed":
-            raise ReportFailedError(final)
+        completed(self.wait())
         page = 0
         while True:
             view = self._client._send(status_call(self.id, page=page, page_size=page_size))
             yield from view.get("rows") or []
-            total = view.get("total_pages")
-            if total is None or page + 1 >= total:
+            following = next_page(view, page)
+            if following is None:
                 return
-            page += 1
+            page = following
 
     def to_pandas(self, page_size: int = 1000) -> Any:
         """Every row as a pandas DataFrame, columns in the report's order (``pip install mongo-reports[pandas]``)."""
@@ -201,9 +192,7 @@ class Request:
     def download(self, path: str) -> int:
         """Writes the CSV of an ``output="csv"`` or ``"both"`` request to ``path`` (a GCS file is
         fetched through the signed URL the service redirects to); returns the bytes written."""
-        final = self.last if self.last is not None and is_final(self.last) else self.wait()
-        if final.get("status") != "completed":
-            raise ReportFailedError(final)
+        completed(self.wait())
         written = 0
         with self._client._http.stream("GET", f"/v1/reports/{segment(self.id)}/csv", follow_redirects=True) as response:
             if response.is_error:
