@@ -4,9 +4,10 @@ completion on a change stream, read the rows the worker stored.
     MONGODB_URI=mongodb://127.0.0.1:27017 MONGODB_DB=sample_mflix python examples/pymongo_request.py
 
 The service's workers must be running against the same database (``npm start`` does). The
-change stream needs a replica set (or the embedded test server). Rows live in
-``report_results`` as chunks keyed by the request's id, its completed attempt and the chunk
-number; the HTTP API (or ``mongo_reports.Client(...).request(id).rows()``) reads the same rows.
+change stream needs a replica set (or the embedded test server). A small result (one chunk of
+at most 16 KiB) is stored in the request document itself (``result.rows``); a larger one in
+``report_results``, as chunks keyed by the request's id, its completed attempt and the chunk
+number. The HTTP API (or ``mongo_reports.Client(...).request(id).rows()``) reads the same rows.
 """
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ def run_report(db: Database, report_name: str, params: Dict[str, Any], timeout: 
             stream.try_next()  # returns on the next change, or after max_await_time_ms
     if doc["status"] != "completed":
         raise RuntimeError(f"request {request_id} ended {doc['status']}: {doc.get('error')}")
+    inline = (doc.get("result") or {}).get("rows")
+    if inline is not None:
+        return inline
     chunks = db["report_results"].find({"request_id": request_id, "attempt": doc["attempts"]}).sort("chunk_no", 1)
     return [row for chunk in chunks for row in chunk["rows"]]
 

@@ -159,7 +159,11 @@ def test_pymongo_example(db):
     spec = importlib.util.spec_from_file_location("pymongo_request", path)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
+    # A small result (stored in the request document) and a large one (stored in chunks).
     rows = example.run_report(db, REPORT, {"rating": {"$gte": 8}, "top": 5}, timeout=60)
     assert len(rows) == 5
     assert all(row["rating"] >= 8 for row in rows)
     assert [row["rating"] for row in rows] == sorted((row["rating"] for row in rows), reverse=True)
+    many = example.run_report(db, REPORT, {"rating": {"$gte": 6}}, timeout=60)
+    assert len(many) == db["movies"].count_documents({"imdb.rating": {"$gte": 6}})
+    assert len({row["movie_id"] for row in many}) == len(many)
