@@ -2,7 +2,7 @@
  * mongo-reports: the service from a terminal or a script, through the TypeScript client.
  *
  *   mongo-reports reports
- *   mongo-reports run <name> [--param key=value …] [--body file.json] [--output json|csv|both]
+ *   mongo-reports run <name> [--param key=value …] [--body file.json] [--output json|csv|both|…]
  *                            [--wait] [--format table|json|csv] [--out file] [--timeout seconds]
  *   mongo-reports status <id> | cancel <id> | history [--report name] [--status s] [--limit n]
  *
@@ -19,6 +19,7 @@ import {
   ApiError,
   createClient,
   type MongoReportsClient,
+  type Output,
   type ReportRequest,
   type ReportStatus,
   type WaitOptions,
@@ -34,8 +35,10 @@ Commands:
       --param key=value       a parameter (repeatable); the value is JSON when it parses as JSON
                               (top=5, rating='{"$gte":8}'), else text; dotted keys nest (rating.$gte=8)
       --body file.json        parameters from a file (--param entries win)
-      --output json|csv|both  what the service writes (default json: rows read through the API)
-      --wait                  wait for the end, then print the rows (or, for csv, download the file)
+      --output KIND           what the service writes: json (the default: rows read through the API),
+                              csv, both, or another file format the service offers (a list: csv,xlsx)
+      --wait                  wait for the end, then print the rows (or, without json rows, download
+                              the first file to --out)
       --timeout seconds       give up waiting after this long
   status <id>                 a request's status (--wait: its final status; exit 1 on error or cancelled)
   cancel <id>                 cancel a pending or running request
@@ -195,8 +198,8 @@ async function* list<T>(items: T[]): AsyncGenerator<T> {
 
 async function runReport(name: string, values: Values, context: Context): Promise<number> {
   const { client, format, out, io } = context;
-  const output = values.output as "json" | "csv" | "both" | undefined;
-  if (output !== undefined && !["json", "csv", "both"].includes(output)) throw new UsageError("--output must be json, csv or both");
+  // Passed through as given (the service says which kinds it accepts); a comma makes a list.
+  const output = values.output === undefined ? undefined : values.output.includes(",") ? values.output.split(",") : values.output;
   let params: Record<string, unknown>;
   try {
     const body = values.body ? (JSON.parse(readFileSync(values.body, "utf8")) as Record<string, unknown>) : {};
@@ -204,7 +207,7 @@ async function runReport(name: string, values: Values, context: Context): Promis
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const request = await client.submit(name, params, output ? { output } : {});
+  const request = await client.submit(name, params, output ? { output: output as Output } : {});
   if (!values.wait) {
     // Scripts read the id: `id=$(mongo-reports run … --format csv)`.
     if (format === "json") out.write(`${JSON.stringify(request.last)}\n`);
@@ -213,9 +216,11 @@ async function runReport(name: string, values: Values, context: Context): Promis
   }
   const final = await waitWithProgress(request, values, context);
   if (final.status !== "completed") return finish(request, final, context);
-  if (final.output === "csv") {
-    if (!values.out) throw new UsageError("--output csv --wait needs --out file: the CSV is downloaded there");
-    const bytes = await request.download(values.out);
+  const kinds = ([] as string[]).concat(final.output as string | string[]);
+  if (!kinds.includes("json") && !kinds.includes("both")) {
+    // No rows to page through: the (first) file is the result.
+    if (!values.out) throw new UsageError(`--output ${kinds.join(",")} --wait needs --out file: the file is downloaded there`);
+    const bytes = await request.download(values.out, { format: kinds[0] });
     io.stderr.write(`${name} (${final.id}): ${bytes} bytes written to ${values.out}\n`);
     return 0;
   }

@@ -9,9 +9,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
+import { Writable } from "node:stream";
 import path from "node:path";
 import process from "node:process";
 import { REPO_ROOT } from "../../scripts/lib/paths.ts";
+import { main } from "../../src/cli/cli.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { loadMflix } from "../support/mflix.ts";
@@ -166,6 +168,32 @@ test("exit codes: 1 when the service refuses or the report ends error or cancell
   const unreachable = await cli(["reports"], { MONGO_REPORTS_URL: await closedPortUrl() });
   assert.is(unreachable.code, 1);
   assert.match(unreachable.stderr, /not reachable/);
+});
+
+test("on a terminal: a progress line on standard error, rewritten in place, and a table by default", async () => {
+  const collect = () => {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        chunks.push(String(chunk));
+        done();
+      },
+    });
+    return Object.assign(stream, { isTTY: true, text: () => chunks.join("") });
+  };
+  const stdout = collect();
+  const stderr = collect();
+  const code = await main(["run", "top-movies-per-rating", "--param", "top=2", "--wait"], {
+    stdout,
+    stderr,
+    env: { MONGO_REPORTS_URL: service.url },
+  });
+  assert.is(code, 0, stderr.text());
+  assert.match(stderr.text(), /\r\x1b\[K[0-9a-f]{24} (running|completed)/, JSON.stringify(stderr.text()));
+  assert.ok(stderr.text().endsWith("\r\x1b[K"), "the line is cleared before the rows print");
+  const lines = stdout.text().trimEnd().split("\n");
+  assert.match(lines[0], /^movie_id\s+title/);
+  assert.is(lines.length, 4);
 });
 
 test("history lists past requests; --url and --api-key override the environment", async () => {

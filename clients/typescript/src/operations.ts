@@ -15,6 +15,7 @@ export const OPERATIONS: Readonly<Record<string, string>> = {
   cancelReport: "request.cancel",
   deleteReport: "request.remove",
   getReportCsv: "request.download",
+  downloadReportFile: "request.download",
   listReportDefinitions: "client.reports",
   getReportDefinition: "client.report",
   putReportDefinition: "client.defineReport",

@@ -6,6 +6,8 @@ import type { MongoReportsClient, ReportStatus } from "./client.ts";
 import { ApiError, problemFrom, ReportFailedError, unwrap, WaitTimeoutError } from "./problems.ts";
 import { readEvents } from "./sse.ts";
 
+type UntypedGet = (path: string, init: { params: object; parseAs: "stream" }) => Promise<{ response: Response }>;
+
 const FINAL = new Set(["completed", "error", "cancelled"]);
 /** Longest single long poll asked for; `Prefer: wait=` is capped by the service, never refused. */
 const LONG_POLL_SECONDS = 20;
@@ -134,15 +136,24 @@ export class ReportRequest {
   }
 
   /**
-   * Writes the request's CSV (output csv or both) to `path`; a GCS file is fetched through the
-   * signed URL the service redirects to. Resolves with the bytes written.
+   * Writes a stored file of the request to `path`: its CSV by default (output csv or both; a GCS
+   * file is fetched through the signed URL the service redirects to), or the file of `format`
+   * (GET /v1/reports/:id/download?format=, where the service offers more formats). Resolves with
+   * the bytes written.
    */
-  async download(path: string): Promise<number> {
+  async download(path: string, options: { format?: string } = {}): Promise<number> {
     const final = this.last && isFinal(this.last) ? this.last : await this.wait();
     if (final.status !== "completed") throw new ReportFailedError(final);
-    const { response } = await this.client.api.GET("/v1/reports/{id}/csv", { params: { path: { id: this.id } }, parseAs: "stream" });
+    const { response } =
+      options.format === undefined || options.format === "csv"
+        ? await this.client.api.GET("/v1/reports/{id}/csv", { params: { path: { id: this.id } }, parseAs: "stream" })
+        : // Not every service version declares the route: called untyped.
+          await (this.client.api.GET as unknown as UntypedGet)("/v1/reports/{id}/download", {
+            params: { path: { id: this.id }, query: { format: options.format } },
+            parseAs: "stream",
+          });
     if (!response.ok) throw await problemFrom(response);
-    if (!response.body) throw new Error(`GET /v1/reports/${this.id}/csv answered ${response.status} without a body`);
+    if (!response.body) throw new Error(`the download of ${this.id} answered ${response.status} without a body`);
     // Imported here so that the rest of the client runs where there is no file system.
     const [{ createWriteStream }, { Readable }, { pipeline }] = await Promise.all([
       import("node:fs"),

@@ -15,6 +15,7 @@ from ._calls import (
     Operations,
     cancel_call,
     completed,
+    file_location,
     is_final,
     next_page,
     remove_call,
@@ -175,10 +176,11 @@ class AsyncRequest:
         rows = [row async for row in self.rows(page_size)]
         return pandas.DataFrame.from_records(rows, columns=(await self.status()).get("columns"))
 
-    async def download(self, path: str) -> int:
+    async def download(self, path: str, format: Optional[str] = None) -> int:
         await self._final()
+        location, query = file_location(self.id, format)
         written = 0
-        async with self._client._http.stream("GET", f"/v1/reports/{segment(self.id)}/csv", follow_redirects=True) as response:
+        async with self._client._http.stream("GET", location, params=query, follow_redirects=True) as response:
             if response.is_error:
                 await response.aread()
                 raise problem_from(response)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import quote
 
 from ._errors import ReportFailedError
@@ -66,6 +66,13 @@ def cancel_call(request_id: str) -> Call:
 
 def remove_call(request_id: str) -> Call:
     return Call("DELETE", f"/v1/reports/{segment(request_id)}", result=_nothing)
+
+
+def file_location(request_id: str, format: Optional[str]) -> Tuple[str, Optional[Dict[str, str]]]:
+    """The path and query of a stored file: the CSV route by default, the download route for a format."""
+    if format is None or format == "csv":
+        return f"/v1/reports/{segment(request_id)}/csv", None
+    return f"/v1/reports/{segment(request_id)}/download", {"format": format}
 
 
 def retry_delay(attempt: int, retries: int, response: Any = None) -> Optional[float]:

@@ -17,6 +17,7 @@ OPERATIONS = {
     "cancelReport": "Request.cancel",
     "deleteReport": "Request.remove",
     "getReportCsv": "Request.download",
+    "downloadReportFile": "Request.download",
     "listReportDefinitions": "Client.reports",
     "getReportDefinition": "Client.report",
     "putReportDefinition": "Client.define_report",

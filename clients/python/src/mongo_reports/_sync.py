@@ -14,6 +14,7 @@ from ._calls import (
     Operations,
     cancel_call,
     completed,
+    file_location,
     is_final,
     next_page,
     remove_call,
@@ -189,12 +190,14 @@ class Request:
         rows = list(self.rows(page_size))
         return pandas.DataFrame.from_records(rows, columns=self.status().get("columns"))
 
-    def download(self, path: str) -> int:
-        """Writes the CSV of an ``output="csv"`` or ``"both"`` request to ``path`` (a GCS file is
-        fetched through the signed URL the service redirects to); returns the bytes written."""
+    def download(self, path: str, format: Optional[str] = None) -> int:
+        """Writes a stored file of the request to ``path``: its CSV by default (``output="csv"`` or
+        ``"both"``; a GCS file is fetched through the signed URL the service redirects to), or the
+        file of ``format`` (GET /v1/reports/{id}/download?format=). Returns the bytes written."""
         completed(self.wait())
+        location, query = file_location(self.id, format)
         written = 0
-        with self._client._http.stream("GET", f"/v1/reports/{segment(self.id)}/csv", follow_redirects=True) as response:
+        with self._client._http.stream("GET", location, params=query, follow_redirects=True) as response:
             if response.is_error:
                 response.read()
                 raise problem_from(response)
