@@ -13,6 +13,7 @@ import { createRegistry } from "../src/reports/code-modules.ts";
 import { validateParams } from "../src/reports/validation.ts";
 import { readPage } from "../src/results/chunks.ts";
 import { RequestStore } from "../src/requests/store.ts";
+import { requestSealOf } from "../src/requests/seal.ts";
 import { writeResults } from "./lib.ts";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { loadCollection } from "../scripts/lib/load-collection.ts";
@@ -29,7 +30,7 @@ const dbName = "chaos";
 const database = await connect(server.uri, dbName);
 await ensureIndexes(database);
 await loadCollection(database.db, "movies", path.join(MFLIX, "movies.json.gz"));
-const store = new RequestStore(database.requests);
+const store = new RequestStore(database.requests, await requestSealOf(database.db));
 const registry = await createRegistry();
 
 const completions = new Map<string, number>();

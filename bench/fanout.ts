@@ -31,6 +31,7 @@ import { connect, ensureIndexes } from "../src/db.ts";
 import { silentLogger } from "../src/log.ts";
 import { PIPELINE, RequestEvents } from "../src/requests/events.ts";
 import { RequestStore } from "../src/requests/store.ts";
+import { requestSealOf } from "../src/requests/seal.ts";
 import { DIST, startWorker, until, type WorkerLine } from "./harness.ts";
 import { median, writeResults } from "./lib.ts";
 
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
   const dbName = "bench_fanout";
   const database = await connect(mongo.uri, dbName);
   await ensureIndexes(database);
-  const store = new RequestStore(database.requests);
+  const store = new RequestStore(database.requests, await requestSealOf(database.db));
   await database.db.collection("movies").insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: i as never, title: `movie ${i}` })));
   const observer = await MongoClient.connect(mongo.uri);
   const requests = observer.db(dbName).collection("report_requests");

@@ -22,6 +22,7 @@ import { Agenda } from "agenda";
 import { MongoBackend } from "@agendajs/mongo-backend";
 import { connect, ensureIndexes } from "../src/db.ts";
 import { RequestStore } from "../src/requests/store.ts";
+import { requestSealOf } from "../src/requests/seal.ts";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { startWorker, sleep, summarise, until, type WorkerKind } from "./harness.ts";
 import { median, percentile, writeResults } from "./lib.ts";
@@ -67,7 +68,7 @@ async function producerFor(system: System, uri: string, dbName: string): Promise
   if (system.kind.startsWith("ours")) {
     const database = await connect(uri, dbName, "bench-producer");
     await ensureIndexes(database);
-    const store = new RequestStore(database.requests);
+    const store = new RequestStore(database.requests, await requestSealOf(database.db));
     return {
       insert: async (i) => String((await store.submit({ report_name: "bench-noop", params: { i }, output: "json" }))._id),
       claimTimes: async () =>

@@ -17,6 +17,7 @@ import { MongoBackend } from "@agendajs/mongo-backend";
 import { Queue } from "bullmq";
 import { connect, ensureIndexes } from "../src/db.ts";
 import { RequestStore } from "../src/requests/store.ts";
+import { requestSealOf } from "../src/requests/seal.ts";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { startRedis, startWorker, sleep, until, type WorkerKind, type WorkerProcess } from "./harness.ts";
 import { floorThroughput } from "./floor.ts";
@@ -128,7 +129,7 @@ async function producerFor(name: SystemName, uri: string | undefined, dbName: st
   if (name.startsWith("ours")) {
     const database = await connect(uri!, dbName, "bench-producer");
     await ensureIndexes(database);
-    const store = new RequestStore(database.requests);
+    const store = new RequestStore(database.requests, await requestSealOf(database.db));
     return {
       enqueue: async (i) => void (await store.submit({ report_name: "bench-noop", params: { i }, output: "json" })),
       close: () => database.close(),

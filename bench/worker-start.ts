@@ -13,6 +13,7 @@ import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { connect, ensureIndexes } from "../src/db.ts";
 import { RequestStore } from "../src/requests/store.ts";
+import { requestSealOf } from "../src/requests/seal.ts";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { startWorker, summarise } from "./harness.ts";
 import { percentile, writeResults } from "./lib.ts";
@@ -31,7 +32,11 @@ try {
     // The database as a running deployment has it: indexes made, one request waiting.
     const database = await connect(server.uri, dbName, "bench-producer");
     await ensureIndexes(database);
-    const request = await new RequestStore(database.requests).submit({ report_name: "bench-noop", params: { i: run }, output: "json" });
+    const request = await new RequestStore(database.requests, await requestSealOf(database.db)).submit({
+      report_name: "bench-noop",
+      params: { i: run },
+      output: "json",
+    });
     const id = String(request._id);
     const spawnedAt = Date.now();
     const worker = startWorker("ours", { mongoUri: server.uri, dbName, concurrency: 1 }, () => {});

@@ -279,7 +279,7 @@ export const SETTINGS = {
     env: "CSV_FORMULA_GUARD",
     type: flag(),
     default: true,
-    doc: "prefix CSV text cells starting with `=` `+` `-` `@` tab or CR with `'` so spreadsheets show them as text (OWASP CSV injection)",
+    doc: "prefix CSV text cells and column names that start with `=` `+` `-` `@` (also after leading spaces, no-break space or BOM, and their full-width forms), tab, CR or LF with `'` so spreadsheets show them as text (OWASP CSV injection)",
   }),
   logLevel: setting({
     env: "LOG_LEVEL",

@@ -7,6 +7,7 @@ import { loadConfig, requireMongoUri, type Config } from "./config.ts";
 import { connect, ensureIndexes, type Database } from "./db.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { RequestEvents } from "./requests/events.ts";
+import { loadRequestSeal, sealExisting } from "./requests/seal.ts";
 import { RequestStore } from "./requests/store.ts";
 import { DefinitionVersions } from "./reports/data-defined/versions.ts";
 import { LiveCatalogue } from "./reports/live.ts";
@@ -68,7 +69,10 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
       onChange: (reports) => void dataIndexes.ensure(reports),
     });
     await catalogueLoader.start();
-    const store = new RequestStore(database.requests);
+    const { seal, created } = await loadRequestSeal(database.db.collection(COLLECTIONS.keys));
+    // The first process with a seal key seals the requests written before requests were sealed.
+    if (created) log.info("requests.sealed_existing", { requests: await sealExisting(database.requests, seal) });
+    const store = new RequestStore(database.requests, seal);
     const events = new RequestEvents(database.requests, log.child({ part: "events" }));
     const metrics = new Metrics({ knownReport: (name) => catalogue.get(name) !== undefined });
     events.subscribe({ resync: () => metrics.streamReopens.inc() });

@@ -20,6 +20,8 @@ export const COLLECTIONS = {
   /** Locks one process at a time may hold (retention), by `_id`: see worker/lock.ts. */
   locks: "report_locks",
   schedules: "report_schedules",
+  /** The service's keys (the request seal: requests/seal.ts); nothing else reads it. */
+  keys: "report_keys",
 } as const;
 
 export interface Database {

@@ -126,7 +126,7 @@ export class Metrics {
     });
     this.webhookDeliveries = new Counter({
       name: "mongo_reports_webhook_attempts_total",
-      help: "Webhook delivery attempts by outcome (delivered, retry, failed)",
+      help: "Webhook delivery attempts by outcome (delivered, retry, failed; refused: a callback the API did not accept)",
       labelNames: ["outcome"],
       registers,
     });

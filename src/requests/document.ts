@@ -107,6 +107,8 @@ export interface RequestDocument {
   scheduled_for?: Date;
   /** A data-defined report's definition version the run used (set by the worker). */
   definition_version?: number;
+  /** The service's HMAC over id, owner, callback and schedule (seal.ts): what tells its requests from an integration's documents. */
+  seal?: string;
 }
 
 /**

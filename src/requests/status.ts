@@ -37,6 +37,8 @@ export const RequestErrorCode = {
   Execution: "execution",
   /** The document itself cannot be claimed or processed (a field of the wrong type): set aside. */
   InvalidDocument: "invalid_document",
+  /** Read, never written: a document an integration inserted already final (see admission.ts). */
+  NotAdmitted: "not_admitted",
 } as const;
 export type RequestErrorCode = (typeof RequestErrorCode)[keyof typeof RequestErrorCode];
 

@@ -14,7 +14,9 @@
 import { MongoBulkWriteError, MongoServerError, ObjectId, type Collection, type Filter } from "mongodb";
 import type { OutputKind, ReportResult, RequestDocument, RequestError, RequestProgress } from "./document.ts";
 import { FINAL_STATUSES, RequestErrorCode, RequestStatus } from "./status.ts";
+import { asIntegrationDocument, unsetServiceFields } from "./admission.ts";
 import { fingerprint } from "./fingerprint.ts";
+import type { RequestSeal } from "./seal.ts";
 
 /**
  * Server codes that mean "this document's fields do not allow the update" rather than anything
@@ -82,7 +84,20 @@ export function duePending(now: Date): Filter<RequestDocument> {
 export const PENDING_CLAIM_ORDER = { not_before: 1, report_date: 1, _id: 1 } as const;
 
 export class RequestStore {
-  constructor(private readonly requests: Collection<RequestDocument>) {}
+  /** `seal` vouches for the requests the service accepted (seal.ts); documents without it read as an integration's (admission.ts). */
+  constructor(
+    private readonly requests: Collection<RequestDocument>,
+    readonly seal: RequestSeal,
+  ) {}
+
+  /**
+   * `doc` as a reader may trust it: as stored under a valid seal; else as an integration's document
+   * (admission.ts), and then only to a reader who sees every request (an unsealed owner is no one's).
+   */
+  private readable(doc: RequestDocument | null, visibility: Visibility): RequestDocument | null {
+    if (!doc || this.seal.verify(doc)) return doc;
+    return visibility.owner ? null : asIntegrationDocument(doc);
+  }
 
   async submit(request: NewRequest, now = new Date(), id = new ObjectId()): Promise<RequestDocument> {
     const doc: RequestDocument = {
@@ -100,10 +115,19 @@ export class RequestStore {
       fingerprint: fingerprint(request),
       ...(request.owner ? { owner: request.owner } : {}),
       ...(request.callback_url
-        ? { callback: { url: request.callback_url, webhook_id: `msg_${String(id)}`, state: "pending" as const, attempts: 0, next_at: now } }
+        ? {
+            callback: {
+              url: request.callback_url,
+              webhook_id: `msg_${id.toHexString()}`,
+              state: "pending" as const,
+              attempts: 0,
+              next_at: now,
+            },
+          }
         : {}),
       ...(request.schedule_id ? { schedule_id: request.schedule_id, scheduled_for: request.scheduled_for } : {}),
     };
+    doc.seal = this.seal.sign(doc);
     // Majority-acknowledged: a change stream delivers the insert only once the majority commit
     // point passes it, so this is also when the workers can hear of it (and a client that got its
     // 202 can never see the request vanish in a failover).
@@ -111,8 +135,8 @@ export class RequestStore {
     return doc;
   }
 
-  get(id: RequestDocument["_id"], visibility: Visibility = {}): Promise<RequestDocument | null> {
-    return this.requests.findOne({ _id: id, ...visibleTo(visibility) });
+  async get(id: RequestDocument["_id"], visibility: Visibility = {}): Promise<RequestDocument | null> {
+    return this.readable(await this.requests.findOne({ _id: id, ...visibleTo(visibility) }), visibility);
   }
 
   /**
@@ -120,7 +144,10 @@ export class RequestStore {
    * on it never skips or repeats a request). Asks for one more than `limit` to tell whether
    * another page exists without counting.
    */
-  async history(query: HistoryQuery, visibility: Visibility = {}): Promise<{ requests: RequestDocument[]; more: boolean }> {
+  async history(
+    query: HistoryQuery,
+    visibility: Visibility = {},
+  ): Promise<{ requests: RequestDocument[]; more: boolean; last?: RequestDocument["_id"] }> {
     const filter: Filter<RequestDocument> = {
       ...visibleTo(visibility),
       ...(query.report_name === undefined ? {} : { report_name: query.report_name }),
@@ -130,7 +157,11 @@ export class RequestStore {
     const docs = await this.requests
       .find(filter, { sort: { _id: -1 }, limit: query.limit + 1, projection: { lease: 0, fingerprint: 0, "result.rows": 0 } })
       .toArray();
-    return { requests: docs.slice(0, query.limit), more: docs.length > query.limit };
+    // A page may come back short when it held documents this reader may not trust: `last` (the
+    // page's last document read) is where the next page starts all the same.
+    const page = docs.slice(0, query.limit);
+    const requests = page.map((doc) => this.readable(doc, visibility)).filter((doc): doc is RequestDocument => doc !== null);
+    return { requests, more: docs.length > query.limit, last: page.at(-1)?._id };
   }
 
   /** The current status of each of `ids` that still exists (schedules show their runs' statuses). */
@@ -140,9 +171,12 @@ export class RequestStore {
     return new Map(docs.map((d) => [String(d._id), d.status]));
   }
 
-  /** The newest completed request for the same report, output and params, finished since `since`. */
-  findReusable(request: NewRequest, since: Date): Promise<RequestDocument | null> {
-    return this.requests.findOne(
+  /**
+   * The newest completed request for the same report, output and params, finished since `since`;
+   * only one the service sealed (an integration's document may carry any fingerprint and result).
+   */
+  async findReusable(request: NewRequest, since: Date): Promise<RequestDocument | null> {
+    const doc = await this.requests.findOne(
       {
         fingerprint: fingerprint(request),
         status: RequestStatus.Completed,
@@ -151,6 +185,7 @@ export class RequestStore {
       },
       { sort: { finished_at: -1 } },
     );
+    return doc && this.seal.verify(doc) ? doc : null;
   }
 
   /**
@@ -158,12 +193,41 @@ export class RequestStore {
    * MongoDB deployment emits the change event the running worker listens for.
    */
   async cancel(id: RequestDocument["_id"], visibility: Visibility = {}, now = new Date()): Promise<RequestDocument | null> {
+    const doc = await this.get(id, visibility);
+    if (!doc) return null;
+    // An integration's document not yet admitted by a worker is admitted as it is cancelled, so it
+    // reads as cancelled (not as a document inserted already final).
+    const admit: { $set?: { seal: string }; $unset?: Record<string, ""> } = this.seal.verify(doc)
+      ? {}
+      : this.admission(doc, ["finished_at"]);
     await this.requests.updateOne(
       { _id: id, status: { $in: [RequestStatus.Pending, RequestStatus.Running] }, ...visibleTo(visibility) },
-      { $set: { status: RequestStatus.Cancelled, lease: null, finished_at: now } },
+      {
+        $set: { status: RequestStatus.Cancelled, lease: null, finished_at: now, ...admit.$set },
+        ...(admit.$unset ? { $unset: admit.$unset } : {}),
+      },
       majority,
     );
     return this.get(id, visibility);
+  }
+
+  /** The update that admits an integration's document: its service fields removed, sealed as an ownerless request. */
+  private admission(
+    doc: Pick<RequestDocument, "_id">,
+    kept: readonly string[] = [],
+  ): { $set?: { seal: string }; $unset: Record<string, ""> } {
+    const seal = this.seal.sign({ _id: doc._id });
+    return { ...(seal ? { $set: { seal } } : {}), $unset: unsetServiceFields(kept) };
+  }
+
+  /**
+   * Admits an integration's document a worker has claimed (fenced on the claim): removes the
+   * service fields it carried and seals it as ownerless. The caller refuses it when it carried any.
+   */
+  async admit(claim: Claim): Promise<boolean> {
+    const { $set, $unset } = this.admission({ _id: claim.id });
+    const { matchedCount } = await this.requests.updateOne(this.fence(claim), { ...($set ? { $set } : {}), $unset }, majority);
+    return matchedCount === 1;
   }
 
   /**
@@ -259,9 +323,20 @@ export class RequestStore {
 
   /** Ends a document the service cannot process as `error` (code invalid_document), whatever its other fields hold. */
   async setAside(doc: Pick<RequestDocument, "_id" | "status">, message: string, now = new Date()): Promise<boolean> {
+    // Admitted as it is set aside (an unsealed error would read as inserted already final).
+    const { $set: seal, $unset } = this.admission(doc, ["error", "finished_at"]);
     const { matchedCount } = await this.requests.updateOne(
       { _id: doc._id, status: doc.status },
-      { $set: { status: RequestStatus.Error, error: { code: RequestErrorCode.InvalidDocument, message }, lease: null, finished_at: now } },
+      {
+        $unset,
+        $set: {
+          status: RequestStatus.Error,
+          error: { code: RequestErrorCode.InvalidDocument, message },
+          lease: null,
+          finished_at: now,
+          ...seal,
+        },
+      },
       majority,
     );
     return matchedCount === 1;

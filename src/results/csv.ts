@@ -21,6 +21,7 @@
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { stringify, type Stringifier } from "csv-stringify";
+import { neutraliseFormula } from "./formula-guard.ts";
 import type { CsvSink, CsvTarget, CsvUpload, StoredCsv } from "./sinks/sink.ts";
 
 export const CSV_CONTENT_TYPE = "text/csv; charset=utf-8";
@@ -76,13 +77,6 @@ export function renderCell(value: unknown): string {
   }
 }
 
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/** A text cell a spreadsheet would read as a formula, made inert with a leading single quote (OWASP). */
-export function neutraliseFormula(text: string): string {
-  return FORMULA_START.test(text) ? `'${text}` : text;
-}
-
 export interface CsvFormatOptions {
   /** Neutralise text cells that a spreadsheet would run as formulas (default true). */
   formulaGuard?: boolean;
@@ -101,11 +95,12 @@ export function toRecord(row: Record<string, unknown>, columns: readonly string[
 }
 
 /** The stringifier the format above describes (header from `columns`). */
-export function csvStringifier(columns: readonly string[]): Stringifier {
+export function csvStringifier(columns: readonly string[], formulaGuard = true): Stringifier {
   return stringify({
     header: true,
     // Records are arrays (toRecord), so the keys are positions; the headers are the column names.
-    columns: columns.map((name, i) => ({ key: String(i), header: name })),
+    // Column names are guarded too: a data-defined report's are written by an admin, not by us.
+    columns: columns.map((name, i) => ({ key: String(i), header: formulaGuard ? neutraliseFormula(name) : name })),
     record_delimiter: "\r\n",
     // csv-stringify quotes a field containing the whole record delimiter (CRLF) but not a lone CR
     // or LF, which every CSV reader would take as the end of the record.
@@ -187,7 +182,7 @@ export class CsvExport {
     private readonly columns: readonly string[],
     private readonly format: CsvFormatOptions,
   ) {
-    this.stringifier = csvStringifier(columns);
+    this.stringifier = csvStringifier(columns, format.formulaGuard !== false);
     this.done = pipeline(this.stringifier, coalesce(this.stats), upload.stream as Writable);
     // Remembered so `add` can stop at once; `finish` reports it.
     this.done.catch((error) => {

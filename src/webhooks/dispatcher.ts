@@ -16,6 +16,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import type { RequestDocument } from "../requests/document.ts";
 import { isFinal } from "../requests/status.ts";
 import type { RequestEvents } from "../requests/events.ts";
+import type { RequestStore } from "../requests/store.ts";
 import { postWebhook } from "./deliver.ts";
 import { WebhookOutbox, type DeliveryClaim, type DeliveryOutcome } from "./outbox.ts";
 import { signWebhook } from "./signature.ts";
@@ -26,6 +27,8 @@ const MAX_RETRY_DELAY_MS = 3_600_000;
 
 export interface DispatcherDeps {
   config: Config;
+  /** Its seal tells a callback the API accepted from one an integration wrote (requests/seal.ts). */
+  store: Pick<RequestStore, "seal">;
   requests: Collection<RequestDocument>;
   events: RequestEvents;
   log: Logger;
@@ -36,6 +39,11 @@ export interface DispatcherDeps {
 export function webhookBody(doc: RequestDocument): string {
   const { callback: _callback, ...status } = representRequest(doc);
   return JSON.stringify(status);
+}
+
+/** The Standard Webhooks `webhook-id` of a request's delivery: from its id, the same on every attempt. */
+export function webhookIdOf(id: RequestDocument["_id"]): string {
+  return `msg_${id.toHexString()}`;
 }
 
 /** Exponential backoff from WEBHOOK_RETRY_BASE_MS, at most an hour; failed once past the request's delivery window. */
@@ -100,7 +108,18 @@ export class WebhookDispatcher implements BackgroundService {
     const { config, metrics } = this.deps;
     const callback = doc.callback!;
     const claim: DeliveryClaim = { id: doc._id, owner: this.owner, attempt: callback.attempts };
-    const log = this.log.child({ request_id: doc._id, webhook_id: callback.webhook_id, attempt: claim.attempt });
+    const log = this.log.child({ request_id: doc._id, attempt: claim.attempt });
+    // Only a callback the API accepted (checked URL, sealed with the request's id and owner) is
+    // ever called, under an id derived from the request's own: a document an integration wrote
+    // with a callback, or with a string _id equal to a real request's, is never signed for.
+    if (!this.deps.store.seal.verify(doc)) {
+      const error = "refused: the API did not accept this callback (the request carries no valid seal); integrations cannot set callbacks";
+      await this.outbox.record(claim, { state: "failed", status: null, error }).catch(() => {});
+      metrics?.webhookDeliveries.inc({ outcome: "refused" });
+      log.warn("webhook.refused", { error });
+      return;
+    }
+    const webhookId = webhookIdOf(doc._id);
     const body = webhookBody(doc);
     let status: number | null = null;
     let error: string | undefined;
@@ -108,7 +127,7 @@ export class WebhookDispatcher implements BackgroundService {
       status = await postWebhook(
         callback.url,
         body,
-        { ...signWebhook(config.webhookSecret!, callback.webhook_id, body) },
+        { ...signWebhook(config.webhookSecret!, webhookId, body) },
         {
           timeoutMs: config.webhookTimeoutMs,
           allowHosts: config.webhookAllowHosts,

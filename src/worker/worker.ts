@@ -15,6 +15,7 @@ import { instanceId } from "../background/instance-id.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db.ts";
 import type { Logger } from "../log.ts";
+import { INTEGRATION_FIELDS, refusedFields } from "../requests/admission.ts";
 import { ClaimedEnvelope, type ReportResult, type RequestDocument } from "../requests/document.ts";
 import type { RequestEvents } from "../requests/events.ts";
 import type { Claim, RequestStore } from "../requests/store.ts";
@@ -301,8 +302,7 @@ export class Worker implements BackgroundService {
     log: Logger,
   ) {
     const { config, database, store } = this.deps;
-    // Files, rows and webhooks are keyed by the id: a string equal to a real request's hex would reach that request's.
-    if (!(doc._id instanceof ObjectId)) throw new ValidationError([{ field: "_id", message: "a request's _id is an ObjectId" }]);
+    if (!store.seal.verify(doc)) await this.admit(doc, claim);
     const envelope = validateParams(doc, ClaimedEnvelope);
     const report = await this.requireReport(envelope.report_name, log);
     attempts.maxAttempts = positiveInteger(envelope.max_attempts) ?? report.maxAttempts ?? config.maxAttempts;
@@ -336,6 +336,26 @@ export class Worker implements BackgroundService {
       });
     } finally {
       clearTimeout(deadline);
+    }
+  }
+
+  /**
+   * Admits a document an integration inserted (the API's requests carry the service's seal): it is
+   * sealed as an ownerless request, without the fields only the service writes, and refused when
+   * it carried any of them (requests/admission.ts; docs/integrations.md).
+   */
+  private async admit(doc: RequestDocument, claim: Claim): Promise<void> {
+    // Files, rows and webhooks are keyed by the id: a string equal to a real request's hex would reach that request's.
+    if (!(doc._id instanceof ObjectId)) throw new ValidationError([{ field: "_id", message: "a request's _id is an ObjectId" }]);
+    const refused = refusedFields(doc);
+    await this.deps.store.admit(claim);
+    if (refused.length > 0) {
+      throw new ValidationError(
+        refused.map((field) => ({
+          field,
+          message: `only the service writes ${field}; an integration inserts ${INTEGRATION_FIELDS.join(", ")}`,
+        })),
+      );
     }
   }
 

@@ -68,7 +68,7 @@ async function listen(): Promise<{ events: RequestEvents; seen: RequestChange[] 
 
 test("a job's life delivers its insert, its claim and its final status; heartbeats deliver nothing", async () => {
   const { events, seen } = await listen();
-  const store = new RequestStore(service.context.database.requests);
+  const store = new RequestStore(service.context.database.requests, service.context.store.seal);
   const submitted = await store.submit({ report_name: "top-movies-per-rating", params: {}, output: "json" });
   const claimed = await store.claim("test-owner", 60_000);
   assert.ok(claimed && claimed._id.equals(submitted._id));

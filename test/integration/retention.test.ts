@@ -12,6 +12,7 @@ import { ObjectId } from "mongodb";
 import { COLLECTIONS, connect, ensureIndexes, type Database } from "../../src/db.ts";
 import { silentLogger } from "../../src/log.ts";
 import { RequestStore } from "../../src/requests/store.ts";
+import { requestSealOf } from "../../src/requests/seal.ts";
 import { LocalCsvSink } from "../../src/results/sinks/local.ts";
 import { storedFileName } from "../../src/results/locations.ts";
 import { DistributedLock } from "../../src/worker/lock.ts";
@@ -28,7 +29,7 @@ test.before(async () => {
   mongo = await startTestMongo("retention");
   database = await connect(mongo.uri, mongo.dbName, "retention-test");
   await ensureIndexes(database);
-  store = new RequestStore(database.requests);
+  store = new RequestStore(database.requests, await requestSealOf(database.db));
   dir = await mkdtemp(path.join(os.tmpdir(), "retention-"));
 });
 

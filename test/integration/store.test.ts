@@ -12,6 +12,7 @@ import { connect, ensureIndexes, type Database } from "../../src/db.ts";
 import { RequestStore, type Claim } from "../../src/requests/store.ts";
 import { CompletionWriter } from "../../src/requests/completions.ts";
 import type { ReportResult, RequestDocument } from "../../src/requests/document.ts";
+import { loadRequestSeal, requestSealOf, sealExisting } from "../../src/requests/seal.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { RequestErrorCode } from "../../src/requests/status.ts";
 import { at, pending } from "../support/queued.ts";
@@ -31,7 +32,7 @@ test.before(async () => {
     { name: "pending_order", partialFilterExpression: { status: "pending" } },
   );
   await ensureIndexes(database);
-  store = new RequestStore(database.requests);
+  store = new RequestStore(database.requests, await requestSealOf(database.db));
 });
 
 test.after(async () => {
@@ -130,6 +131,22 @@ test("a running document with an expired lease and a string attempts is set asid
   assert.is(setAside?.lease, null);
 });
 
+test("the seal key is made once per database; its maker seals the requests already there, and only those verify", async () => {
+  const keys = database.db.collection<any>(`keys_${Date.now()}`);
+  const legacy = { _id: new ObjectId(), report_name: "r", params: {}, status: "completed", owner: "alice", attempts: 1 };
+  const stringId = { _id: "6b14c9d7689910d9b716a7ed", report_name: "r", params: {}, status: "completed", owner: "alice" };
+  await database.requests.insertMany([legacy, stringId] as any);
+  const [first, second] = await Promise.all([loadRequestSeal(keys), loadRequestSeal(keys)]);
+  assert.equal([first.created, second.created].sort(), [false, true], "one process made the key");
+  assert.is(await keys.countDocuments({}), 1);
+  const maker = first.created ? first : second;
+  assert.is(await sealExisting(database.requests, maker.seal), 1, "the ObjectId request is sealed; the string _id never is");
+  const sealed = await database.requests.findOne({ _id: legacy._id });
+  assert.ok(second.seal.verify(sealed as any), "both processes verify with the same key");
+  assert.not.ok(maker.seal.verify({ ...(sealed as any), owner: "bob" }), "a seal does not carry over to another owner");
+  assert.not.ok(maker.seal.verify({ ...(sealed as any), _id: new ObjectId() }), "nor to another document");
+});
+
 test("the old worker's writes are fenced off once its expired lease is retaken", async () => {
   const doc = pending(1);
   await database.requests.insertOne(doc as any);
@@ -169,7 +186,7 @@ test("claims, renewals and every status an attempt writes ask for w: majority", 
       sent.push({ name: event.commandName, writeConcern: event.command.writeConcern });
   });
   try {
-    const watched = new RequestStore(client.db(mongo.dbName).collection(database.requests.collectionName));
+    const watched = new RequestStore(client.db(mongo.dbName).collection(database.requests.collectionName), store.seal);
     await database.requests.insertMany([
       pending(1, { not_before: at(1) }),
       pending(2, { not_before: at(2) }),
@@ -217,7 +234,7 @@ test("a renewal whose reply carries a writeConcernError throws (the driver raise
   });
   const client = await MongoClient.connect(`mongodb://127.0.0.1:${proxy.port}/?directConnection=true`);
   try {
-    const proxied = new RequestStore(client.db(mongo.dbName).collection(database.requests.collectionName));
+    const proxied = new RequestStore(client.db(mongo.dbName).collection(database.requests.collectionName), store.seal);
     await database.requests.insertOne(pending(1, { not_before: at(1) }) as any);
     const doc = (await proxied.claimPending("me", 1_000, at(10)))!;
     const claim = { id: doc._id, owner: "me", attempt: doc.attempts };
@@ -310,7 +327,7 @@ test("racing batch claimers never take the same request, and every request is ta
 test("a candidate claimed by another worker between the read and the write is left to it; the rest are claimed", async () => {
   const docs = [pending(1), pending(2), pending(3)];
   await database.requests.insertMany(docs as any);
-  const other = new RequestStore(database.requests);
+  const other = new RequestStore(database.requests, store.seal);
   // The same collection, but the candidates' read returns only after another worker's claim.
   const interleaved = new Proxy(database.requests, {
     get(target, property, receiver) {
@@ -327,7 +344,7 @@ test("a candidate claimed by another worker between the read and the write is le
       };
     },
   });
-  const batch = await new RequestStore(interleaved).claimPendingBatch("me", 30_000, 3);
+  const batch = await new RequestStore(interleaved, store.seal).claimPendingBatch("me", 30_000, 3);
   assert.equal(
     batch.map((d) => d._id.toHexString()),
     [docs[1], docs[2]].map((d) => d._id.toHexString()),

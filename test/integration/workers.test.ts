@@ -7,6 +7,7 @@ import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import type { ObjectId } from "mongodb";
 import { RequestStore } from "../../src/requests/store.ts";
+import { requestSealOf } from "../../src/requests/seal.ts";
 import { connect, ensureIndexes, type Database } from "../../src/db.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { loadMflix } from "../support/mflix.ts";
@@ -37,7 +38,7 @@ test.before(async () => {
   database = await connect(mongo.uri, mongo.dbName);
   await ensureIndexes(database);
   await loadMflix(database.db, ["movies"]);
-  store = new RequestStore(database.requests);
+  store = new RequestStore(database.requests, await requestSealOf(database.db));
 });
 
 test.after.each(async () => {

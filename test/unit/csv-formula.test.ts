@@ -2,7 +2,8 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { Decimal128, Long, ObjectId } from "mongodb";
-import { neutraliseFormula, toRecord } from "../../src/results/csv.ts";
+import { csvStringifier, toRecord } from "../../src/results/csv.ts";
+import { neutraliseFormula } from "../../src/results/formula-guard.ts";
 import { loadConfig } from "../../src/config.ts";
 
 const test = suite("csv formula guard");
@@ -11,9 +12,47 @@ test("text starting with = + - @ tab or CR gets a leading single quote; other te
   for (const text of ['=HYPERLINK("http://example.com","x")', "+1 555 0100", "-2+3", "@SUM(A1:A2)", "\tx", "\rx"]) {
     assert.is(neutraliseFormula(text), `'${text}`);
   }
-  for (const text of ["", "plain", " =not first", "1+1", "'already", "\nnewline first", "＝full-width"]) {
+  for (const text of ["", "plain", "1+1", " 12", "a=b", "'already", "x\n=1", "\u00a0plain"]) {
     assert.is(neutraliseFormula(text), text);
   }
+});
+
+// Each form the OWASP guidance and the security review name, one test each: a spreadsheet may skip
+// what comes before the sign, or read the full-width sign as its ASCII twin.
+const HIDDEN_STARTS: [string, string][] = [
+  ["a leading space", " =1+1"],
+  ["leading spaces", "   +1"],
+  ["a no-break space", "\u00a0=1+1"],
+  ["an ideographic space", "\u3000=1+1"],
+  ["a byte-order mark", "\uFEFF=1+1"],
+  ["a line feed", "\n=1+1"],
+  ["a line feed alone", "\nplain"],
+  ["a full-width equals sign", "\uFF1D1+1"],
+  ["a full-width plus sign", "\uFF0B1"],
+  ["a full-width hyphen-minus", "\uFF0D1"],
+  ["a full-width commercial at", "\uFF20SUM(A1)"],
+  ["a small equals sign", "\uFE661+1"],
+  ["a space then a full-width equals sign", " \uFF1D1"],
+];
+for (const [what, text] of HIDDEN_STARTS) {
+  test(`a cell starting with ${what} is guarded`, () => {
+    assert.is(neutraliseFormula(text), `'${text}`);
+    assert.equal(toRecord({ a: text }, ["a"]), [`'${text}`]);
+  });
+}
+
+test("column names are guarded in the header too (unless the guard is off)", async () => {
+  const read = async (guard: boolean) => {
+    const stringifier = csvStringifier(["=cmd", "ok"], guard);
+    let out = "";
+    stringifier.on("data", (chunk: string) => (out += chunk));
+    const ended = new Promise((resolve) => stringifier.on("end", resolve));
+    stringifier.end();
+    await ended;
+    return out;
+  };
+  assert.is(await read(true), "'=cmd,ok\r\n");
+  assert.is(await read(false), "=cmd,ok\r\n");
 });
 
 test("only string values are guarded: numbers, dates, ids and JSON cells keep their text", () => {

@@ -6,6 +6,8 @@ import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { ObjectId, type Collection } from "mongodb";
 import type { RequestDocument } from "../../src/requests/document.ts";
+import { RequestSeal } from "../../src/requests/seal.ts";
+import { randomBytes } from "node:crypto";
 import { RequestStore } from "../../src/requests/store.ts";
 
 const test = suite("store lease renewal reply");
@@ -13,7 +15,7 @@ const claim = { id: new ObjectId(), owner: "me", attempt: 1 };
 
 function storeAnswering(reply: Record<string, unknown>): RequestStore {
   const requests = { collectionName: "requests", db: { command: async () => reply } };
-  return new RequestStore(requests as unknown as Collection<RequestDocument>);
+  return new RequestStore(requests as unknown as Collection<RequestDocument>, new RequestSeal(randomBytes(32)));
 }
 
 test("a matched update is a held lease; an unmatched one a lost lease", async () => {

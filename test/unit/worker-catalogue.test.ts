@@ -22,6 +22,7 @@ test("a report unknown at claim time is looked up again after one catalogue relo
   let failed: () => void = () => {};
   const failedOnce = new Promise<void>((resolve) => (failed = resolve));
   const store = {
+    seal: { verify: () => true }, // a request the API accepted
     claimExpired: async () => null,
     claimPendingBatch: async () => (claimed ? [] : ((claimed = true), [doc as unknown as RequestDocument])),
     fail: async (_claim: unknown, error: { code: string }) => {

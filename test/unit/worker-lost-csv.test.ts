@@ -29,6 +29,7 @@ test("when complete() finds the lease gone, the attempt's CSV file is removed th
   let settled: () => void = () => {};
   const completeRefused = new Promise<void>((resolve) => (settled = resolve));
   const store = {
+    seal: { verify: () => true }, // a request the API accepted
     claimExpired: async () => null,
     claimPendingBatch: async () => (claimed ? [] : ((claimed = true), [doc as unknown as RequestDocument])),
     fillDefaults: async () => {},

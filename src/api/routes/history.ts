@@ -100,9 +100,8 @@ export function historyRoutes(deps: HistoryRouteDeps): RouteDeclaration[] {
       problems: [PROBLEMS.invalidQuery],
       handler: async (ctx) => {
         const query = parseHistoryQuery(ctx.query);
-        const { requests, more } = await deps.store.history(query, callerVisibility(ctx));
-        const last = requests.at(-1);
-        const next = more && last ? String(last._id) : undefined;
+        const { requests, more, last } = await deps.store.history(query, callerVisibility(ctx));
+        const next = more && last ? String(last) : undefined;
         ctx.body = {
           items: requests.map(representRequest),
           limit: query.limit,
