@@ -17,7 +17,7 @@ async function unreachableCalls(error: Error): Promise<number> {
   let claims = 0;
   const store = {
     claimExpired: async () => null,
-    claimPending: async () => {
+    claimPendingBatch: async () => {
       claims += 1;
       throw error;
     },
