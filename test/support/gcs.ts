@@ -33,11 +33,14 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The emulator ended before it answered (typically: its port was taken meanwhile). */
+class EmulatorExitedEarly extends Error {}
+
 async function waitUntilUp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`fake-gcs-server exited (${child.exitCode ?? child.signalCode}) before listening`);
+      throw new EmulatorExitedEarly(`fake-gcs-server exited (${child.exitCode ?? child.signalCode}) before listening on ${url}`);
     if (child.pid === undefined) throw new Error("fake-gcs-server could not be started");
     try {
       const response = await fetch(`${url}/storage/v1/b`);
@@ -56,7 +59,18 @@ async function waitUntilUp(url: string, child: ChildProcess, timeoutMs: number):
 
 /** Starts a fresh emulator (in-memory: it forgets everything when stopped) on `port` or a free one. */
 export async function startFakeGcs(options: { port?: number } = {}): Promise<FakeGcs> {
-  const port = options.port ?? (await freePort());
+  // The free port can be taken by another process before the emulator binds it: then it exits at
+  // once, and another free port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startFakeGcsOn(options.port ?? (await freePort()));
+    } catch (error) {
+      if (options.port !== undefined || attempt >= 3 || !(error instanceof EmulatorExitedEarly)) throw error;
+    }
+  }
+}
+
+async function startFakeGcsOn(port: number): Promise<FakeGcs> {
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     fakeGcsServerBin(),
