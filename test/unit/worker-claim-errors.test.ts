@@ -26,14 +26,16 @@ async function unreachableCalls(error: Error): Promise<number> {
   const deps = { config, store, events: silentEvents, log: silentLogger } as unknown as WorkerDeps;
   let calls = 0;
   const worker = new Worker(deps, () => (calls += 1));
+  // Past UNREACHABLE_EXIT (1 ms here) since the worker was made, before its first claim fails.
+  await new Promise((resolve) => setTimeout(resolve, 10));
   worker.start();
-  for (let i = 0; i < 5; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 0; i < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
     worker.wake();
   }
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await new Promise((resolve) => setTimeout(resolve, 10));
   await worker.stop();
-  assert.ok(claims >= 3, `claimed ${claims} times`);
+  assert.ok(claims >= 1, `claimed ${claims} times`);
   return calls;
 }
 
