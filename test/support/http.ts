@@ -30,7 +30,7 @@ export const post = <T = any>(url: string, json: unknown, headers: Record<string
 export const get = <T = any>(url: string, headers: Record<string, string> = {}) => request<T>(url, { headers });
 
 /** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 120_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

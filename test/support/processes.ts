@@ -81,7 +81,7 @@ export function spawnLogged(options: SpawnLoggedOptions): LoggedProcess {
     // A command that cannot be started (ENOENT) emits no exit: it has exited all the same.
     child.once("error", () => child.pid === undefined && resolve({ code: null, signal: null }));
   });
-  const waitFor = (match: (entry: LogEntry) => boolean, timeoutMs = 30_000) =>
+  const waitFor = (match: (entry: LogEntry) => boolean, timeoutMs = 120_000) =>
     new Promise<LogEntry>((resolve, reject) => {
       const found = logs.find(match);
       if (found) return resolve(found);

@@ -77,7 +77,7 @@ export async function openEventStream(url: string, headers: Record<string, strin
 export async function readEvents(
   stream: EventStreamResponse,
   stop: (event: ServerSentEvent) => boolean = () => false,
-  timeoutMs = 30_000,
+  timeoutMs = 120_000,
 ): Promise<ServerSentEvent[]> {
   const seen: ServerSentEvent[] = [];
   const timer = setTimeout(() => stream.close(), timeoutMs);
