@@ -1,7 +1,7 @@
 // The report the CSV benchmark's worker runs (loaded through REPORTS_DIRS): ~300-byte rows with a
 // quoted field, a number, a date, an array and a nested document, so every cell rule is exercised.
 import { object } from "superstruct";
-import { defineReport } from "../../../src/reports/define.ts";
+import { defineReport } from "mongo-reports";
 
 export default defineReport({
   name: "csv-bench",

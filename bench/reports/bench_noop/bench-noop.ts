@@ -4,7 +4,7 @@
  * product catalogue. What it measures is the job machinery: wake-up, claim, validation, run,
  * completion write.
  */
-import { defineReport } from "../../../src/reports/define.ts";
+import { defineReport } from "mongo-reports";
 import { integer, object, optional } from "superstruct";
 
 export default defineReport({

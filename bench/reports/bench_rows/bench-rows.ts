@@ -2,7 +2,7 @@
  * A report that writes every row of `bench_rows` (small documents): the observability benchmark's
  * long-running job, long enough for progress writes to happen. Loaded through REPORTS_DIRS.
  */
-import { defineReport } from "../../../src/reports/define.ts";
+import { defineReport } from "mongo-reports";
 import { integer, object, optional } from "superstruct";
 
 export default defineReport({
