@@ -22,7 +22,8 @@ async function unreachableCalls(error: Error): Promise<number> {
       throw error;
     },
   };
-  const config = quietWorkerConfig({ unreachableExitMs: 1 });
+  // Every wake is a sweep (nothing was announced): each one claims.
+  const config = quietWorkerConfig({ unreachableExitMs: 1, sweepMs: 1 });
   const deps = { config, store, events: silentEvents, log: silentLogger } as unknown as WorkerDeps;
   let calls = 0;
   const worker = new Worker(deps, () => (calls += 1));
