@@ -11,7 +11,8 @@
  */
 import { spawnSync } from "node:child_process";
 import process from "node:process";
-import { connect, ensureIndexes } from "../src/db.ts";
+import { connect } from "../src/db.ts";
+import { ensureIndexes } from "../src/indexes.ts";
 import { RequestStore } from "../src/requests/store.ts";
 import { requestSealOf } from "../src/requests/seal.ts";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";

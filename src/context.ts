@@ -4,7 +4,10 @@
  * closing it is the shutdown sequence.
  */
 import { loadConfig, requireMongoUri, type Config } from "./config.ts";
-import { connect, ensureIndexes, type Database } from "./db.ts";
+import { hostname } from "node:os";
+import process from "node:process";
+import { connect, type Database } from "./db.ts";
+import { prepareIndexes, type PreparedIndexes } from "./indexes.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { RequestEvents } from "./requests/events.ts";
 import { loadRequestSeal, sealExisting } from "./requests/seal.ts";
@@ -18,6 +21,7 @@ import type { CsvSink } from "./results/sinks/sink.ts";
 import { ScheduleStore } from "./schedules/store.ts";
 import { COLLECTIONS } from "./db.ts";
 import { Metrics } from "./metrics/metrics.ts";
+import { DistributedLock, type LockDocument } from "./worker/lock.ts";
 
 export interface AppContext {
   config: Config;
@@ -28,6 +32,8 @@ export interface AppContext {
   catalogue: ReportRegistry;
   /** Keeps `catalogue` current: re-reads report modules and report_definitions. */
   catalogueLoader: LiveCatalogue;
+  /** The service's indexes: `built` settles when a build this process took on has ended (see indexes.ts). */
+  indexes: PreparedIndexes;
   /** Creates (or lists, with CREATE_DATA_INDEXES=false) the indexes reports declare on the data. */
   dataIndexes: DataIndexKeeper;
   /** Data-defined reports with their versions: what the definition routes write through. */
@@ -49,13 +55,17 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
   const log = options.log ?? createLogger({ component: options.component });
   const database = await connect(requireMongoUri(config), config.dbName, `mongo-reports-${options.component}`);
   try {
-    await ensureIndexes(database);
+    // Who builds missing indexes (one process, by lock): this process, by host, pid and part.
+    const owner = `${hostname()}:${process.pid}:${options.component}:${Math.random().toString(36).slice(2, 8)}`;
+    const indexes = await prepareIndexes(database, { owner, log: log.child({ part: "indexes" }) });
     const csvSink = await openCsvSink(config.csv);
     const catalogue = new ReportRegistry();
     const dataIndexes = new DataIndexKeeper({
       db: database.db,
       create: config.createDataIndexes,
       log: log.child({ part: "data_indexes" }),
+      // One builder at a time across processes; a long build keeps it for up to 30 min.
+      lock: new DistributedLock(database.db.collection<LockDocument>(COLLECTIONS.locks), "data_indexes", owner, 30 * 60_000),
     });
     const definitions = database.db.collection(COLLECTIONS.definitions);
     const definitionVersions = new DefinitionVersions(definitions, database.db.collection(COLLECTIONS.definitionVersions));
@@ -85,6 +95,7 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
       schedules: new ScheduleStore(database.schedules),
       catalogue,
       catalogueLoader,
+      indexes,
       dataIndexes,
       definitionVersions,
       events,

@@ -162,7 +162,7 @@ export class Metrics {
    * (the claim's own definition of due: no `not_before` or one already past, src/requests/queue-depth.ts,
    * which KEDA's trigger in the Helm chart sends too: it counts pending + running); `backoff` the pending ones still waiting out a retry's
    * backoff; `running` the ones being run. Each count is served by an index (`pending_due` for the
-   * first two, the `status` prefix of `expired_leases` for the last, see src/requests/README.md) and
+   * first two, `running_leases` (partial on running) for the last, see src/requests/README.md) and
    * cached for `cacheMs` so frequent scrapes by several Prometheus servers cost at most one set of
    * counts per period. Finished requests are not counted: their number only grows; the finished
    * counter gives their rate.

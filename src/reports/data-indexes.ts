@@ -6,10 +6,16 @@
  * in GET /v1/report-definitions/:name).
  *
  * An index counts as present when the collection has one with the same key, whatever its name, so
- * an operator's own index is never duplicated. Rows never depend on an index: a missing one makes
+ * an operator's own index is never duplicated; but not a partial, sparse or collated one, which the
+ * planner cannot use for these queries (a partial filter the query does not imply, a collation the
+ * aggregation does not ask for).
+ *
+ * Only the holder of the `indexes` lock creates them (the lock the service's own index builds use,
+ * see src/indexes.ts): one data-defined report, or a new code module, then makes one process build
+ * on the shared data collections, not every process; the others log `data_indexes.left_to_builder`. Rows never depend on an index: a missing one makes
  * a report slower, not wrong, so failures here are logged and the service keeps running.
  */
-import type { Db } from "mongodb";
+import type { Db, Document } from "mongodb";
 import type { Logger } from "../log.ts";
 import type { ReportDefinition } from "./define.ts";
 
@@ -46,11 +52,22 @@ export function createIndexCommand(index: RequiredIndex): string {
 async function existingKeys(db: Db, collection: string): Promise<Set<string>> {
   try {
     const indexes = await db.collection(collection).listIndexes().toArray();
-    return new Set(indexes.map((index) => signature(collection, index.key as Record<string, unknown>)));
+    return new Set(indexes.filter(usableAsDeclared).map((index) => signature(collection, index.key as Record<string, unknown>)));
   } catch (error) {
     if ((error as { code?: number }).code === 26) return new Set(); // NamespaceNotFound
     throw error;
   }
+}
+
+/** A plain index: no partial filter, not sparse, the simple collation. */
+function usableAsDeclared(index: Document): boolean {
+  return !index.partialFilterExpression && !index.sparse && (!index.collation || index.collation.locale === "simple");
+}
+
+/** Held while creating (see above); absent, this process creates on its own. */
+export interface BuildLock {
+  acquire(): Promise<boolean>;
+  release(): Promise<void>;
 }
 
 export interface DataIndexOptions {
@@ -58,6 +75,7 @@ export interface DataIndexOptions {
   /** CREATE_DATA_INDEXES: create what is missing (else only report it). */
   create: boolean;
   log: Logger;
+  lock?: BuildLock;
 }
 
 /**
@@ -84,45 +102,58 @@ export class DataIndexKeeper {
   }
 
   private async pass(wanted: RequiredIndex[]): Promise<void> {
-    const { db, create, log } = this.options;
+    const { db, create, log, lock } = this.options;
     const missing: RequiredIndex[] = [];
     for (const index of wanted) {
       const id = signature(index.collection, index.key);
       if (this.handled.has(id)) continue;
       try {
-        if ((await existingKeys(db, index.collection)).has(id)) {
-          this.handled.add(id);
-          continue;
-        }
-        if (!create) {
-          missing.push(index);
-          this.handled.add(id);
-          continue;
-        }
-        const started = Date.now();
-        const name = await db.collection(index.collection).createIndex(index.key);
-        this.handled.add(id);
-        log.info("data_indexes.created", {
-          collection: index.collection,
-          key: index.key,
-          name,
-          reports: index.reports,
-          ms: Date.now() - started,
-        });
+        if ((await existingKeys(db, index.collection)).has(id)) this.handled.add(id);
+        else missing.push(index);
       } catch (error) {
-        log.warn("data_indexes.failed", {
-          collection: index.collection,
-          key: index.key,
-          reports: index.reports,
-          error,
-          command: createIndexCommand(index),
-        });
+        log.warn("data_indexes.failed", { collection: index.collection, key: index.key, reports: index.reports, error });
       }
     }
-    if (missing.length > 0) {
+    if (missing.length === 0) return;
+    const list = () => missing.map((index) => ({ ...index, command: createIndexCommand(index) }));
+    if (!create) {
       // CREATE_DATA_INDEXES=false: the operator's list, with the commands that create them.
-      log.warn("data_indexes.missing", {
-        indexes: missing.map((index) => ({ ...index, command: createIndexCommand(index) })),
+      for (const index of missing) this.handled.add(signature(index.collection, index.key));
+      log.warn("data_indexes.missing", { indexes: list() });
+      return;
+    }
+    if (lock && !(await lock.acquire().catch(() => false))) {
+      // The holder builds them (it sees the same catalogue); a later change here looks again.
+      log.info("data_indexes.left_to_builder", { indexes: list() });
+      return;
+    }
+    try {
+      for (const index of missing) await this.build(index);
+    } finally {
+      await lock?.release().catch(() => {});
+    }
+  }
+
+  private async build(index: RequiredIndex): Promise<void> {
+    const { db, log } = this.options;
+    try {
+      const started = Date.now();
+      const name = await db.collection(index.collection).createIndex(index.key);
+      this.handled.add(signature(index.collection, index.key));
+      log.info("data_indexes.created", {
+        collection: index.collection,
+        key: index.key,
+        name,
+        reports: index.reports,
+        ms: Date.now() - started,
+      });
+    } catch (error) {
+      log.warn("data_indexes.failed", {
+        collection: index.collection,
+        key: index.key,
+        reports: index.reports,
+        error,
+        command: createIndexCommand(index),
       });
     }
   }

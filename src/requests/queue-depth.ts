@@ -9,7 +9,7 @@
  * autoscaler can send as it is. In an aggregation comparison a missing or null `not_before` sorts
  * below any date, so `$lte` holds for it. Served by the indexes (src/requests/README.md):
  * `pending_due` (partial on pending, `not_before` first) for the pending filters, the `status`
- * prefix of `expired_leases` for running.
+ * prefix of `retention` for running.
  */
 import { RequestStatus } from "./status.ts";
 

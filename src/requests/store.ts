@@ -262,7 +262,7 @@ export class RequestStore {
     return (await this.claimExpired(owner, leaseMs, now)) ?? (await this.claimPending(owner, leaseMs, now));
   }
 
-  /** Index `expired_leases {status, lease.until}`: equality then range, in index order. */
+  /** Index `running_leases {lease.until}`, partial on status "running": a range in index order over running requests only. */
   claimExpired(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
     return this.claimSettingAside(
       { status: RequestStatus.Running, "lease.until": { $lt: now } },
@@ -434,7 +434,7 @@ export class RequestStore {
   /** Fills fields a Mongo-native document may lack, so status responses are complete. */
   async fillDefaults(
     claim: Claim,
-    defaults: Partial<Pick<RequestDocument, "report_date" | "output" | "params" | "definition_version">>,
+    defaults: Partial<Pick<RequestDocument, "report_date" | "output" | "params" | "definition_version" | "read">>,
   ): Promise<void> {
     if (Object.keys(defaults).length === 0) return;
     await this.requests.updateOne(this.fence(claim), { $set: defaults }, majority);

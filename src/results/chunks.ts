@@ -119,15 +119,21 @@ export async function readPage(
   const first = page * pageSize;
   const last = first + pageSize - 1;
   const key = { request_id: location.requestId, attempt: location.attempt };
+  // Covered by `chunk_pages {request_id, attempt, first_row, row_count}`: the chunk holding the
+  // first row is found from index keys alone, and only the one read below fetches a chunk (up to
+  // CHUNK_MAX_BYTES), instead of fetching it here too for its row count.
   const start = await results.findOne(
     { ...key, first_row: { $lte: first } },
-    { sort: { first_row: -1 }, projection: { _id: 1, first_row: 1, row_count: 1 } },
+    { sort: { first_row: -1 }, projection: { _id: 0, first_row: 1, row_count: 1 } },
   );
   if (!start) return (await hasChunks(results, key)) ? readFixedPage(results, location, first, last) : [];
   const startRow = start.first_row!;
   // Past the end of the result: the last chunk ends before the page starts.
   if (first >= startRow + (start.row_count ?? Infinity)) return [];
-  const head = await results.findOne({ _id: start._id }, { projection: { _id: 0, rows: { $slice: [first - startRow, pageSize] } } });
+  const head = await results.findOne(
+    { ...key, first_row: startRow },
+    { projection: { _id: 0, rows: { $slice: [first - startRow, pageSize] } } },
+  );
   const rows: Document[] = head?.rows ?? [];
   if (rows.length === pageSize) return rows;
   // The page continues past the first chunk: the chunks whose first row is still on the page,

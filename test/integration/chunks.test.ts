@@ -5,7 +5,8 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { BSON, MongoClient, ObjectId, type CommandSucceededEvent, type Document } from "mongodb";
-import { connect, ensureIndexes, type Database } from "../../src/db.ts";
+import { connect, type Database } from "../../src/db.ts";
+import { ensureIndexes } from "../../src/indexes.ts";
 import { CHUNK_MAX_BYTES, ChunkWriter, readPage } from "../../src/results/chunks.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 

@@ -8,6 +8,8 @@ import * as assert from "uvu/assert";
 import type { Db } from "mongodb";
 import { createLogger } from "../../src/log.ts";
 import { COLLECTIONS } from "../../src/db.ts";
+import { DataIndexKeeper } from "../../src/reports/data-indexes.ts";
+import { DistributedLock } from "../../src/worker/lock.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { get } from "../support/http.ts";
@@ -116,6 +118,31 @@ test("CREATE_DATA_INDEXES=false creates nothing and logs the missing indexes wit
   } finally {
     await manual.close();
   }
+});
+
+test("only the holder of the data_indexes lock creates: another process logs that it leaves the build; a partial index of the same key does not count", async () => {
+  const db = service.context.database.db;
+  const key = { "location.address.city": 1 };
+  // An operator's partial index of the same key: the planner cannot use it for every query.
+  await db.collection("theaters").createIndex(key, { name: "partial_city", partialFilterExpression: { theaterId: { $gt: 1000 } } });
+  const report = { name: "by-city", collection: "theaters", indexes: [{ key }] } as any;
+  const lines: Record<string, any>[] = [];
+  const log = createLogger({}, "info", (line) => lines.push(JSON.parse(line)));
+  const locks = db.collection(COLLECTIONS.locks) as any;
+  const holder = new DistributedLock(locks, "data_indexes", "another-process", 60_000);
+  assert.ok(await holder.acquire());
+  const waiting = new DataIndexKeeper({ db, create: true, log, lock: new DistributedLock(locks, "data_indexes", "this-process", 60_000) });
+  await waiting.ensure([report]);
+  assert.is((await keysOf(db, "theaters")).filter((i) => hasKey([i], key)).length, 1, "nothing built without the lock");
+  assert.ok(
+    lines.some((l) => l.event === "data_indexes.left_to_builder"),
+    JSON.stringify(lines),
+  );
+  await holder.release();
+  await waiting.ensure([report]);
+  const built = (await keysOf(db, "theaters")).filter((i) => hasKey([i], key)).map((i) => i.name);
+  assert.equal(built.sort(), ["location.address.city_1", "partial_city"], "built next to the partial one once the lock is free");
+  assert.is(await locks.countDocuments({ _id: "data_indexes" }), 0, "released after the build");
 });
 
 test.run();

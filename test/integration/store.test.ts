@@ -8,7 +8,8 @@ import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { MongoClient, MongoWriteConcernError, ObjectId, type Collection } from "mongodb";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
-import { connect, ensureIndexes, type Database } from "../../src/db.ts";
+import { connect, type Database } from "../../src/db.ts";
+import { ensureIndexes } from "../../src/indexes.ts";
 import { RequestStore, type Claim } from "../../src/requests/store.ts";
 import { CompletionWriter } from "../../src/requests/completions.ts";
 import type { ReportResult, RequestDocument } from "../../src/requests/document.ts";
@@ -252,15 +253,17 @@ test("a renewal whose reply carries a writeConcernError throws (the driver raise
   }
 });
 
-test("ensureIndexes: the partial pending index and the lease index exist, the old $or index is gone", async () => {
+test("ensureIndexes: the partial pending and lease indexes exist, the indexes they replace are gone", async () => {
   const indexes = await database.requests.listIndexes().toArray();
   const byName = new Map(indexes.map((index) => [index.name, index]));
   assert.equal(byName.get("pending_due")?.key, { not_before: 1, report_date: 1, _id: 1 });
   assert.equal(byName.get("pending_due")?.partialFilterExpression, { status: "pending" });
   assert.not.ok(byName.has("pending_order"), "the claim index before not_before is dropped");
-  assert.equal(byName.get("expired_leases")?.key, { status: 1, "lease.until": 1 });
+  assert.equal(byName.get("running_leases")?.key, { "lease.until": 1 });
+  assert.equal(byName.get("running_leases")?.partialFilterExpression, { status: "running" });
+  assert.not.ok(byName.has("expired_leases"), "the full lease index is dropped");
   assert.not.ok(byName.has("claim_order"));
-  await ensureIndexes(database); // idempotent: every process runs it at start
+  await ensureIndexes(database); // idempotent
 });
 
 // Claiming and completing several requests per round trip.
