@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { parseApiKeys, type ApiKeys } from "./config/api-keys.ts";
+import { parseReadTags, READ_PREFERENCE_MODES, reportRead } from "./config/report-reads.ts";
 import { normaliseHost, parseWebhookSecret } from "./config/webhooks.ts";
 import { boolean, coerce, create, enums, integer, max, min, string, StructError, type Struct } from "superstruct";
 
@@ -108,6 +109,29 @@ export const SETTINGS = {
     type: int(0, 3_600_000),
     default: 1_000,
     doc: "base of the exponential retry backoff (with jitter)",
+  }),
+  reportReadPreference: setting({
+    env: "REPORT_READ_PREFERENCE",
+    type: enums([...READ_PREFERENCE_MODES]),
+    default: "primary",
+    doc: "where report aggregations read (never the queue): `secondaryPreferred` or `secondary` keeps heavy reports off the primary; each request records what it used (`read`)",
+  }),
+  reportReadTags: setting({
+    env: "REPORT_READ_TAGS",
+    type: text(),
+    doc: "tag sets for report reads, `;` between sets, `,` between `name:value` pairs (e.g. `nodeType:ANALYTICS` for Atlas analytics nodes; a trailing `;` allows any member last); needs a preference other than primary",
+    value: (tags: string | undefined) => {
+      try {
+        return parseReadTags(tags);
+      } catch (error) {
+        throw new ConfigError((error as Error).message);
+      }
+    },
+  }),
+  reportMaxStalenessS: setting({
+    env: "REPORT_MAX_STALENESS_S",
+    type: int(90, 86_400),
+    doc: "report reads avoid secondaries lagging more than this many seconds (at least 90, as MongoDB requires); needs a preference other than primary",
   }),
   reportMaxTimeMs: setting({
     env: "REPORT_MAX_TIME_MS",
@@ -367,6 +391,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config = values as Omit<Config, "csv">;
   if (config.pageSizeDefault > config.pageSizeMax) {
     throw new ConfigError(`PAGE_SIZE_DEFAULT (${config.pageSizeDefault}) must not exceed PAGE_SIZE_MAX (${config.pageSizeMax})`);
+  }
+  try {
+    reportRead(config.reportReadPreference, config.reportReadTags, config.reportMaxStalenessS);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
   }
   config.heartbeatMs ??= Math.max(100, Math.floor(config.leaseMs / 3));
   if (config.heartbeatMs >= config.leaseMs) {

@@ -3,7 +3,7 @@
  * process of the deployment: the counters live in MongoDB (rate-limiter-flexible's
  * RateLimiterMongo: one atomic upsert-and-increment per call on a document per key and window,
  * unique on `key`), so N replicas behind a load balancer still allow the limit once, not N times.
- * Its indexes are created with the others (db.ts ensureIndexes). A window is one minute from a key's first call in it (fixed window, not a sliding one).
+ * Its indexes are created with the others (src/indexes.ts). A window is one minute from a key's first call in it (fixed window, not a sliding one).
  */
 import type { Context } from "koa";
 import { RateLimiterMongo, RateLimiterRes } from "rate-limiter-flexible";

@@ -3,6 +3,7 @@
  * worker has claimed. Documents may come from the API or straight from other systems, which may
  * write only `report_name`, `params` and `status: "pending"`; everything else has a default.
  */
+import type { ReportRead } from "../config/report-reads.ts";
 import type { Document, ObjectId } from "mongodb";
 import { defaulted, enums, optional, record, string, type, unknown, size, type Infer } from "superstruct";
 import type { RequestErrorCode, RequestStatus } from "./status.ts";
@@ -109,6 +110,8 @@ export interface RequestDocument {
   definition_version?: number;
   /** The service's HMAC over id, owner, callback and schedule (seal.ts): what tells its requests from an integration's documents. */
   seal?: string;
+  /** Where the last attempt's report aggregation read (REPORT_READ_PREFERENCE, tags, staleness; set by the worker). */
+  read?: ReportRead;
 }
 
 /**

@@ -3,6 +3,7 @@
  * stable field names, ISO dates, links, and no internal bookkeeping (lease owners, chunk layout).
  * Beside the document it shows, so every layer that shows a request can reach it.
  */
+import { READ_PREFERENCE_MODES } from "../config/report-reads.ts";
 import { ObjectId, type Document } from "mongodb";
 import { OUTPUTS, PROGRESS_PHASES, type RequestDocument } from "./document.ts";
 import { ERROR_CODES, RequestStatus, STATUSES } from "./status.ts";
@@ -38,6 +39,7 @@ export function representRequest(doc: RequestDocument): Record<string, unknown> 
       ? { callback: { state: doc.callback.state, attempts: doc.callback.attempts, last_status: doc.callback.last_status ?? null } }
       : {}),
     ...(doc.definition_version === undefined ? {} : { definition_version: doc.definition_version }),
+    ...(doc.read ? { read: doc.read } : {}),
     ...(doc.schedule_id ? { schedule_id: String(doc.schedule_id), scheduled_for: doc.scheduled_for } : {}),
     ...representCsv(doc),
     links: { self: requestPath(doc._id), ...(doc.result?.csv ? { csv: `${requestPath(doc._id)}/csv` } : {}) },
@@ -135,6 +137,16 @@ export const REPRESENTATION_SCHEMAS: Record<string, JsonSchema> = {
       finished_at: dateTime,
       duration_ms: count,
       definition_version: { type: "integer", minimum: 1, description: "the data-defined report's definition version the run used" },
+      read: {
+        type: "object",
+        description: "where the report's aggregation read (REPORT_READ_PREFERENCE and its tags and staleness bound)",
+        properties: {
+          preference: { type: "string", enum: [...READ_PREFERENCE_MODES] },
+          tags: { type: "array", items: { type: "object", additionalProperties: { type: "string" } } },
+          max_staleness_s: { type: "integer", minimum: 90 },
+        },
+        required: ["preference"],
+      },
       schedule_id: { type: "string", pattern: "^[0-9a-f]{24}$", description: "the schedule that fired this request" },
       scheduled_for: { ...dateTime, description: "the schedule tick this request was fired for" },
       error: {

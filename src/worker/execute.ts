@@ -3,7 +3,7 @@
  * and/or stream them into a CSV file (by the request's output). Knows nothing about leases or
  * retries; the worker decides what a failure means.
  */
-import type { Collection, Db, Document, ObjectId } from "mongodb";
+import type { Collection, Db, Document, ObjectId, ReadPreference } from "mongodb";
 import type { OutputKind, ReportResult } from "../requests/document.ts";
 import type { ReportDefinition } from "../reports/define.ts";
 import { ChunkWriter, deleteChunks, type ChunkDocument } from "../results/chunks.ts";
@@ -20,6 +20,8 @@ export interface ExecuteOptions {
   attempt: number;
   rowsPerChunk: number;
   maxTimeMS: number;
+  /** Where the aggregation reads (REPORT_READ_PREFERENCE; the primary when absent). */
+  readPreference?: ReadPreference;
   signal: AbortSignal;
   /** json (default): rows in chunks; csv: a CSV file only; both. */
   output?: OutputKind;
@@ -47,6 +49,7 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
     allowDiskUse: true,
     maxTimeMS: report.maxTimeMS ?? options.maxTimeMS,
     batchSize: Math.min(options.rowsPerChunk, 1000),
+    ...(options.readPreference ? { readPreference: options.readPreference } : {}),
     // A blocking $group or $sort does its work inside the initial aggregate command, before any
     // cursor exists to kill. On abort (cancel, time-out, lost lease, shutdown) the driver closes
     // the connection that carries the command, and MongoDB interrupts an operation whose client

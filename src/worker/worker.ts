@@ -31,6 +31,7 @@ import { AnnouncedWork } from "./announced-work.ts";
 import { ClaimPacer } from "./claim-pacer.ts";
 import { classifyError } from "./errors.ts";
 import { executeReport } from "./execute.ts";
+import { readPreferenceOf, reportRead } from "../config/report-reads.ts";
 import { LeaseKeeper, LeaseLostError } from "./lease.ts";
 import { ProgressTracker } from "./progress.ts";
 import type { JobOutcome, Metrics } from "../metrics/metrics.ts";
@@ -312,7 +313,9 @@ export class Worker implements BackgroundService {
     const params = validateParams(envelope.params, report.params, ["params"]);
     // A data-defined report's version is recorded with the request, so its rows can be explained.
     const version = report.version === undefined ? {} : { definition_version: report.version };
-    await store.fillDefaults(claim, { ...missingDefaults(doc, envelope), ...version });
+    // Where the report reads (REPORT_READ_PREFERENCE and its tags), recorded with the request.
+    const read = reportRead(config.reportReadPreference, config.reportReadTags, config.reportMaxStalenessS);
+    await store.fillDefaults(claim, { ...missingDefaults(doc, envelope), ...version, read });
     const maxTimeMS = report.maxTimeMS ?? config.reportMaxTimeMs;
     const deadline = setTimeout(
       () => keeper.abort(new JobTimeoutError(`the report ran past its time limit of ${maxTimeMS} ms`)),
@@ -327,6 +330,7 @@ export class Worker implements BackgroundService {
         rowsPerChunk: config.rowsPerChunk,
         inlineRowsMaxBytes: INLINE_ROWS_MAX_BYTES,
         maxTimeMS,
+        readPreference: readPreferenceOf(read),
         signal: keeper.signal,
         output: envelope.output,
         csvSink: this.deps.csvSink,

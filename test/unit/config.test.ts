@@ -53,6 +53,24 @@ test("a bad value stops the start with the variable's name and value", () => {
   assert.throws(() => loadConfig({ PAGE_SIZE_DEFAULT: "50", PAGE_SIZE_MAX: "20" }), /PAGE_SIZE_DEFAULT/);
 });
 
+test("report reads: preference, tag sets in order, staleness; contradictions stop the start", () => {
+  const plain = loadConfig({});
+  assert.is(plain.reportReadPreference, "primary");
+  assert.is(plain.reportReadTags, undefined);
+  const analytics = loadConfig({
+    REPORT_READ_PREFERENCE: "secondaryPreferred",
+    REPORT_READ_TAGS: "nodeType:ANALYTICS, region : east;dc:west;",
+    REPORT_MAX_STALENESS_S: "120",
+  });
+  assert.is(analytics.reportReadPreference, "secondaryPreferred");
+  assert.equal(analytics.reportReadTags, [{ nodeType: "ANALYTICS", region: "east" }, { dc: "west" }, {}]);
+  assert.is(analytics.reportMaxStalenessS, 120);
+  assert.throws(() => loadConfig({ REPORT_READ_TAGS: "nodeType:ANALYTICS" }), /other than primary/);
+  assert.throws(() => loadConfig({ REPORT_READ_PREFERENCE: "secondary", REPORT_MAX_STALENESS_S: "30" }), /REPORT_MAX_STALENESS_S/);
+  assert.throws(() => loadConfig({ REPORT_READ_PREFERENCE: "secondary", REPORT_READ_TAGS: "analytics" }), /not name:value/);
+  assert.throws(() => loadConfig({ REPORT_READ_PREFERENCE: "leader" }), /REPORT_READ_PREFERENCE/);
+});
+
 test("every variable is declared once", () => {
   assert.is(new Set(CONFIG_VARIABLES).size, CONFIG_VARIABLES.length);
   assert.is(CONFIG_VARIABLES.length, Object.keys(SETTINGS).length);
