@@ -41,6 +41,8 @@ export const SERVICE_INDEXES: Readonly<Record<string, readonly NamedIndex[]>> = 
     { key: { "lease.until": 1 }, name: "running_leases", partialFilterExpression: RUNNING },
     { key: { fingerprint: 1, finished_at: -1 }, name: "reuse_completed", partialFilterExpression: COMPLETED },
     { key: { status: 1, finished_at: 1 }, name: "retention" },
+    // One request per schedule tick (schedules/tick-key.ts); sparse: only fired requests have a key.
+    { key: { tick_key: 1 }, name: "schedule_tick", unique: true, sparse: true },
     // The webhook outbox: only requests whose delivery is still to do are in it.
     {
       key: { "callback.state": 1, status: 1, "callback.next_at": 1 },

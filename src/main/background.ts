@@ -5,7 +5,9 @@
  */
 import type { BackgroundService } from "../background/service.ts";
 import type { AppContext } from "../context.ts";
-import { ScheduleFirer } from "../schedules/firer.ts";
+import { COLLECTIONS } from "../db.ts";
+import { ScheduleFirer, SCHEDULE_LOCK_MS } from "../schedules/firer.ts";
+import { DistributedLock, type LockDocument } from "../worker/lock.ts";
 import { WebhookDispatcher } from "../webhooks/dispatcher.ts";
 import { RetentionSweeper } from "../worker/retention.ts";
 import { Worker } from "../worker/worker.ts";
@@ -43,6 +45,8 @@ export function startBackground(context: AppContext, options: BackgroundOptions 
     refreshCatalogue: () => context.catalogueLoader.refresh(),
     pollMs: config.schedulePollMs,
     log: log.child({ part: "schedules" }),
+    // One firer at a time (see schedules/firer.ts); the lock names this worker.
+    lock: new DistributedLock(context.database.db.collection<LockDocument>(COLLECTIONS.locks), "schedules", worker.owner, SCHEDULE_LOCK_MS),
   });
   const services: BackgroundService[] = [worker, webhooks, retention, schedules];
   for (const service of services) service.start();

@@ -106,6 +106,8 @@ export interface RequestDocument {
   /** The schedule that fired this request, and the tick it fired for. */
   schedule_id?: ObjectId;
   scheduled_for?: Date;
+  /** The schedule tick's identity (schedules/tick-key.ts), unique: one request per tick. */
+  tick_key?: string;
   /** A data-defined report's definition version the run used (set by the worker). */
   definition_version?: number;
   /** The service's HMAC over id, owner, callback and schedule (seal.ts): what tells its requests from an integration's documents. */

@@ -49,6 +49,8 @@ export interface NewRequest {
   /** Set when a schedule fires the request (see schedules/firer.ts). */
   schedule_id?: ObjectId;
   scheduled_for?: Date;
+  /** The schedule tick's identity (schedules/tick-key.ts), unique among requests. */
+  tick_key?: string;
 }
 
 /** One page of the history: filters, and the id of the last request of the previous page. */
@@ -126,6 +128,7 @@ export class RequestStore {
           }
         : {}),
       ...(request.schedule_id ? { schedule_id: request.schedule_id, scheduled_for: request.scheduled_for } : {}),
+      ...(request.tick_key ? { tick_key: request.tick_key } : {}),
     };
     doc.seal = this.seal.sign(doc);
     // Majority-acknowledged: a change stream delivers the insert only once the majority commit
@@ -133,6 +136,11 @@ export class RequestStore {
     // 202 can never see the request vanish in a failover).
     await this.requests.insertOne(doc, majority);
     return doc;
+  }
+
+  /** The id of the request a schedule tick created (index `schedule_tick`). */
+  async idOfTick(tickKey: string): Promise<RequestDocument["_id"] | null> {
+    return (await this.requests.findOne({ tick_key: tickKey }, { projection: { _id: 1 } }))?._id ?? null;
   }
 
   async get(id: RequestDocument["_id"], visibility: Visibility = {}): Promise<RequestDocument | null> {

@@ -1,11 +1,15 @@
 /**
  * Fires due schedules: each tick becomes one request in `report_requests`, however many worker
- * processes run this loop. No leader is elected: every process may try every tick, and the
- * request's `_id` (derived from schedule id and tick, tick-key.ts) makes the insert itself the
- * lock. The schedule is then advanced past the tick by a write conditional on the tick read, so a
- * process killed between the insert and the advance leaves a schedule that the next process
- * fires again, finds the request already there (duplicate key), and advances: no tick is lost or
- * doubled.
+ * processes run this loop. One process fires: the holder of the `schedules` lock (report_locks,
+ * worker/lock.ts), renewed every pass; the others look at the lock (a read) each poll and take
+ * over when it lapses, within SCHEDULE_LOCK_MS, well inside the misfire grace, so a holder's death
+ * delays ticks but does not turn them into missed ones. (Without the lock every process read
+ * every due schedule and tried every tick: 50 workers meant 50 inserts, 49 failing, per tick.)
+ * Behind the lock, the request's unique `tick_key` (tick-key.ts) keeps a tick to one request even
+ * when two processes fire at once (a holder whose lock lapsed mid-pass). The schedule is then
+ * advanced past the tick by a write conditional on the tick read, so a process killed between the
+ * insert and the advance leaves a schedule that the next holder fires again, finds the request
+ * already there (duplicate key), and advances: no tick is lost or doubled.
  *
  * Ticks that passed while no process ran are fired once, as the latest of them, and the run says
  * how many were missed. A schedule whose report is gone or whose body no longer validates pauses
@@ -23,7 +27,8 @@ import type { ReportCatalogue } from "../reports/registry.ts";
 import { ValidationError } from "../reports/validation.ts";
 import type { PauseReason, ScheduleDocument } from "./document.ts";
 import type { ScheduleStore } from "./store.ts";
-import { tickRequestId } from "./tick-key.ts";
+import { tickKey } from "./tick-key.ts";
+import { ObjectId } from "mongodb";
 import { cronProblems, dueTick } from "./times.ts";
 
 export interface ScheduleFirerDeps {
@@ -35,7 +40,23 @@ export interface ScheduleFirerDeps {
   /** Longest sleep between looks for due schedules (new or changed schedules are seen this late); 0: this process fires none. */
   pollMs: number;
   log: Logger;
+  /** One firer at a time (see above); without it every process fires and `tick_key` alone keeps ticks single. */
+  lock?: FiringLock;
 }
+
+/** The part of DistributedLock the firer uses. */
+export interface FiringLock {
+  heldByAnother(now?: Date): Promise<boolean>;
+  acquire(now?: Date): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+/**
+ * How long the firing lock lasts without a renewal: half the misfire grace, so ticks due while a
+ * dead holder's lock runs out are still fired as themselves. The holder passes at least every
+ * third of it.
+ */
+export const SCHEDULE_LOCK_MS = 5_000;
 
 /** Schedules handled per pass; a longer backlog continues at once in the next pass. */
 const BATCH = 100;
@@ -50,6 +71,8 @@ export class ScheduleFirer implements BackgroundService {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   private pass: Promise<void> | undefined;
+  /** Whether this process held the firing lock at its last look (undefined: not looked yet). */
+  private holding: boolean | undefined;
 
   constructor(private readonly deps: ScheduleFirerDeps) {}
 
@@ -60,11 +83,24 @@ export class ScheduleFirer implements BackgroundService {
     this.loop();
   }
 
-  /** Stops looking; a firing in progress finishes (it is two short writes). */
+  /** Stops looking; a firing in progress finishes (it is two short writes); the lock is given up for another process. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.pass;
+    if (this.holding) await this.deps.lock?.release().catch(() => {});
+    this.holding = undefined;
+  }
+
+  /** Whether this process fires now: the lock is free, lapsed or ours (taken or renewed). */
+  private async holdLock(): Promise<boolean> {
+    const { lock, log } = this.deps;
+    if (!lock) return true;
+    const now = new Date();
+    const held = !(await lock.heldByAnother(now)) && (await lock.acquire(now));
+    if (held !== this.holding) log.info(held ? "schedules.firing" : "schedules.firing_elsewhere", {});
+    this.holding = held;
+    return held;
   }
 
   private loop(): void {
@@ -84,12 +120,15 @@ export class ScheduleFirer implements BackgroundService {
 
   /** Fires what is due; returns how long to sleep before the next pass. */
   private async runPass(): Promise<number> {
-    const { schedules, pollMs } = this.deps;
+    const { schedules, pollMs, lock } = this.deps;
+    if (!(await this.holdLock())) return pollMs;
     const fired = await this.fireDue(new Date());
     if (fired === BATCH) return 0;
     const earliest = await schedules.earliestDue();
     const untilDue = earliest ? earliest.getTime() - Date.now() : pollMs;
-    return Math.max(0, Math.min(pollMs, untilDue));
+    // The holder comes back before its lock runs out, to renew it.
+    const longest = lock ? Math.min(pollMs, SCHEDULE_LOCK_MS / 3) : pollMs;
+    return Math.max(0, Math.min(longest, untilDue));
   }
 
   /** One pass over the due schedules; returns how many it handled. */
@@ -123,7 +162,8 @@ export class ScheduleFirer implements BackgroundService {
     if (!step) return;
     const submission = await this.validate(schedule, due, now);
     if (!submission) return;
-    const id = tickRequestId(schedule._id, step.tick);
+    const key = tickKey(schedule._id, step.tick);
+    let id = new ObjectId();
     let created = true;
     try {
       await requests.submit(
@@ -135,13 +175,16 @@ export class ScheduleFirer implements BackgroundService {
           ...(schedule.callback_url ? { callback_url: schedule.callback_url } : {}),
           schedule_id: schedule._id,
           scheduled_for: step.tick,
+          tick_key: key,
         },
         now,
         id,
       );
     } catch (error) {
       if ((error as { code?: number }).code !== 11000) throw error;
-      created = false; // another process fired this tick first: the insert was the lock
+      // Another process fired this tick first (the unique tick_key): its request is the run.
+      created = false;
+      id = (await requests.idOfTick(key)) ?? id;
     }
     const missed = step.missed
       ? { count: step.missed.count, at_least: step.missed.atLeast, first: step.missed.first, last: step.missed.last }

@@ -1,19 +1,16 @@
 /**
- * The identity of one firing: the `_id` of the request a schedule's tick creates, derived from
- * the schedule id and the tick time alone. Every worker that fires the same tick computes the
- * same `_id`, so the insert itself is the lock: one insert succeeds, the others fail with a
- * duplicate key, on every deployment (the `_id` index is unique everywhere; no leader, no
- * partial index, no transaction).
+ * The identity of one firing: a string derived from the schedule id and the tick time alone,
+ * stored on the request the tick creates (`tick_key`, unique: index `schedule_tick`). Every
+ * process that fires the same tick computes the same key, so of two inserts for one tick one
+ * fails with a duplicate key: the backstop behind the firer's lock (firer.ts), for a holder whose
+ * lock lapsed mid-pass or a deployment running firers without it.
  *
- * Layout (an ordinary 12-byte ObjectId): 4 bytes of tick time in seconds (so `getTimestamp()`
- * is the tick), then the first 8 bytes of SHA-256(schedule id, tick ms).
+ * The request's `_id` stays an ordinary ObjectId made at firing time, so it grows with the insert
+ * time as the history's `_id` order and `after=` paging assume (an `_id` carrying the tick time put
+ * a late-fired tick far down the history, where a client paging with `after=` could skip it).
  */
-import { createHash } from "node:crypto";
-import { ObjectId } from "mongodb";
+import type { ObjectId } from "mongodb";
 
-export function tickRequestId(scheduleId: ObjectId, tick: Date): ObjectId {
-  const bytes = Buffer.alloc(12);
-  bytes.writeUInt32BE(Math.floor(tick.getTime() / 1000) >>> 0, 0);
-  createHash("sha256").update(`${scheduleId.toHexString()}:${tick.getTime()}`).digest().copy(bytes, 4, 0, 8);
-  return new ObjectId(bytes);
+export function tickKey(scheduleId: ObjectId, tick: Date): string {
+  return `${scheduleId.toHexString()}@${tick.toISOString()}`;
 }

@@ -38,6 +38,15 @@ export class DistributedLock {
     }
   }
 
+  /**
+   * Whether another owner holds the lock now: a read, so processes waiting for a lock that is
+   * held can look every pass without a failing write each time.
+   */
+  async heldByAnother(now = new Date()): Promise<boolean> {
+    const doc = await this.locks.findOne({ _id: this.name }, { projection: { owner: 1, until: 1 } });
+    return doc !== null && doc.owner !== this.owner && doc.until > now;
+  }
+
   /** Extends a lock this owner holds; false if it expired and someone else took it. */
   async renew(now = new Date()): Promise<boolean> {
     const { matchedCount } = await this.locks.updateOne(

@@ -12,9 +12,10 @@ import { ObjectId } from "mongodb";
 import { saveDefinition } from "../../src/reports/data-defined/store.ts";
 import { parseApiKeys } from "../../src/config/api-keys.ts";
 import { COLLECTIONS } from "../../src/db.ts";
-import { silentLogger } from "../../src/log.ts";
-import { ScheduleFirer } from "../../src/schedules/firer.ts";
-import { tickRequestId } from "../../src/schedules/tick-key.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
+import { ScheduleFirer, SCHEDULE_LOCK_MS } from "../../src/schedules/firer.ts";
+import { DistributedLock, type LockDocument } from "../../src/worker/lock.ts";
+import { tickKey } from "../../src/schedules/tick-key.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { loadMflix } from "../support/mflix.ts";
@@ -42,16 +43,20 @@ test.after(async () => {
   await mongo?.stop();
 });
 
-function firer(): ScheduleFirer {
+function firerDeps() {
   const { context } = service;
-  return new ScheduleFirer({
+  return {
     schedules: context.schedules,
     requests: context.store,
     catalogue: context.catalogue,
     refreshCatalogue: () => context.catalogueLoader.refresh(),
     pollMs: 1000,
     log: silentLogger,
-  });
+  };
+}
+
+function firer(): ScheduleFirer {
+  return new ScheduleFirer(firerDeps());
 }
 
 const weekly = { cron: "0 8 * * 1", timezone: "Europe/Paris", report: { report_name: "top-movies-per-rating", top: 5 }, output: "csv" };
@@ -223,7 +228,9 @@ test("two worker processes, a schedule every 2 s for 20 s, one worker SIGKILLed 
   );
   assert.ok(ticks.filter((t) => t > to).length <= 1, `ticks: ${trace()}`);
   for (const r of requests) {
-    assert.ok(r._id.equals(tickRequestId(scheduleId, r.scheduled_for!)), "the request id is the tick's key");
+    assert.is(r.tick_key, tickKey(scheduleId, r.scheduled_for!), "the request carries the tick's key");
+    // An ordinary ObjectId made when the tick fired (history pages by _id), not the tick time.
+    assert.ok(r._id.getTimestamp().getTime() >= r.scheduled_for!.getTime() - 1000, "the id is made at firing time");
     assert.is(r.report_name, "top-movies-per-rating");
   }
   // Each request is one successful insert (a worker that loses the race for a tick logs tick_taken);
@@ -241,6 +248,81 @@ test("two worker processes, a schedule every 2 s for 20 s, one worker SIGKILLed 
     `  ${requests.length} requests for ${expected.length} ticks in ${((to - from) / 1000).toFixed(1)} s; ` +
       `fired per worker: ${workers.map((w) => w.logs.filter((e) => e.event === "schedule.fired").length)}; lost races per worker: ${taken}`,
   );
+});
+
+test("one firer at a time: the lock holder fires every tick, the other process only looks, and takes over when the holder stops", async () => {
+  const { context } = service;
+  const lockOf = (owner: string) =>
+    new DistributedLock(context.database.db.collection<LockDocument>(COLLECTIONS.locks), "schedules", owner, SCHEDULE_LOCK_MS);
+  const logged = (name: string) => {
+    const entries: Record<string, unknown>[] = [];
+    return {
+      entries,
+      firer: new ScheduleFirer({
+        ...firerDeps(),
+        pollMs: 200,
+        lock: lockOf(name),
+        log: createLogger({}, "debug", (l) => entries.push(JSON.parse(l))),
+      }),
+    };
+  };
+  const created = await post(`${service.url}/v1/schedules`, {
+    cron: "* * * * * *",
+    timezone: "UTC",
+    report: { report_name: "top-movies-per-rating", top: 1 },
+  });
+  const scheduleId = new ObjectId(created.body.id as string);
+  const a = logged("a");
+  const b = logged("b");
+  try {
+    a.firer.start();
+    await eventually(async () => a.entries.some((e) => e.event === "schedule.fired") || undefined, 10_000, 100);
+    b.firer.start();
+    await sleep(2_500);
+    assert.not.ok(
+      b.entries.some((e) => e.event === "schedule.fired" || e.event === "schedule.tick_taken"),
+      "b fired nothing while a held the lock",
+    );
+    assert.ok(b.entries.some((e) => e.event === "schedules.firing_elsewhere"));
+    await a.firer.stop(); // gives the lock up
+    await eventually(async () => b.entries.some((e) => e.event === "schedule.fired") || undefined, 10_000, 100);
+  } finally {
+    await Promise.all([a.firer.stop(), b.firer.stop()]);
+    await request(`${service.url}/v1/schedules/${scheduleId}`, { method: "DELETE" });
+  }
+  const requests = await context.database.requests.find({ schedule_id: scheduleId }).toArray();
+  const keys = requests.map((r) => r.tick_key);
+  assert.is(new Set(keys).size, keys.length, "one request per tick");
+  const taken = [...a.entries, ...b.entries].filter((e) => e.event === "schedule.tick_taken");
+  assert.equal(taken, [], "no process tried a tick another had fired");
+});
+
+test("a tick another process already fired (its tick_key exists) is not fired again; the run records that request", async () => {
+  const created = await post(`${service.url}/v1/schedules`, {
+    cron: "*/10 * * * * *",
+    timezone: "UTC",
+    report: { report_name: "top-movies-per-rating", top: 2 },
+  });
+  const id = new ObjectId(created.body.id as string);
+  const due = new Date(Math.floor(Date.now() / 10_000) * 10_000);
+  await service.context.database.schedules.updateOne({ _id: id }, { $set: { next_run_at: due } });
+  const earlier = await service.context.store.submit({
+    report_name: "top-movies-per-rating",
+    params: { top: 2 },
+    output: "json",
+    schedule_id: id,
+    scheduled_for: due,
+    tick_key: tickKey(id, due),
+  });
+  await firer().fireDue(new Date(due.getTime() + 500));
+  const requests = await service.context.database.requests.find({ schedule_id: id }).toArray();
+  assert.equal(
+    requests.map((r) => String(r._id)),
+    [String(earlier._id)],
+  );
+  const schedule = (await get(`${service.url}/v1/schedules/${id}`)).body;
+  assert.is(schedule.runs[0].request_id, String(earlier._id));
+  await request(`${service.url}/v1/schedules/${id}`, { method: "DELETE" });
 });
 
 test("ticks missed while no worker ran fire once on recovery, and the schedule says so", async () => {

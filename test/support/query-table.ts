@@ -215,6 +215,9 @@ export const EXERCISES: Record<string, Exercise> = {
   "History of an owner, by report and status (`store.history`)": {
     run: (ctx) => ctx.store.history({ limit: 10, report_name: "r", status: "error" }, { owner: "alice" }),
   },
+  "A schedule tick's request, fired by another process (`store.idOfTick`)": {
+    run: (ctx) => ctx.store.idOfTick("x@2026-01-01T00:00:00.000Z"),
+  },
   "Statuses of a schedule's runs (`store.statuses`)": { run: (ctx) => ctx.store.statuses([new ObjectId(), new ObjectId()]) },
   "Reuse a recent result (`store.findReusable`)": {
     run: async (ctx) => {
@@ -291,9 +294,10 @@ export const EXERCISES: Record<string, Exercise> = {
   "`report_definitions`: load all (catalogue reload)": {
     run: (ctx) => readDefinitions(ctx.database.db.collection(COLLECTIONS.definitions)),
   },
-  "`report_locks`: take, renew, release a lock: retention, index builds, schedule firing (`worker/lock.ts`)": {
+  "`report_locks`: look at, take, renew, release a lock: retention, index builds, schedule firing (`worker/lock.ts`)": {
     run: async (ctx) => {
       const lock = new DistributedLock(ctx.database.db.collection(COLLECTIONS.locks) as any, "x", "me", 1_000);
+      await lock.heldByAnother();
       await lock.acquire();
       await lock.renew();
       await lock.release();
