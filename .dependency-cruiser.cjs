@@ -5,7 +5,7 @@
  *
  *   0 foundation   configuration, logging, the HTTP listener, the background-service kernel
  *   1 state        reports, results, requests, the database handle, the schedules' documents and store
- *   2 services     the worker, webhooks, the schedule firer, metrics
+ *   2 services     the worker, webhooks, the schedule firer, metrics, the index builder (src/indexes.ts)
  *   3 context      what one process shares (src/context.ts)
  *   4 the API
  *   5 entry points src/main/, the runtime shims in workers/, the command line (src/cli/)
@@ -13,7 +13,7 @@
 const LAYERS = [
   { name: "foundation", path: "^src/(config\\.ts|config/|log\\.ts|http-server\\.ts|background/|data/)" },
   { name: "state", path: "^src/(db\\.ts|reports/|results/|requests/|schedules/(document|store|times|tick-key)\\.ts)" },
-  { name: "services", path: "^src/(worker/|webhooks/|schedules/firer\\.ts|metrics/)" },
+  { name: "services", path: "^src/(worker/|webhooks/|schedules/firer\\.ts|metrics/|indexes\\.ts)" },
   { name: "context", path: "^src/context\\.ts" },
   { name: "api", path: "^src/api/" },
   { name: "entry points", path: "^(src/main/|src/cli/|workers/)" },
