@@ -55,11 +55,28 @@ function isBsonValue(value: object): boolean {
   return typeof (value as { _bsontype?: unknown })._bsontype === "string";
 }
 
-/** Top-level field predicates, with `$and` flattened. */
+const EXPR_COMPARISONS = new Set(["$eq", "$lt", "$lte", "$gt", "$gte"]);
+
+/**
+ * `$expr: {$lte: ["$field", <constant or $$NOW>]}`: since MongoDB 5.0 the planner rewrites such a
+ * comparison into an internal match expression with index bounds, so it counts as a predicate on
+ * the field (a range; `$eq` a point).
+ */
+function exprPredicate(expr: unknown): [string, unknown] | undefined {
+  if (!expr || typeof expr !== "object") return undefined;
+  const [operator, operands] = Object.entries(expr as object)[0] ?? [];
+  if (!operator || !EXPR_COMPARISONS.has(operator) || !Array.isArray(operands) || operands.length !== 2) return undefined;
+  const [left] = operands;
+  if (typeof left !== "string" || !left.startsWith("$") || left.startsWith("$$")) return undefined;
+  return [left.slice(1), operator === "$eq" ? operands[1] : { [operator]: operands[1] }];
+}
+
+/** Top-level field predicates, with `$and` flattened and `$expr` field comparisons read as predicates. */
 function predicates(filter: Record<string, unknown>): Map<string, unknown> {
   const fields = new Map<string, unknown>();
   for (const [field, value] of Object.entries(filter)) {
     if (field === "$and") for (const part of value as Record<string, unknown>[]) for (const [f, v] of predicates(part)) fields.set(f, v);
+    else if (field === "$expr" && exprPredicate(value)) fields.set(...exprPredicate(value)!);
     else fields.set(field, value);
   }
   return fields;

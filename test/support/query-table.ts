@@ -12,6 +12,7 @@ import { SERVICE_INDEXES } from "../../src/indexes.ts";
 import { Metrics } from "../../src/metrics/metrics.ts";
 import { recordKey, deleteKeysOf, forgetKey } from "../../src/requests/idempotency.ts";
 import { removeRequests } from "../../src/requests/removal.ts";
+import { WORKLOAD } from "../../src/requests/queue-depth.ts";
 import { RequestStore } from "../../src/requests/store.ts";
 import { DefinitionVersions } from "../../src/reports/data-defined/versions.ts";
 import { readDefinitions, saveDefinition } from "../../src/reports/data-defined/store.ts";
@@ -230,11 +231,13 @@ export const EXERCISES: Record<string, Exercise> = {
   "Remove requests (`removeRequests`: `DELETE /v1/reports/:id` and retention)": {
     run: (ctx) => removeRequests({ database: ctx.database, store: ctx.store }, [pendingDoc() as any, pendingDoc() as any]),
   },
-  "Queue depth for metrics and autoscaling (`metrics.watchQueueDepth`, cached)": {
+  "Queue depth for metrics and autoscaling (`metrics.ts`, cached; KEDA's trigger in the Helm chart)": {
     run: async (ctx) => {
       const metrics = new Metrics({ knownReport: () => true, defaultMetrics: false } as any);
       metrics.watchQueueDepth(ctx.database.requests, 0);
       await metrics.render();
+      // KEDA's WORKLOAD is an $or: the server plans each branch on its own index.
+      for (const branch of WORKLOAD.$or) await ctx.database.requests.countDocuments(branch as any);
     },
   },
   "Webhook outbox: claim a due delivery (`outbox.claim`)": { run: (ctx) => new WebhookOutbox(ctx.database.requests).claim("me", 1_000) },
