@@ -11,6 +11,7 @@ import * as assert from "uvu/assert";
 import { connect, type Database } from "../../src/db.ts";
 import { ensureIndexes } from "../../src/indexes.ts";
 import { RequestStore } from "../../src/requests/store.ts";
+import { requestSealOf, type RequestSeal } from "../../src/requests/seal.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { coverage } from "../support/index-coverage.ts";
 import { captureQueries, declaredIndexes, EXERCISES, queryRows } from "../support/query-table.ts";
@@ -18,11 +19,13 @@ import { captureQueries, declaredIndexes, EXERCISES, queryRows } from "../suppor
 const test = suite("query table");
 let mongo: TestMongo;
 let database: Database;
+let seal: RequestSeal;
 
 test.before(async () => {
   mongo = await startTestMongo("query_table");
   database = await connect(mongo.uri, mongo.dbName, "query-table-test", { monitorCommands: true });
   await ensureIndexes(database);
+  seal = await requestSealOf(database.db);
 });
 
 test.after(async () => {
@@ -43,7 +46,7 @@ for (const row of rows) {
   test(`served as the table says: ${row.label}`, async () => {
     const exercise = EXERCISES[row.label];
     assert.ok(exercise, "has an exercise");
-    const ctx = { database, store: new RequestStore(database.requests) };
+    const ctx = { database, store: new RequestStore(database.requests, seal) };
     const prepared = await exercise!.setup?.(ctx);
     const queries = await captureQueries(database.client, () => exercise!.run(ctx, prepared));
     if (row.inserts) return;
@@ -66,7 +69,7 @@ for (const row of rows) {
 }
 
 test("history: every combination of the list route's filters has an index of its own (no field checked on the documents)", async () => {
-  const store = new RequestStore(database.requests);
+  const store = new RequestStore(database.requests, seal);
   for (const owner of [undefined, "alice"]) {
     for (const report_name of [undefined, "r"]) {
       for (const status of [undefined, "error"] as const) {
