@@ -126,6 +126,15 @@ test("submit, wait on the event stream, read every row page by page, download th
   assert.is(lines.length, expected + 1);
 });
 
+test("rows() of a request that wrote files only says to download them", async () => {
+  const client = pkg.createClient({ baseUrl: service.url });
+  const request = await client.submit("top-movies-per-rating", { top: 2 }, { output: "csv" });
+  const failed = await (async () => {
+    for await (const _ of request.rows()) return "a row";
+  })().catch((error: unknown) => error);
+  assert.match(String(failed), /download/);
+});
+
 test("wait falls back to long polls when the event stream is not available", async () => {
   const withoutStream: typeof fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);

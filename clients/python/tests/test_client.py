@@ -57,6 +57,13 @@ def test_submit_wait_rows_download(base_url, db, tmp_path):
         assert len(records) == expected + 1
 
 
+def test_rows_of_a_files_only_request_say_so(base_url):
+    with Client(base_url) as client:
+        request = client.submit(REPORT, top=2, output="csv")
+        with pytest.raises(mongo_reports.MongoReportsError, match="download"):
+            next(request.rows())
+
+
 def test_to_pandas(base_url):
     with Client(base_url) as client:
         request = client.submit(REPORT, top=7)

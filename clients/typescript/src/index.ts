@@ -14,7 +14,7 @@ export {
   type ParamsOf,
   type Output,
 } from "./client.ts";
-export { ReportRequest, isFinal, type WaitOptions, type Progress } from "./request.ts";
+export { ReportRequest, isFinal, hasRows, type WaitOptions, type Progress } from "./request.ts";
 export { ApiError, ReportFailedError, WaitTimeoutError, type Problem, type ProblemSlug, type ProblemOf } from "./problems.ts";
 export { readEvents, type ServerSentEvent } from "./sse.ts";
 export { OPERATIONS, NOT_FOR_CLIENTS, methodFor } from "./operations.ts";

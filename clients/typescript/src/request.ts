@@ -19,6 +19,12 @@ export function isFinal(status: ReportStatus): boolean {
 /** What a running job is doing (the `progress` event's data). */
 export type Progress = NonNullable<ReportStatus["progress"]>;
 
+/** Whether the request keeps rows to page through (output json or both, or a list with json). */
+export function hasRows(status: ReportStatus): boolean {
+  const kinds = ([] as unknown[]).concat(status.output ?? "json");
+  return kinds.includes("json") || kinds.includes("both");
+}
+
 export interface WaitOptions {
   /** Give up (WaitTimeoutError) after this long; no limit by default. */
   timeoutMs?: number;
@@ -127,6 +133,7 @@ export class ReportRequest {
   async *rows(options: { pageSize?: number } = {}): AsyncGenerator<Record<string, unknown>> {
     const final = this.last && isFinal(this.last) ? this.last : await this.wait();
     if (final.status !== "completed") throw new ReportFailedError(final);
+    if (!hasRows(final)) throw new Error(`request ${this.id} wrote files only (output ${JSON.stringify(final.output)}): download() them`);
     const pageSize = options.pageSize ?? 1000;
     for (let page = 0; ; page++) {
       const view = await this.client.status(this.id, { page, page_size: pageSize });

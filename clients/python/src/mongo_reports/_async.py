@@ -24,6 +24,7 @@ from ._calls import (
     status_call,
     stream_event,
     submit_call,
+    with_rows,
 )
 from ._errors import ApiError, WaitTimeoutError, problem_from
 from ._sse import EventParser
@@ -159,7 +160,7 @@ class AsyncRequest:
         return completed(await self.wait())
 
     async def rows(self, page_size: int = 1000) -> AsyncIterator[Dict[str, Any]]:
-        await self._final()
+        with_rows(await self.wait(), self.id)
         page = 0
         while True:
             view = await self._client._send(status_call(self.id, page=page, page_size=page_size))

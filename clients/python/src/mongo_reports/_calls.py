@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import quote
 
-from ._errors import ReportFailedError
+from ._errors import MongoReportsError, ReportFailedError
 from ._sse import ServerSentEvent
 
 FINAL = ("completed", "error", "cancelled")
@@ -83,6 +83,20 @@ def retry_delay(attempt: int, retries: int, response: Any = None) -> Optional[fl
     if response is None:
         return backoff_seconds(attempt)
     return retry_after_seconds(response, attempt) if response.status_code in RETRYABLE else None
+
+
+def has_rows(status: Dict[str, Any]) -> bool:
+    """Whether the request keeps rows to page through (output json or both, or a list with json)."""
+    output = status.get("output") or "json"
+    kinds = output if isinstance(output, list) else [output]
+    return "json" in kinds or "both" in kinds
+
+
+def with_rows(status: Dict[str, Any], request_id: str) -> Dict[str, Any]:
+    """The completed status of a request with rows; an error naming download() for one with files only."""
+    if not has_rows(completed(status)):
+        raise MongoReportsError(f"request {request_id} wrote files only (output {status.get('output')!r}): download() them")
+    return status
 
 
 def completed(status: Dict[str, Any]) -> Dict[str, Any]:

@@ -23,6 +23,7 @@ from ._calls import (
     status_call,
     stream_event,
     submit_call,
+    with_rows,
 )
 from ._errors import ApiError, WaitTimeoutError, problem_from
 from ._sse import EventParser
@@ -173,7 +174,7 @@ class Request:
     def rows(self, page_size: int = 1000) -> Iterator[Dict[str, Any]]:
         """Every row, page after page. Waits first; raises ReportFailedError when the report ended
         error or was cancelled."""
-        completed(self.wait())
+        with_rows(self.wait(), self.id)
         page = 0
         while True:
             view = self._client._send(status_call(self.id, page=page, page_size=page_size))
