@@ -1066,7 +1066,7 @@ export interface components {
             status_of_request: "pending" | "running" | "completed" | "error" | "cancelled";
             error?: {
                 /** @enum {string} */
-                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "invalid_document";
+                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "invalid_document" | "not_admitted";
                 message: string;
                 details?: unknown;
             };
@@ -1319,7 +1319,7 @@ export interface components {
             /** @description why the request ended in error */
             error?: {
                 /** @enum {string} */
-                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "invalid_document";
+                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "invalid_document" | "not_admitted";
                 message: string;
                 details?: unknown;
             };
