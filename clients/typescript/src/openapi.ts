@@ -1309,6 +1309,15 @@ export interface components {
             duration_ms?: number;
             /** @description the data-defined report's definition version the run used */
             definition_version?: number;
+            /** @description where the report's aggregation read (REPORT_READ_PREFERENCE and its tags and staleness bound) */
+            read?: {
+                /** @enum {string} */
+                preference: "primary" | "primaryPreferred" | "secondary" | "secondaryPreferred" | "nearest";
+                tags?: {
+                    [key: string]: string;
+                }[];
+                max_staleness_s?: number;
+            };
             /** @description the schedule that fired this request */
             schedule_id?: string;
             /**
