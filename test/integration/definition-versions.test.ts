@@ -170,6 +170,26 @@ test("DELETE retires a definition; its versions stay and a restore brings it bac
   assert.equal((await run()).rows, expected(1950));
 });
 
+test("concurrent first saves: the current definition ends at the newest version, whichever upsert landed first; versions are unique by (name, version)", async () => {
+  const versions = service.context.definitionVersions;
+  for (let round = 0; round < 5; round++) {
+    const name = `racing-${round}`;
+    const saves = await Promise.all([0, 1, 2].map((i) => versions.save({ ...v1, name, description: `writer ${i}` }, "api")));
+    const newest = Math.max(...saves.map((saved) => saved.version));
+    const current = await definitions.findOne({ name });
+    assert.is(current?.version, newest, `round ${round}: ${JSON.stringify(saves)}`);
+  }
+  const db = service.context.database.db;
+  const duplicate = { _id: "racing-0@99", name: "racing-0", version: 1, definition: {}, created_at: new Date(), source: "api" };
+  await db
+    .collection(COLLECTIONS.definitionVersions)
+    .insertOne(duplicate as any)
+    .then(
+      () => assert.unreachable("a second version 1 of racing-0 was stored"),
+      (error: { code?: number }) => assert.is(error.code, 11000),
+    );
+});
+
 test("with access control on, writes need the admin scope; reads stay open", async () => {
   const key = "admin-key-for-tests";
   const submitter = "submit-key-for-tests";

@@ -82,18 +82,20 @@ export class DefinitionVersions {
     const name = compiled.definition.name;
     const version = await this.record(name, content, source, restoredFrom);
     // Only a newer version may replace the current document: of two concurrent saves the later
-    // version wins whatever order the writes land in (the loser's upsert hits the unique name).
+    // version wins whatever order the writes land in. When no current document exists (a first
+    // save, or after a retire), both upserts miss the filter and insert; the loser hits the unique
+    // name (the server does not retry an upsert whose filter has an $or), and is tried once more:
+    // the document now exists, so the replace applies exactly when this version is the newer one.
     const current = { ...content, version, source: source === "seed" ? "seed" : "api", updated_at: new Date() };
-    try {
-      const result = await this.definitions.replaceOne(
-        { name, $or: [{ version: { $lt: version } }, { version: { $exists: false } }, { version: null }] },
-        current,
-        { upsert: true },
-      );
-      return { version, created: result.upsertedCount > 0 };
-    } catch (error) {
-      if ((error as { code?: number }).code !== 11000) throw error;
-      return { version, created: false };
+    const filter = { name, $or: [{ version: { $lt: version } }, { version: { $exists: false } }, { version: null }] };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await this.definitions.replaceOne(filter, current, { upsert: true });
+        return { version, created: result.upsertedCount > 0 };
+      } catch (error) {
+        if ((error as { code?: number }).code !== 11000) throw error;
+        if (attempt > 0) return { version, created: false }; // a newer version is current
+      }
     }
   }
 
@@ -103,10 +105,18 @@ export class DefinitionVersions {
     return deletedCount === 1;
   }
 
-  /** Stores `content` as the next version of `name`; retries when another writer took the number. */
+  /**
+   * Stores `content` as the next version of `name`; retries when another writer took the number.
+   * A recording the service makes by itself (adopting a manual edit, a seed) is made by every
+   * process that notices it at once: when the writer that took the number recorded the same
+   * content, that version is this one too (no twin versions).
+   */
   private async record(name: string, content: Record<string, unknown>, source: VersionSource, restoredFrom?: number): Promise<number> {
+    const automatic = source === "manual" || source === "seed";
     for (let attempt = 0; attempt < 10; attempt++) {
-      const version = ((await this.latestVersion(name))?.version ?? 0) + 1;
+      const latest = await this.latestVersion(name);
+      if (automatic && attempt > 0 && latest && sameContent(latest.definition, content)) return latest.version;
+      const version = (latest?.version ?? 0) + 1;
       try {
         await this.versions.insertOne({
           _id: versionId(name, version),
