@@ -11,6 +11,7 @@ import { StatusWaiter } from "../requests/waiter.ts";
 import { RequestWatch } from "../requests/watch.ts";
 import { accessGuard } from "./access.ts";
 import { consoleAndDocs } from "./console.ts";
+import { crossSiteGuard } from "./cross-site.ts";
 import { problemMiddleware } from "./problem.ts";
 import { rateLimitGuard } from "./rate-limit.ts";
 import type { RouteDeclaration } from "./route.ts";
@@ -87,7 +88,11 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
     jsonLimit: config.bodyLimitBytes,
   });
   // Guards run in this order for the matched route: who calls (access), then how often (rate limit).
-  const guards = [accessGuard(config.apiKeys), rateLimitGuard(context.database, config.rateLimitPerMinute)];
+  const guards = [
+    crossSiteGuard({ publicBaseUrl: config.publicBaseUrl }),
+    accessGuard(config.apiKeys),
+    rateLimitGuard(context.database, config.rateLimitPerMinute),
+  ];
   koa.use(routeMiddleware(routes, guards, parseBody));
   // Koa's default listener prints stack traces as text; keep logs one JSON object per line.
   koa.on("error", (error) => {

@@ -64,7 +64,8 @@ function operation(route: RouteDeclaration): Record<string, unknown> {
     "x-scope": route.access,
     // Access control is off unless API_KEYS is set: a key is then accepted, not required ({}).
     security: scoped ? [{ bearer: [route.access] }, { apiKey: [route.access] }, {}] : [],
-    ...(route.parameters?.length ? { parameters: route.parameters } : {}),
+    // `problem` is the router's, not OpenAPI's.
+    ...(route.parameters?.length ? { parameters: route.parameters.map(({ problem: _problem, ...published }) => published) } : {}),
     ...(route.requestBody
       ? {
           requestBody: {

@@ -42,7 +42,7 @@ function define<T extends Record<string, ProblemType>>(table: T): T {
 export const PROBLEMS = define({
   // 400
   invalidJson: { slug: "bad-request", title: "Bad request", status: 400 },
-  invalidBody: { slug: "invalid-body", title: "Invalid request body", status: 400 },
+  invalidBody: { slug: "invalid-body", title: "Invalid request body", status: 400, extensions: { errors: fieldErrors } },
   invalidParameters: {
     slug: "invalid-parameters",
     title: "Invalid report parameters",
@@ -57,10 +57,22 @@ export const PROBLEMS = define({
     extensions: { errors: fieldErrors },
     required: ["errors"],
   },
-  invalidId: { slug: "invalid-id", title: "Invalid report id", status: 400 },
-  invalidIdempotencyKey: { slug: "invalid-idempotency-key", title: "Invalid Idempotency-Key", status: 400 },
-  invalidScheduleId: { slug: "invalid-schedule-id", title: "Invalid schedule id", status: 400 },
-  invalidVersion: { slug: "invalid-version", title: "Invalid version", status: 400 },
+  invalidId: { slug: "invalid-id", title: "Invalid report id", status: 400, extensions: { errors: fieldErrors } },
+  invalidHeader: {
+    slug: "invalid-header",
+    title: "Invalid header",
+    status: 400,
+    extensions: { errors: fieldErrors },
+    required: ["errors"],
+  },
+  invalidIdempotencyKey: {
+    slug: "invalid-idempotency-key",
+    title: "Invalid Idempotency-Key",
+    status: 400,
+    extensions: { errors: fieldErrors },
+  },
+  invalidScheduleId: { slug: "invalid-schedule-id", title: "Invalid schedule id", status: 400, extensions: { errors: fieldErrors } },
+  invalidVersion: { slug: "invalid-version", title: "Invalid version", status: 400, extensions: { errors: fieldErrors } },
   // 401, 403
   unauthorized: { slug: "unauthorized", title: "Unauthorized", status: 401 },
   forbidden: {
@@ -70,8 +82,9 @@ export const PROBLEMS = define({
     extensions: { scope: { type: "string", enum: ["read", "submit", "admin"], description: "the scope this route needs" } },
     required: ["scope"],
   },
+  crossSite: { slug: "cross-site", title: "Cross-site request refused", status: 403 },
   // 404
-  notFound: { slug: "not-found", title: "Not found", status: 404 },
+  notFound: { slug: "not-found", title: "Not found", status: 404, extensions: { errors: fieldErrors } },
   reportNotFound: { slug: "report-not-found", title: "Report not found", status: 404 },
   unknownReport: {
     slug: "unknown-report",
@@ -126,6 +139,13 @@ export const PROBLEMS = define({
     },
     required: ["errors"],
   },
+  invalidSchedule: {
+    slug: "invalid-schedule",
+    title: "Invalid schedule",
+    status: 422,
+    extensions: { errors: fieldErrors },
+    required: ["errors"],
+  },
   idempotencyKeyReused: {
     slug: "idempotency-key-reused",
     title: "Idempotency-Key reused",
@@ -137,6 +157,7 @@ export const PROBLEMS = define({
   rateLimited: { slug: "rate-limited", title: "Too many requests", status: 429 },
   // 5xx
   internal: { slug: "internal", title: "Internal server error", status: 500 },
+  notImplemented: { slug: "not-implemented", title: "Not implemented", status: 501 },
   unavailable: { slug: "unavailable", title: "Service unavailable", status: 503 },
 });
 

@@ -11,7 +11,22 @@ import { ref } from "./route.ts";
 export const requestSchemaName = (report: ReportDefinition<any>) => `ReportRequest.${report.name}`;
 export const parametersSchemaName = (report: ReportDefinition<any>) => `ReportParameters.${report.name}`;
 
-function bodies(report: ReportDefinition<any>, outputs: readonly string[]): { request: JsonSchema; parameters: JsonSchema } {
+export const CALLBACK_URL_SCHEMA: JsonSchema = {
+  type: "string",
+  format: "uri",
+  maxLength: 2048,
+  description:
+    "POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed",
+};
+
+/** What the deployment accepts in a request envelope: `callback_url` only where webhooks are configured. */
+export interface EnvelopeOptions {
+  outputs: readonly string[];
+  /** WEBHOOK_SECRET is set: callbacks are offered (and otherwise absent from the document, and refused). */
+  callbacks: boolean;
+}
+
+function bodies(report: ReportDefinition<any>, { outputs, callbacks }: EnvelopeOptions): { request: JsonSchema; parameters: JsonSchema } {
   const params = toJsonSchema(report.params);
   const properties = { ...((params.properties ?? {}) as Record<string, JsonSchema>) };
   const required = (params.required ?? []) as string[];
@@ -34,13 +49,7 @@ function bodies(report: ReportDefinition<any>, outputs: readonly string[]): { re
       default: "json",
       description: "json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two",
     },
-    callback_url: {
-      type: "string",
-      format: "uri",
-      maxLength: 2048,
-      description:
-        "POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed",
-    },
+    ...(callbacks ? { callback_url: CALLBACK_URL_SCHEMA } : {}),
   };
   const common = {
     type: "object",
@@ -56,10 +65,10 @@ function bodies(report: ReportDefinition<any>, outputs: readonly string[]): { re
 }
 
 /** Every report's two body schemas, by component name. */
-export function reportBodySchemas(catalogue: ReportCatalogue, outputs: readonly string[]): Record<string, JsonSchema> {
+export function reportBodySchemas(catalogue: ReportCatalogue, options: EnvelopeOptions): Record<string, JsonSchema> {
   const schemas: Record<string, JsonSchema> = {};
   for (const report of catalogue.list()) {
-    const { request, parameters } = bodies(report, outputs);
+    const { request, parameters } = bodies(report, options);
     schemas[requestSchemaName(report)] = request;
     schemas[parametersSchemaName(report)] = parameters;
   }

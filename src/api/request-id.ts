@@ -11,6 +11,7 @@ export const idParameter: ParameterDeclaration = {
   required: true,
   description: "the request's id (24 hexadecimal characters)",
   schema: { type: "string", pattern: ID_PATTERN },
+  problem: PROBLEMS.invalidId,
 };
 
 export function parseId(raw: string): ObjectId {

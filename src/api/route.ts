@@ -7,6 +7,7 @@
  */
 import type { Context } from "koa";
 import type { JsonSchema } from "../reports/json-schema.ts";
+import type { BodyRefusal } from "./declared-input.ts";
 import type { ProblemType } from "./problems.ts";
 
 /** read: status, rows, CSV, lists. submit: create and cancel its own requests. admin: everything. */
@@ -29,6 +30,8 @@ export interface ParameterDeclaration {
   description?: string;
   required?: boolean;
   schema: JsonSchema;
+  /** The problem a value that does not match `schema` is refused with (default: route.ts parameterProblem). Not published. */
+  problem?: ProblemType;
 }
 
 export interface HeaderDeclaration {
@@ -69,6 +72,11 @@ export interface RouteDeclaration {
    * /v1/:collection/:report_name), each with its own request body; the templated path stays too.
    */
   expansions?: Lazy<{ path: string; operationId: string; summary: string; requestBody: JsonSchema; tags?: string[] }[]>;
+  /**
+   * The problem a body that does not match the declared schema is refused with (the router's
+   * default is 400 invalid-body), e.g. 404 unknown-report for a report_name the catalogue lacks.
+   */
+  refuseBody?: BodyRefusal;
   handler(ctx: Context): unknown;
 }
 

@@ -5,8 +5,16 @@
  * body parser and the handler. Also lists the problems it answers on a route's behalf, for the document.
  */
 import type { Context, Middleware } from "koa";
+import { checkBody, checkParameters, parameterProblem } from "./declared-input.ts";
 import { PROBLEMS, ProblemError, type ProblemType } from "./problems.ts";
-import type { RouteDeclaration } from "./route.ts";
+import { resolve, type RouteDeclaration } from "./route.ts";
+
+/**
+ * HTTP's own methods (RFC 9110, PATCH, and the QUERY draft): on an existing path, one the path lacks is 405 with
+ * `Allow`. Any other method Node accepts (WebDAV's PROPFIND, PURGE, …) is one this server does
+ * not implement anywhere: 501.
+ */
+const HTTP_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "QUERY"]);
 
 /** Runs before a route's handler; throws a ProblemError to refuse. */
 export type Guard = (route: RouteDeclaration, ctx: Context) => void | Promise<void>;
@@ -92,6 +100,9 @@ export function routeMiddleware(routes: readonly RouteDeclaration[], guards: rea
   const match = routeTable(routes);
   return async (ctx, next) => {
     const found = match(ctx.method, ctx.path);
+    if (found.kind !== "none" && !HTTP_METHODS.has(ctx.method)) {
+      throw new ProblemError(PROBLEMS.notImplemented, `${ctx.method} is not implemented by this server`);
+    }
     if (found.kind === "none") return next();
     if (found.kind === "method-not-allowed") {
       ctx.set("Allow", found.allow);
@@ -107,15 +118,44 @@ export function routeMiddleware(routes: readonly RouteDeclaration[], guards: rea
     (ctx as Context & { params: Record<string, string> }).params = found.params;
     ctx.state.route = declared.path; // for metrics: a bounded label
     for (const guard of guards) await guard(declared, ctx);
-    if (declared.requestBody) await parseBody(ctx, async () => {});
+    // The declarations are the validator: what /openapi.json says is what is accepted.
+    const input = checkParameters(declared.parameters ?? [], {
+      params: found.params,
+      query: ctx.query as Record<string, string | string[] | undefined>,
+      headers: ctx.headers,
+    });
+    if (declared.requestBody) {
+      if (hasBody(ctx) && !ctx.is("application/json")) {
+        throw new ProblemError(PROBLEMS.unsupportedMediaType, "send the body as application/json");
+      }
+      await parseBody(ctx, async () => {});
+      const schema = bodySchema(declared, ctx.path);
+      if (schema) checkBody(ctx, ctx.request.body, schema, resolve(declared.components ?? {}), declared.refuseBody);
+    }
+    ctx.state.input = input;
     await declared.handler(ctx);
   };
+}
+
+function hasBody(ctx: Context): boolean {
+  return Boolean(ctx.get("Transfer-Encoding")) || Number(ctx.get("Content-Length") || 0) > 0;
+}
+
+/** The JSON body schema that applies on `path`: a concrete expansion's own, else the route's. */
+function bodySchema(route: RouteDeclaration, path: string) {
+  const expansion = resolve(route.expansions ?? []).find((e) => e.path === path);
+  if (expansion) return expansion.requestBody;
+  const declared = route.requestBody?.content["application/json"];
+  return declared === undefined ? undefined : resolve(declared);
 }
 
 /** The problems the router, its guards and the body parser answer for a route besides the handler's own. */
 export function implicitProblems(route: RouteDeclaration): ProblemType[] {
   return [
+    ...(route.parameters ?? []).map(parameterProblem),
+    ...(route.requestBody && !route.refuseBody ? [PROBLEMS.invalidBody] : []),
     ...(route.access === "public" ? [] : [PROBLEMS.unauthorized, PROBLEMS.forbidden, PROBLEMS.rateLimited]),
+    ...(route.method === "GET" ? [] : [PROBLEMS.crossSite]),
     ...(route.requestBody ? [PROBLEMS.invalidJson, PROBLEMS.payloadTooLarge, PROBLEMS.unsupportedMediaType] : []),
     PROBLEMS.internal,
     PROBLEMS.unavailable,

@@ -283,7 +283,7 @@ test("schedules: create, list, read, change, pause, resume, delete, and their re
   const created = await call("POST", "/v1/schedules", `${u}/v1/schedules`, { json: body });
   assert.is(created.status, 201);
   const id = created.body.id as string;
-  assert.is((await call("POST", "/v1/schedules", `${u}/v1/schedules`, { json: { ...body, cron: "61 * * * *" } })).status, 400);
+  assert.is((await call("POST", "/v1/schedules", `${u}/v1/schedules`, { json: { ...body, cron: "61 * * * *" } })).status, 422);
   assert.is((await call("POST", "/v1/schedules", `${u}/v1/schedules`, { json: { ...body, report: { report_name: "nope" } } })).status, 404);
   assert.is((await call("GET", "/v1/schedules", `${u}/v1/schedules?page_size=1`)).status, 200);
   assert.is((await call("GET", one, `${u}/v1/schedules/${id}`)).status, 200);

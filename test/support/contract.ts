@@ -25,6 +25,23 @@ function rewriteRefs(value: unknown): unknown {
   );
 }
 
+/** A text/event-stream body's events as objects of their fields (comments dropped; `retry` a number). */
+function sseEvents(text: string): Record<string, unknown>[] {
+  const events: Record<string, unknown>[] = [];
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    const event: Record<string, unknown> = {};
+    for (const line of block.split(/\r?\n/)) {
+      if (line === "" || line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const field = colon === -1 ? line : line.slice(0, colon);
+      const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      event[field] = field === "retry" ? Number(value) : field === "data" && event.data !== undefined ? `${event.data}\n${value}` : value;
+    }
+    if (Object.keys(event).length > 0) events.push(event);
+  }
+  return events;
+}
+
 export class ContractChecker {
   private readonly ajv: AjvLike;
   private readonly compiled = new Map<string, Validate>();
@@ -70,6 +87,13 @@ export class ContractChecker {
     const media = documented.content[contentType];
     assert.ok(media, `${label}: content type ${JSON.stringify(contentType)} is not one of ${Object.keys(documented.content).join(", ")}`);
     const validate = this.validator(`${method} ${path} ${response.status} ${contentType}`, media.schema);
+    if (contentType === "text/event-stream") {
+      // The schema describes one event; the body is a stream of them.
+      for (const event of sseEvents(String(response.body))) {
+        assert.ok(validate(event), `${label} event: ${JSON.stringify(validate.errors)}\n${JSON.stringify(event)}`);
+      }
+      return;
+    }
     assert.ok(
       validate(response.body),
       `${label} (${contentType}): ${JSON.stringify(validate.errors)}\n${JSON.stringify(response.body).slice(0, 800)}`,

@@ -12,7 +12,8 @@ import type { ReportDefinition } from "../../reports/define.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
 import type { ProblemType } from "../problems.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
-import { parametersSchemaName, reportBodySchemas } from "../report-bodies.ts";
+import type { FieldError } from "../declared-input.ts";
+import { parametersSchemaName, reportBodySchemas, type EnvelopeOptions } from "../report-bodies.ts";
 import { REPRESENTATION_SCHEMAS } from "../../requests/representation.ts";
 import { jsonContent, ref, route, type ParameterDeclaration, type ResponseDeclaration, type RouteDeclaration } from "../route.ts";
 
@@ -24,6 +25,9 @@ export interface AliasRouteDeps {
   responses: Record<number, ResponseDeclaration>;
   problems: readonly ProblemType[];
   submit(ctx: Context, report: ReportDefinition<any>): Promise<void>;
+  envelope: EnvelopeOptions;
+  /** The problem for a body its report's schema refuses (see reports.ts). */
+  refuseBody(errors: FieldError[], body: unknown, report?: ReportDefinition<any>): ProblemError;
 }
 
 /** Concrete alias paths with `segments` segments after /v1/, for the document. */
@@ -49,7 +53,10 @@ export function aliasRoutes(deps: AliasRouteDeps): RouteDeclaration[] {
       description: "the report's parameters (report_name optional; if given, it must name this report)",
     }),
   };
-  const components = () => ({ ...REPRESENTATION_SCHEMAS, ...reportBodySchemas(deps.catalogue, deps.outputs) });
+  const components = () => ({ ...REPRESENTATION_SCHEMAS, ...reportBodySchemas(deps.catalogue, deps.envelope) });
+  // A concrete alias path is checked against its report's schema (router.ts); say it in the report's words.
+  const refuseBody = (errors: FieldError[], body: unknown, _keywords: ReadonlySet<string>, ctx: Context) =>
+    deps.refuseBody(errors, body, resolveRoute(deps.catalogue.list(), ctx.path.replace(/^\/v1\//, "")));
   const run = (ctx: Context, path: string, prefix?: string) => {
     const report = resolveRoute(deps.catalogue.list(), path);
     if (!report) {
@@ -75,6 +82,7 @@ export function aliasRoutes(deps: AliasRouteDeps): RouteDeclaration[] {
       ],
       requestBody: body,
       components,
+      refuseBody,
       expansions: () => expansions(deps.catalogue, 2),
       responses: deps.responses,
       problems: deps.problems,
@@ -91,6 +99,7 @@ export function aliasRoutes(deps: AliasRouteDeps): RouteDeclaration[] {
       parameters: [{ name: "report_route", in: "path", required: true, schema: { type: "string" } }, ...deps.parameters],
       requestBody: body,
       components,
+      refuseBody,
       expansions: () => expansions(deps.catalogue, 1),
       responses: deps.responses,
       problems: deps.problems,

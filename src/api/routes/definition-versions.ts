@@ -13,7 +13,8 @@ import type { JsonSchema } from "../../reports/json-schema.ts";
 import type { ReportRegistry } from "../../reports/registry.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
 import { jsonContent, ref, route, type ParameterDeclaration, type RouteDeclaration } from "../route.ts";
-import { DEFINITION_SCHEMAS, describeReport } from "./definitions.ts";
+import { NAMED_DEFINITION_DOCUMENT_SCHEMA } from "../../reports/data-defined/document.ts";
+import { DEFINITION_SCHEMAS, describeReport, refuseDefinition } from "./definitions.ts";
 import { requireJsonObject } from "./reports.ts";
 
 export interface DefinitionVersionRouteDeps {
@@ -71,6 +72,7 @@ const versionParameter: ParameterDeclaration = {
   required: true,
   description: "a version number (1, 2, …)",
   schema: { type: "string", pattern: VERSION_PATTERN.source },
+  problem: PROBLEMS.invalidVersion,
 };
 
 const versionProperties: Record<string, JsonSchema> = {
@@ -164,7 +166,8 @@ export function definitionVersionRoutes(deps: DefinitionVersionRouteDeps): Route
       summary: "Create or replace a data-defined report, as a new version (the report_definitions document)",
       access: "admin",
       parameters: [nameParameter],
-      requestBody: { required: true, content: jsonContent({ type: "object", description: "a report_definitions document" }) },
+      requestBody: { required: true, content: jsonContent(NAMED_DEFINITION_DOCUMENT_SCHEMA) },
+      refuseBody: refuseDefinition,
       responses: savedResponses,
       problems: [PROBLEMS.invalidBody, PROBLEMS.invalidDefinition, PROBLEMS.codeDefinedReport],
       handler: async (ctx) => {

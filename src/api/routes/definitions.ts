@@ -8,8 +8,22 @@ import { COLUMN_TYPES, type ReportDefinition } from "../../reports/define.ts";
 import { compileDefinition } from "../../reports/data-defined/compile.ts";
 import { describeAliases, resolveReportName } from "../../reports/aliases.ts";
 import { toJsonSchema, type JsonSchema } from "../../reports/json-schema.ts";
+import { DEFINITION_DOCUMENT_SCHEMA } from "../../reports/data-defined/document.ts";
+import type { FieldError } from "../declared-input.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
 import { jsonContent, ref, route, type RouteDeclaration } from "../route.ts";
+
+/** A definition document whose shape its schema refuses: 422 with every reason, as a refused compilation answers. */
+export function refuseDefinition(errors: FieldError[], body: unknown): ProblemError {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    return new ProblemError(PROBLEMS.invalidBody, "send the report definition document as a JSON object");
+  }
+  const reasons = errors.map((e) => `${e.field}: ${e.message}`);
+  const name = (body as { name?: unknown }).name;
+  return new ProblemError(PROBLEMS.invalidDefinition, reasons.join("; "), {
+    extensions: { ...(typeof name === "string" ? { name } : {}), errors: reasons },
+  });
+}
 
 /** The catalogue as discovery needs it; `rejected` is optional so any ReportCatalogue works. */
 export type DiscoverableCatalogue = ReportCatalogue & { rejected?(): RejectedReport[] };
@@ -203,7 +217,8 @@ export function definitionRoutes(catalogue: DiscoverableCatalogue, options: Disc
       description: "The same checks as when the catalogue loads definitions from the database.",
       tags: ["discovery"],
       access: "read",
-      requestBody: { required: true, content: jsonContent({ type: "object", description: "a report_definitions document" }) },
+      requestBody: { required: true, content: jsonContent(DEFINITION_DOCUMENT_SCHEMA) },
+      refuseBody: refuseDefinition,
       responses: {
         200: {
           description: "Valid",

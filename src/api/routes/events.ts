@@ -30,6 +30,17 @@ export interface EventRouteDeps {
 /** How long EventSource waits before reconnecting (the `retry:` field). */
 const RECONNECT_MS = 2000;
 
+/** One server-sent event as the stream's parsers read it (comments and `retry:` lines carry no event). */
+const SSE_EVENT = {
+  type: "object",
+  properties: {
+    event: { type: "string", enum: ["status", "progress"] },
+    id: { type: "string", pattern: "^\\d+\\.[123]$" },
+    data: { type: "string", description: "the status body (or the progress) as JSON" },
+    retry: { type: "integer", minimum: 0 },
+  },
+};
+
 export function eventRoutes(deps: EventRouteDeps): RouteDeclaration[] {
   return [
     route({
@@ -54,7 +65,7 @@ export function eventRoutes(deps: EventRouteDeps): RouteDeclaration[] {
         },
       ],
       responses: {
-        200: { description: "An event stream", content: { "text/event-stream": { type: "string" } } },
+        200: { description: "An event stream", content: { "text/event-stream": SSE_EVENT } },
         204: { description: "The request finished and the client has seen its final status: stop reconnecting" },
       },
       problems: [PROBLEMS.invalidId, PROBLEMS.reportNotFound],

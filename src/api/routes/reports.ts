@@ -25,9 +25,10 @@ import { readPage } from "../../results/chunks.ts";
 import { callerName, callerVisibility } from "../access.ts";
 import { pageParameters, parsePage, parseWait, waitParameters } from "../pagination.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
-import { anyReportBody, parametersSchemaName, reportBodySchemas } from "../report-bodies.ts";
+import { anyReportBody, parametersSchemaName, reportBodySchemas, requestSchemaName } from "../report-bodies.ts";
 import { REPRESENTATION_SCHEMAS, representPage, representRequest, requestPath } from "../../requests/representation.ts";
 import { idParameter, parseId, reportNotFound } from "../request-id.ts";
+import { schemaErrors, type FieldError } from "../declared-input.ts";
 import { jsonContent, ref, route, type HeaderDeclaration, type RouteDeclaration } from "../route.ts";
 
 export interface ReportRouteDeps {
@@ -109,6 +110,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       in: "header" as const,
       description: "replays the request this key made (1–255 visible ASCII characters)",
       schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
+      problem: PROBLEMS.invalidIdempotencyKey,
     },
     {
       name: "Cache-Control",
@@ -117,6 +119,38 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       schema: { type: "string" },
     },
   ];
+  const envelope = { outputs: deps.outputs, callbacks: Boolean(deps.config.webhookSecret) };
+
+  /**
+   * A body its declared schema refuses: the submission parser's own problem when it refuses it
+   * too (404 unknown-report with the names available, the report's words for a bad parameter),
+   * else the schema's field errors.
+   */
+  function refuseReportBody(errors: FieldError[], body: unknown, target?: ReportDefinition<any>): ProblemError {
+    if (body !== null && typeof body === "object" && !Array.isArray(body)) {
+      let report: ReportDefinition<any>;
+      try {
+        report = parseOrProblem(body as Record<string, unknown>, deps.catalogue, { outputs: deps.outputs, target }).report;
+      } catch (error) {
+        if (error instanceof ProblemError) return error;
+        throw error;
+      }
+      // The report is known: its own schema's errors, not every other report's (oneOf's branches).
+      const own = schemaErrors(
+        body,
+        ref(target ? parametersSchemaName(report) : requestSchemaName(report)),
+        reportBodySchemas(deps.catalogue, envelope),
+      );
+      if (own.length > 0) errors = own;
+    }
+    return invalid(errors.map((e) => (e.field === "callback_url" ? { field: e.field, message: callbackMessage(e.message) } : e)));
+  }
+
+  function callbackMessage(message: string): string {
+    if (!envelope.callbacks) return "this deployment sends no webhooks (WEBHOOK_SECRET is not set)";
+    return /format/.test(message) ? "not a URL: give an https URL such as https://example.com/hook" : message;
+  }
+
   const submitResponses = {
     202: { description: "Accepted: the request is stored as pending; poll the Location", content: jsonContent(STATUS), headers: submitted },
     200: {
@@ -255,7 +289,8 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       access: "submit",
       parameters: submitParameters,
       requestBody: { required: true, content: jsonContent(() => anyReportBody(deps.catalogue)) },
-      components: () => ({ ...REPRESENTATION_SCHEMAS, ...reportBodySchemas(deps.catalogue, deps.outputs) }),
+      components: () => ({ ...REPRESENTATION_SCHEMAS, ...reportBodySchemas(deps.catalogue, envelope) }),
+      refuseBody: (errors, body) => refuseReportBody(errors, body),
       responses: submitResponses,
       problems: SUBMIT_PROBLEMS,
       handler: (ctx) => submit(ctx),
@@ -308,6 +343,8 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       responses: submitResponses,
       problems: SUBMIT_PROBLEMS,
       submit,
+      envelope,
+      refuseBody: refuseReportBody,
     }),
   ];
 }

@@ -20,6 +20,7 @@ import { pageParameters, parsePage } from "../pagination.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
 import { requestPath } from "../../requests/representation.ts";
 import { ID_PATTERN } from "../request-id.ts";
+import type { FieldError } from "../declared-input.ts";
 import { jsonContent, ref, route, type ParameterDeclaration, type RouteDeclaration } from "../route.ts";
 import { checkCallback, invalid, requireJsonObject } from "./reports.ts";
 import { STATUSES } from "../../requests/status.ts";
@@ -57,6 +58,7 @@ const scheduleIdParameter: ParameterDeclaration = {
   required: true,
   description: "the schedule's id (24 hexadecimal characters)",
   schema: { type: "string", pattern: ID_PATTERN },
+  problem: PROBLEMS.invalidScheduleId,
 };
 
 const dateTime: JsonSchema = { type: "string", format: "date-time" };
@@ -152,9 +154,14 @@ export const SCHEDULE_SCHEMAS: Record<string, JsonSchema> = {
     type: "object",
     additionalProperties: false,
     properties: {
-      cron: { type: "string", examples: ["0 8 * * 1", "*/30 * * * * *"] },
+      cron: { type: "string", minLength: 1, examples: ["0 8 * * 1", "*/30 * * * * *"] },
       timezone: { type: "string", default: "UTC", examples: ["Europe/Paris"] },
-      report: { type: "object", description: "the body of a POST /v1/reports", required: ["report_name"] },
+      report: {
+        type: "object",
+        description: "the body of a POST /v1/reports",
+        properties: { report_name: { type: "string", minLength: 1 } },
+        required: ["report_name"],
+      },
       output: { type: "string", enum: ["json", "csv", "both"], default: "json" },
       callback_url: {
         type: ["string", "null"],
@@ -162,7 +169,19 @@ export const SCHEDULE_SCHEMAS: Record<string, JsonSchema> = {
       },
     },
   },
+  NewSchedule: {
+    allOf: [{ $ref: "#/components/schemas/ScheduleInput" }],
+    required: ["cron", "report"],
+  },
 };
+
+/** The schedule schemas of a deployment: `callback_url` is offered only where webhooks are configured. */
+export function scheduleSchemas(callbacks: boolean): Record<string, JsonSchema> {
+  if (callbacks) return SCHEDULE_SCHEMAS;
+  const input = SCHEDULE_SCHEMAS.ScheduleInput as { properties: Record<string, JsonSchema> };
+  const { callback_url: _offered, ...properties } = input.properties;
+  return { ...SCHEDULE_SCHEMAS, ScheduleInput: { ...input, properties } };
+}
 
 /** The schedule as a client sees it: upcoming runs, past runs with their requests' current statuses, links. */
 async function represent(doc: ScheduleDocument, store: RequestStore, now = new Date()): Promise<Record<string, unknown>> {
@@ -235,8 +254,15 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): RouteDeclaration[] {
         message: 'required: the body of a POST /v1/reports, such as {"report_name": "top-movies-per-rating"}',
       });
     }
-    if (errors.length === 0) errors.push(...cronProblems({ cron: cron as string, timezone: timezone as string }, now));
     if (errors.length > 0) throw invalid(errors);
+    // Well-formed, but not a schedule this service runs (a pattern that does not parse, an unknown
+    // timezone): what no schema can say is answered 422, as a definition's meaning is.
+    const scheduleErrors = cronProblems({ cron: cron as string, timezone: timezone as string }, now);
+    if (scheduleErrors.length > 0) {
+      throw new ProblemError(PROBLEMS.invalidSchedule, scheduleErrors.map((e) => `${e.field}: ${e.message}`).join("; "), {
+        extensions: { errors: scheduleErrors },
+      });
+    }
     const { output: reportOutput, ...reportBody } = report as Record<string, unknown>;
     const submission = checkReport(reportBody, output ?? reportOutput);
     // Checked as a submit checks it (https to a public address, unless allowed); each delivery checks again.
@@ -358,9 +384,20 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): RouteDeclaration[] {
   }
 
   const schedule = jsonContent(ref("Schedule"));
+  const callbacks = Boolean(deps.config.webhookSecret);
   const input = { required: true, content: jsonContent(ref("ScheduleInput")) };
-  const bodyProblems = [PROBLEMS.invalidBody, PROBLEMS.invalidParameters, PROBLEMS.unknownReport];
-  const common = { tags: ["schedules"], components: SCHEDULE_SCHEMAS };
+  const bodyProblems = [PROBLEMS.invalidBody, PROBLEMS.invalidParameters, PROBLEMS.invalidSchedule, PROBLEMS.unknownReport];
+  const refuseBody = (errors: FieldError[], body: unknown) =>
+    body === null || typeof body !== "object" || Array.isArray(body)
+      ? new ProblemError(PROBLEMS.invalidBody, 'the body must be a JSON object such as {"cron": "0 8 * * 1", "report": {…}}')
+      : invalid(
+          errors.map((e) =>
+            e.field === "callback_url" && !callbacks
+              ? { ...e, message: "this deployment sends no webhooks (WEBHOOK_SECRET is not set)" }
+              : e,
+          ),
+        );
+  const common = { tags: ["schedules"], components: scheduleSchemas(callbacks), refuseBody };
   return [
     route({
       ...common,
@@ -369,7 +406,7 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): RouteDeclaration[] {
       operationId: "createSchedule",
       summary: "Schedule a report on a cron pattern in a timezone; the body is validated as POST /v1/reports validates it",
       access: "submit",
-      requestBody: input,
+      requestBody: { required: true, content: jsonContent(ref("NewSchedule")) },
       responses: {
         201: {
           description: "The schedule, with its next five run times",

@@ -78,3 +78,64 @@ export const DefinitionDocument = type({
 });
 
 export type DefinitionDocument = Infer<typeof DefinitionDocument>;
+
+const indexKey = { type: "object", additionalProperties: { enum: [1, -1] } };
+
+/**
+ * DefinitionDocument as JSON Schema, written out because superstruct forgets its refinements'
+ * bounds (json-schema.ts): the shape the API checks before compiling a definition. What the
+ * shape cannot say (which stages and operators, which collections) the compiler refuses with 422.
+ */
+export const DEFINITION_DOCUMENT_SCHEMA = {
+  type: "object",
+  description: "a report_definitions document",
+  properties: {
+    name: { type: "string", minLength: 1, maxLength: 100, pattern: REPORT_NAME.source },
+    collection: { type: "string", minLength: 1, maxLength: 120 },
+    description: { type: "string", minLength: 1, maxLength: 2000 },
+    parameters: {
+      type: "object",
+      properties: {
+        type: { const: "object" },
+        properties: { type: "object" },
+        required: { type: "array", items: { type: "string" } },
+      },
+      required: ["type", "properties"],
+    },
+    pipeline: { type: "array", minItems: 1, maxItems: 100, items: { type: "object" } },
+    columns: {
+      type: "array",
+      minItems: 1,
+      maxItems: 100,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        properties: { name: { type: "string", minLength: 1, maxLength: 100 }, description: { type: "string" } },
+        required: ["name"],
+      },
+    },
+    sort: indexKey,
+    lookups: { type: "array", items: { type: "string" } },
+    indexes: {
+      type: "array",
+      maxItems: 10,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        properties: { collection: { type: "string", minLength: 1, maxLength: 120 }, key: indexKey },
+        required: ["key"],
+      },
+    },
+    example: { type: "object" },
+    max_time_ms: { type: "integer", minimum: 1000, maximum: 86_400_000 },
+    max_attempts: { type: "integer", minimum: 1, maximum: 100 },
+    source: { enum: ["seed", "api", "manual"] },
+  },
+  required: ["name", "collection", "description", "parameters", "pipeline", "columns"],
+};
+
+/** PUT /v1/report-definitions/{name}: the same document, its name taken from the path when left out. */
+export const NAMED_DEFINITION_DOCUMENT_SCHEMA = {
+  ...DEFINITION_DOCUMENT_SCHEMA,
+  required: DEFINITION_DOCUMENT_SCHEMA.required.filter((field) => field !== "name"),
+};
