@@ -46,7 +46,7 @@ const COMPILED_MAX = 200;
 const compiled = new Map<string, Validate>();
 
 /** "#/components/schemas/X" → "#/$defs/X", so one schema carries every definition it names. */
-function rewriteRefs(value: unknown): unknown {
+export function rewriteRefs(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(rewriteRefs);
   if (value === null || typeof value !== "object") return value;
   return Object.fromEntries(

@@ -130,7 +130,7 @@ export function routeMiddleware(routes: readonly RouteDeclaration[], guards: rea
       }
       await parseBody(ctx, async () => {});
       const schema = bodySchema(declared, ctx.path);
-      if (schema) checkBody(ctx, ctx.request.body, schema, resolve(declared.components ?? {}), declared.refuseBody);
+      if (schema) checkBody(ctx, (ctx.request as { body?: unknown }).body, schema, resolve(declared.components ?? {}), declared.refuseBody);
     }
     ctx.state.input = input;
     await declared.handler(ctx);

@@ -6,24 +6,13 @@
 import * as assert from "uvu/assert";
 import Ajv2020Module from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
+import { rewriteRefs } from "../../src/api/declared-input.ts";
 import type { JsonResponse } from "./http.ts";
 
 type Validate = ((data: unknown) => boolean) & { errors?: unknown };
 type AjvLike = { compile(schema: object): Validate };
 const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as new (options: object) => AjvLike;
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: AjvLike) => void;
-
-/** "#/components/schemas/X" → "#/$defs/X", so one schema carries every definition it refers to. */
-function rewriteRefs(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(rewriteRefs);
-  if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [
-      key,
-      key === "$ref" && typeof inner === "string" ? inner.replace("#/components/schemas/", "#/$defs/") : rewriteRefs(inner),
-    ]),
-  );
-}
 
 /** A text/event-stream body's events as objects of their fields (comments dropped; `retry` a number). */
 function sseEvents(text: string): Record<string, unknown>[] {
