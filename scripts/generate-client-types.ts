@@ -3,6 +3,7 @@
  * from the OpenAPI document of a throwaway service (embedded MongoDB, code-defined reports only),
  * or of the service at OPENAPI_URL.
  */
+import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
@@ -17,7 +18,13 @@ import { REPO_ROOT } from "./lib/paths.ts";
 async function fromThrowawayService(): Promise<string> {
   const mongo = await startEmbeddedMongo();
   try {
-    const config = loadConfig({ MONGODB_URI: mongo.uri, MONGODB_DB: "openapi", PORT: "0" });
+    // With a webhook secret (a throwaway one) the document offers callback_url, as deployments with webhooks do.
+    const config = loadConfig({
+      MONGODB_URI: mongo.uri,
+      MONGODB_DB: "openapi",
+      PORT: "0",
+      WEBHOOK_SECRET: `whsec_${randomBytes(32).toString("base64")}`,
+    });
     const context = await openContext({ component: "generate-client-types", config, log: silentLogger });
     const running = await startService(context, { port: 0, host: "127.0.0.1", worker: false });
     try {

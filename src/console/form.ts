@@ -255,7 +255,8 @@ export function validate(schema: JsonSchema, value: unknown, path = ""): FieldEr
   if (schema.anyOf && !schema.anyOf.some((option) => validate(option, value, path).length === 0)) {
     // Each option's own message helps more than "matches none": show the closest (fewest errors).
     const closest = schema.anyOf.map((option) => validate(option, value, path)).sort((a, b) => a.length - b.length)[0];
-    const described = schema.anyOf.map((o) => o.description).filter(Boolean);
+    // The schema's own description says what the options together accept (a date bound: a year or an ISO date).
+    const described = schema.description ? [schema.description] : schema.anyOf.map((o) => o.description).filter(Boolean);
     at(described.length ? `must be ${described.join(", or ")}` : (closest[0]?.message ?? "is not valid"));
   }
   for (const part of schema.allOf ?? []) {

@@ -8,7 +8,7 @@
 import {
   array,
   coerce,
-  date,
+  define,
   defaulted,
   enums,
   integer,
@@ -39,7 +39,33 @@ function boundsAreConsistent(range: Record<string, unknown>): true | string {
   if (keys.length === 0) return "give at least one of $gt, $gte, $lt, $lte";
   if (range.$gt !== undefined && range.$gte !== undefined) return "give $gt or $gte, not both";
   if (range.$lt !== undefined && range.$lte !== undefined) return "give $lt or $lte, not both";
-  return true;
+  return rangeCanMatch(range);
+}
+
+function shown(value: unknown): string {
+  if (!(value instanceof Date)) return JSON.stringify(value);
+  const iso = value.toISOString();
+  return iso.endsWith("T00:00:00.000Z") ? iso.slice(0, 10) : iso;
+}
+
+/**
+ * A range whose lower bound is not below its upper bound matches nothing: refused, naming both
+ * bounds, rather than run to an empty result a person would take for missing data. Bounds of the
+ * wrong type are left to the field checks. Date bounds are compared as read (a year `$gt` 2000
+ * starts at 2001-01-01), and named so.
+ */
+function rangeCanMatch(range: Record<string, unknown>): true | string {
+  const lowerKey = range.$gt !== undefined ? "$gt" : range.$gte !== undefined ? "$gte" : undefined;
+  const upperKey = range.$lt !== undefined ? "$lt" : range.$lte !== undefined ? "$lte" : undefined;
+  if (!lowerKey || !upperKey) return true;
+  const lower = range[lowerKey];
+  const upper = range[upperKey];
+  const value = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === "number" ? v : Number.NaN);
+  const [low, high] = [value(lower), value(upper)];
+  if (Number.isNaN(low) || Number.isNaN(high)) return true;
+  const empty = low > high || (low === high && !(lowerKey === "$gte" && upperKey === "$lte"));
+  if (!empty) return true;
+  return `matches nothing: the lower bound ${lowerKey} ${shown(lower)} is not below the upper bound ${upperKey} ${shown(upper)}`;
 }
 
 const finite = refine(number(), "finite", (n) => Number.isFinite(n) || "must be a finite number");
@@ -131,12 +157,14 @@ function parseIsoDate(text: string): Date {
   return new Date(/(Z|[+-]\d{2}:\d{2})$/.test(text) ? text : `${text}Z`);
 }
 
-const validDate = refine(
-  date(),
-  "valid date",
-  (d) =>
-    !Number.isNaN(d.getTime()) || "must be a valid date: a year (1990) or an ISO 8601 date that exists (1995-06-01, 1995-06-01T12:00:00Z)",
-);
+/** What a date may be, with examples: said for anything else (a typo like "199O", "2021-02-30", "01/01/1990"). */
+export const DATE_FORMS =
+  'a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given)';
+const DATE_ACCEPTED = `must be ${DATE_FORMS}`;
+
+// Not superstruct's date(): its message for text that is no date is "Expected a valid `Date` object,
+// but received: Invalid Date", which tells a person nothing about what to type.
+const validDate = define<Date>("valid date", (d) => (d instanceof Date && !Number.isNaN(d.getTime())) || DATE_ACCEPTED);
 
 export function dateRange(): Struct<DateRange, any> {
   const normalised = refine(
@@ -148,6 +176,7 @@ export function dateRange(): Struct<DateRange, any> {
   // reports what is wrong with it (unknown keys included).
   const struct = coerce(normalised, type({}), normaliseDateRange) as Struct<DateRange, any>;
   const bound = {
+    description: DATE_FORMS,
     anyOf: [
       { type: "integer", minimum: 0, maximum: 9999, description: "a year, meaning the whole year" },
       {
@@ -171,7 +200,7 @@ export function dateValue(): Struct<Date, any> {
   return withJsonSchema(struct, {
     type: "string",
     pattern: `${YEAR.source}|${ISO_DATE.source}`,
-    description: "a year or an ISO 8601 date",
+    description: DATE_FORMS,
   });
 }
 

@@ -157,6 +157,18 @@ test("a POST from another origin, or one the browser marks cross-site, changes n
   assert.is(own.status, 200, JSON.stringify(own.body));
 });
 
+test("a reversed range is refused with 400 naming both bounds, and a date typo says what is accepted", async () => {
+  const before = await stored();
+  const reversed = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", released: { $gt: 2000, $lt: 1990 } });
+  assertProblem(reversed, 400, "invalid-parameters");
+  assert.is(reversed.body.errors[0].field, "released");
+  assert.match(reversed.body.errors[0].message, /\$gte 2001-01-01.*\$lt 1990-01-01/);
+  const typo = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", released: { $gt: "199O" } });
+  assertProblem(typo, 400, "invalid-parameters");
+  assert.match(typo.body.errors[0].message, /a year such as 1990, or an ISO 8601 date/);
+  assert.is(await stored(), before);
+});
+
 test("a body that is not JSON is refused with 415 before anything reads it", async () => {
   const response = await request(`${service.url}/v1/reports`, {
     method: "POST",

@@ -890,6 +890,11 @@ export interface components {
             title?: "Invalid request body";
             /** @constant */
             status?: 400;
+            /** @description every bad field, with what is wrong with it */
+            errors?: {
+                field: string;
+                message: string;
+            }[];
         } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Invalid report parameters */
         "Problem.invalid-parameters": {
@@ -927,6 +932,25 @@ export interface components {
             title?: "Invalid report id";
             /** @constant */
             status?: 400;
+            /** @description every bad field, with what is wrong with it */
+            errors?: {
+                field: string;
+                message: string;
+            }[];
+        } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description Invalid header */
+        "Problem.invalid-header": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/invalid-header";
+            /** @constant */
+            title?: "Invalid header";
+            /** @constant */
+            status?: 400;
+            /** @description every bad field, with what is wrong with it */
+            errors: {
+                field: string;
+                message: string;
+            }[];
         } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Invalid Idempotency-Key */
         "Problem.invalid-idempotency-key": {
@@ -936,6 +960,11 @@ export interface components {
             title?: "Invalid Idempotency-Key";
             /** @constant */
             status?: 400;
+            /** @description every bad field, with what is wrong with it */
+            errors?: {
+                field: string;
+                message: string;
+            }[];
         } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Invalid schedule id */
         "Problem.invalid-schedule-id": {
@@ -945,6 +974,11 @@ export interface components {
             title?: "Invalid schedule id";
             /** @constant */
             status?: 400;
+            /** @description every bad field, with what is wrong with it */
+            errors?: {
+                field: string;
+                message: string;
+            }[];
         } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Invalid version */
         "Problem.invalid-version": {
@@ -954,6 +988,11 @@ export interface components {
             title?: "Invalid version";
             /** @constant */
             status?: 400;
+            /** @description every bad field, with what is wrong with it */
+            errors?: {
+                field: string;
+                message: string;
+            }[];
         } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Unauthorized */
         "Problem.unauthorized": {
@@ -978,6 +1017,15 @@ export interface components {
              */
             scope: "read" | "submit" | "admin";
         } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description Cross-site request refused */
+        "Problem.cross-site": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/cross-site";
+            /** @constant */
+            title?: "Cross-site request refused";
+            /** @constant */
+            status?: 403;
+        } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Not found */
         "Problem.not-found": {
             /** @constant */
@@ -986,6 +1034,11 @@ export interface components {
             title?: "Not found";
             /** @constant */
             status?: 404;
+            /** @description every bad field, with what is wrong with it */
+            errors?: {
+                field: string;
+                message: string;
+            }[];
         } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Report not found */
         "Problem.report-not-found": {
@@ -1148,6 +1201,20 @@ export interface components {
             /** @description every reason the definition is refused */
             errors: string[];
         } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description Invalid schedule */
+        "Problem.invalid-schedule": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/invalid-schedule";
+            /** @constant */
+            title?: "Invalid schedule";
+            /** @constant */
+            status?: 422;
+            /** @description every bad field, with what is wrong with it */
+            errors: {
+                field: string;
+                message: string;
+            }[];
+        } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Idempotency-Key reused */
         "Problem.idempotency-key-reused": {
             /** @constant */
@@ -1175,6 +1242,15 @@ export interface components {
             title?: "Internal server error";
             /** @constant */
             status?: 500;
+        } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description Not implemented */
+        "Problem.not-implemented": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/not-implemented";
+            /** @constant */
+            title?: "Not implemented";
+            /** @constant */
+            status?: 501;
         } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Service unavailable */
         "Problem.unavailable": {
@@ -1424,9 +1500,13 @@ export interface components {
             period?: "month" | "year";
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             comment_date?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -1474,9 +1554,13 @@ export interface components {
             period?: "month" | "year";
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             comment_date?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -1532,9 +1616,13 @@ export interface components {
             min_votes?: number;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -1604,9 +1692,13 @@ export interface components {
             min_votes?: number;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -1668,9 +1760,13 @@ export interface components {
             callback_url?: string;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             comment_date?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -1714,9 +1810,13 @@ export interface components {
             callback_url?: string;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             comment_date?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -1763,9 +1863,13 @@ export interface components {
             callback_url?: string;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             comment_date?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description bounds: any of $gt/$gte and $lt/$lte */
@@ -1777,9 +1881,13 @@ export interface components {
             } & (unknown & unknown);
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -1816,9 +1924,13 @@ export interface components {
             callback_url?: string;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             comment_date?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description bounds: any of $gt/$gte and $lt/$lte */
@@ -1830,9 +1942,13 @@ export interface components {
             } & (unknown & unknown);
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -2190,9 +2306,13 @@ export interface components {
             min_votes?: number;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -2270,9 +2390,13 @@ export interface components {
             min_votes?: number;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -2348,16 +2472,24 @@ export interface components {
             } & (unknown & unknown);
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             comment_date?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -2376,16 +2508,24 @@ export interface components {
             } & (unknown & unknown);
             /** @description alias of comment_date: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             time_range?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description alias of released: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             movie_released_at?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
         } & (unknown & unknown & unknown & {
@@ -2432,16 +2572,24 @@ export interface components {
             } & (unknown & unknown);
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             comment_date?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -2460,16 +2608,24 @@ export interface components {
             } & (unknown & unknown);
             /** @description alias of comment_date: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             time_range?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description alias of released: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             movie_released_at?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
         } & (unknown & unknown & unknown);
@@ -2514,9 +2670,13 @@ export interface components {
             min_votes?: number;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -2550,9 +2710,13 @@ export interface components {
             } & (unknown & unknown);
             /** @description alias of released: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             movie_released_at?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description alias of rating: bounds: any of $gt/$gte and $lt/$lte */
@@ -2564,9 +2728,13 @@ export interface components {
             } & (unknown & unknown);
             /** @description alias of released: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             time_range?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description alias of writers: include: keep only these; exclude: drop these */
@@ -2622,9 +2790,13 @@ export interface components {
             min_votes?: number;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -2658,9 +2830,13 @@ export interface components {
             } & (unknown & unknown);
             /** @description alias of released: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             movie_released_at?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description alias of rating: bounds: any of $gt/$gte and $lt/$lte */
@@ -2672,9 +2848,13 @@ export interface components {
             } & (unknown & unknown);
             /** @description alias of released: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             time_range?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description alias of writers: include: keep only these; exclude: drop these */
@@ -2722,9 +2902,13 @@ export interface components {
             min_votes?: number;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -2758,16 +2942,24 @@ export interface components {
             } & (unknown & unknown);
             /** @description alias of released: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             time_range?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description alias of released: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             movie_released_at?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description alias of writers: include: keep only these; exclude: drop these */
@@ -2821,9 +3013,13 @@ export interface components {
             min_votes?: number;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -2857,16 +3053,24 @@ export interface components {
             } & (unknown & unknown);
             /** @description alias of released: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             time_range?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description alias of released: date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             movie_released_at?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description alias of writers: include: keep only these; exclude: drop these */
@@ -2914,9 +3118,13 @@ export interface components {
             min_votes?: number;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -2991,9 +3199,13 @@ export interface components {
             min_votes?: number;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             released?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description include: keep only these; exclude: drop these */
@@ -3064,9 +3276,13 @@ export interface components {
             callback_url?: string;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             comment_date?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description bounds: any of $gt/$gte and $lt/$lte */
@@ -3113,9 +3329,13 @@ export interface components {
             callback_url?: string;
             /** @description date bounds: years stand for whole years, e.g. {"$gt": "1990", "$lt": "2021"} is 1991–2020 */
             comment_date?: {
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $gte?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lt?: number | string;
+                /** @description a year such as 1990, or an ISO 8601 date that exists such as "1995-06-01" or "1995-06-01T12:00:00Z" (UTC unless an offset is given) */
                 $lte?: number | string;
             } & (unknown & unknown);
             /** @description bounds: any of $gt/$gte and $lt/$lte */
@@ -3218,7 +3438,9 @@ export interface components {
              */
             timezone?: string;
             /** @description the body of a POST /v1/reports */
-            report?: Record<string, unknown>;
+            report?: {
+                report_name: string;
+            };
             /**
              * @default json
              * @enum {string}
@@ -3227,6 +3449,7 @@ export interface components {
             /** @description where each fired request POSTs its final status (signed webhooks; checked as POST /v1/reports checks it) */
             callback_url?: string | null;
         };
+        NewSchedule: WithRequired<components["schemas"]["ScheduleInput"], "cron" | "report">;
     };
     responses: never;
     parameters: never;
@@ -3499,13 +3722,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -3519,22 +3742,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -3657,13 +3880,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -3677,22 +3900,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -3813,13 +4036,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -3833,22 +4056,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -3969,13 +4192,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -3989,22 +4212,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -4125,13 +4348,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -4145,22 +4368,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -4281,13 +4504,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -4301,22 +4524,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -4437,13 +4660,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -4457,22 +4680,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -4593,13 +4816,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -4613,22 +4836,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -4749,13 +4972,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -4769,22 +4992,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -4905,13 +5128,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -4925,22 +5148,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -5061,13 +5284,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -5081,22 +5304,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -5217,13 +5440,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -5237,22 +5460,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -5373,13 +5596,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -5393,22 +5616,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -5529,13 +5752,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -5549,22 +5772,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -5685,13 +5908,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -5705,22 +5928,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -5841,13 +6064,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -5861,22 +6084,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -5957,7 +6180,37 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": {
+                    name: string;
+                    collection: string;
+                    description: string;
+                    parameters: {
+                        /** @constant */
+                        type: "object";
+                        properties: Record<string, unknown>;
+                        required?: string[];
+                    };
+                    pipeline: Record<string, unknown>[];
+                    columns: {
+                        name: string;
+                        description?: string;
+                    }[];
+                    sort?: {
+                        [key: string]: 1 | -1;
+                    };
+                    lookups?: string[];
+                    indexes?: {
+                        collection?: string;
+                        key: {
+                            [key: string]: 1 | -1;
+                        };
+                    }[];
+                    example?: Record<string, unknown>;
+                    max_time_ms?: number;
+                    max_attempts?: number;
+                    /** @enum {unknown} */
+                    source?: "seed" | "api" | "manual";
+                };
             };
         };
         responses: {
@@ -5994,13 +6247,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
             /** @description Request body too large */
@@ -6130,13 +6383,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportDescription"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Internal server error */
@@ -6173,7 +6426,37 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": {
+                    name?: string;
+                    collection: string;
+                    description: string;
+                    parameters: {
+                        /** @constant */
+                        type: "object";
+                        properties: Record<string, unknown>;
+                        required?: string[];
+                    };
+                    pipeline: Record<string, unknown>[];
+                    columns: {
+                        name: string;
+                        description?: string;
+                    }[];
+                    sort?: {
+                        [key: string]: 1 | -1;
+                    };
+                    lookups?: string[];
+                    indexes?: {
+                        collection?: string;
+                        key: {
+                            [key: string]: 1 | -1;
+                        };
+                    }[];
+                    example?: Record<string, unknown>;
+                    max_time_ms?: number;
+                    max_attempts?: number;
+                    /** @enum {unknown} */
+                    source?: "seed" | "api" | "manual";
+                };
             };
         };
         responses: {
@@ -6215,13 +6498,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Code-defined report */
@@ -6323,22 +6615,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Code-defined report */
@@ -6409,13 +6701,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Internal server error */
@@ -6472,13 +6764,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.invalid-version"];
                 };
             };
-            /** @description Version not found */
+            /** @description Version not found; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.version-not-found"];
+                    "application/problem+json": components["schemas"]["Problem.version-not-found"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Internal server error */
@@ -6555,22 +6847,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Version not found */
+            /** @description Version not found; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.version-not-found"];
+                    "application/problem+json": components["schemas"]["Problem.version-not-found"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Code-defined report */
@@ -6760,13 +7052,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -6780,13 +7072,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
             /** @description Unknown report */
@@ -6900,13 +7192,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid report id; Invalid query parameter */
+            /** @description Invalid report id; Invalid query parameter; Invalid header */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-id"] | components["schemas"]["Problem.invalid-query"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-id"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-header"];
                 };
             };
             /** @description Unauthorized */
@@ -7010,13 +7302,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
             /** @description Report not found */
@@ -7102,13 +7394,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
             /** @description Report not found */
@@ -7304,7 +7596,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        /** @enum {string} */
+                        event?: "status" | "progress";
+                        id?: string;
+                        /** @description the status body (or the progress) as JSON */
+                        data?: string;
+                        retry?: number;
+                    };
                 };
             };
             /** @description The request finished and the client has seen its final status: stop reconnecting */
@@ -7314,13 +7613,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid report id */
+            /** @description Invalid report id; Invalid header */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-id"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-id"] | components["schemas"]["Problem.invalid-header"];
                 };
             };
             /** @description Unauthorized */
@@ -7488,7 +7787,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ScheduleInput"];
+                "application/json": components["schemas"]["NewSchedule"];
             };
         };
         responses: {
@@ -7523,13 +7822,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
             /** @description Unknown report */
@@ -7557,6 +7856,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem.unsupported-media-type"];
+                };
+            };
+            /** @description Invalid schedule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.invalid-schedule"];
                 };
             };
             /** @description Too many requests */
@@ -7723,13 +8031,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
             /** @description Schedule not found */
@@ -7819,13 +8127,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
             /** @description Schedule not found; Unknown report */
@@ -7853,6 +8161,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem.unsupported-media-type"];
+                };
+            };
+            /** @description Invalid schedule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.invalid-schedule"];
                 };
             };
             /** @description Too many requests */
@@ -7929,13 +8246,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
             /** @description Schedule not found */
@@ -8021,13 +8338,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
             /** @description Schedule not found; Unknown report */
@@ -8121,13 +8438,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -8141,22 +8458,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -8277,13 +8594,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -8297,22 +8614,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
@@ -8433,13 +8750,13 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Bad request */
+            /** @description Invalid request body; Invalid report parameters; Invalid query parameter; Invalid Idempotency-Key; Invalid header; Bad request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.bad-request"];
+                    "application/problem+json": components["schemas"]["Problem.invalid-body"] | components["schemas"]["Problem.invalid-parameters"] | components["schemas"]["Problem.invalid-query"] | components["schemas"]["Problem.invalid-idempotency-key"] | components["schemas"]["Problem.invalid-header"] | components["schemas"]["Problem.bad-request"];
                 };
             };
             /** @description Unauthorized */
@@ -8453,22 +8770,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.unauthorized"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Forbidden; Cross-site request refused */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                    "application/problem+json": components["schemas"]["Problem.forbidden"] | components["schemas"]["Problem.cross-site"];
                 };
             };
-            /** @description Unknown report */
+            /** @description Unknown report; Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.unknown-report"];
+                    "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
                 };
             };
             /** @description Idempotency conflict */
