@@ -14,12 +14,9 @@ import addFormatsModule from "ajv-formats";
 import type { Context } from "koa";
 import type { JsonSchema } from "../reports/json-schema.ts";
 import { PROBLEMS, ProblemError, type ProblemType } from "./problems.ts";
-import type { ParameterDeclaration } from "./route.ts";
+import type { BodyRefusal, FieldError, ParameterDeclaration } from "./route.ts";
 
-export interface FieldError {
-  field: string;
-  message: string;
-}
+export type { FieldError } from "./route.ts";
 
 interface AjvError {
   keyword: string;
@@ -186,8 +183,6 @@ export function schemaErrors(body: unknown, schema: JsonSchema, components: Reco
   const validate = validatorFor(schema, components);
   return validate(body) ? [] : fieldErrors(validate.errors ?? [], "");
 }
-
-export type BodyRefusal = (errors: FieldError[], body: unknown, keywords: ReadonlySet<string>, ctx: Context) => ProblemError;
 
 /** Checks a parsed JSON body against the declared schema; the route may choose the problem it is refused with. */
 export function checkBody(

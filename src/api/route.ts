@@ -7,8 +7,16 @@
  */
 import type { Context } from "koa";
 import type { JsonSchema } from "../reports/json-schema.ts";
-import type { BodyRefusal } from "./declared-input.ts";
-import type { ProblemType } from "./problems.ts";
+import type { ProblemError, ProblemType } from "./problems.ts";
+
+/** One refused field: its dotted path and what is wrong with it. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Chooses the problem a body its declared schema refuses is answered with (see RouteDeclaration.refuseBody). */
+export type BodyRefusal = (errors: FieldError[], body: unknown, keywords: ReadonlySet<string>, ctx: Context) => ProblemError;
 
 /** read: status, rows, CSV, lists. submit: create and cancel its own requests. admin: everything. */
 import type { Scope } from "../config/api-keys.ts";
