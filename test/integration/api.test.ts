@@ -64,7 +64,7 @@ const invalidFilters: [string, Record<string, unknown>, string, string][] = [
   ["empty range", { rating: {} }, "rating", "at least one"],
   ["both $gt and $gte", { rating: { $gt: 1, $gte: 2 } }, "rating", "not both"],
   ["bad year", { released: { $gt: "19x0" } }, "released.$gt", "date"],
-  ["impossible date", { released: { $lt: "2020-02-31" } }, "released.$lt", "valid date"],
+  ["impossible date", { released: { $lt: "2020-02-31" } }, "released.$lt", "date that exists"],
   ["dotted key", { "imdb.rating": 5 }, "imdb.rating", "unknown field"],
   ["constructor key", { constructor: { prototype: { polluted: true } } }, "constructor", "unknown field"],
   ["top out of range", { top: 0 }, "top", "0"],
