@@ -6,7 +6,12 @@ import de.bwaldvogel.mongo.backend.Utils;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.Oplog;
+import de.bwaldvogel.mongo.backend.QueryResult;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import java.util.function.Supplier;
 
 /**
@@ -17,6 +22,14 @@ import java.util.function.Supplier;
  * `handleUpdate(position, before, after)` is called once per document really changed (a no-op
  * update changes nothing and logs nothing, as on MongoDB); the update specification it was made
  * with is kept in a thread-local for the duration of the write (the collection is synchronized).
+ *
+ * It also keeps the positions of the documents by their string `status`, and a query with an
+ * equality on `status` (the claims: `status: "pending"` served on MongoDB by the partial
+ * `pending_due` index, `status: "running"` by `expired_leases`) looks at those documents only. The
+ * stock server scans every document for any query but `_id`, so a claim's cost grew with the
+ * finished requests kept as history, where MongoDB's grows with the pending ones: with this, the
+ * imitation shows MongoDB's cost curve for the queries the product serves from an index led by
+ * `status`. Every other query still scans.
  */
 final class ObservedMemoryCollection extends MemoryCollection {
     private static final ThreadLocal<Object> UPDATE_IN_PROGRESS = new ThreadLocal<>();
@@ -24,9 +37,49 @@ final class ObservedMemoryCollection extends MemoryCollection {
 
     private final Supplier<ChangeEventLog> changeLog;
 
+    /** Positions of the documents by their `status` (string values only). */
+    private final Map<String, TreeSet<Integer>> byStatus = new HashMap<>();
+
     ObservedMemoryCollection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors, Supplier<ChangeEventLog> changeLog) {
         super(database, name, options, cursors);
         this.changeLog = changeLog;
+    }
+
+    private static String statusOf(Document document) {
+        return document != null && document.get("status") instanceof String status ? status : null;
+    }
+
+    private void indexStatus(Integer position, String status) {
+        if (status != null) byStatus.computeIfAbsent(status, key -> new TreeSet<>()).add(position);
+    }
+
+    private void unindexStatus(Integer position, String status) {
+        if (status == null) return;
+        TreeSet<Integer> positions = byStatus.get(status);
+        if (positions != null) positions.remove(position);
+    }
+
+    @Override
+    protected Integer addDocumentInternal(Document document) {
+        Integer position = super.addDocumentInternal(document);
+        indexStatus(position, statusOf(document));
+        return position;
+    }
+
+    @Override
+    protected void removeDocument(Integer position) {
+        unindexStatus(position, statusOf(getDocument(position)));
+        super.removeDocument(position);
+    }
+
+    @Override
+    protected QueryResult matchDocuments(Document query, Document orderBy, int numberToSkip, int numberToReturn, int batchSize,
+                                         Document fieldSelector) {
+        if (query != null && query.get("status") instanceof String status) {
+            List<Integer> positions = new ArrayList<>(byStatus.getOrDefault(status, new TreeSet<>()));
+            return matchDocuments(query, positions, orderBy, numberToSkip, numberToReturn, batchSize, fieldSelector);
+        }
+        return super.matchDocuments(query, orderBy, numberToSkip, numberToReturn, batchSize, fieldSelector);
     }
 
     @Override
@@ -61,6 +114,8 @@ final class ObservedMemoryCollection extends MemoryCollection {
     @Override
     protected void handleUpdate(Integer position, Document before, Document after) {
         super.handleUpdate(position, before, after);
+        unindexStatus(position, statusOf(before));
+        indexStatus(position, statusOf(after));
         changeLog.get().recordUpdate(getFullName(), UPDATE_IN_PROGRESS.get(), before, after);
     }
 
