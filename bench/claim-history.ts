@@ -1,0 +1,104 @@
+/**
+ * Does a job's cost grow with history? The per-job queries of the queue (the claim of a pending
+ * request, a batch claim, the look for expired leases, a status read by `_id`, the completion)
+ * timed with HISTORY finished requests in `report_requests` at each size of HISTORY_SIZES, on one
+ * embedded test server. On MongoDB each is served by an index (src/requests/README.md) and costs
+ * the same at any history; the imitation serves the claims' `status` equality from a per-status
+ * position set (scripts/mongo-server/ObservedMemoryCollection.java) for the same reason.
+ * `node dist/bench/claim-history.js`
+ */
+import process from "node:process";
+import { ObjectId } from "mongodb";
+import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
+import { connect, ensureIndexes } from "../src/db.ts";
+import { RequestStore } from "../src/requests/store.ts";
+import { percentile, writeResults } from "./lib.ts";
+
+const SIZES = (process.env.HISTORY_SIZES ?? "1000,10000,40000").split(",").map(Number);
+const SAMPLES = Number(process.env.SAMPLES ?? 60);
+
+const server = await startEmbeddedMongo();
+const database = await connect(server.uri, "bench_claim_history", "bench-claim-history");
+await ensureIndexes(database);
+const store = new RequestStore(database.requests);
+
+async function addHistory(count: number): Promise<void> {
+  const finished = new Date();
+  for (let done = 0; done < count; done += 1000) {
+    await database.requests.insertMany(
+      Array.from({ length: Math.min(1000, count - done) }, (_, i) => ({
+        _id: new ObjectId(),
+        report_name: "bench-noop",
+        params: { i: done + i },
+        output: "json" as const,
+        status: "completed" as const,
+        report_date: finished,
+        attempts: 1,
+        lease: null,
+        finished_at: finished,
+        result: { row_count: 1, columns: ["n"], attempt: 1, rows_per_chunk: 1000, rows: [{ n: 1 }] },
+      })),
+    );
+  }
+}
+
+async function time(step: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await step();
+  return performance.now() - started;
+}
+
+const results: Record<string, Record<string, number>> = {};
+let history = 0;
+// The first pass warms the JIT (server and client) and is not recorded.
+for (const [pass, size] of [SIZES[0], ...SIZES].entries()) {
+  await addHistory(size - history);
+  history = size;
+  const samples: Record<string, number[]> = { claim: [], batch_claim_4: [], expired_leases: [], read_by_id: [], complete: [] };
+  for (let i = 0; i < SAMPLES; i++) {
+    await database.requests.insertMany(
+      Array.from({ length: 5 }, () => ({
+        _id: new ObjectId(),
+        report_name: "bench-noop",
+        params: {},
+        output: "json" as const,
+        status: "pending" as const,
+        report_date: new Date(),
+        not_before: new Date(),
+        attempts: 0,
+        lease: null,
+      })),
+    );
+    let one: Awaited<ReturnType<RequestStore["claimPending"]>> = null;
+    samples.claim.push(await time(async () => (one = await store.claimPending("bench", 30_000))));
+    samples.batch_claim_4.push(await time(() => store.claimPendingBatch("bench", 30_000, 4)));
+    samples.expired_leases.push(await time(() => store.claimExpired("bench", 30_000)));
+    samples.read_by_id.push(await time(() => store.get(one!._id)));
+    const claim = { id: one!._id, owner: "bench", attempt: one!.attempts };
+    samples.complete.push(
+      await time(() => store.complete(claim, { row_count: 0, columns: [], attempt: claim.attempt, rows_per_chunk: 1000, rows: [] })),
+    );
+    // Finish the batch's four too, so the pending set stays small as on a healthy queue.
+    await database.requests.updateMany({ status: "running" }, { $set: { status: "completed", lease: null, finished_at: new Date() } });
+  }
+  results[String(size)] = Object.fromEntries(
+    Object.entries(samples).map(([k, v]) => [`${k}_p50_ms`, Math.round(percentile(v, 50) * 100) / 100]),
+  );
+  console.log(JSON.stringify({ event: "bench.claim_history", history: size, ...results[String(size)] }));
+}
+const [first, last] = [results[String(SIZES[0])], results[String(SIZES.at(-1))]];
+const growth = Object.fromEntries(Object.keys(first).map((k) => [k, Math.round((last[k] / first[k]) * 100) / 100]));
+// The machine is shared: a read by _id (cost independent of history on any server) is the yardstick.
+const overReadById = Object.fromEntries(
+  Object.entries(results).map(([size, r]) => [size, Math.round((r.claim_p50_ms / r.read_by_id_p50_ms) * 100) / 100]),
+);
+const file = writeResults("claim-history", {
+  method: `a warm-up pass, then finished requests added as history (${SIZES.join(", ")}); at each size ${SAMPLES} rounds of: insert 5 pending, claim one, batch-claim 4, look for expired leases, read one by _id, complete one; p50 per query`,
+  p50_ms_by_history: results,
+  largest_over_smallest: growth,
+  claim_over_read_by_id: overReadById,
+});
+console.log(JSON.stringify({ event: "bench.done", file, largest_over_smallest: growth }));
+await database.close();
+await server.stop();
+process.exit(0);
