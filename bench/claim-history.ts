@@ -10,8 +10,10 @@
 import process from "node:process";
 import { ObjectId } from "mongodb";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
-import { connect, ensureIndexes } from "../src/db.ts";
+import { connect } from "../src/db.ts";
+import { ensureIndexes } from "../src/indexes.ts";
 import { RequestStore } from "../src/requests/store.ts";
+import { requestSealOf } from "../src/requests/seal.ts";
 import { percentile, writeResults } from "./lib.ts";
 
 const SIZES = (process.env.HISTORY_SIZES ?? "1000,10000,40000").split(",").map(Number);
@@ -20,7 +22,7 @@ const SAMPLES = Number(process.env.SAMPLES ?? 60);
 const server = await startEmbeddedMongo();
 const database = await connect(server.uri, "bench_claim_history", "bench-claim-history");
 await ensureIndexes(database);
-const store = new RequestStore(database.requests);
+const store = new RequestStore(database.requests, await requestSealOf(database.db));
 
 async function addHistory(count: number): Promise<void> {
   const finished = new Date();
