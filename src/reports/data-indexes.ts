@@ -59,8 +59,8 @@ async function existingKeys(db: Db, collection: string): Promise<Set<string>> {
   }
 }
 
-/** A plain index: no partial filter, not sparse, the simple collation. */
-function usableAsDeclared(index: Document): boolean {
+/** A plain index: no partial filter, not sparse, the simple collation (what a declaration means). */
+export function usableAsDeclared(index: Document): boolean {
   return !index.partialFilterExpression && !index.sparse && (!index.collation || index.collation.locale === "simple");
 }
 

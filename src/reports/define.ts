@@ -75,6 +75,14 @@ export interface ReportDefinition<P = Record<string, unknown>> {
   aliases?: ReportAliases;
   /** Indexes the pipeline needs on the data it reads (see IndexDeclaration). */
   indexes?: IndexDeclaration[];
+  /**
+   * One of `indexes` (on the report's own collection) to hint to the aggregation when it exists:
+   * for a pipeline whose first `$match` may constrain none of the index's fields (an optional
+   * filter left out), where the planner would otherwise scan the collection even though the index
+   * covers every field the pipeline reads (it builds whole-index covered scans only when asked).
+   * Without the index (CREATE_DATA_INDEXES=false and not built yet) the report runs unhinted.
+   */
+  hint?: Record<string, 1 | -1>;
   /** Per-report override of the run-time limit (aggregation maxTimeMS). */
   maxTimeMS?: number;
   /** Per-report override of how many attempts a failing run gets. */

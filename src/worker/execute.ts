@@ -6,6 +6,7 @@
 import type { Collection, Db, Document, ObjectId, ReadPreference } from "mongodb";
 import type { OutputKind, ReportResult } from "../requests/document.ts";
 import type { ReportDefinition } from "../reports/define.ts";
+import { usableAsDeclared } from "../reports/data-indexes.ts";
 import { ChunkWriter, deleteChunks, type ChunkDocument } from "../results/chunks.ts";
 import { CsvExport, type CsvStats } from "../results/csv.ts";
 import { rowRounder } from "../results/precision.ts";
@@ -45,7 +46,9 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
   // (a first attempt has none: skip the round trip).
   if (output !== "csv" && options.attempt > 1) await deleteChunks(options.results, options.requestId, options.attempt);
   const pipeline: Document[] = report.pipeline(params);
+  const hint = report.hint && (await hasPlainIndex(options.db, report.collection, report.hint)) ? { hint: report.hint } : {};
   const cursor = options.db.collection(report.collection).aggregate(pipeline, {
+    ...hint,
     allowDiskUse: true,
     maxTimeMS: report.maxTimeMS ?? options.maxTimeMS,
     batchSize: Math.min(options.rowsPerChunk, 1000),
@@ -107,4 +110,15 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
     ...(stored ? { csv: stored } : {}),
     ...(inlineRows ? { rows: inlineRows } : {}),
   };
+}
+
+/** Whether `collection` has a plain index (not partial, sparse or collated) with exactly `key`: one round trip. */
+async function hasPlainIndex(db: Db, collection: string, key: Record<string, 1 | -1>): Promise<boolean> {
+  const wanted = JSON.stringify(Object.entries(key));
+  try {
+    const indexes = await db.collection(collection).listIndexes().toArray();
+    return indexes.some((index) => JSON.stringify(Object.entries(index.key)) === wanted && usableAsDeclared(index));
+  } catch {
+    return false; // no collection yet: nothing to hint
+  }
 }

@@ -2,6 +2,9 @@ import { object, optional } from "superstruct";
 import { defineReport } from "../../define.ts";
 import { dateRange, limitStage, listMatch, matchStage, nameList, numberRange, rangeMatch, topN } from "../../filters.ts";
 
+/** Not an email address: the join key of a user without one. */
+const NO_EMAIL = "\u0000no email";
+
 export default defineReport({
   name: "users-by-comment-activity",
   collection: "users",
@@ -26,7 +29,10 @@ export default defineReport({
     {
       $lookup: {
         from: "comments",
-        let: { email: "$email" },
+        // A user without an email joins no comment: the sentinel (no email can be it) keeps
+        // the sub-pipeline a one-point index range, where a missing email would match every
+        // comment whose email is missing too, after scanning them all.
+        let: { email: { $ifNull: ["$email", NO_EMAIL] } },
         pipeline: [
           { $match: { $expr: { $eq: ["$email", "$$email"] }, ...rangeMatch("date", filters.comment_date) } },
           { $group: { _id: "$movie_id", comments: { $sum: 1 }, first: { $min: "$date" }, last: { $max: "$date" } } },
