@@ -32,7 +32,7 @@ const { store, database } = context;
 // A request that went through the store like any other, with 1M rows written by ChunkWriter.
 const writeStarted = performance.now();
 const submitted = await store.submit({ report_name: "top-movies-per-rating", params: {}, output: "json" });
-const claimed = (await store.claim("bench-pagination", 3_600_000))!;
+const claimed = (await store.claimPending("bench-pagination", 3_600_000))!;
 if (String(claimed._id) !== String(submitted._id)) throw new Error("claimed another request than the one submitted");
 const claim = { id: claimed._id, owner: "bench-pagination", attempt: claimed.attempts };
 const location = { requestId: claimed._id, attempt: claimed.attempts, rowsPerChunk: config.rowsPerChunk };

@@ -161,8 +161,6 @@ export const PROBLEMS = define({
   unavailable: { slug: "unavailable", title: "Service unavailable", status: 503 },
 });
 
-export type ProblemName = keyof typeof PROBLEMS;
-
 /** A problem a handler or middleware throws; the problem middleware renders it. */
 export class ProblemError extends Error {
   readonly extensions: Record<string, unknown>;

@@ -11,7 +11,6 @@
  * 2 the command line itself is wrong.
  */
 import { createWriteStream, readFileSync } from "node:fs";
-import process from "node:process";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";

@@ -260,17 +260,14 @@ export class RequestStore {
   }
 
   /**
-   * Atomically takes a claimable request: first one whose lease expired (its worker died, so it
-   * has waited longest), else the oldest pending one that is due. Each findOneAndUpdate is the
-   * lock; change events only wake workers up to try it. Two queries rather than one `$or`: an
-   * `$or` is sorted from indexes only when every branch's index yields the whole sort, so the
+   * Atomically takes a request whose lease expired (its worker died, so it has waited longest);
+   * the worker asks for these before the oldest due pending ones (claimPendingBatch). Each write
+   * is the lock; change events only wake workers up to try it. Two queries rather than one `$or`:
+   * an `$or` is sorted from indexes only when every branch's index yields the whole sort, so the
    * combined claim would sort the whole backlog in memory (see src/requests/README.md).
+   *
+   * Index `running_leases {lease.until}`, partial on status "running": a range in index order over running requests only.
    */
-  async claim(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
-    return (await this.claimExpired(owner, leaseMs, now)) ?? (await this.claimPending(owner, leaseMs, now));
-  }
-
-  /** Index `running_leases {lease.until}`, partial on status "running": a range in index order over running requests only. */
   claimExpired(owner: string, leaseMs: number, now = new Date()): Promise<RequestDocument | null> {
     return this.claimSettingAside(
       { status: RequestStatus.Running, "lease.until": { $lt: now } },

@@ -14,7 +14,7 @@ import { REPO_ROOT } from "../../scripts/lib/paths.ts";
 import { openContext, type AppContext } from "../../src/context.ts";
 import { silentLogger } from "../../src/log.ts";
 import { COLLECTIONS } from "../../src/db.ts";
-import { InvalidDefinitionError, saveDefinition } from "../../src/reports/data-defined/store.ts";
+import { InvalidDefinitionError } from "../../src/reports/data-defined/store.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, testConfig, type TestService } from "../support/service.ts";
 import { loadMflix, readMflix } from "../support/mflix.ts";
@@ -163,22 +163,25 @@ test("a changed definition is picked up; workers in another process see it too",
 });
 
 test('parameters go into expressions as literals: a "$field" string is text, not a field path', async () => {
-  await saveDefinition(definitions, {
-    name: "labelled-long-movies",
-    collection: "movies",
-    description: "Movies at least min_runtime long, each labelled with the given text.",
-    parameters: {
-      type: "object",
-      properties: { min_runtime: { type: "integer", minimum: 0 }, label: { type: "string", maxLength: 50 } },
-      required: ["min_runtime", "label"],
+  await service.context.definitionVersions.save(
+    {
+      name: "labelled-long-movies",
+      collection: "movies",
+      description: "Movies at least min_runtime long, each labelled with the given text.",
+      parameters: {
+        type: "object",
+        properties: { min_runtime: { type: "integer", minimum: 0 }, label: { type: "string", maxLength: 50 } },
+        required: ["min_runtime", "label"],
+      },
+      pipeline: [
+        { $match: { $expr: { $gte: ["$runtime", { $param: "min_runtime" }] } } },
+        { $addFields: { label: { $param: "label" } } },
+        { $sort: { runtime: -1, _id: 1 } },
+      ],
+      columns: [{ name: "title" }, { name: "runtime" }, { name: "label" }],
     },
-    pipeline: [
-      { $match: { $expr: { $gte: ["$runtime", { $param: "min_runtime" }] } } },
-      { $addFields: { label: { $param: "label" } } },
-      { $sort: { runtime: -1, _id: 1 } },
-    ],
-    columns: [{ name: "title" }, { name: "runtime" }, { name: "label" }],
-  });
+    "api",
+  );
   await whenListed("labelled-long-movies");
   const rows = await runReport(service.url, { report_name: "labelled-long-movies", min_runtime: 180, label: "$title" });
   const expected = movies
@@ -294,8 +297,8 @@ test("invalid definitions are rejected with their reasons, and the others keep w
 
 test("saving a definition validates it first; the check route explains without storing", async () => {
   try {
-    await saveDefinition(definitions, { ...base, name: "bad-save", pipeline: [vote, { $out: "x" }] });
-    assert.unreachable("saveDefinition accepted $out");
+    await service.context.definitionVersions.save({ ...base, name: "bad-save", pipeline: [vote, { $out: "x" }] }, "api");
+    assert.unreachable("save accepted $out");
   } catch (error) {
     assert.instance(error, InvalidDefinitionError);
     assert.match((error as Error).message, /\$out is forbidden/);
@@ -315,11 +318,14 @@ test("saving a definition validates it first; the check route explains without s
   assert.is(ok.body.report.name, "good-check");
   assert.is(await definitions.countDocuments({ name: { $in: ["bad-check", "good-check"] } }), 0);
 
-  const saved = await saveDefinition(definitions, {
-    ...base,
-    name: "saved-through-code",
-    pipeline: [vote, { $sort: { title: 1 } }, { $limit: 3 }],
-  });
+  const saved = await service.context.definitionVersions.save(
+    {
+      ...base,
+      name: "saved-through-code",
+      pipeline: [vote, { $sort: { title: 1 } }, { $limit: 3 }],
+    },
+    "api",
+  );
   assert.ok(saved.created);
   await whenListed("saved-through-code");
   const rows = await runReport(service.url, { report_name: "saved-through-code", min_votes: 1000 });

@@ -98,7 +98,7 @@ test("a worker process serves its own /metrics on METRICS_PORT", async () => {
   try {
     const listening = await worker.waitFor((entry) => entry.event === "worker.metrics_listening");
     // The two requests left pending by the previous test.
-    await worker.waitFor((entry) => worker.logs.filter((e) => e.event === "job.completed").length === 2);
+    await worker.waitFor(() => worker.logs.filter((e) => e.event === "job.completed").length === 2);
     const { samples } = await scrape(listening.url as string);
     assert.is(sampleValue(samples, "mongo_reports_requests_finished_total", { report: "every-movie", status: "completed" }), 2);
     assert.is(sampleValue(samples, "mongo_reports_rows_written_total", { report: "every-movie" }), 2 * MOVIES);

@@ -9,7 +9,6 @@ import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ObjectId } from "mongodb";
-import { saveDefinition } from "../../src/reports/data-defined/store.ts";
 import { parseApiKeys } from "../../src/config/api-keys.ts";
 import { COLLECTIONS } from "../../src/db.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
@@ -367,7 +366,7 @@ test("a schedule whose report disappears, or whose body no longer validates, pau
     pipeline: [{ $match: { "imdb.votes": { $gte: { $param: "min_votes" } } } }, { $group: { _id: "$year", movies: { $sum: 1 } } }],
     columns: [{ name: "_id" }, { name: "movies" }],
   };
-  await saveDefinition(definitions, definition);
+  await service.context.definitionVersions.save(definition, "api");
   await service.context.catalogueLoader.refresh();
   const make = async (report: Record<string, unknown>) =>
     new ObjectId((await post(`${service.url}/v1/schedules`, { cron: "* * * * * *", timezone: "UTC", report })).body.id as string);
@@ -376,11 +375,14 @@ test("a schedule whose report disappears, or whose body no longer validates, pau
   const miswritten = await make({ report_name: "top-movies-per-rating" });
   await service.context.database.schedules.updateOne({ _id: miswritten }, { $set: { cron: "every monday" } }); // edited in MongoDB
   // The definition drops its parameter; the seeded theaters-per-city is retired.
-  await saveDefinition(definitions, {
-    ...definition,
-    parameters: { type: "object", properties: {} },
-    pipeline: definition.pipeline.slice(1),
-  });
+  await service.context.definitionVersions.save(
+    {
+      ...definition,
+      parameters: { type: "object", properties: {} },
+      pipeline: definition.pipeline.slice(1),
+    },
+    "api",
+  );
   await definitions.deleteOne({ name: "theaters-per-city" });
   await service.context.catalogueLoader.refresh(); // what every process does each CATALOGUE_RELOAD_MS
   await sleep(1100);

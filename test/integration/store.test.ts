@@ -18,6 +18,11 @@ import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { RequestErrorCode } from "../../src/requests/status.ts";
 import { at, pending } from "../support/queued.ts";
 
+/** Takes one claimable request the way the worker looks: an expired lease first, else the oldest due pending one. */
+async function claimOne(store: RequestStore, owner: string, leaseMs: number, now = new Date()) {
+  return (await store.claimExpired(owner, leaseMs, now)) ?? (await store.claimPending(owner, leaseMs, now));
+}
+
 const test = suite("store");
 let mongo: TestMongo;
 let database: Database;
@@ -57,7 +62,7 @@ test("pending requests are claimed by when they became due (not_before, report_d
   await database.requests.insertMany([dueRetry, c, backingOff, b, nativeNull, a, native] as any);
   const order: string[] = [];
   for (;;) {
-    const doc = await store.claim("me", 30_000, now);
+    const doc = await claimOne(store, "me", 30_000, now);
     if (!doc) break;
     assert.is(doc.status, "running");
     assert.is(doc.attempts, 1);
@@ -74,7 +79,7 @@ test("pending requests are claimed by when they became due (not_before, report_d
 test("submit makes a request due at once; retryLater moves it behind its backoff, and keeps it there until then", async () => {
   const submitted = await store.submit({ report_name: "r", params: {}, output: "json" }, at(10));
   assert.equal(submitted.not_before, at(10));
-  const doc = await store.claim("me", 30_000, at(11));
+  const doc = await claimOne(store, "me", 30_000, at(11));
   assert.equal(doc?._id, submitted._id);
   const claim = { id: submitted._id, owner: "me", attempt: 1 };
   assert.ok(await store.retryLater(claim, { code: "execution", message: "flaky" }, at(60)));
@@ -88,13 +93,13 @@ test("an expired lease is taken before any pending request; a live lease is left
   const live = pending(2, { status: "running", attempts: 1, lease: { owner: "other", until: at(130) } });
   const expired = pending(50, { status: "running", attempts: 1, lease: { owner: "dead", until: at(90) } });
   await database.requests.insertMany([oldPending, live, expired] as any);
-  const first = await store.claim("me", 30_000, now);
+  const first = await claimOne(store, "me", 30_000, now);
   assert.equal(first?._id, expired._id);
   assert.is(first?.attempts, 2, "a retaken request spends an attempt");
   assert.is(first?.lease?.owner, "me");
-  const second = await store.claim("me", 30_000, now);
+  const second = await claimOne(store, "me", 30_000, now);
   assert.equal(second?._id, oldPending._id);
-  assert.is(await store.claim("me", 30_000, now), null, "the live lease stays with its owner");
+  assert.is(await claimOne(store, "me", 30_000, now), null, "the live lease stays with its owner");
   assert.is((await database.requests.findOne({ _id: live._id }))?.lease?.owner, "other");
 });
 
@@ -110,13 +115,13 @@ test("a pending document whose attempts the claim cannot $inc is set aside as er
   };
   const normal = pending(50);
   await database.requests.insertMany([poison, normal] as any);
-  const claimed = await store.claim("me", 30_000, now);
+  const claimed = await claimOne(store, "me", 30_000, now);
   assert.equal(claimed?._id, normal._id, "the normal request is claimed");
   const setAside = await database.requests.findOne({ _id: poison._id as any });
   assert.is(setAside?.status, "error");
   assert.is(setAside?.error?.code, "invalid_document");
   assert.ok(/attempts|\$inc|non-numeric/i.test(setAside?.error?.message ?? ""), setAside?.error?.message);
-  assert.is(await store.claim("me", 30_000, now), null, "and it is never claimed again");
+  assert.is(await claimOne(store, "me", 30_000, now), null, "and it is never claimed again");
 });
 
 test("a running document with an expired lease and a string attempts is set aside; the claim goes on", async () => {
@@ -124,7 +129,7 @@ test("a running document with an expired lease and a string attempts is set asid
   const poison = pending(1, { status: "running", attempts: "x", lease: { owner: "dead", until: at(90) } });
   const normal = pending(50);
   await database.requests.insertMany([poison, normal] as any);
-  const claimed = await store.claim("me", 30_000, now);
+  const claimed = await claimOne(store, "me", 30_000, now);
   assert.equal(claimed?._id, normal._id);
   const setAside = await database.requests.findOne({ _id: poison._id });
   assert.is(setAside?.status, "error");
@@ -151,8 +156,8 @@ test("the seal key is made once per database; its maker seals the requests alrea
 test("the old worker's writes are fenced off once its expired lease is retaken", async () => {
   const doc = pending(1);
   await database.requests.insertOne(doc as any);
-  const firstClaim = await store.claim("first", 1_000, at(10));
-  const retaken = await store.claim("second", 30_000, at(20));
+  const firstClaim = await claimOne(store, "first", 1_000, at(10));
+  const retaken = await claimOne(store, "second", 30_000, at(20));
   assert.equal(retaken?._id, firstClaim?._id);
   const stale = { id: doc._id, owner: "first", attempt: 1 };
   assert.is(await store.renew(stale, 1_000, at(21)), false);
@@ -163,8 +168,8 @@ test("the old worker's writes are fenced off once its expired lease is retaken",
 test("every write of an attempt is fenced by its claim: a zombie worker's late writes match nothing", async () => {
   const doc = pending(1, { not_before: at(1) });
   await database.requests.insertOne(doc as any);
-  await store.claim("zombie", 1_000, at(10));
-  const retaken = await store.claim("successor", 30_000, at(20)); // the zombie's lease ran out at 11
+  await claimOne(store, "zombie", 1_000, at(10));
+  const retaken = await claimOne(store, "successor", 30_000, at(20)); // the zombie's lease ran out at 11
   assert.is(retaken?.lease?.owner, "successor");
   const before = await database.requests.findOne({ _id: doc._id });
   const zombie = { id: doc._id, owner: "zombie", attempt: 1 };

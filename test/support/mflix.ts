@@ -4,7 +4,6 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import process from "node:process";
 import type { Db, Document } from "mongodb";
 import { readExtendedJsonLines } from "../../src/data/ejson-lines.ts";
 import { MFLIX_DIR } from "../../scripts/lib/paths.ts";

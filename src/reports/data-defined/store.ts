@@ -4,8 +4,6 @@
  * one is set aside with its reasons while the others keep working.
  */
 import type { Collection, Document } from "mongodb";
-import type { ReportDefinition } from "../define.ts";
-import type { RejectedReport } from "../registry.ts";
 import { compileDefinition } from "./compile.ts";
 
 export class InvalidDefinitionError extends Error {
@@ -18,35 +16,8 @@ export class InvalidDefinitionError extends Error {
   }
 }
 
-export interface LoadedDefinitions {
-  reports: ReportDefinition<any>[];
-  rejected: RejectedReport[];
-}
-
-export function compileAll(documents: Document[]): LoadedDefinitions {
-  const reports: ReportDefinition<any>[] = [];
-  const rejected: RejectedReport[] = [];
-  for (const document of documents) {
-    const origin = `report_definitions:${String(document._id)}`;
-    const { _id, ...fields } = document;
-    const compiled = compileDefinition(fields, origin);
-    if (compiled.ok) reports.push(compiled.report);
-    else rejected.push({ kind: "data", ...(compiled.name ? { name: compiled.name } : {}), origin, errors: compiled.errors });
-  }
-  return { reports, rejected };
-}
-
 export async function readDefinitions(collection: Collection<Document>): Promise<Document[]> {
   return collection.find({}).sort({ name: 1, _id: 1 }).toArray();
-}
-
-/** Validates, then stores (insert or replace by name). Throws InvalidDefinitionError with every reason. */
-export async function saveDefinition(collection: Collection<Document>, raw: unknown): Promise<{ created: boolean }> {
-  const compiled = compileDefinition(raw);
-  if (!compiled.ok) throw new InvalidDefinitionError(compiled.name, compiled.errors);
-  const document = { ...compiled.definition, updated_at: new Date() };
-  const result = await collection.replaceOne({ name: compiled.definition.name }, document, { upsert: true });
-  return { created: result.upsertedCount > 0 };
 }
 
 /**

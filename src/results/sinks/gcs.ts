@@ -99,7 +99,7 @@ export class GcsCsvSink implements CsvSink {
   private readonly bucket: Bucket;
 
   constructor(
-    private readonly storage: Storage,
+    storage: Storage,
     private readonly config: GcsConfig,
     private readonly options: GcsSinkOptions,
   ) {

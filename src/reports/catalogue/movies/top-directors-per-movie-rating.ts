@@ -2,7 +2,7 @@ import { object, optional } from "superstruct";
 import { defineReport } from "../../define.ts";
 import { limitStage, matchStage, numberRange, rangeMatch } from "../../filters.ts";
 import { movieFilterFields, movieMatch } from "../../movie-filters.ts";
-import { rankKeys, RATING_PRECISION, RUNTIME_PRECISION } from "../../ranking.ts";
+import { rankKeys, RATING_PRECISION } from "../../ranking.ts";
 
 export default defineReport({
   name: "top-directors-per-movie-rating",
