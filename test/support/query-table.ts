@@ -15,7 +15,7 @@ import { removeRequests } from "../../src/requests/removal.ts";
 import { WORKLOAD } from "../../src/requests/queue-depth.ts";
 import { RequestStore } from "../../src/requests/store.ts";
 import { DefinitionVersions } from "../../src/reports/data-defined/versions.ts";
-import { readDefinitions, saveDefinition } from "../../src/reports/data-defined/store.ts";
+import { readDefinitions, seedDefinitions } from "../../src/reports/data-defined/store.ts";
 import { ChunkWriter, deleteChunks, readPage } from "../../src/results/chunks.ts";
 import { ScheduleStore } from "../../src/schedules/store.ts";
 import { WebhookOutbox } from "../../src/webhooks/outbox.ts";
@@ -286,7 +286,7 @@ export const EXERCISES: Record<string, Exercise> = {
   "`report_definitions`: save or seed by name": {
     run: async (ctx) => {
       const definitions = ctx.database.db.collection(COLLECTIONS.definitions);
-      await saveDefinition(definitions, definition("saved"));
+      await seedDefinitions(definitions, [definition("seeded")]);
       await new DefinitionVersions(definitions, ctx.database.db.collection(COLLECTIONS.definitionVersions) as any).save(
         definition("versioned"),
         "api",
