@@ -11,6 +11,7 @@
  */
 import process from "node:process";
 import { suite as uvuSuite, type Test } from "uvu";
+import { recordResult } from "./results.ts";
 import { startedMark, stopStartedSince } from "./started.ts";
 
 type Context = Record<string, any>;
@@ -22,6 +23,10 @@ process.on("exit", () => {
   // uvu sets process.exitCode from the test count when it finishes; this runs after it.
   if (teardownFailures > 0) process.exitCode = 1;
 });
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+}
 
 function report(kind: string, suiteName: string, error: unknown): void {
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -44,11 +49,17 @@ export function suite(name: string): Test {
   const failed = () => setupError !== undefined;
   const wrapped = ((testName: string, handler: Hook) =>
     inner(testName, async (context) => {
-      if (failed()) {
-        const reason = setupError instanceof Error ? setupError.message : String(setupError);
-        throw new Error(`not run: the set-up of suite "${name}" failed: ${reason}`);
+      try {
+        if (failed()) {
+          const reason = setupError instanceof Error ? setupError.message : String(setupError);
+          throw new Error(`not run: the set-up of suite "${name}" failed: ${reason}`);
+        }
+        await handler(context);
+      } catch (error) {
+        recordResult({ kind: "test", suite: name, test: testName, ok: false, error: firstLine(error) });
+        throw error;
       }
-      await handler(context);
+      recordResult({ kind: "test", suite: name, test: testName, ok: true });
     })) as unknown as Test;
   const before = ((hook: Hook) =>
     inner.before(async (context) => {
@@ -68,6 +79,7 @@ export function suite(name: string): Test {
         await hook(context);
       } catch (error) {
         teardownFailures += 1;
+        recordResult({ kind: "teardown", suite: name, error: firstLine(error) });
         report("tear-down", name, error);
         await stopLeftovers(name, mark, "its tear-down failed");
       }
