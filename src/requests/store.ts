@@ -418,16 +418,31 @@ export class RequestStore {
    * long: the driver then closes its connection, so the next renewal goes out on another one
    * rather than queueing behind it. That is why this is an `update` command (in driver 7 only
    * commands and reads take a signal), and why the lease moves by `$max`: a renewal the server
-   * still applies after a later one cannot shorten the lease.
+   * still applies after a later one cannot shorten the lease. `serverLimitMs` bounds the renewal on
+   * the server (`maxTimeMS`, and `wtimeout` for the majority wait), so a struggling primary answers
+   * with an error on the same connection before the signal has to close it: closing connections
+   * is left to a last resort, and a slow primary does not turn into every job reconnecting at once.
    */
-  async renew(claim: Claim, leaseMs: number, now = new Date(), progress?: RequestProgress, signal?: AbortSignal): Promise<boolean> {
+  async renew(
+    claim: Claim,
+    leaseMs: number,
+    now = new Date(),
+    progress?: RequestProgress,
+    signal?: AbortSignal,
+    serverLimitMs?: number,
+  ): Promise<boolean> {
     const update = { $max: { "lease.until": new Date(now.getTime() + leaseMs) }, ...(progress ? { $set: { progress } } : {}) };
     // An unmet write concern (the reply's `writeConcernError` beside ok: 1) throws a
     // MongoWriteConcernError from the driver (7.9 checks every command's reply, db.command's too):
     // the renewal may not survive a failover, so the keeper counts it as failed, not as held.
     // Write errors are not thrown for a raw command: they come back in the reply.
     const reply = await this.requests.db.command(
-      { update: this.requests.collectionName, updates: [{ q: this.fence(claim), u: update }], writeConcern: QUEUE_WRITE_CONCERN },
+      {
+        update: this.requests.collectionName,
+        updates: [{ q: this.fence(claim), u: update }],
+        writeConcern: serverLimitMs === undefined ? QUEUE_WRITE_CONCERN : { ...QUEUE_WRITE_CONCERN, wtimeout: serverLimitMs },
+        ...(serverLimitMs === undefined ? {} : { maxTimeMS: serverLimitMs }),
+      },
       { signal },
     );
     if (Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0) {

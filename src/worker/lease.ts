@@ -71,7 +71,11 @@ export class LeaseKeeper {
     const patienceMs = Math.max(this.heartbeatMs, this.heldUntil - now.getTime());
     const deadline = setTimeout(() => inFlight.abort(new Error(`no answer within ${patienceMs} ms`)), patienceMs);
     try {
-      const held = await this.store.renew(this.claim, this.leaseMs, now, this.progress?.tracker.snapshot(), inFlight.signal);
+      // The server gives up first (at most a heartbeat, and before our patience ends) and says so
+      // on the same connection; the signal, which closes the connection, is the last resort for a
+      // server that does not answer at all (see RequestStore.renew).
+      const serverLimitMs = Math.max(1, Math.min(this.heartbeatMs, Math.floor(patienceMs * 0.8)));
+      const held = await this.store.renew(this.claim, this.leaseMs, now, this.progress?.tracker.snapshot(), inFlight.signal, serverLimitMs);
       this.lastRenewal = Date.now();
       if (held) this.heldUntil = now.getTime() + this.leaseMs;
       else if (!this.stopped) {

@@ -187,9 +187,11 @@ test("every write of an attempt is fenced by its claim: a zombie worker's late w
 test("claims, renewals and every status an attempt writes ask for w: majority", async () => {
   const client = new MongoClient(mongo.uri, { monitorCommands: true });
   const sent: { name: string; writeConcern?: unknown }[] = [];
+  const renewals: Record<string, any>[] = [];
   client.on("commandStarted", (event) => {
     if (["findAndModify", "update"].includes(event.commandName))
       sent.push({ name: event.commandName, writeConcern: event.command.writeConcern });
+    if (event.commandName === "update" && event.command.updates?.[0]?.u?.$max) renewals.push(event.command);
   });
   try {
     const watched = new RequestStore(client.db(mongo.dbName).collection(database.requests.collectionName), store.seal);
@@ -205,6 +207,7 @@ test("claims, renewals and every status an attempt writes ask for w: majority", 
     }
     const [first, second, third] = claims as [any, any, any];
     assert.ok(await watched.renew(first, 1_000, at(10)));
+    assert.ok(await watched.renew(first, 1_000, at(10), undefined, undefined, 700));
     await watched.fillDefaults(first, { output: "json" });
     assert.ok(await watched.complete(first, { row_count: 0, columns: [], attempt: 1, rows_per_chunk: 1 }));
     assert.ok(await watched.retryLater(second, { code: "execution", message: "flaky" }, at(60)));
@@ -214,7 +217,11 @@ test("claims, renewals and every status an attempt writes ask for w: majority", 
     assert.ok(await watched.fail({ id: doc._id, owner: "me", attempt: doc.attempts }, { code: "execution", message: "bad" }));
     await watched.cancel(third.id);
     assert.ok(sent.length >= 11, `${sent.length} writes seen`);
-    for (const write of sent) assert.equal(write.writeConcern, { w: "majority" }, write.name);
+    for (const write of sent) assert.is((write.writeConcern as { w?: string } | undefined)?.w, "majority", write.name);
+    // A renewal with a server limit carries it as maxTimeMS and as the majority wait's wtimeout.
+    const limited = renewals.find((command) => command.maxTimeMS !== undefined);
+    assert.is(limited?.maxTimeMS, 700);
+    assert.equal(limited?.writeConcern, { w: "majority", wtimeout: 700 });
   } finally {
     await client.close();
   }

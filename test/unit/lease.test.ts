@@ -19,10 +19,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * renewals were in flight at once and how many were abandoned.
  */
 function slowStore(renewMs: number, held: () => boolean = () => true) {
-  const seen = { calls: 0, inFlight: 0, maxInFlight: 0, abandoned: 0 };
+  const seen = { calls: 0, inFlight: 0, maxInFlight: 0, abandoned: 0, serverLimits: [] as (number | undefined)[] };
   const store = {
-    renew(_claim: unknown, _leaseMs: number, _now: Date, _progress: unknown, signal?: AbortSignal) {
+    renew(_claim: unknown, _leaseMs: number, _now: Date, _progress: unknown, signal?: AbortSignal, serverLimitMs?: number) {
       seen.calls += 1;
+      seen.serverLimits.push(serverLimitMs);
       seen.inFlight += 1;
       seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
       return new Promise<boolean>((resolve, reject) => {
@@ -51,6 +52,15 @@ test("renewals never overlap: one unanswered when the lease runs out is abandone
   assert.ok(seen.abandoned >= seen.calls - 1, `stuck renewals were abandoned (${seen.abandoned} of ${seen.calls})`);
   assert.is(seen.maxInFlight, 1, "renewals overlapped");
   assert.not.ok(keeper.signal.aborted, "an unanswered renewal is not a lost lease");
+});
+
+test("each renewal asks the server to give up first: a limit of at most a heartbeat, shorter than the client's patience", async () => {
+  const { store, seen } = slowStore(5);
+  const keeper = new LeaseKeeper(store, claim, 5_000, 30, silentLogger);
+  await sleep(120);
+  keeper.stop();
+  assert.ok(seen.serverLimits.length >= 2, `${seen.serverLimits.length} renewals`);
+  for (const limit of seen.serverLimits) assert.ok(limit !== undefined && limit >= 1 && limit <= 30, `server limit ${limit}`);
 });
 
 test("renewals answered in time are not abandoned, and do not overlap", async () => {
