@@ -52,7 +52,7 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
       catalogue: context.catalogue,
       refreshCatalogue: () => context.catalogueLoader.reloadAfterWrite(),
     }),
-    ...openApiRoutes(() => routes, { publicBaseUrl: config.publicBaseUrl }),
+    ...openApiRoutes(() => routes, { publicBaseUrl: config.publicBaseUrl, accessControl: config.apiKeys.size > 0 }),
     ...historyRoutes(context),
     ...reportRoutes({ ...context, waiter, outputs }),
     ...scheduleRoutes({ ...context, outputs }),

@@ -52,18 +52,27 @@ function responses(route: RouteDeclaration): Record<string, unknown> {
   return out;
 }
 
-function operation(route: RouteDeclaration): Record<string, unknown> {
+/** What the document says depends on how this deployment is configured. */
+export interface DocumentOptions {
+  /** API_KEYS is set: operations carry their security requirements and the document its schemes. */
+  accessControl: boolean;
+}
+
+/** The tag a reader looks for first leads; the others follow in the order routes declare them. */
+const LEADING_TAGS = ["reports"];
+
+function operation(route: RouteDeclaration, { accessControl }: DocumentOptions): Record<string, unknown> {
   const scoped = route.access !== "public";
   return {
     operationId: route.operationId,
     summary: route.summary,
-    description: [route.description, scoped ? `Scope: \`${route.access}\` (when API_KEYS is set).` : "Public."]
+    description: [route.description, scoped ? `Scope: \`${route.access}\`${accessControl ? "" : " (when API_KEYS is set)"}.` : "Public."]
       .filter(Boolean)
       .join("\n\n"),
     tags: route.tags,
     "x-scope": route.access,
-    // Access control is off unless API_KEYS is set: a key is then accepted, not required ({}).
-    security: scoped ? [{ bearer: [route.access] }, { apiKey: [route.access] }, {}] : [],
+    // Without API_KEYS no key is asked for: no security requirement (and no Authorize button in /docs).
+    ...(accessControl ? { security: scoped ? [{ bearer: [route.access] }, { apiKey: [route.access] }] : [] } : {}),
     // `problem` is the router's, not OpenAPI's.
     ...(route.parameters?.length ? { parameters: route.parameters.map(({ problem: _problem, ...published }) => published) } : {}),
     ...(route.requestBody
@@ -81,12 +90,15 @@ function operation(route: RouteDeclaration): Record<string, unknown> {
   };
 }
 
-export function buildOpenApi(options: { routes: readonly RouteDeclaration[]; serverUrl?: string }): Record<string, unknown> {
+export function buildOpenApi(
+  options: { routes: readonly RouteDeclaration[]; serverUrl?: string } & Partial<DocumentOptions>,
+): Record<string, unknown> {
+  const settings: DocumentOptions = { accessControl: options.accessControl ?? true };
   const paths: Record<string, Record<string, unknown>> = {};
   const schemas: Record<string, JsonSchema> = { Problem: PROBLEM_SCHEMA };
   for (const problem of Object.values(PROBLEMS)) schemas[problemSchemaName(problem)] = problemTypeSchema(problem);
   for (const route of options.routes) {
-    const described = operation(route);
+    const described = operation(route, settings);
     (paths[toOpenApiPath(route.path)] ??= {})[route.method.toLowerCase()] = described;
     Object.assign(schemas, resolve(route.components ?? {}));
     for (const expansion of resolve(route.expansions ?? [])) {
@@ -112,13 +124,25 @@ export function buildOpenApi(options: { routes: readonly RouteDeclaration[]; ser
         "Asynchronous reports over MongoDB: request a report, poll its status, page through rows. Generated from the routes' own declarations and the live catalogue.",
     },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    tags: documentTags(options.routes),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: {
       schemas,
-      securitySchemes: {
-        bearer: { type: "http", scheme: "bearer", description: "API key, when the deployment sets API_KEYS" },
-        apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
-      },
+      ...(settings.accessControl
+        ? {
+            securitySchemes: {
+              bearer: { type: "http", scheme: "bearer", description: "an API key of this deployment (API_KEYS)" },
+              apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+            },
+          }
+        : {}),
     },
   };
+}
+
+/** Every tag the routes use, the leading ones first (Swagger UI shows tags in this order). */
+function documentTags(routes: readonly RouteDeclaration[]): { name: string }[] {
+  const used = [...new Set(routes.flatMap((route) => route.tags ?? []))];
+  const ordered = [...LEADING_TAGS.filter((tag) => used.includes(tag)), ...used.filter((tag) => !LEADING_TAGS.includes(tag))];
+  return ordered.map((name) => ({ name }));
 }

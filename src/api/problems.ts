@@ -90,7 +90,10 @@ export const PROBLEMS = define({
     slug: "unknown-report",
     title: "Unknown report",
     status: 404,
-    extensions: { available: { type: "array", items: { type: "string" }, description: "the report names that exist here" } },
+    extensions: {
+      available: { type: "array", items: { type: "string" }, description: "the report names that exist here" },
+      did_you_mean: { type: "string", description: "the available name nearest to the one given, when it looks like a typo of it" },
+    },
     required: ["available"],
   },
   noCsv: { slug: "no-csv", title: "No CSV for this report", status: 404 },

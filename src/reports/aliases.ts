@@ -25,8 +25,18 @@ export function resolveRoute(reports: readonly ReportDefinition<any>[], route: s
 }
 
 /** The reports whose routes start with `<prefix>/` (what a 404 on /v1/<prefix>/… lists). */
-export function reportsUnder(reports: readonly ReportDefinition<any>[], prefix: string): string[] {
-  return reports.filter((r) => routesOf(r).some((route) => route.startsWith(`${prefix}/`))).map((r) => r.name);
+/**
+ * The names that answer under `/v1/<prefix>/` (the last segment of each route there), or, without a
+ * prefix, the one-segment routes: what a 404 on such a route should offer, since a report's own name
+ * is not a route under another collection.
+ */
+export function routesUnder(reports: readonly ReportDefinition<any>[], prefix?: string): string[] {
+  const names = reports.flatMap((r) =>
+    routesOf(r)
+      .filter((route) => (prefix === undefined ? !route.includes("/") : route.startsWith(`${prefix}/`)))
+      .map((route) => (prefix === undefined ? route : route.slice(prefix.length + 1))),
+  );
+  return [...new Set(names)].sort();
 }
 
 /** The report's parameter aliases as [alias, canonical] pairs. */

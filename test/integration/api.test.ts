@@ -35,6 +35,22 @@ async function storedRequests(): Promise<number> {
   return service.context.database.requests.countDocuments({});
 }
 
+test("a typo of a report name: 404 with the nearest name; an alias route offers only what answers there", async () => {
+  const typo = await post(`${service.url}/v1/reports`, { report_name: "top-director-per-comment" });
+  assertProblem(typo, 404, "unknown-report");
+  assert.is(typo.body.did_you_mean, "top-directors-per-comment");
+  assert.match(typo.body.detail, /did you mean "top-directors-per-comment"\?/);
+  const route = await post(`${service.url}/v1/movies/director-per-comments`, {});
+  assertProblem(route, 404, "unknown-report");
+  assert.ok(route.body.available.includes("directors-per-comments"), JSON.stringify(route.body.available));
+  assert.ok(route.body.available.includes("top-movies-per-rating"));
+  assert.not.ok(route.body.available.includes("top-directors-per-comment"), "POST /v1/movies/top-directors-per-comment is no route");
+  assert.is(route.body.did_you_mean, "directors-per-comments");
+  const far = await post(`${service.url}/v1/reports`, { report_name: "sales-by-region" });
+  assert.is(far.body.did_you_mean, undefined, "no guess for a name far from every report");
+  assert.is(await storedRequests(), 0);
+});
+
 test("unknown report: 404 listing the available names", async () => {
   const response = await post(`${service.url}/v1/reports`, { report_name: "top-everything" });
   assertProblem(response, 404, "unknown-report");

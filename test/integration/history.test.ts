@@ -116,4 +116,26 @@ test("a bad query parameter is a 400 problem naming the field", async () => {
   }
 });
 
+test("a name alias filters as its report; a name that is no report and finds nothing is a 400 with the nearest name", async () => {
+  const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-directors-per-moving-rating", top: 3 }, alice);
+  assert.is(submitted.status, 202, JSON.stringify(submitted.body));
+  const byAlias = await get(`${service.url}/v1/reports?report_name=top-directors-per-moving-rating`, alice);
+  assert.is(byAlias.status, 200);
+  assert.equal(
+    byAlias.body.items.map((item: any) => [item.id, item.report_name]),
+    [[submitted.body.id, "top-directors-per-movie-rating"]],
+  );
+  const typo = await get(`${service.url}/v1/reports?report_name=top-movie-per-rating`, alice);
+  assert.is(typo.status, 400);
+  assert.equal(typo.body.errors[0].field, "report_name");
+  assert.match(typo.body.errors[0].message, /did you mean "top-movies-per-rating"\?/);
+});
+
+test("with API keys on, the document names its security schemes and each operation's requirement", async () => {
+  const doc = (await get(`${service.url}/openapi.json`)).body;
+  assert.ok(doc.components.securitySchemes.bearer);
+  assert.equal(doc.paths["/v1/reports"].get.security, [{ bearer: ["read"] }, { apiKey: ["read"] }]);
+  assert.equal(doc.paths["/v1/report-definitions"].get.security, [], "a public route needs no key");
+});
+
 test.run();

@@ -46,6 +46,22 @@ test("GET /openapi.json is a valid OpenAPI 3.1 document", async () => {
   assert.is(validator.version, "3.1");
 });
 
+test("without API keys the document asks for none, leads with the reports tag, and its texts survive Markdown", async () => {
+  const doc = (await get(`${service.url}/openapi.json`)).body;
+  assert.is(doc.components.securitySchemes, undefined, "no Authorize button in /docs while keys are off");
+  const operations = Object.values(doc.paths).flatMap((path: any) => Object.values(path)) as any[];
+  assert.ok(operations.every((op) => op.security === undefined));
+  assert.is(doc.tags[0].name, "reports");
+  // Swagger UI renders descriptions as Markdown, where <collection> is taken for an HTML tag and vanishes.
+  const texts = operations.flatMap((op) => [
+    op.summary ?? "",
+    op.description ?? "",
+    ...Object.values(op.responses).flatMap((r: any) => Object.values(r.headers ?? {}).map((h: any) => h.description ?? "")),
+  ]);
+  const lost = texts.map((text: string) => text.replace(/`[^`]*`/g, "")).filter((text: string) => /<[a-z][a-z _-]*>/i.test(text));
+  assert.equal(lost, []);
+});
+
 test("every route the app serves is in the document, with its scope", () => {
   const app = createApp(service.context);
   const routes = app.routes;

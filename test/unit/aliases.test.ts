@@ -10,7 +10,7 @@ import {
   aliasClashes,
   canonicalParameters,
   describeAliases,
-  reportsUnder,
+  routesUnder,
   resolveReportName,
   resolveRoute,
   routesOf,
@@ -49,7 +49,10 @@ test("names and routes resolve to the report; canonical names win", () => {
   assert.is(resolveRoute(reports, "directors"), directors);
   assert.is(resolveRoute(reports, "comments/other"), other);
   assert.is(resolveRoute(reports, "movies/other"), undefined, "a route is declared, not derived from any collection");
-  assert.equal(reportsUnder(reports, "movies"), ["top-directors-per-comment"]);
+  // What answers on /v1/movies/…: the route's own name there, not the report's name.
+  assert.equal(routesUnder(reports, "movies"), ["directors-per-comments"]);
+  assert.equal(routesUnder(reports, "comments"), ["directors-by-comments", "other", "top-directors-per-comment"]);
+  assert.equal(routesUnder(reports), ["directors"], "one-segment routes");
   assert.equal(describeAliases(directors).routes, [
     "/v1/comments/top-directors-per-comment",
     "/v1/comments/directors-by-comments",

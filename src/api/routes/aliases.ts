@@ -7,11 +7,12 @@
  */
 import type { Context } from "koa";
 import type { OutputKind } from "../../requests/document.ts";
-import { reportsUnder, resolveRoute, routesOf } from "../../reports/aliases.ts";
+import { resolveRoute, routesOf, routesUnder } from "../../reports/aliases.ts";
 import type { ReportDefinition } from "../../reports/define.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
 import type { ProblemType } from "../problems.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
+import { unknownReportProblem } from "../unknown-report.ts";
 import type { FieldError } from "../declared-input.ts";
 import { parametersSchemaName, reportBodySchemas, type EnvelopeOptions } from "../report-bodies.ts";
 import { REPRESENTATION_SCHEMAS } from "../../requests/representation.ts";
@@ -60,8 +61,9 @@ export function aliasRoutes(deps: AliasRouteDeps): RouteDeclaration[] {
   const run = (ctx: Context, path: string, prefix?: string) => {
     const report = resolveRoute(deps.catalogue.list(), path);
     if (!report) {
-      const available = prefix ? reportsUnder(deps.catalogue.list(), prefix) : deps.catalogue.list().map((r) => r.name);
-      throw new ProblemError(PROBLEMS.unknownReport, `no report on POST /v1/${path}`, { extensions: { available } });
+      // The names that answer on this very route (POST /v1/<prefix>/<name>), not every report's name.
+      const given = prefix ? path.slice(prefix.length + 1) : path;
+      throw unknownReportProblem(`no report on POST /v1/${path}`, given, routesUnder(deps.catalogue.list(), prefix));
     }
     return deps.submit(ctx, report);
   };
@@ -70,9 +72,9 @@ export function aliasRoutes(deps: AliasRouteDeps): RouteDeclaration[] {
       method: "POST",
       path: "/v1/:collection/:report_name",
       operationId: "submitReportOnCollection",
-      summary: "The design document's per-collection route: POST /v1/<collection>/<report-name>, an alias of POST /v1/reports",
+      summary: "The design document's per-collection route: `POST /v1/{collection}/{report_name}`, an alias of POST /v1/reports",
       description:
-        "Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.",
+        "Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.",
       tags: ["reports"],
       access: "submit",
       parameters: [

@@ -39,7 +39,7 @@ export function csvRoutes(deps: CsvRouteDeps): RouteDeclaration[] {
         200: {
           description: "The CSV (RFC 4180, UTF-8, header row first)",
           content: { [CSV_CONTENT_TYPE.split(";")[0]]: { type: "string" } },
-          headers: { "Content-Disposition": { description: "attachment; filename=<report>-<id>.csv", schema: { type: "string" } } },
+          headers: { "Content-Disposition": { description: '`attachment; filename="{report}-{id}.csv"`', schema: { type: "string" } } },
         },
         303: {
           description: "Redirect to a signed GCS URL",

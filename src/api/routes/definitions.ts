@@ -11,6 +11,7 @@ import { toJsonSchema, type JsonSchema } from "../../reports/json-schema.ts";
 import { DEFINITION_DOCUMENT_SCHEMA } from "../../reports/data-defined/document.ts";
 import type { FieldError } from "../declared-input.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
+import { unknownReportProblem } from "../unknown-report.ts";
 import { jsonContent, ref, route, type RouteDeclaration } from "../route.ts";
 
 /** A definition document whose shape its schema refuses: 422 with every reason, as a refused compilation answers. */
@@ -65,9 +66,11 @@ function describeRejected(entry: RejectedReport): Record<string, unknown> {
 }
 
 function unknownReport(catalogue: ReportCatalogue, name: string): ProblemError {
-  return new ProblemError(PROBLEMS.unknownReport, `no report named ${JSON.stringify(name)}`, {
-    extensions: { available: catalogue.list().map((r) => r.name) },
-  });
+  return unknownReportProblem(
+    `no report named ${JSON.stringify(name)}`,
+    name,
+    catalogue.list().map((r) => r.name),
+  );
 }
 
 /** The schemas of describeReport and describeRejected, for the document. */

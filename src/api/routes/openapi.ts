@@ -4,7 +4,10 @@ import { buildOpenApi } from "../openapi.ts";
 import { jsonContent, route, type RouteDeclaration } from "../route.ts";
 
 /** `allRoutes` returns every route the app serves, these two included. */
-export function openApiRoutes(allRoutes: () => readonly RouteDeclaration[], options: { publicBaseUrl?: string }): RouteDeclaration[] {
+export function openApiRoutes(
+  allRoutes: () => readonly RouteDeclaration[],
+  options: { publicBaseUrl?: string; accessControl: boolean },
+): RouteDeclaration[] {
   return [
     route({
       method: "GET",
@@ -15,7 +18,7 @@ export function openApiRoutes(allRoutes: () => readonly RouteDeclaration[], opti
       access: "public",
       responses: { 200: { description: "OpenAPI 3.1", content: jsonContent({ type: "object", required: ["openapi", "paths"] }) } },
       handler: (ctx) => {
-        ctx.body = buildOpenApi({ routes: allRoutes(), serverUrl: options.publicBaseUrl });
+        ctx.body = buildOpenApi({ routes: allRoutes(), serverUrl: options.publicBaseUrl, accessControl: options.accessControl });
       },
     }),
     route({

@@ -25,6 +25,7 @@ import { readPage } from "../../results/chunks.ts";
 import { callerName, callerVisibility } from "../access.ts";
 import { pageParameters, parsePage, parseWait, waitParameters } from "../pagination.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
+import { unknownReportProblem } from "../unknown-report.ts";
 import { anyReportBody, parametersSchemaName, reportBodySchemas, requestSchemaName } from "../report-bodies.ts";
 import { REPRESENTATION_SCHEMAS, representPage, representRequest, requestPath } from "../../requests/representation.ts";
 import { idParameter, parseId, reportNotFound } from "../request-id.ts";
@@ -77,8 +78,7 @@ export function parseOrProblem(body: Record<string, unknown>, catalogue: ReportC
     return parseSubmission(body, catalogue, options);
   } catch (error) {
     if (error instanceof ValidationError) throw invalid(error.errors);
-    if (error instanceof UnknownReportSubmission)
-      throw new ProblemError(PROBLEMS.unknownReport, error.message, { extensions: { available: error.available } });
+    if (error instanceof UnknownReportSubmission) throw unknownReportProblem(error.message, error.reportName, error.available);
     throw error;
   }
 }

@@ -18,6 +18,7 @@ import type { JsonSchema } from "../../reports/json-schema.ts";
 import { callerName, callerVisibility } from "../access.ts";
 import { pageParameters, parsePage } from "../pagination.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
+import { unknownReportProblem } from "../unknown-report.ts";
 import { requestPath } from "../../requests/representation.ts";
 import { ID_PATTERN } from "../request-id.ts";
 import type { FieldError } from "../declared-input.ts";
@@ -234,7 +235,7 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): RouteDeclaration[] {
         throw invalid(error.errors.map((e) => ({ field: e.field === "output" ? "output" : `report.${e.field}`, message: e.message })));
       }
       if (error instanceof UnknownReportSubmission) {
-        throw new ProblemError(PROBLEMS.unknownReport, error.message, { extensions: { available: error.available } });
+        throw unknownReportProblem(error.message, error.reportName, error.available);
       }
       throw error;
     }
