@@ -11,7 +11,7 @@ import { resolveRoute, routesOf, routesUnder } from "../../reports/aliases.ts";
 import type { ReportDefinition } from "../../reports/define.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
 import type { ProblemType } from "../problems.ts";
-import { PROBLEMS, ProblemError } from "../problems.ts";
+import type { ProblemError } from "../problems.ts";
 import { unknownReportProblem } from "../unknown-report.ts";
 import type { FieldError } from "../declared-input.ts";
 import { parametersSchemaName, reportBodySchemas, type EnvelopeOptions } from "../report-bodies.ts";
