@@ -29,7 +29,7 @@ const TIME_LIMIT_CODES: ReadonlySet<number> = new Set([50]);
  * node shutting down or unreachable, a cursor or plan killed under the query by such events, a
  * write conflict, routing information a shard or mongos found stale, a read preference no member
  * could satisfy for now. The same aggregation can pass once the deployment has settled. It holds
- * every code of driver 7.9's retryable-read and resumable-getMore sets (test/unit/errors.test.ts
+ * every code of driver 7.9's retryable-read and resumable-getMore sets (test/unit/classify-error.test.ts
  * reads them from the installed driver's source), plus codes the driver leaves to the application.
  */
 export const TRANSIENT_SERVER_CODES: ReadonlyMap<number, string> = new Map([

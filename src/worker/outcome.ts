@@ -2,7 +2,7 @@
  * A job's outcome, decided in one place: from what happened to a run (it finished, was cancelled,
  * timed out, lost its lease, was stopped by a shutdown, or failed with an error of some kind) and
  * where the request stands (attempt, limit), what to do with the request. Pure: no database, no
- * clock, so every case is unit-tested (test/unit/outcome.test.ts). The worker applies the answer
+ * clock, so every case is unit-tested (test/unit/worker-outcome.test.ts). The worker applies the answer
  * in one place (`Worker.settle`).
  */
 import type { RequestError } from "../requests/document.ts";

@@ -32,7 +32,7 @@ test("a write error makes the renewal throw", async () => {
 });
 
 // An unmet write concern is not in this reply model: driver 7.9 throws MongoWriteConcernError
-// for it before the store sees the reply (test/integration/store.test.ts shows it with the real
+// for it before the store sees the reply (test/integration/request-store-claim.test.ts shows it with the real
 // driver and a reply carrying writeConcernError).
 
 test.run();

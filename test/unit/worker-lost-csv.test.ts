@@ -2,7 +2,7 @@
  * An attempt that wrote its CSV but could not record its result (its lease was lost, or the
  * request cancelled or deleted meanwhile) removes its own file, without a database: the store,
  * the collection read and the sink are stand-ins (the sinks themselves are tested in
- * test/integration/sinks.test.ts).
+ * test/integration/csv-sinks.test.ts).
  */
 import { suite } from "../support/suite.ts";
 import { quietWorkerConfig, silentEvents } from "../support/worker-deps.ts";

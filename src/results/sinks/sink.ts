@@ -4,7 +4,7 @@
  * abandoned attempt never leaves a file that looks complete. A sink owns everything about its
  * files: writing, the record stored in the request (`StoredCsv`, with the sink's kind), links,
  * reads and removal; adding one means implementing this interface and choosing it in `open.ts`.
- * Every sink passes the same conformance test (test/integration/sinks.test.ts).
+ * Every sink passes the same conformance test (test/integration/csv-sinks.test.ts).
  */
 import type { Readable, Writable } from "node:stream";
 import type { ObjectId } from "mongodb";
