@@ -104,13 +104,27 @@ test("every operation in /openapi.json has a method in the client", () => {
 });
 
 test("submit, wait on the event stream, read every row page by page, download the CSV", async () => {
-  const client = pkg.createClient({ baseUrl: service.url });
+  const sent: string[] = [];
+  const recording: typeof fetch = (input, init) => {
+    const request = new Request(input, init);
+    sent.push(`${request.method} ${new URL(request.url).pathname}${request.headers.get("prefer") ? " (long poll)" : ""}`);
+    return fetch(request);
+  };
+  const client = pkg.createClient({ baseUrl: service.url, fetch: recording });
   const events: string[] = [];
   const request = await client.submit("top-movies-per-rating", { rating: { $gte: 7.5 } }, { output: "both" });
   assert.is(request.last?.status, "pending");
   const final = await request.wait({ timeoutMs: 60_000, onEvent: (e) => events.push(e.kind === "status" ? e.status.status : "progress") });
   assert.is(final.status, "completed", JSON.stringify(final.error));
   assert.is(events.at(-1), "completed", `events seen: ${events.join(", ")}`);
+  assert.ok(
+    sent.some((line) => line.endsWith("/events")),
+    sent.join("\n"),
+  );
+  assert.not.ok(
+    sent.some((line) => line.endsWith("(long poll)")),
+    `waited on the stream alone:\n${sent.join("\n")}`,
+  );
 
   const rows: Record<string, unknown>[] = [];
   for await (const row of request.rows({ pageSize: 10 })) rows.push(row);

@@ -34,13 +34,21 @@ def test_every_operation_in_the_document_has_a_method(base_url):
 
 
 def test_submit_wait_rows_download(base_url, db, tmp_path):
-    with Client(base_url) as client:
+    sent = []
+
+    def record(request: httpx.Request) -> None:
+        sent.append(f"{request.method} {request.url.path}" + (" (long poll)" if "prefer" in request.headers else ""))
+
+    http = httpx.Client(base_url=base_url, timeout=30, event_hooks={"request": [record]})
+    with Client(base_url, http=http) as client:
         events = []
         request = client.submit(REPORT, rating={"$gte": 7.5}, output="both")
         assert request.last["status"] == "pending"
         final = request.wait(timeout=60, on_event=lambda kind, data: events.append(data.get("status", kind)))
         assert final["status"] == "completed", final.get("error")
         assert events and events[-1] == "completed", events
+        assert any(line.endswith("/events") for line in sent), sent
+        assert not any(line.endswith("(long poll)") for line in sent), f"waited on the stream alone: {sent}"
 
         rows = list(request.rows(page_size=10))
         expected = db["movies"].count_documents({"imdb.rating": {"$gte": 7.5}})
