@@ -25,9 +25,9 @@ export interface BackgroundOptions {
 
 export function startBackground(context: AppContext, options: BackgroundOptions = {}): Background {
   const { config, log } = context;
-  const worker = new Worker(context, options.onUnreachable);
-  // Webhooks go out wherever jobs run.
+  // Webhooks go out wherever jobs run: a worker that finishes a request with a callback wakes this one.
   const webhooks = new WebhookDispatcher({ ...context, requests: context.database.requests });
+  const worker = new Worker({ ...context, onDeliveryDue: () => webhooks.wake() }, options.onUnreachable);
   // One process at a time purges (see worker/retention.ts); the lock names this worker.
   const retention = new RetentionSweeper({
     database: context.database,

@@ -14,7 +14,6 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { RequestDocument } from "../requests/document.ts";
-import { isFinal } from "../requests/status.ts";
 import type { RequestEvents } from "../requests/events.ts";
 import type { RequestStore } from "../requests/store.ts";
 import { postWebhook } from "./deliver.ts";
@@ -86,12 +85,11 @@ export class WebhookDispatcher implements BackgroundService {
   /** Without WEBHOOK_SECRET no request can carry a callback (the API refuses it): nothing to start. */
   start(): void {
     if (!this.deps.config.webhookSecret) return;
-    this.unsubscribe = this.deps.events.subscribe({
-      change: (event) => {
-        if (isFinal(event.status)) this.wake();
-      },
-      resync: () => this.wake(),
-    });
+    // Not woken by every final status event: with 50 processes that was 50 claims per finished
+    // request, callback or not, nearly all finding nothing. The worker that settles a request with
+    // a pending delivery wakes its own process's dispatcher (wake(), see main/background.ts); a
+    // request finished elsewhere (a cancel through the API) waits at most one sweep.
+    this.unsubscribe = this.deps.events.subscribe({ resync: () => this.wake() });
     this.loop.start();
   }
 

@@ -49,6 +49,8 @@ export interface WorkerDeps {
   log: Logger;
   /** Where CSV output goes (requests with output csv or both). */
   csvSink?: CsvSink;
+  /** Called when this worker has given a request with a pending webhook delivery its final status. */
+  onDeliveryDue?: () => void;
   /** Told of each claim and how each attempt ended. */
   metrics?: Metrics;
 }
@@ -279,6 +281,8 @@ export class Worker implements BackgroundService {
       attempts,
       log.child({ report_name: doc.report_name, ms: Date.now() - startedAt }),
     );
+    // Its webhook is due now: this process's dispatcher delivers it (no other process is woken).
+    if (doc.callback?.state === "pending" && (ended === "completed" || ended === "error")) this.deps.onDeliveryDue?.();
     const { rows, bytes } = progress.snapshot();
     this.deps.metrics?.jobEnded({
       reportName: doc.report_name,

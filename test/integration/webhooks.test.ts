@@ -66,8 +66,9 @@ function verify(delivery: { headers: Record<string, unknown>; body: string }): a
 
 test("a receiver failing twice then accepting gets three signed attempts with one webhook-id; the status shows the outcome", async () => {
   receiver.script.push(500, 503);
-  const worker = new Worker(service.context);
   const webhooks = new WebhookDispatcher({ ...service.context, requests: service.context.database.requests });
+  // As in a worker process (main/background.ts): the worker that finishes the request wakes the dispatcher.
+  const worker = new Worker({ ...service.context, onDeliveryDue: () => webhooks.wake() });
   worker.start();
   webhooks.start();
   try {
