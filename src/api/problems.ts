@@ -96,7 +96,8 @@ export const PROBLEMS = define({
     },
     required: ["available"],
   },
-  noCsv: { slug: "no-csv", title: "No CSV for this report", status: 404 },
+  // 409, not 404: the request exists; its output (json) conflicts with asking for its file.
+  noCsv: { slug: "no-csv", title: "No CSV for this report", status: 409 },
   scheduleNotFound: { slug: "schedule-not-found", title: "Schedule not found", status: 404 },
   versionNotFound: { slug: "version-not-found", title: "Version not found", status: 404 },
   // 405

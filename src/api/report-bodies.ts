@@ -38,9 +38,14 @@ function bodies(report: ReportDefinition<any>, { outputs, callbacks }: EnvelopeO
     if (target)
       properties[alias] = { ...target, description: `alias of ${canonical}${target.description ? `: ${target.description}` : ""}` };
   }
-  const exclusive = Object.entries(report.aliases?.parameters ?? {}).map(([alias, canonical]) => ({
-    not: { required: [alias, canonical] },
-  }));
+  // Every two names of one parameter (its own and each alias) exclude each other, aliases of the same one included.
+  const namesOf = new Map<string, string[]>();
+  for (const [alias, canonical] of Object.entries(report.aliases?.parameters ?? {})) {
+    namesOf.set(canonical, [...(namesOf.get(canonical) ?? [canonical]), alias]);
+  }
+  const exclusive = [...namesOf.values()].flatMap((names) =>
+    names.flatMap((a, i) => names.slice(i + 1).map((b) => ({ not: { required: [a, b] } }))),
+  );
   const envelope = {
     report_name: names.length > 1 ? { type: "string", enum: names } : { type: "string", const: report.name },
     output: {

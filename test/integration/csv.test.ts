@@ -89,7 +89,7 @@ test('"output": "both" gives pages of rows and the CSV', async () => {
 test("the download route explains what it cannot serve", async () => {
   const json = await submitAndWait({ report_name: "csv-awkward" });
   const noCsv = await get(`${service.url}/v1/reports/${json.id}/csv`);
-  assert.is(noCsv.status, 404);
+  assert.is(noCsv.status, 409);
   assert.is(noCsv.headers.get("content-type"), "application/problem+json");
   assert.ok(noCsv.body.type.endsWith("/no-csv"));
 

@@ -169,6 +169,20 @@ test("a reversed range is refused with 400 naming both bounds, and a date typo s
   assert.is(await stored(), before);
 });
 
+test("two aliases of one parameter in one body are refused, as the schema says", async () => {
+  const both = await post(`${service.url}/v1/movies-per-rating`, {
+    report_name: "top-movies-per-rating",
+    movie_released_at: { $gt: 1990 },
+    time_range: { $lt: 2000 },
+  });
+  assertProblem(both, 400, "invalid-parameters");
+  const schema = (await get(`${service.url}/openapi.json`)).body.components.schemas["ReportParameters.top-movies-per-rating"];
+  assert.ok(
+    schema.allOf.some((s: any) => s.not.required.includes("movie_released_at") && s.not.required.includes("time_range")),
+    JSON.stringify(schema.allOf),
+  );
+});
+
 test("a body that is not JSON is refused with 415 before anything reads it", async () => {
   const response = await request(`${service.url}/v1/reports`, {
     method: "POST",

@@ -1067,7 +1067,7 @@ export interface components {
             /** @constant */
             title?: "No CSV for this report";
             /** @constant */
-            status?: 404;
+            status?: 409;
         } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Schedule not found */
         "Problem.schedule-not-found": {
@@ -2742,7 +2742,7 @@ export interface components {
                 include?: string[];
                 exclude?: string[];
             };
-        } & (unknown & unknown & unknown & unknown & {
+        } & (unknown & unknown & unknown & unknown & unknown & {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2862,7 +2862,7 @@ export interface components {
                 include?: string[];
                 exclude?: string[];
             };
-        } & (unknown & unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown);
         /**
          * @description Movies ranked by IMDb rating (ties: more votes first, then title). Movies without a numeric rating are left out.
          * @example {
@@ -2967,7 +2967,7 @@ export interface components {
                 include?: string[];
                 exclude?: string[];
             };
-        } & (unknown & unknown & unknown & unknown & {
+        } & (unknown & unknown & unknown & unknown & unknown & {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3078,7 +3078,7 @@ export interface components {
                 include?: string[];
                 exclude?: string[];
             };
-        } & (unknown & unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown);
         /**
          * @description Writers ranked by the average IMDb rating of their movies or by movie count (rank_by). Names are as credited, role included, e.g. "Phil Dike (story)". Ties: the other measure, then name.
          * @example {
@@ -7515,22 +7515,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.forbidden"];
                 };
             };
-            /** @description Report not found; No CSV for this report */
+            /** @description Report not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.report-not-found"] | components["schemas"]["Problem.no-csv"];
+                    "application/problem+json": components["schemas"]["Problem.report-not-found"];
                 };
             };
-            /** @description CSV not available; CSV stored elsewhere; CSV has no download link */
+            /** @description No CSV for this report; CSV not available; CSV stored elsewhere; CSV has no download link */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.csv-not-ready"] | components["schemas"]["Problem.csv-elsewhere"] | components["schemas"]["Problem.csv-not-downloadable"];
+                    "application/problem+json": components["schemas"]["Problem.no-csv"] | components["schemas"]["Problem.csv-not-ready"] | components["schemas"]["Problem.csv-elsewhere"] | components["schemas"]["Problem.csv-not-downloadable"];
                 };
             };
             /** @description CSV no longer available */
