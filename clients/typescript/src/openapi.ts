@@ -114,8 +114,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * The design document's per-collection route: POST /v1/<collection>/<report-name>, an alias of POST /v1/reports
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * The design document's per-collection route: `POST /v1/{collection}/{report_name}`, an alias of POST /v1/reports
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -159,7 +159,7 @@ export interface paths {
         put?: never;
         /**
          * Comments per calendar month (or year), in UTC, oldest first, with how many distinct people commented and on how many distinct movies.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -181,7 +181,7 @@ export interface paths {
         put?: never;
         /**
          * Commenters (by email) ranked by number of comments, with distinct movies and first/last comment dates (ties: email). Includes commenters who are not registered users.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -203,7 +203,7 @@ export interface paths {
         put?: never;
         /**
          * Movies ranked by number of comments (ties: title, then id). Comments on movies that are not in the movies collection are left out.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -225,7 +225,7 @@ export interface paths {
         put?: never;
         /**
          * Directors ranked by the number of comments on their movies (ties: more movies first, then name). A comment on a movie with several directors counts once for each.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -269,7 +269,7 @@ export interface paths {
         put?: never;
         /**
          * Alias of top-directors-per-comment: Directors ranked by the number of comments on their movies (ties: more movies first, then name). A comment on a movie with several directors counts once for each.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -291,7 +291,7 @@ export interface paths {
         put?: never;
         /**
          * Genres ranked by the average IMDb rating of their movies, with movie count and average runtime (ties: more movies first, then genre). A movie counts once in each of its genres.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -313,7 +313,7 @@ export interface paths {
         put?: never;
         /**
          * Movies per year or per decade (by the movie's year), with average IMDb rating and runtime, oldest period first. A movie without a numeric rating is counted but not averaged.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -335,7 +335,7 @@ export interface paths {
         put?: never;
         /**
          * Alias of top-movies-per-rating: Movies ranked by IMDb rating (ties: more votes first, then title). Movies without a numeric rating are left out.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -357,7 +357,7 @@ export interface paths {
         put?: never;
         /**
          * Actors (movie cast) ranked by the average IMDb rating of their movies or by movie count (rank_by). Ties: the other measure, then name. Movies without a numeric rating are left out.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -379,7 +379,7 @@ export interface paths {
         put?: never;
         /**
          * Directors ranked by the average IMDb rating of their movies, with average runtime and movie count (ties: more movies first, then name).
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -401,7 +401,7 @@ export interface paths {
         put?: never;
         /**
          * Alias of top-directors-per-movie-rating: Directors ranked by the average IMDb rating of their movies, with average runtime and movie count (ties: more movies first, then name).
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -423,7 +423,7 @@ export interface paths {
         put?: never;
         /**
          * Movies ranked by IMDb rating (ties: more votes first, then title). Movies without a numeric rating are left out.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -445,7 +445,7 @@ export interface paths {
         put?: never;
         /**
          * Writers ranked by the average IMDb rating of their movies or by movie count (rank_by). Names are as credited, role included, e.g. "Phil Dike (story)". Ties: the other measure, then name.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -805,7 +805,7 @@ export interface paths {
         put?: never;
         /**
          * Cities ranked by number of theaters (a city is a city name within a state; ties: state, then city).
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -827,7 +827,7 @@ export interface paths {
         put?: never;
         /**
          * US states ranked by number of theaters, with how many distinct cities have one (ties: state code).
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -849,7 +849,7 @@ export interface paths {
         put?: never;
         /**
          * Registered users with their comment activity (users joined to comments by email), most active first (ties: email). Users without comments are listed with 0 unless a comments range excludes them.
-         * @description Every report answers on /v1/<its collection>/<its name> (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
+         * @description Every report answers on `/v1/{its collection}/{its name}` (and each name alias); a report may declare more routes, such as /v1/movies/directors-per-comments. Each is listed as its own path with its exact body.
          *
          *     Scope: `submit` (when API_KEYS is set).
          */
@@ -1059,6 +1059,8 @@ export interface components {
             status?: 404;
             /** @description the report names that exist here */
             available: string[];
+            /** @description the available name nearest to the one given, when it looks like a typo of it */
+            did_you_mean?: string;
         } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description No CSV for this report */
         "Problem.no-csv": {
@@ -7469,7 +7471,7 @@ export interface operations {
             /** @description The CSV (RFC 4180, UTF-8, header row first) */
             200: {
                 headers: {
-                    /** @description attachment; filename=<report>-<id>.csv */
+                    /** @description `attachment; filename="{report}-{id}.csv"` */
                     "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
