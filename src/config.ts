@@ -43,6 +43,12 @@ function setting<const S extends Setting<any, any>>(declaration: S): S {
   return declaration;
 }
 
+/** A comma-separated list, trimmed, without empty entries. */
+const commaList = (list: string | undefined) =>
+  (list ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
 const hoursToMs = (hours: number | undefined) => (hours ?? 0) * 3_600_000;
 const secondsToMs = (seconds: number | undefined) => (seconds ?? 0) * 1000;
 
@@ -154,6 +160,20 @@ export const SETTINGS = {
     type: text(),
     doc: "extra folders of code-defined report modules (`<collection>/<name>.js`), `:`-separated",
     value: (dirs: string | undefined) => (dirs ?? "").split(path.delimiter).filter((dir) => dir.trim() !== ""),
+  }),
+  definitionCollections: setting({
+    env: "DEFINITION_COLLECTIONS",
+    type: text(),
+    default: "movies,comments,theaters",
+    doc: "the collections data-defined reports may read or join, comma-separated (never the service's own collections nor `system.*`)",
+    value: (list: string | undefined) => commaList(list),
+  }),
+  hiddenFields: setting({
+    env: "HIDDEN_FIELDS",
+    type: text(),
+    default: "password",
+    doc: "field names that never leave in a report's rows (removed at any depth, every report, JSON and files) and that report definitions may not name, comma-separated",
+    value: (list: string | undefined) => commaList(list),
   }),
   createDataIndexes: setting({
     env: "CREATE_DATA_INDEXES",

@@ -13,6 +13,7 @@ import { RequestEvents } from "./requests/events.ts";
 import { loadRequestSeal, sealExisting } from "./requests/seal.ts";
 import { RequestStore } from "./requests/store.ts";
 import { DefinitionVersions } from "./reports/data-defined/versions.ts";
+import { definitionPolicy } from "./reports/data-defined/document.ts";
 import { LiveCatalogue } from "./reports/live.ts";
 import { DataIndexKeeper } from "./reports/data-indexes.ts";
 import { ReportRegistry } from "./reports/registry.ts";
@@ -68,7 +69,11 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
       lock: new DistributedLock(database.db.collection<LockDocument>(COLLECTIONS.locks), "data_indexes", owner, 30 * 60_000),
     });
     const definitions = database.db.collection(COLLECTIONS.definitions);
-    const definitionVersions = new DefinitionVersions(definitions, database.db.collection(COLLECTIONS.definitionVersions));
+    const definitionVersions = new DefinitionVersions(
+      definitions,
+      database.db.collection(COLLECTIONS.definitionVersions),
+      definitionPolicy(config),
+    );
     const catalogueLoader = new LiveCatalogue(catalogue, {
       definitions,
       versions: definitionVersions,

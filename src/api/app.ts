@@ -45,8 +45,8 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
   // Server-sent events: one batched read per second of every followed request (progress).
   const watch = new RequestWatch(context.database.requests, context.events, 1000, log.child({ part: "watch" }));
   const routes: RouteDeclaration[] = [
-    ...healthRoutes(context.database),
-    ...definitionRoutes(context.catalogue, { datasetNote: config.datasetNote }),
+    ...healthRoutes(context.database, log),
+    ...definitionRoutes(context.catalogue, { datasetNote: config.datasetNote, policy: context.definitionVersions.policy }),
     ...definitionVersionRoutes({
       versions: context.definitionVersions,
       catalogue: context.catalogue,

@@ -51,7 +51,7 @@ export class LiveCatalogue {
       throw new Error(builtIn.rejected.map((r) => `${r.origin}: ${r.errors.join("; ")}`).join("\n"));
     }
     if (this.options.seed !== false) {
-      const inserted = await seedDefinitions(this.options.definitions, await loadSeedDefinitions());
+      const inserted = await seedDefinitions(this.options.definitions, await loadSeedDefinitions(), this.options.versions.policy);
       if (inserted.length > 0) this.options.log.info("catalogue.seeded", { definitions: inserted });
     }
     await this.refresh();

@@ -97,11 +97,30 @@ export function classifyError(error: unknown): ClassifiedError {
       error: { code: RequestErrorCode.Timeout, message: `the report ran past its time limit: ${error.message}`, details: server },
     };
   }
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return {
     kind: isTransient(error) ? "transient" : "permanent",
-    error: { code: RequestErrorCode.Execution, message, ...(server ? { details: server } : {}) },
+    error: { code: RequestErrorCode.Execution, message: withoutServerPaths(errorText(error)), ...(server ? { details: server } : {}) },
   };
+}
+
+/** An error as one line of text: its name and message. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * An absolute file path: a `/` that starts a token (after the start, a space, a quote, a bracket
+ * or `=`), up to the next space, quote or bracket. A URL's path follows its host, and `gs://` or
+ * `https://` follow a colon, so URLs are left alone.
+ */
+const SERVER_PATH = /(^|[\s'"`([{=,])\/[^\s'"`)\]},]*/g;
+
+/**
+ * `message` without absolute paths of the server's file system (where the local sink writes, a
+ * module's location): a request's error is read by clients. The worker logs the whole error.
+ */
+export function withoutServerPaths(message: string): string {
+  return message.replace(SERVER_PATH, (_match, before: string) => `${before}<server path>`);
 }
 
 export function isTransient(error: unknown): boolean {

@@ -8,6 +8,7 @@ import type { OutputKind, ReportResult } from "../requests/document.ts";
 import type { ReportDefinition } from "../reports/define.ts";
 import { usableAsDeclared } from "../reports/data-indexes.ts";
 import { ChunkWriter, deleteChunks, type ChunkDocument } from "../results/chunks.ts";
+import { withoutHiddenFields } from "../results/hidden-fields.ts";
 import { CsvExport, type CsvStats } from "../results/csv.ts";
 import { rowRounder } from "../results/precision.ts";
 import type { CsvSink, StoredCsv } from "../results/sinks/sink.ts";
@@ -30,6 +31,8 @@ export interface ExecuteOptions {
   csvSink?: CsvSink;
   /** Neutralise formula-like text cells in the CSV (default true; see results/csv.ts). */
   csvFormulaGuard?: boolean;
+  /** Field names removed from every row at any depth before it is written (HIDDEN_FIELDS). */
+  hiddenFields?: readonly string[];
   /** Told how the CSV export went (rows, bytes, sink writes, backpressure waits). */
   onCsvStats?: (stats: CsvStats) => void;
   /** A result of one chunk up to this many bytes comes back in `rows` instead of being written (0: always written). */
@@ -80,8 +83,10 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
     // Numbers of columns that declare a precision are rounded in the row itself, so every output shows one value.
     const round = rowRounder(report.columns);
     progress?.phase("aggregating");
-    for await (const row of cursor) {
+    const hidden = new Set(options.hiddenFields ?? []);
+    for await (const found of cursor) {
       options.signal.throwIfAborted();
+      const row = withoutHiddenFields(found, hidden);
       round?.(row);
       if (writer) await writer.add(row);
       if (csv) await csv.add(row);

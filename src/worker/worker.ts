@@ -29,7 +29,7 @@ import type { CsvSink } from "../results/sinks/sink.ts";
 import { removeStoredFiles } from "../requests/removal.ts";
 import { AnnouncedWork } from "./announced-work.ts";
 import { ClaimPacer } from "./claim-pacer.ts";
-import { classifyError } from "./errors.ts";
+import { classifyError, errorText } from "./errors.ts";
 import { executeReport } from "./execute.ts";
 import { readPreferenceOf, reportRead } from "../config/report-reads.ts";
 import { LeaseKeeper, LeaseLostError } from "./lease.ts";
@@ -270,6 +270,8 @@ export class Worker implements BackgroundService {
       end = result ? { kind: "finished" } : { kind: "attempts_exhausted" };
     } catch (error) {
       end = runEnd(error, keeper.signal);
+      // The request's error is what a client may read (no server paths: see classifyError); the log has it whole.
+      if (end.kind === "failed" && end.error.error.message !== errorText(error)) log.warn("job.error_detail", { error });
     } finally {
       keeper.stop();
     }
@@ -339,6 +341,7 @@ export class Worker implements BackgroundService {
         output: envelope.output,
         csvSink: this.deps.csvSink,
         csvFormulaGuard: config.csv.formulaGuard,
+        hiddenFields: config.hiddenFields,
         onCsvStats: (stats) => log.info("job.csv_written", { ...stats }),
         progress,
       });

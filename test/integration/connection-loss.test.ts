@@ -50,6 +50,10 @@ test("API and worker ride out a 10 s outage and lose nothing", async () => {
   assert.is((await get(`${service.url}/healthz`)).status, 200, "alive");
   const ready = await get(`${service.url}/readyz`);
   assert.is(ready.status, 503, "not ready while the database is unreachable");
+  assert.not.ok(
+    /\d+\.\d+\.\d+\.\d+|:\d{2,5}\b|localhost/.test(JSON.stringify(ready.body)),
+    `no host or port: ${JSON.stringify(ready.body)}`,
+  );
   const refused = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 4 });
   assert.is(refused.status, 503, JSON.stringify(refused.body));
   assert.ok(refused.headers.get("content-type")?.startsWith("application/problem+json"));

@@ -173,6 +173,7 @@ test("a sink that cannot write: the attempt fails, is retried, and ends in error
     assert.is(done.body.error.code, "execution");
     assert.ok(done.body.error.message.includes("CsvExportError"), done.body.error.message);
     assert.ok(done.body.error.message.includes("ENOTDIR"), done.body.error.message);
+    assert.not.ok(done.body.error.message.includes(blocked), `no server path: ${done.body.error.message}`);
     // The worker is still up: a json request on the same service completes.
     const next = await post(`${broken.url}/v1/reports`, { report_name: "csv-awkward" });
     const ok = await get(`${broken.url}/v1/reports/${next.body.id}?wait=20`);
@@ -254,6 +255,31 @@ test("formula guard: text cells that a spreadsheet would run are quoted with ', 
     { name: "Plain Person", text: "+1 agreed" },
   ]);
   assert.is(lines.csv, `name,text\r\n"'=HYPERLINK(""http://example.com"",""x"")",harmless\r\nPlain Person,'+1 agreed\r\n`);
+});
+
+test("HIDDEN_FIELDS: a field named password never leaves in rows or files, at any depth, whatever the report", async () => {
+  await service.context.database.db.collection("accounts").insertMany([
+    {
+      _id: 1 as any,
+      name: "ann",
+      password: "$2b$12$hash-a",
+      profile: { password: "nested", city: "Oslo" },
+      logins: [{ at: 1, password: "p" }],
+    },
+  ]);
+  service.context.catalogue.add(
+    defineReport({
+      name: "csv-accounts",
+      collection: "accounts",
+      description: "Whole account documents, as a careless report would return them",
+      params: object({}),
+      pipeline: () => [{ $project: { _id: 0 } }],
+      columns: [{ name: "name" }, { name: "password" }, { name: "profile" }, { name: "logins" }],
+    }),
+  );
+  const { rows, csv } = await csvOf(service.url, { report_name: "csv-accounts" });
+  assert.equal(rows, [{ name: "ann", profile: { city: "Oslo" }, logins: [{ at: 1 }] }]);
+  assert.not.ok(/hash-a|nested|"p"/.test(csv), csv);
 });
 
 test("CSV_FORMULA_GUARD=false writes text cells as they are", async () => {

@@ -190,7 +190,7 @@ test("concurrent first saves: the current definition ends at the newest version,
     );
 });
 
-test("with access control on, writes need the admin scope; reads stay open", async () => {
+test("with access control on, writes need the admin scope; versions need the read scope", async () => {
   const key = "admin-key-for-tests";
   const submitter = "submit-key-for-tests";
   const keyed = await startTestService(mongo, {
@@ -209,7 +209,8 @@ test("with access control on, writes need the admin scope; reads stay open", asy
     assert.is((await request(base, { method: "DELETE" })).status, 401);
     assert.is((await post(`${base}/versions/1/restore`, {})).status, 401);
     assert.is((await request(base, { method: "PUT", json: v1, headers: { Authorization: `Bearer ${submitter}` } })).status, 403);
-    assert.is((await get(`${base}/versions`)).status, 200);
+    assert.is((await get(`${base}/versions`)).status, 401, "versions, retired ones too, are not discovery");
+    assert.is((await get(`${base}/versions`, { Authorization: `Bearer ${submitter}` })).status, 200);
     const allowed = await request(base, { method: "PUT", json: v1, headers: { Authorization: `Bearer ${key}` } });
     assert.is(allowed.status, 200, JSON.stringify(allowed.body));
     assert.is(allowed.body.version, 6);

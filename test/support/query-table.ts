@@ -14,6 +14,9 @@ import { recordKey, deleteKeysOf, forgetKey } from "../../src/requests/idempoten
 import { removeRequests } from "../../src/requests/removal.ts";
 import { WORKLOAD } from "../../src/requests/queue-depth.ts";
 import { RequestStore } from "../../src/requests/store.ts";
+import { loadRequestSeal, sealExisting } from "../../src/requests/seal.ts";
+import { definitionPolicy } from "../../src/reports/data-defined/document.ts";
+import { loadConfig } from "../../src/config.ts";
 import { DefinitionVersions } from "../../src/reports/data-defined/versions.ts";
 import { readDefinitions, seedDefinitions } from "../../src/reports/data-defined/store.ts";
 import { ChunkWriter, deleteChunks, readPage } from "../../src/results/chunks.ts";
@@ -129,6 +132,7 @@ export interface ExerciseContext {
   store: RequestStore;
 }
 
+const POLICY = definitionPolicy(loadConfig({}));
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
 const pendingDoc = (extra: Document = {}) => ({
   _id: new ObjectId(),
@@ -286,13 +290,20 @@ export const EXERCISES: Record<string, Exercise> = {
   "`report_definitions`: save or seed by name": {
     run: async (ctx) => {
       const definitions = ctx.database.db.collection(COLLECTIONS.definitions);
-      await seedDefinitions(definitions, [definition("seeded")]);
-      await new DefinitionVersions(definitions, ctx.database.db.collection(COLLECTIONS.definitionVersions) as any).save(
+      await seedDefinitions(definitions, [definition("seeded")], POLICY);
+      await new DefinitionVersions(definitions, ctx.database.db.collection(COLLECTIONS.definitionVersions) as any, POLICY).save(
         definition("versioned"),
         "api",
       );
     },
     residual: ["$or"],
+  },
+  "`report_keys`: the request seal's key, read (or made) once per process (`requests/seal.ts`)": {
+    run: (ctx) => loadRequestSeal(ctx.database.db.collection(COLLECTIONS.keys) as any),
+  },
+  "`report_requests`: seal the requests written before requests were sealed (`sealExisting`)": {
+    setup: (ctx) => ctx.database.requests.insertOne(pendingDoc() as any),
+    run: (ctx) => sealExisting(ctx.database.requests, ctx.store.seal),
   },
   "`report_definitions`: load all (catalogue reload)": {
     run: (ctx) => readDefinitions(ctx.database.db.collection(COLLECTIONS.definitions)),
@@ -312,6 +323,7 @@ export const EXERCISES: Record<string, Exercise> = {
       const versions = new DefinitionVersions(
         ctx.database.db.collection(COLLECTIONS.definitions),
         ctx.database.db.collection(COLLECTIONS.definitionVersions) as any,
+        POLICY,
       );
       await versions.list("r");
       await versions.latestVersion("r");

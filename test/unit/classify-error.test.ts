@@ -4,7 +4,7 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { MongoNetworkError, MongoNetworkTimeoutError, MongoServerError, MongoServerSelectionError } from "mongodb";
-import { classifyError, RETRYABLE_LABELS, retryDelayMs, TRANSIENT_SERVER_CODES } from "../../src/worker/errors.ts";
+import { classifyError, RETRYABLE_LABELS, retryDelayMs, TRANSIENT_SERVER_CODES, withoutServerPaths } from "../../src/worker/errors.ts";
 import { ValidationError } from "../../src/reports/validation.ts";
 import { UnknownReportError } from "../../src/reports/registry.ts";
 import { CsvExportError } from "../../src/results/csv.ts";
@@ -129,6 +129,19 @@ test("backoff doubles per attempt, jittered within [0.5, 1.5), capped at an hour
     retryDelayMs(1_000, 40, () => 0.5),
     3_600_000,
   );
+});
+
+test("a request's error never shows an absolute server path; URLs and plain text stay", () => {
+  const failure = new CsvExportError(
+    "/srv/csv/reports/x.attempt-1.csv",
+    new Error("EEXIST: file already exists, mkdir '/srv/csv/reports'"),
+  );
+  const { error } = classifyError(failure);
+  assert.is(error.message, "CsvExportError: writing the CSV to <server path> failed: EEXIST: file already exists, mkdir '<server path>'");
+  for (const kept of ["gs://bucket/reports/a.csv", "https://example.com/a/b", "a/b", "ratio 1/2", "no paths here"]) {
+    assert.is(withoutServerPaths(kept), kept);
+  }
+  assert.is(withoutServerPaths("open (/tmp/x) and [/var/y]"), "open (<server path>) and [<server path>]");
 });
 
 test.run();

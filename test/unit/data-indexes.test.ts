@@ -5,6 +5,10 @@ import { object } from "superstruct";
 import { defineReport, type ReportDefinition } from "../../src/reports/define.ts";
 import { createIndexCommand, requiredIndexes } from "../../src/reports/data-indexes.ts";
 import { compileDefinition } from "../../src/reports/data-defined/compile.ts";
+import { definitionPolicy } from "../../src/reports/data-defined/document.ts";
+import { loadConfig } from "../../src/config.ts";
+
+const POLICY = definitionPolicy(loadConfig({}));
 
 const test = suite("data indexes (declarations)");
 
@@ -49,14 +53,17 @@ test("a data-defined report may index its own collection or one in lookups, noth
     columns: [{ name: "theaterId" }],
     lookups: ["movies"],
   };
-  const ok = compileDefinition({
-    ...base,
-    indexes: [{ key: { "location.address.zipcode": 1 } }, { collection: "movies", key: { year: -1 } }],
-  });
+  const ok = compileDefinition(
+    {
+      ...base,
+      indexes: [{ key: { "location.address.zipcode": 1 } }, { collection: "movies", key: { year: -1 } }],
+    },
+    POLICY,
+  );
   assert.ok(ok.ok && ok.report.indexes?.length === 2);
-  const elsewhere = compileDefinition({ ...base, indexes: [{ collection: "users", key: { email: 1 } }] });
+  const elsewhere = compileDefinition({ ...base, indexes: [{ collection: "users", key: { email: 1 } }] }, POLICY);
   assert.ok(!elsewhere.ok && elsewhere.errors.some((e) => e.includes("neither the report's collection nor in lookups")));
-  const badKey = compileDefinition({ ...base, indexes: [{ key: {} }] });
+  const badKey = compileDefinition({ ...base, indexes: [{ key: {} }] }, POLICY);
   assert.ok(!badKey.ok && badKey.errors.some((e) => e.includes("names no field")));
 });
 

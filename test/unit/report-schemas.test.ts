@@ -23,6 +23,10 @@ import {
 import { toJsonSchema, UnsupportedStructError } from "../../src/reports/json-schema.ts";
 import { choice, dateRange, nameList, numberRange, topN } from "../../src/reports/filters.ts";
 import { compileDefinition } from "../../src/reports/data-defined/compile.ts";
+import { definitionPolicy } from "../../src/reports/data-defined/document.ts";
+import { loadConfig } from "../../src/config.ts";
+
+const POLICY = definitionPolicy(loadConfig({}));
 
 const test = suite("reports: schemas and templates");
 
@@ -100,6 +104,7 @@ test("absent optional values vanish with the objects, arrays and stages they emp
       { from: { type: "integer" }, genres: { type: "list" }, top: { type: "integer", minimum: 1 } },
       { sort: { a: 1 } },
     ),
+    POLICY,
   );
   assert.ok(compiled.ok, JSON.stringify(!compiled.ok && compiled.errors));
   if (!compiled.ok) return;
@@ -131,7 +136,7 @@ test("parameter schema errors name the property and the rule", () => {
   ];
   for (const [properties, reason] of cases) {
     const name = Object.keys(properties)[0];
-    const compiled = compileDefinition(definition([{ $limit: { $param: name } }], properties));
+    const compiled = compileDefinition(definition([{ $limit: { $param: name } }], properties), POLICY);
     assert.not.ok(compiled.ok);
     if (compiled.ok) continue;
     assert.ok(
@@ -139,12 +144,18 @@ test("parameter schema errors name the property and the rule", () => {
       `${JSON.stringify(properties)}: ${JSON.stringify(compiled.errors)}`,
     );
   }
-  const required = compileDefinition({
-    ...definition([{ $limit: 1 }]),
-    parameters: { type: "object", properties: {}, required: ["ghost"] },
-  });
+  const required = compileDefinition(
+    {
+      ...definition([{ $limit: 1 }]),
+      parameters: { type: "object", properties: {}, required: ["ghost"] },
+    },
+    POLICY,
+  );
   assert.ok(!required.ok && required.errors.some((e) => /"ghost" is not a declared property/.test(e)));
-  const example = compileDefinition(definition([{ $limit: { $param: "n" } }], { n: { type: "integer" } }, { example: { n: "five" } }));
+  const example = compileDefinition(
+    definition([{ $limit: { $param: "n" } }], { n: { type: "integer" } }, { example: { n: "five" } }),
+    POLICY,
+  );
   assert.ok(!example.ok && example.errors.some((e) => /^example\.n: /.test(e)), JSON.stringify(example));
 });
 

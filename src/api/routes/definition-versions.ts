@@ -6,7 +6,6 @@
  * when access control is on; reads stay public, like the rest of discovery.
  */
 import type { Context } from "koa";
-import { compileDefinition } from "../../reports/data-defined/compile.ts";
 import { InvalidDefinitionError } from "../../reports/data-defined/store.ts";
 import type { DefinitionVersion, DefinitionVersions } from "../../reports/data-defined/versions.ts";
 import type { JsonSchema } from "../../reports/json-schema.ts";
@@ -139,7 +138,7 @@ export function definitionVersionRoutes(deps: DefinitionVersionRouteDeps): Route
       throw error;
     }
     await deps.refreshCatalogue();
-    const compiled = compileDefinition(body);
+    const compiled = deps.versions.compile(body);
     ctx.status = saved.created ? 201 : 200;
     ctx.set("Location", definitionPath(name));
     ctx.body = {
@@ -208,7 +207,8 @@ export function definitionVersionRoutes(deps: DefinitionVersionRouteDeps): Route
       path: "/v1/report-definitions/:name/versions",
       operationId: "listReportDefinitionVersions",
       summary: "Every version of a data-defined report, oldest first, and which one serves",
-      access: "public",
+      // Versions hold every definition ever stored, retired ones too: not discovery, a read.
+      access: "read",
       parameters: [nameParameter],
       responses: {
         200: {
@@ -244,7 +244,8 @@ export function definitionVersionRoutes(deps: DefinitionVersionRouteDeps): Route
       path: "/v1/report-definitions/:name/versions/:version",
       operationId: "getReportDefinitionVersion",
       summary: "One version of a data-defined report, with its document",
-      access: "public",
+      // Versions hold every definition ever stored, retired ones too: not discovery, a read.
+      access: "read",
       parameters: [nameParameter, versionParameter],
       responses: { 200: { description: "The version", content: jsonContent(ref("DefinitionVersionDocument")) } },
       problems: [PROBLEMS.invalidVersion, PROBLEMS.versionNotFound],

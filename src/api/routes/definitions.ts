@@ -6,6 +6,7 @@
 import type { RejectedReport, ReportCatalogue } from "../../reports/registry.ts";
 import { COLUMN_TYPES, type ReportDefinition } from "../../reports/define.ts";
 import { compileDefinition } from "../../reports/data-defined/compile.ts";
+import type { DefinitionPolicy } from "../../reports/data-defined/document.ts";
 import { describeAliases, resolveReportName } from "../../reports/aliases.ts";
 import { toJsonSchema, type JsonSchema } from "../../reports/json-schema.ts";
 import { DEFINITION_DOCUMENT_SCHEMA } from "../../reports/data-defined/document.ts";
@@ -152,9 +153,11 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
 export interface DiscoveryOptions {
   /** A sentence about the data the reports run over (DATASET_NOTE; the demo data's description under `npm start`). */
   datasetNote?: string;
+  /** What a definition may reach (DEFINITION_COLLECTIONS, HIDDEN_FIELDS): checks answer as a save would. */
+  policy: DefinitionPolicy;
 }
 
-export function definitionRoutes(catalogue: DiscoverableCatalogue, options: DiscoveryOptions = {}): RouteDeclaration[] {
+export function definitionRoutes(catalogue: DiscoverableCatalogue, options: DiscoveryOptions): RouteDeclaration[] {
   return [
     route({
       method: "GET",
@@ -239,7 +242,7 @@ export function definitionRoutes(catalogue: DiscoverableCatalogue, options: Disc
         if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
           throw new ProblemError(PROBLEMS.invalidBody, "send the report definition document as a JSON object");
         }
-        const compiled = compileDefinition(body);
+        const compiled = compileDefinition(body, options.policy);
         if (!compiled.ok) {
           throw new ProblemError(PROBLEMS.invalidDefinition, compiled.errors.join("; "), {
             extensions: { ...(compiled.name ? { name: compiled.name } : {}), errors: compiled.errors },

@@ -1,5 +1,6 @@
 /** Liveness (the process answers) and readiness (it can reach MongoDB right now). */
 import type { Database } from "../../db.ts";
+import type { Logger } from "../../log.ts";
 import { jsonContent, route, type RouteDeclaration } from "../route.ts";
 
 const statusBody = (values: string[], withDetail = false) => ({
@@ -9,7 +10,7 @@ const statusBody = (values: string[], withDetail = false) => ({
   required: ["status", ...(withDetail ? ["detail"] : [])],
 });
 
-export function healthRoutes(database: Database): RouteDeclaration[] {
+export function healthRoutes(database: Database, log?: Logger): RouteDeclaration[] {
   return [
     route({
       method: "GET",
@@ -40,7 +41,9 @@ export function healthRoutes(database: Database): RouteDeclaration[] {
           ctx.body = { status: "ready" };
         } catch (error) {
           ctx.status = 503;
-          ctx.body = { status: "unavailable", detail: error instanceof Error ? error.message : String(error) };
+          // The driver's message names the database's host and port: logged, never sent (the route is public).
+          log?.warn("readiness.database_unreachable", { error });
+          ctx.body = { status: "unavailable", detail: "the database did not answer" };
         }
       },
     }),

@@ -7,7 +7,8 @@ import type { Document } from "mongodb";
 import { validate } from "superstruct";
 import { columnProblems, indexProblems, type ReportDefinition } from "../define.ts";
 import { toFieldErrors } from "../validation.ts";
-import { collectionProblem, DefinitionDocument } from "./document.ts";
+import { collectionProblem, DefinitionDocument, type DefinitionPolicy } from "./document.ts";
+import { hiddenFieldProblems } from "./hidden-fields.ts";
 import { compileParameters } from "./parameters.ts";
 import { checkTemplate, renderTemplate } from "./template.ts";
 
@@ -15,7 +16,7 @@ export type CompileResult =
   | { ok: true; report: ReportDefinition<Record<string, unknown>>; definition: DefinitionDocument }
   | { ok: false; name?: string; errors: string[] };
 
-export function compileDefinition(raw: unknown, origin?: string): CompileResult {
+export function compileDefinition(raw: unknown, policy: DefinitionPolicy, origin?: string): CompileResult {
   const name =
     raw && typeof raw === "object" && typeof (raw as { name?: unknown }).name === "string" ? (raw as { name: string }).name : undefined;
   const [shapeError, definition] = validate(raw, DefinitionDocument);
@@ -23,13 +24,19 @@ export function compileDefinition(raw: unknown, origin?: string): CompileResult 
     return { ok: false, name, errors: toFieldErrors(shapeError).map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)) };
   }
   const errors: string[] = [];
-  const collection = collectionProblem(definition.collection);
+  const collection = collectionProblem(definition.collection, policy);
   if (collection) errors.push(`collection: ${collection}`);
   const lookups = definition.lookups ?? [];
   for (const lookup of lookups) {
-    const problem = collectionProblem(lookup);
+    const problem = collectionProblem(lookup, policy);
     if (problem) errors.push(`lookups: ${problem}`);
   }
+  errors.push(
+    ...hiddenFieldProblems(definition.pipeline, policy, "pipeline"),
+    ...hiddenFieldProblems(definition.columns, policy, "columns"),
+    ...hiddenFieldProblems(definition.sort ?? {}, policy, "sort"),
+    ...hiddenFieldProblems(definition.indexes ?? [], policy, "indexes"),
+  );
   const indexes = definition.indexes ?? [];
   errors.push(...indexProblems(indexes));
   for (const index of indexes) {

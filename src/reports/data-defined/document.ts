@@ -29,10 +29,28 @@ const COLLECTION_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$/;
 /** Collections a definition may neither read nor join: the service's own state. */
 export const PRIVATE_COLLECTIONS: readonly string[] = Object.values(COLLECTIONS);
 
-export function collectionProblem(name: string): string | undefined {
+/**
+ * What a deployment lets definitions reach (DEFINITION_COLLECTIONS, HIDDEN_FIELDS): collections
+ * come from an allow-list, so a definition written by an admin key cannot hand another key the
+ * contents of a collection nobody meant to report on (user accounts, say); hidden fields are refused.
+ */
+export interface DefinitionPolicy {
+  collections: readonly string[];
+  hiddenFields: readonly string[];
+}
+
+export function definitionPolicy(config: { definitionCollections: readonly string[]; hiddenFields: readonly string[] }): DefinitionPolicy {
+  return { collections: config.definitionCollections, hiddenFields: config.hiddenFields };
+}
+
+/** Why a definition may not read `name`; with a policy, only its collections are allowed. */
+export function collectionProblem(name: string, policy?: DefinitionPolicy): string | undefined {
   if (!COLLECTION_NAME.test(name)) return `${JSON.stringify(name)} is not a collection name`;
   if (name.startsWith("system.")) return `${JSON.stringify(name)} is a system collection`;
   if (PRIVATE_COLLECTIONS.includes(name)) return `${JSON.stringify(name)} holds the service's own state and cannot be reported on`;
+  if (policy && !policy.collections.includes(name)) {
+    return `${JSON.stringify(name)} is not among the collections definitions may read (DEFINITION_COLLECTIONS: ${policy.collections.join(", ") || "none"})`;
+  }
   return undefined;
 }
 

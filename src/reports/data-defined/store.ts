@@ -5,6 +5,7 @@
  */
 import type { Collection, Document } from "mongodb";
 import { compileDefinition } from "./compile.ts";
+import { collectionProblem, type DefinitionPolicy } from "./document.ts";
 
 export class InvalidDefinitionError extends Error {
   override name = "InvalidDefinitionError";
@@ -24,10 +25,16 @@ export async function readDefinitions(collection: Collection<Document>): Promise
  * Inserts the definitions the service ships, unless a definition of that name exists: an operator
  * who edited a seeded report keeps the edit across restarts. Idempotent, so every process runs it.
  */
-export async function seedDefinitions(collection: Collection<Document>, seeds: Record<string, unknown>[]): Promise<string[]> {
+export async function seedDefinitions(
+  collection: Collection<Document>,
+  seeds: Record<string, unknown>[],
+  policy: DefinitionPolicy,
+): Promise<string[]> {
   const inserted: string[] = [];
   for (const seed of seeds) {
-    const compiled = compileDefinition(seed);
+    // A deployment whose DEFINITION_COLLECTIONS leaves out a seed's collection does not get that seed.
+    if (collectionProblem(String(seed.collection), policy)) continue;
+    const compiled = compileDefinition(seed, policy);
     // A shipped seed that does not validate is a bug in this repository, not in the data.
     if (!compiled.ok) throw new InvalidDefinitionError(compiled.name, compiled.errors);
     const document = { ...compiled.definition, source: "seed" };

@@ -13,8 +13,8 @@
 import type { Collection, Document } from "mongodb";
 import type { ReportDefinition } from "../define.ts";
 import type { RejectedReport } from "../registry.ts";
-import { compileDefinition } from "./compile.ts";
-import { DefinitionDocument } from "./document.ts";
+import { compileDefinition, type CompileResult } from "./compile.ts";
+import { DefinitionDocument, type DefinitionPolicy } from "./document.ts";
 import { InvalidDefinitionError } from "./store.ts";
 
 export type VersionSource = "api" | "restore" | "seed" | "manual";
@@ -53,7 +53,14 @@ export class DefinitionVersions {
   constructor(
     private readonly definitions: Collection<Document>,
     private readonly versions: Collection<DefinitionVersion>,
+    /** What definitions may reach in this deployment (DEFINITION_COLLECTIONS, HIDDEN_FIELDS). */
+    readonly policy: DefinitionPolicy,
   ) {}
+
+  /** Checks a definition against this deployment's policy: every route and loader compiles through here. */
+  compile(raw: unknown, origin?: string): CompileResult {
+    return compileDefinition(raw, this.policy, origin);
+  }
 
   async latestVersion(name: string): Promise<DefinitionVersion | null> {
     return this.versions.findOne({ name }, { sort: { version: -1 } });
@@ -76,7 +83,7 @@ export class DefinitionVersions {
    * InvalidDefinitionError (with every reason) and changes nothing when it does not validate.
    */
   async save(raw: unknown, source: VersionSource, restoredFrom?: number): Promise<{ version: number; created: boolean }> {
-    const compiled = compileDefinition(raw);
+    const compiled = this.compile(raw);
     if (!compiled.ok) throw new InvalidDefinitionError(compiled.name, compiled.errors);
     const content = definitionContent(compiled.definition);
     const name = compiled.definition.name;
@@ -154,7 +161,7 @@ export class DefinitionVersions {
     for (const document of documents) {
       const origin = `report_definitions:${String(document._id)}`;
       const { _id, ...fields } = document;
-      const compiled = compileDefinition(fields, origin);
+      const compiled = this.compile(fields, origin);
       if (compiled.ok) {
         const known =
           typeof document.version === "number" ? recorded.get(versionId(compiled.definition.name, document.version)) : undefined;
@@ -164,7 +171,7 @@ export class DefinitionVersions {
       }
       const name = compiled.name;
       const fallback = name ? await this.latestVersion(name) : null;
-      const serving = fallback ? compileDefinition(fallback.definition, `${origin}@${fallback.version}`) : undefined;
+      const serving = fallback ? this.compile(fallback.definition, `${origin}@${fallback.version}`) : undefined;
       if (fallback && serving?.ok) {
         reports.push({ ...serving.report, version: fallback.version });
         rejected.push({ kind: "data", name, origin, errors: compiled.errors, serving_version: fallback.version });
