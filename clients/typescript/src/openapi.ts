@@ -535,7 +535,7 @@ export interface paths {
         };
         /**
          * Every version of a data-defined report, oldest first, and which one serves
-         * @description Public.
+         * @description Scope: `read` (when API_KEYS is set).
          */
         get: operations["listReportDefinitionVersions"];
         put?: never;
@@ -555,7 +555,7 @@ export interface paths {
         };
         /**
          * One version of a data-defined report, with its document
-         * @description Public.
+         * @description Scope: `read` (when API_KEYS is set).
          */
         get: operations["getReportDefinitionVersion"];
         put?: never;
@@ -6703,6 +6703,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.unauthorized"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                };
+            };
             /** @description Unknown report; Not found */
             404: {
                 headers: {
@@ -6710,6 +6730,17 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -6766,6 +6797,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.invalid-version"];
                 };
             };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.unauthorized"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                };
+            };
             /** @description Version not found; Not found */
             404: {
                 headers: {
@@ -6773,6 +6824,17 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem.version-not-found"] | components["schemas"]["Problem.not-found"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
