@@ -35,7 +35,7 @@ const SSE_EVENT = {
   type: "object",
   properties: {
     event: { type: "string", enum: ["status", "progress"] },
-    id: { type: "string", pattern: "^\\d+\\.[123]$" },
+    id: { type: "string", pattern: "^[0-9]{1,6}\\.[123]$" },
     data: { type: "string", description: "the status body (or the progress) as JSON" },
     retry: { type: "integer", minimum: 0 },
   },
@@ -61,7 +61,7 @@ export function eventRoutes(deps: EventRouteDeps): RouteDeclaration[] {
           name: "Last-Event-ID",
           in: "header",
           description: "resume: the transitions after this event id are sent first",
-          schema: { type: "string", pattern: "^\\d+\\.[123]$" },
+          schema: { type: "string", pattern: "^[0-9]{1,6}\\.[123]$" },
         },
       ],
       responses: {
