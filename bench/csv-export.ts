@@ -4,7 +4,7 @@
  *   npm run build:dev && node dist/bench/csv-export.js [rows]
  *
  * Two measurements, each in its own process so its peak RSS (the kernel's VmHWM) is its own:
- *  1. "export path": the worker's CSV code (CsvExport → csv-stringify → sink) fed by a row
+ *  1. "export path": the worker's CSV code (FileExport with the CSV format → sink) fed by a row
  *     generator, to GCS (fake-gcs-server, default 8 MiB upload chunks) and to the local sink.
  *     This is the part of a worker whose memory must not grow with the result.
  *  2. "worker end to end": the real worker process (dist/workers/node.js) running a csv request
@@ -23,7 +23,8 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { MongoClient, ObjectId } from "mongodb";
 import { loadConfig } from "../src/config.ts";
-import { CsvExport } from "../src/results/csv.ts";
+import { CSV } from "../src/results/csv.ts";
+import { FileExport } from "../src/results/export.ts";
 import { openCsvSink } from "../src/results/sinks/open.ts";
 import { REPO_ROOT } from "../scripts/lib/paths.ts";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
@@ -100,7 +101,7 @@ async function child(): Promise<void> {
   const rows = Number(process.env.BENCH_ROWS);
   const config = loadConfig();
   const sink = await openCsvSink(config.csv);
-  const columns = ["n", "label", "at", "tags", "nested", "filler"];
+  const columns = ["n", "label", "at", "tags", "nested", "filler"].map((name) => ({ name }));
   const filler = "x".repeat(200);
   const memory = sampleMemory();
   // How long timers (a lease heartbeat, say) can be kept waiting while the export runs.
@@ -108,7 +109,7 @@ async function child(): Promise<void> {
   loopDelay.enable();
   const started = Date.now();
   const requestId = new ObjectId();
-  const exporter = await CsvExport.start(sink, { requestId, reportName: "csv-bench", attempt: 1, columns });
+  const exporter = await FileExport.start(sink, { requestId, reportName: "csv-bench", attempt: 1, columns }, CSV);
   for (let n = 0; n < rows; n++) {
     await exporter.add({
       n,
@@ -189,7 +190,7 @@ async function endToEnd(rows: number, gcs: FakeGcs): Promise<Record<string, unkn
             .collection("report_requests")
             .insertOne({ report_name: "csv-bench", params: {}, output: "csv", status: "pending" });
         }
-        if (line.event === "job.csv_written") csv = line;
+        if (line.event === "job.file_written" && line.format === "csv") csv = line;
         if (line.event === "job.completed")
           resolve({
             ok: true,

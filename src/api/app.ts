@@ -6,7 +6,7 @@
 import Koa from "koa";
 import { koaBody } from "koa-body";
 import type { AppContext } from "../context.ts";
-import type { OutputKind } from "../requests/document.ts";
+import { OUTPUTS, type NamedOutput } from "../requests/output.ts";
 import { StatusWaiter } from "../requests/waiter.ts";
 import { RequestWatch } from "../requests/watch.ts";
 import { accessGuard } from "./access.ts";
@@ -17,6 +17,7 @@ import { rateLimitGuard } from "./rate-limit.ts";
 import type { RouteDeclaration } from "./route.ts";
 import { routeMiddleware } from "./router.ts";
 import { csvRoutes } from "./routes/csv.ts";
+import { downloadRoutes } from "./routes/download.ts";
 import { definitionVersionRoutes } from "./routes/definition-versions.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -37,10 +38,10 @@ export interface ApiApp {
   close(): void;
 }
 
-export function createApp(context: AppContext, options: { outputs?: readonly OutputKind[] } = {}): ApiApp {
+export function createApp(context: AppContext, options: { outputs?: readonly NamedOutput[] } = {}): ApiApp {
   const { config, log } = context;
   // Every context has a CSV sink (GCS, or the local directory), so every output is deliverable.
-  const outputs = options.outputs ?? ["json", "csv", "both"];
+  const outputs = options.outputs ?? OUTPUTS;
   const waiter = new StatusWaiter(context.events);
   // Server-sent events: one batched read per second of every followed request (progress).
   const watch = new RequestWatch(context.database.requests, context.events, 1000, log.child({ part: "watch" }));
@@ -57,6 +58,7 @@ export function createApp(context: AppContext, options: { outputs?: readonly Out
     ...reportRoutes({ ...context, waiter, outputs }),
     ...scheduleRoutes({ ...context, outputs }),
     ...csvRoutes(context),
+    ...downloadRoutes(context),
     ...metricsRoutes(context.metrics, config.apiKeys.size > 0 ? "admin" : "public"),
     ...eventRoutes({ store: context.store, watch, heartbeatMs: config.sseHeartbeatMs }),
   ];

@@ -98,6 +98,14 @@ export const PROBLEMS = define({
   },
   // 409, not 404: the request exists; its output (json) conflicts with asking for its file.
   noCsv: { slug: "no-csv", title: "No CSV for this report", status: 409 },
+  // 409 like no-csv: the request exists; the format asked for is not among the files it stored.
+  noFile: {
+    slug: "no-file",
+    title: "No file of that format",
+    status: 409,
+    extensions: { formats: { type: "array", items: { type: "string" }, description: "the formats the request stored" } },
+    required: ["formats"],
+  },
   scheduleNotFound: { slug: "schedule-not-found", title: "Schedule not found", status: 404 },
   versionNotFound: { slug: "version-not-found", title: "Version not found", status: 404 },
   // 405
@@ -118,6 +126,14 @@ export const PROBLEMS = define({
     required: ["status_of_request"],
   },
   csvElsewhere: { slug: "csv-elsewhere", title: "CSV stored elsewhere", status: 409 },
+  fileNotReady: {
+    slug: "file-not-ready",
+    title: "File not available",
+    status: 409,
+    extensions: { status_of_request: statusOfRequest, error: requestError },
+    required: ["status_of_request"],
+  },
+  fileElsewhere: { slug: "file-elsewhere", title: "File stored elsewhere", status: 409 },
   csvNotDownloadable: {
     slug: "csv-not-downloadable",
     title: "CSV has no download link",
@@ -129,6 +145,7 @@ export const PROBLEMS = define({
   codeDefinedReport: { slug: "code-defined-report", title: "Code-defined report", status: 409 },
   // 410
   csvGone: { slug: "csv-gone", title: "CSV no longer available", status: 410 },
+  fileGone: { slug: "file-gone", title: "File no longer available", status: 410 },
   // 413, 415
   payloadTooLarge: { slug: "payload-too-large", title: "Request body too large", status: 413 },
   unsupportedMediaType: { slug: "unsupported-media-type", title: "Unsupported media type", status: 415 },

@@ -7,6 +7,7 @@ import type { ReportDefinition } from "../reports/define.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
 import { toJsonSchema, type JsonSchema } from "../reports/json-schema.ts";
 import { ref } from "./route.ts";
+import { outputSchema, type NamedOutput } from "../requests/output.ts";
 
 export const requestSchemaName = (report: ReportDefinition<any>) => `ReportRequest.${report.name}`;
 export const parametersSchemaName = (report: ReportDefinition<any>) => `ReportParameters.${report.name}`;
@@ -21,7 +22,7 @@ export const CALLBACK_URL_SCHEMA: JsonSchema = {
 
 /** What the deployment accepts in a request envelope: `callback_url` only where webhooks are configured. */
 export interface EnvelopeOptions {
-  outputs: readonly string[];
+  outputs: readonly NamedOutput[];
   /** WEBHOOK_SECRET is set: callbacks are offered (and otherwise absent from the document, and refused). */
   callbacks: boolean;
 }
@@ -48,12 +49,7 @@ function bodies(report: ReportDefinition<any>, { outputs, callbacks }: EnvelopeO
   );
   const envelope = {
     report_name: names.length > 1 ? { type: "string", enum: names } : { type: "string", const: report.name },
-    output: {
-      type: "string",
-      enum: [...outputs],
-      default: "json",
-      description: "json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two",
-    },
+    output: outputSchema(outputs),
     ...(callbacks ? { callback_url: CALLBACK_URL_SCHEMA } : {}),
   };
   const common = {

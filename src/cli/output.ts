@@ -4,8 +4,9 @@
  * result, and a full pipe slows the reading of pages down rather than growing memory.
  */
 import { once } from "node:events";
-import type { Writable } from "node:stream";
-import { csvStringifier, renderCell, toRecord } from "../results/csv.ts";
+import type { Transform, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { CSV, renderCell } from "../results/csv.ts";
 
 export type Format = "table" | "json" | "csv";
 export const FORMATS: readonly Format[] = ["table", "json", "csv"];
@@ -42,19 +43,22 @@ async function writeCsv(
   out: Writable,
 ): Promise<number> {
   let count = 0;
-  let stringifier: ReturnType<typeof csvStringifier> | undefined;
   let names = columns;
+  let encoder: Transform | undefined;
+  let done: Promise<void> | undefined;
+  const start = (header: readonly string[]) => {
+    encoder = CSV.encoder(header.map((name) => ({ name })));
+    done = pipeline(encoder, out, { end: false });
+    return encoder;
+  };
   for await (const row of rows) {
     names ??= Object.keys(row);
-    stringifier ??= csvStringifier(names);
-    stringifier.write(toRecord(row, names));
+    const csv = encoder ?? start(names);
+    if (!csv.write(row)) await once(csv, "drain");
     count++;
-    let chunk: string | null;
-    while ((chunk = stringifier.read() as string | null) !== null) await write(out, chunk);
   }
-  stringifier ??= csvStringifier(names ?? []);
-  stringifier.end();
-  for await (const chunk of stringifier) await write(out, String(chunk));
+  (encoder ?? start(names ?? [])).end();
+  await done;
   return count;
 }
 

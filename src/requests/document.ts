@@ -5,18 +5,37 @@
  */
 import type { ReportRead } from "../config/report-reads.ts";
 import type { Document, ObjectId } from "mongodb";
-import { defaulted, enums, optional, record, string, type, unknown, size, type Infer } from "superstruct";
+import { array, defaulted, enums, optional, record, string, type, union, unknown, size, type Infer } from "superstruct";
+import type { FormatName } from "../results/formats/format.ts";
+import { OUTPUTS, OUTPUT_PARTS, type OutputKind } from "./output.ts";
 import type { RequestErrorCode, RequestStatus } from "./status.ts";
 
-/** json: rows paged through the API; csv: one CSV file (GCS or local); both: the two. */
-export const OUTPUTS = ["json", "csv", "both"] as const;
-export type OutputKind = (typeof OUTPUTS)[number];
+/** json: rows paged through the API; csv, ndjson, xlsx, parquet: one stored file; both; or a list (see output.ts). */
+export { OUTPUTS, type OutputKind } from "./output.ts";
 
 export interface Lease {
   owner: string;
   until: Date;
   /** Marks the documents one batch claim took, to read them back (see RequestStore.claimPendingBatch). */
   token?: ObjectId;
+}
+
+/**
+ * One stored file of a completed request, as the commit recorded it: what it is (format, rows,
+ * bytes, SHA-256 of its bytes) and, for clients, where (`bucket`/`object` are never used to find
+ * it again: see results/locations.ts).
+ */
+export interface StoredFileRecord {
+  format: FormatName;
+  sink: "gcs" | "local";
+  bucket?: string;
+  object: string;
+  rows: number;
+  bytes: number;
+  /** Lower-case hex. */
+  sha256: string;
+  url?: string;
+  url_expires_at?: Date;
 }
 
 export interface ReportResult {
@@ -27,7 +46,9 @@ export interface ReportResult {
   rows_per_chunk: number;
   /** All the rows, when they were few enough to be stored here instead of in chunks (see INLINE_ROWS_MAX_BYTES). */
   rows?: Document[];
-  /** The CSV file (outputs csv and both): see results/sinks/sink.ts StoredCsv. */
+  /** Every stored file, one per format (see StoredFileRecord). */
+  files?: StoredFileRecord[];
+  /** The CSV file (outputs csv and both) as it was recorded before `files`, kept for GET /v1/reports/:id/csv and older clients. */
   csv?: { sink?: "gcs" | "local"; bucket?: string; object: string; bytes: number; rows?: number; url?: string; url_expires_at?: Date };
 }
 
@@ -123,7 +144,7 @@ export interface RequestDocument {
 export const ClaimedEnvelope = type({
   report_name: size(string(), 1, 200),
   params: defaulted(record(string(), unknown()), {}),
-  output: defaulted(enums(OUTPUTS), "json"),
+  output: defaulted(union([enums(OUTPUTS), size(array(enums(OUTPUT_PARTS)), 1, OUTPUT_PARTS.length)]), "json"),
   max_attempts: optional(unknown()),
 });
 export type ClaimedEnvelope = Infer<typeof ClaimedEnvelope>;

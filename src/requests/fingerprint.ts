@@ -15,7 +15,7 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-export function fingerprint(request: { report_name: string; output: string; params: Record<string, unknown> }): string {
+export function fingerprint(request: { report_name: string; output: string | readonly string[]; params: Record<string, unknown> }): string {
   const text = JSON.stringify(canonical({ report_name: request.report_name, output: request.output, params: request.params }));
   return createHash("sha256").update(text).digest("hex");
 }

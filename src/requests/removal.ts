@@ -34,7 +34,7 @@ export interface RemovalDeps {
 
 /** What a request document tells removal: its id, and the result that records its files. */
 export type RemovableRequest = Pick<RequestDocument, "_id"> & {
-  result?: Pick<NonNullable<RequestDocument["result"]>, "attempt" | "csv"> | null;
+  result?: Pick<NonNullable<RequestDocument["result"]>, "attempt" | "csv" | "files"> | null;
 };
 
 /** A request kept because one of its files could not be removed (the store failed): removal is to be tried again. */
@@ -64,7 +64,8 @@ export async function removeStoredFiles(sink: CsvSink | undefined, files: Stored
 /** The files of `doc` this process may remove: derived, and only when the result says they are in its kind of store. */
 function filesInOurStore(doc: RemovableRequest, sink: CsvSink | undefined): StoredFile[] {
   if (!sink) return [];
-  const recorded = doc.result?.csv;
+  // Every file of a result went to the one sink its attempt had: the first record says which.
+  const recorded = doc.result?.files?.[0] ?? doc.result?.csv;
   return recorded && recordedSinkKind(recorded) === sink.kind ? storedFilesOf(doc) : [];
 }
 

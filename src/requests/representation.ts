@@ -5,8 +5,11 @@
  */
 import { READ_PREFERENCE_MODES } from "../config/report-reads.ts";
 import { ObjectId, type Document } from "mongodb";
-import { OUTPUTS, PROGRESS_PHASES, type RequestDocument } from "./document.ts";
+import { PROGRESS_PHASES, type RequestDocument } from "./document.ts";
+import { outputPlan, outputSchema } from "./output.ts";
 import { ERROR_CODES, RequestStatus, STATUSES } from "./status.ts";
+import { FILE_FORMATS } from "../results/formats/all.ts";
+import { FORMATS } from "../results/formats/format.ts";
 import type { JsonSchema } from "../reports/json-schema.ts";
 
 export function requestPath(id: unknown): string {
@@ -42,7 +45,44 @@ export function representRequest(doc: RequestDocument): Record<string, unknown> 
     ...(doc.read ? { read: doc.read } : {}),
     ...(doc.schedule_id ? { schedule_id: String(doc.schedule_id), scheduled_for: doc.scheduled_for } : {}),
     ...representCsv(doc),
-    links: { self: requestPath(doc._id), ...(doc.result?.csv ? { csv: `${requestPath(doc._id)}/csv` } : {}) },
+    ...representFiles(doc),
+    links: { self: requestPath(doc._id), ...fileLinks(doc) },
+  };
+}
+
+function downloadPath(id: unknown, format: string): string {
+  return `${requestPath(id)}/download?format=${format}`;
+}
+
+/** `csv` (GET /v1/reports/:id/csv, as ever) and `download_<format>` for every stored file. */
+function fileLinks(doc: RequestDocument): Record<string, string> {
+  const links: Record<string, string> = {};
+  if (doc.result?.csv) links.csv = `${requestPath(doc._id)}/csv`;
+  for (const file of doc.result?.files ?? []) links[`download_${file.format}`] = downloadPath(doc._id, file.format);
+  return links;
+}
+
+/** `files`: each stored file with its format, size, row count and digest, and where to download it. */
+function representFiles(doc: RequestDocument): Record<string, unknown> {
+  const files = doc.result?.files;
+  if (!files || files.length === 0) return {};
+  const now = Date.now();
+  return {
+    files: files.map((file) => {
+      const signedValid = file.url && file.url_expires_at instanceof Date && file.url_expires_at.getTime() > now;
+      return {
+        format: file.format,
+        content_type: FILE_FORMATS[file.format]?.contentType ?? "application/octet-stream",
+        rows: file.rows,
+        bytes: file.bytes,
+        sha256: file.sha256,
+        download: downloadPath(doc._id, file.format),
+        ...(file.bucket
+          ? { bucket: file.bucket, object: file.object, gcs_link: signedValid ? file.url : `gs://${file.bucket}/${file.object}` }
+          : {}),
+        ...(signedValid ? { link_expires_at: file.url_expires_at } : {}),
+      };
+    }),
   };
 }
 
@@ -88,8 +128,8 @@ export interface PageView {
 /** The completed request with one page of rows and the links to walk the others. */
 export function representPage(doc: RequestDocument, view: PageView): Record<string, unknown> {
   const base = representRequest(doc);
-  // A csv-only request has no rows to page through: its result is the file.
-  if (doc.output === "csv") return { ...base, columns: doc.result?.columns ?? [], total_rows: doc.result?.row_count ?? 0 };
+  // A files-only request has no rows to page through: its result is the files.
+  if (!outputPlan(doc.output).rows) return { ...base, columns: doc.result?.columns ?? [], total_rows: doc.result?.row_count ?? 0 };
   const totalRows = doc.result?.row_count ?? 0;
   const totalPages = Math.ceil(totalRows / view.pageSize);
   const links: Record<string, string> = {
@@ -98,7 +138,7 @@ export function representPage(doc: RequestDocument, view: PageView): Record<stri
     last: pageLink(doc._id, Math.max(0, totalPages - 1), view.pageSize),
   };
   if (view.page + 1 < totalPages) links.next = pageLink(doc._id, view.page + 1, view.pageSize);
-  if (doc.result?.csv) links.csv = `${requestPath(doc._id)}/csv`;
+  Object.assign(links, fileLinks(doc));
   if (view.page > 0) links.prev = pageLink(doc._id, Math.min(view.page - 1, Math.max(0, totalPages - 1)), view.pageSize);
   return {
     ...base,
@@ -128,7 +168,7 @@ export const REPRESENTATION_SCHEMAS: Record<string, JsonSchema> = {
       id: { type: "string", pattern: "^[0-9a-f]{24}$" },
       report_name: { type: "string" },
       status: { type: "string", enum: [...STATUSES] },
-      output: { type: "string", enum: [...OUTPUTS] },
+      output: outputSchema(),
       params: { type: "object" },
       report_date: dateTime,
       attempts: count,
@@ -188,6 +228,27 @@ export const REPRESENTATION_SCHEMAS: Record<string, JsonSchema> = {
         required: ["object", "bytes"],
       },
       gcs_link: { type: "string", description: "a V4 signed URL while valid, else gs://bucket/object" },
+      files: {
+        type: "array",
+        description: "every stored file: what it holds (rows, bytes, SHA-256) and where to download it",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            format: { type: "string", enum: [...FORMATS] },
+            content_type: { type: "string" },
+            rows: count,
+            bytes: count,
+            sha256: { type: "string", pattern: "^[0-9a-f]{64}$" },
+            download: { type: "string", description: "GET it: the file with Content-Length and Repr-Digest" },
+            bucket: { type: "string" },
+            object: { type: "string" },
+            gcs_link: { type: "string", description: "a V4 signed URL while valid, else gs://bucket/object" },
+            link_expires_at: dateTime,
+          },
+          required: ["format", "content_type", "rows", "bytes", "download"],
+        },
+      },
       columns: { type: "array", items: { type: "string" } },
       page: count,
       page_size: { type: "integer", minimum: 1 },
@@ -198,7 +259,10 @@ export const REPRESENTATION_SCHEMAS: Record<string, JsonSchema> = {
         type: "object",
         additionalProperties: false,
         properties: Object.fromEntries(
-          ["self", "status", "csv", "first", "last", "next", "prev"].map((name) => [name, { type: "string" }]),
+          ["self", "status", "csv", "first", "last", "next", "prev", ...FORMATS.map((format) => `download_${format}`)].map((name) => [
+            name,
+            { type: "string" },
+          ]),
         ),
         required: ["self"],
       },

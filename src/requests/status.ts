@@ -35,6 +35,8 @@ export const RequestErrorCode = {
   AttemptsExhausted: "attempts_exhausted",
   /** The aggregation or the output failed in a way another try would not change. */
   Execution: "execution",
+  /** The result goes past a file format's limit (an Excel cell, a Parquet column's type): never shortened to fit. */
+  ExportLimit: "export_limit",
   /** The document itself cannot be claimed or processed (a field of the wrong type): set aside. */
   InvalidDocument: "invalid_document",
   /** Read, never written: a document an integration inserted already final (see admission.ts). */

@@ -248,7 +248,19 @@ export class RequestStore {
     return this.requests
       .find(
         { status: { $in: [...FINAL_STATUSES] }, finished_at: { $lt: before }, "callback.state": { $ne: "pending" } },
-        { projection: { _id: 1, "result.attempt": 1, "result.csv.sink": 1, "result.csv.bucket": 1 }, sort: { finished_at: 1 }, limit },
+        {
+          projection: {
+            _id: 1,
+            "result.attempt": 1,
+            "result.csv.sink": 1,
+            "result.csv.bucket": 1,
+            "result.files.format": 1,
+            "result.files.sink": 1,
+            "result.files.bucket": 1,
+          },
+          sort: { finished_at: 1 },
+          limit,
+        },
       )
       .toArray();
   }

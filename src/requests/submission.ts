@@ -7,7 +7,7 @@ import type { ReportDefinition } from "../reports/define.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
 import { ValidationError, type FieldError } from "../reports/validation.ts";
 import { resolveReportName, validateWithAliases } from "../reports/aliases.ts";
-import type { OutputKind } from "./document.ts";
+import { outputProblem, type NamedOutput, type OutputKind } from "./output.ts";
 
 /** Body fields that describe the request itself; every other field is a report parameter. */
 const ENVELOPE_FIELDS = new Set(["report_name", "output", "callback_url"]);
@@ -33,7 +33,7 @@ export class UnknownReportSubmission extends Error {
 
 export interface SubmissionOptions {
   /** Output kinds this deployment can deliver. */
-  outputs: readonly OutputKind[];
+  outputs: readonly NamedOutput[];
   /** The report the route runs (an alias route); a report_name in the body must then name it. */
   target?: ReportDefinition<any>;
 }
@@ -64,9 +64,8 @@ export function parseSubmission(body: Record<string, unknown>, catalogue: Report
     report = named!;
   }
   const output = body.output ?? "json";
-  if (typeof output !== "string" || !(options.outputs as readonly string[]).includes(output)) {
-    throw new ValidationError([{ field: "output", message: `must be one of ${options.outputs.join(", ")}` }]);
-  }
+  const problem = outputProblem(output, options.outputs);
+  if (problem) throw new ValidationError([{ field: "output", message: problem }]);
   const rawParams: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) if (!ENVELOPE_FIELDS.has(key)) rawParams[key] = value;
   const params = validateWithAliases(report, rawParams);

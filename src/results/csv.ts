@@ -1,7 +1,5 @@
 /**
- * Rows → CSV bytes → a sink, one row at a time. The aggregation cursor is read only as fast as
- * the sink accepts bytes (every `add` waits while the pipeline is full), so memory holds a few
- * buffers, never the result.
+ * The CSV format (one of the export formats, see formats/format.ts): rows in, CSV bytes out.
  *
  * Format (RFC 4180): UTF-8 without BOM, CRLF between records, a header line with the report's
  * column names in order, fields quoted only when they contain a comma, a double quote, CR or LF
@@ -18,11 +16,11 @@
  *                              strings, ObjectIds as hex, Decimal128/Long as strings), so a
  *                              consumer can parse the cell back losslessly: ["Drama","Crime"]
  */
-import { Transform, type Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { stringify, type Stringifier } from "csv-stringify";
+import { stringify } from "csv-stringify/sync";
+import type { Column } from "../reports/define.ts";
+import { ROWS_IN_FLIGHT, rowStream, type EncodeOptions, type FileFormat } from "./formats/format.ts";
+import { TextBatches } from "./formats/text-batches.ts";
 import { neutraliseFormula } from "./formula-guard.ts";
-import type { CsvSink, CsvTarget, CsvUpload, StoredCsv } from "./sinks/sink.ts";
 
 export const CSV_CONTENT_TYPE = "text/csv; charset=utf-8";
 
@@ -77,13 +75,8 @@ export function renderCell(value: unknown): string {
   }
 }
 
-export interface CsvFormatOptions {
-  /** Neutralise text cells that a spreadsheet would run as formulas (default true). */
-  formulaGuard?: boolean;
-}
-
 /** The row's cells in column order; fields the row lacks are empty. */
-export function toRecord(row: Record<string, unknown>, columns: readonly string[], options: CsvFormatOptions = {}): string[] {
+export function toRecord(row: Record<string, unknown>, columns: readonly string[], options: EncodeOptions = {}): string[] {
   const guard = options.formulaGuard !== false;
   const record = new Array<string>(columns.length);
   for (let i = 0; i < columns.length; i++) {
@@ -94,178 +87,46 @@ export function toRecord(row: Record<string, unknown>, columns: readonly string[
   return record;
 }
 
-/** The stringifier the format above describes (header from `columns`). */
-export function csvStringifier(columns: readonly string[], formulaGuard = true): Stringifier {
-  return stringify({
-    header: true,
-    // Records are arrays (toRecord), so the keys are positions; the headers are the column names.
-    // Column names are guarded too: a data-defined report's are written by an admin, not by us.
-    columns: columns.map((name, i) => ({ key: String(i), header: formulaGuard ? neutraliseFormula(name) : name })),
-    record_delimiter: "\r\n",
-    // csv-stringify quotes a field containing the whole record delimiter (CRLF) but not a lone CR
-    // or LF, which every CSV reader would take as the end of the record.
-    quoted_match: /[\r\n]/,
-    // Buffers: a few hundred records in, 64 KiB of text out. (A plain `highWaterMark` would
-    // apply to the object-mode input too: 65,536 records, ~100 MB of heap, measured.)
-    writableHighWaterMark: 256,
-    readableHighWaterMark: 64 * 1024,
-    // Text out, not a Buffer per record (see coalesce).
-    encoding: "utf8",
-  });
-}
-
-/** A failure while writing the CSV: the attempt fails and the retry policy decides what next. */
-export class CsvExportError extends Error {
-  override name = "CsvExportError";
-  constructor(where: string, cause: unknown) {
-    super(`writing the CSV to ${where} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
-
-/** What the export observed: evidence that it streamed (many writes, waits for the sink). */
-export interface CsvStats {
-  rows: number;
-  bytes: number;
-  /** Writes handed to the sink. */
-  sinkWrites: number;
-  /** Times a row waited because the sink was behind (backpressure reached the cursor). */
-  waits: number;
-}
-
-/** Bytes handed to the sink per write: large enough that per-write costs vanish, small enough not to matter in memory. */
-const SINK_WRITE_BYTES = 64 * 1024;
-
 /**
- * Gathers the stringifier's output (one small chunk per record) into writes of about
- * SINK_WRITE_BYTES, and counts them on the way. Without it every row would be its own write
- * through the storage client's stream stack, which costs more than producing the row.
+ * Records are stringified a few hundred at a time (csv-stringify's synchronous API): one call per
+ * batch rather than a stream step per row, and text gathered into 64 KiB writes.
  */
-function coalesce(stats: CsvStats): Transform {
-  // The stringifier hands over text (see `encoding` there); joining strings and encoding once per
-  // write makes one 64 KiB buffer instead of a few hundred small ones per write, which keeps the
-  // process's off-heap garbage (and so its RSS) down.
-  let pending = "";
-  const emit = (stream: Transform) => {
-    const chunk = Buffer.from(pending, "utf8");
-    pending = "";
-    stats.bytes += chunk.length;
-    stats.sinkWrites += 1;
-    stream.push(chunk);
-  };
-  return new Transform({
-    decodeStrings: false,
-    transform(chunk: string | Buffer, _encoding, callback) {
-      pending += typeof chunk === "string" ? chunk : chunk.toString("utf8");
-      // Characters, not bytes: a write is 64–256 KiB, whatever the script.
-      if (pending.length >= SINK_WRITE_BYTES) emit(this);
-      callback();
-    },
-    flush(callback) {
-      if (pending.length > 0) emit(this);
-      callback();
-    },
-  });
-}
-
-/**
- * One CSV being written: `add` each row (awaiting it), then `finish` to make the file visible
- * under its final name, or `abort` to leave nothing behind.
- */
-export class CsvExport {
-  readonly stats: CsvStats = { rows: 0, bytes: 0, sinkWrites: 0, waits: 0 };
-  private readonly stringifier: Stringifier;
-  private readonly done: Promise<void>;
-  private failure: unknown = null;
-
-  private constructor(
-    private readonly upload: CsvUpload,
-    private readonly columns: readonly string[],
-    private readonly format: CsvFormatOptions,
-  ) {
-    this.stringifier = csvStringifier(columns, format.formulaGuard !== false);
-    this.done = pipeline(this.stringifier, coalesce(this.stats), upload.stream as Writable);
-    // Remembered so `add` can stop at once; `finish` reports it.
-    this.done.catch((error) => {
-      this.failure ??= error;
-    });
-  }
-
-  static async start(sink: CsvSink, target: CsvTarget, format: CsvFormatOptions = {}): Promise<CsvExport> {
-    let upload: CsvUpload;
-    try {
-      upload = await sink.open(target);
-    } catch (error) {
-      throw new CsvExportError(sink.describe(target), error);
-    }
-    return new CsvExport(upload, target.columns, format);
-  }
-
-  get where(): string {
-    return this.upload.where;
-  }
-
-  async add(row: Record<string, unknown>): Promise<void> {
-    if (this.failure) throw new CsvExportError(this.where, this.failure);
-    this.stats.rows += 1;
-    if (this.stringifier.write(toRecord(row, this.columns, this.format))) return;
-    this.stats.waits += 1;
-    await new Promise<void>((resolve) => {
-      // Either the sink caught up, or the pipeline failed (then `failure` is set).
-      const settle = () => {
-        this.stringifier.off("drain", settle);
-        this.stringifier.off("close", settle);
-        resolve();
+export const CSV: FileFormat = {
+  name: "csv",
+  extension: "csv",
+  contentType: CSV_CONTENT_TYPE,
+  encoder(columns: readonly Column[], options: EncodeOptions = {}) {
+    const names = columns.map((column) => column.name);
+    const guard = options.formulaGuard !== false;
+    const settings = {
+      // Records are arrays (toRecord), so the keys are positions; the headers are the column names.
+      // Column names are guarded too: a data-defined report's are written by an admin, not by us.
+      columns: names.map((name, i) => ({ key: String(i), header: guard ? neutraliseFormula(name) : name })),
+      record_delimiter: "\r\n",
+      // csv-stringify quotes a field containing the whole record delimiter (CRLF) but not a lone CR
+      // or LF, which every CSV reader would take as the end of the record.
+      quoted_match: /[\r\n]/,
+    };
+    return rowStream((push) => {
+      const batches = new TextBatches(push);
+      let records: string[][] = [];
+      let header = true;
+      const write = () => {
+        batches.add(stringify(records, { ...settings, header }));
+        header = false;
+        records = [];
       };
-      this.stringifier.on("drain", settle);
-      this.stringifier.on("close", settle);
+      return {
+        add(row) {
+          records.push(toRecord(row, names, options));
+          if (records.length >= ROWS_IN_FLIGHT) write();
+        },
+        finish() {
+          // The header line is written even for an empty result.
+          if (records.length > 0 || header) write();
+          batches.flush();
+        },
+      };
     });
-    if (this.failure) throw new CsvExportError(this.where, this.failure);
-  }
-
-  /**
-   * Ends the file, waits until the sink has every byte, then (if the run may still write, per
-   * `signal`) publishes it under its final name with the row count.
-   */
-  async finish(signal?: AbortSignal): Promise<StoredCsv> {
-    this.stringifier.end();
-    try {
-      await this.done;
-    } catch (error) {
-      throw new CsvExportError(this.where, error);
-    }
-    signal?.throwIfAborted();
-    try {
-      return await this.upload.commit({ rows: this.stats.rows, bytes: this.stats.bytes });
-    } catch (error) {
-      await this.upload.abort().catch(() => {});
-      throw new CsvExportError(this.where, error);
-    }
-  }
-
-  /**
-   * Stops writing and removes what this attempt wrote; the final name is never touched. The
-   * stream is ended rather than destroyed: the storage client does not cancel an upload request
-   * that is waiting for body bytes when its stream is destroyed (the socket would hang until the
-   * server gives up), while an ended upload completes under its incomplete/ name and is deleted.
-   */
-  async abort(reason: unknown = new Error("CSV export aborted")): Promise<void> {
-    this.failure ??= reason;
-    if (!this.stringifier.writableEnded && !this.stringifier.destroyed) this.stringifier.end();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const settled = await Promise.race([
-      this.done.then(
-        () => true,
-        () => true,
-      ),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), ABORT_GRACE_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!settled) this.stringifier.destroy(reason instanceof Error ? reason : new Error(String(reason)));
-    await this.upload.abort().catch(() => {});
-  }
-}
-
-/** How long an aborted export may take to wind its upload down before it is cut off. */
-const ABORT_GRACE_MS = 30_000;
+  },
+};

@@ -9,6 +9,7 @@
  * own id, and an id is unique, so it can only reach files written for itself.
  */
 import { ObjectId } from "mongodb";
+import { FORMATS } from "./formats/format.ts";
 
 /** A stored file of one request: what its location is derived from. */
 export interface StoredFile {
@@ -74,12 +75,24 @@ export function storedFileOf(id: unknown, attempt: unknown, ext: string): Stored
   return { requestId: id, attempt, ext };
 }
 
-/** The stored files a request's result records (the CSV today; other formats add theirs here). */
-export function storedFilesOf(doc: { _id: unknown; result?: { attempt?: unknown; csv?: unknown } | null }): StoredFile[] {
+/**
+ * The stored files a request's result records: one per format in `result.files`, and the CSV of
+ * `result.csv` (results written before `files` have only that). Only the formats are read from
+ * the document; each location is derived.
+ */
+export function storedFilesOf(doc: { _id: unknown; result?: { attempt?: unknown; csv?: unknown; files?: unknown } | null }): StoredFile[] {
+  const extensions = new Set<string>();
+  if (doc.result?.csv) extensions.add("csv");
+  if (Array.isArray(doc.result?.files)) {
+    for (const file of doc.result.files as { format?: unknown }[]) {
+      const format = file?.format;
+      if (typeof format === "string" && (FORMATS as readonly string[]).includes(format)) extensions.add(format);
+    }
+  }
   const files: StoredFile[] = [];
-  if (doc.result?.csv) {
-    const csv = storedFileOf(doc._id, doc.result.attempt, "csv");
-    if (csv) files.push(csv);
+  for (const ext of extensions) {
+    const file = storedFileOf(doc._id, doc.result?.attempt, ext);
+    if (file) files.push(file);
   }
   return files;
 }

@@ -13,7 +13,8 @@ import { MongoError, MongoNetworkError, MongoServerError, MongoServerSelectionEr
 import type { RequestError } from "../requests/document.ts";
 import { UnknownReportError } from "../reports/registry.ts";
 import { ValidationError } from "../reports/validation.ts";
-import { CsvExportError } from "../results/csv.ts";
+import { ExportError } from "../results/export.ts";
+import { FormatLimitError } from "../results/formats/format.ts";
 import { RequestErrorCode } from "../requests/status.ts";
 
 /**
@@ -90,6 +91,11 @@ export function classifyError(error: unknown): ClassifiedError {
       error: { code: RequestErrorCode.UnknownReport, message: error.message, details: { available: error.available } },
     };
   }
+  if (error instanceof FormatLimitError) {
+    // The result does not fit a format (an Excel cell, a Parquet column's type): it would not fit
+    // on another attempt either, and is never shortened to fit.
+    return { kind: "permanent", error: { code: RequestErrorCode.ExportLimit, message: error.message } };
+  }
   const server = serverDetails(error);
   if (error instanceof MongoServerError && TIME_LIMIT_CODES.has(Number(error.code))) {
     return {
@@ -126,7 +132,7 @@ export function withoutServerPaths(message: string): string {
 export function isTransient(error: unknown): boolean {
   // Storage failures (a GCS outage, a full disk): the storage client has retried the single call
   // already; another attempt later may pass, and MAX_ATTEMPTS bounds it.
-  if (error instanceof CsvExportError) return true;
+  if (error instanceof ExportError) return true;
   if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError) return true;
   if (error instanceof MongoError) {
     if (RETRYABLE_LABELS.some((label) => error.hasErrorLabel(label))) return true;

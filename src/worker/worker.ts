@@ -342,7 +342,7 @@ export class Worker implements BackgroundService {
         csvSink: this.deps.csvSink,
         csvFormulaGuard: config.csv.formulaGuard,
         hiddenFields: config.hiddenFields,
-        onCsvStats: (stats) => log.info("job.csv_written", { ...stats }),
+        onExportStats: (format, stats) => log.info("job.file_written", { format, ...stats }),
         progress,
       });
     } finally {
@@ -389,7 +389,7 @@ export class Worker implements BackgroundService {
    * attempt (results/locations.ts), which are this attempt's own, so no other attempt's file.
    */
   private async removeOurFiles(claim: Claim, result: ReportResult, log: Logger): Promise<void> {
-    const files = storedFilesOf({ _id: claim.id, result: { attempt: claim.attempt, csv: result.csv } });
+    const files = storedFilesOf({ _id: claim.id, result: { attempt: claim.attempt, csv: result.csv, files: result.files } });
     for (const { file, error } of await removeStoredFiles(this.deps.csvSink, files)) {
       log.warn("job.file_remove_failed", { file: storedFileName(file.requestId, file.attempt, file.ext), error });
     }

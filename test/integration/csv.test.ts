@@ -110,9 +110,9 @@ test("the download route explains what it cannot serve", async () => {
 });
 
 test("an unknown output is refused with the accepted ones", async () => {
-  const response = await post(`${service.url}/v1/reports`, { report_name: "csv-awkward", output: "xlsx" });
+  const response = await post(`${service.url}/v1/reports`, { report_name: "csv-awkward", output: "pdf" });
   assert.is(response.status, 400);
-  assert.ok(response.body.detail.includes("json, csv, both"), response.body.detail);
+  assert.ok(response.body.detail.includes("json, csv, both, ndjson, xlsx, parquet"), response.body.detail);
 });
 
 test("a file removed after completion answers 410", async () => {
@@ -171,7 +171,7 @@ test("a sink that cannot write: the attempt fails, is retried, and ends in error
     assert.is(done.body.status, "error");
     assert.is(done.body.attempts, 2, "retried once");
     assert.is(done.body.error.code, "execution");
-    assert.ok(done.body.error.message.includes("CsvExportError"), done.body.error.message);
+    assert.ok(done.body.error.message.includes("ExportError"), done.body.error.message);
     assert.ok(done.body.error.message.includes("ENOTDIR"), done.body.error.message);
     assert.not.ok(done.body.error.message.includes(blocked), `no server path: ${done.body.error.message}`);
     // The worker is still up: a json request on the same service completes.

@@ -7,7 +7,8 @@ import { MongoNetworkError, MongoNetworkTimeoutError, MongoServerError, MongoSer
 import { classifyError, RETRYABLE_LABELS, retryDelayMs, TRANSIENT_SERVER_CODES, withoutServerPaths } from "../../src/worker/errors.ts";
 import { ValidationError } from "../../src/reports/validation.ts";
 import { UnknownReportError } from "../../src/reports/registry.ts";
-import { CsvExportError } from "../../src/results/csv.ts";
+import { ExportError } from "../../src/results/export.ts";
+import { FormatLimitError } from "../../src/results/formats/format.ts";
 
 const test = suite("errors");
 const server = (code: number, codeName: string, labels: string[] = []) =>
@@ -17,7 +18,15 @@ test("network, server selection and storage failures are transient", () => {
   assert.is(classifyError(new MongoNetworkError("connection reset")).kind, "transient");
   assert.is(classifyError(new MongoNetworkTimeoutError("timed out")).kind, "transient");
   assert.is(classifyError(new MongoServerSelectionError("no primary", { type: "Unknown" } as any)).kind, "transient");
-  assert.is(classifyError(new CsvExportError("gs://b/o", new Error("503"))).kind, "transient");
+  assert.is(classifyError(new ExportError("csv", "gs://b/o", new Error("503"))).kind, "transient");
+});
+
+test("a result past a format's limit fails at once as export_limit, with the reason", () => {
+  const classified = classifyError(new FormatLimitError("row 2, column name: 40000 characters of text; an Excel cell holds at most 32767"));
+  assert.equal(classified, {
+    kind: "permanent",
+    error: { code: "export_limit", message: "row 2, column name: 40000 characters of text; an Excel cell holds at most 32767" },
+  });
 });
 
 test("the documented transient server codes, and any error labelled retryable, are transient", () => {

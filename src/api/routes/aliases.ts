@@ -6,7 +6,7 @@
  * alias is listed in the OpenAPI document with its report's exact body.
  */
 import type { Context } from "koa";
-import type { OutputKind } from "../../requests/document.ts";
+import type { NamedOutput } from "../../requests/output.ts";
 import { resolveRoute, routesOf, routesUnder } from "../../reports/aliases.ts";
 import type { ReportDefinition } from "../../reports/define.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
@@ -20,7 +20,7 @@ import { jsonContent, ref, route, type ParameterDeclaration, type ResponseDeclar
 
 export interface AliasRouteDeps {
   catalogue: ReportCatalogue;
-  outputs: readonly OutputKind[];
+  outputs: readonly NamedOutput[];
   /** What POST /v1/reports takes and answers, shared by its aliases. */
   parameters: ParameterDeclaration[];
   responses: Record<number, ResponseDeclaration>;

@@ -4,25 +4,21 @@
  * found by its request's id and attempt in the configured store (results/locations.ts), never by
  * the location recorded in the document.
  */
-import { isFinal, RequestStatus } from "../../requests/status.ts";
-import type { RequestStore } from "../../requests/store.ts";
-import { storedFileOf } from "../../results/locations.ts";
-import { recordedSinkKind, type CsvSink } from "../../results/sinks/sink.ts";
 import { CSV_CONTENT_TYPE } from "../../results/csv.ts";
-import { callerVisibility } from "../access.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
-import { idParameter, parseId, reportNotFound } from "../request-id.ts";
+import { idParameter } from "../request-id.ts";
 import { route, type RouteDeclaration } from "../route.ts";
+import { completedFile, downloadName, type DownloadRouteDeps, type FileProblems } from "./download.ts";
 
-export interface CsvRouteDeps {
-  store: RequestStore;
-  csvSink: CsvSink;
-}
+export type CsvRouteDeps = DownloadRouteDeps;
 
-/** A filename safe inside a quoted Content-Disposition parameter. */
-function downloadName(reportName: string, id: string): string {
-  return `${reportName.replace(/[^A-Za-z0-9._-]/g, "_")}-${id}.csv`;
-}
+/** The CSV-worded problems this route has always answered with. */
+const CSV_PROBLEMS: FileProblems = {
+  notReady: PROBLEMS.csvNotReady,
+  none: PROBLEMS.noCsv,
+  elsewhere: PROBLEMS.csvElsewhere,
+  gone: PROBLEMS.csvGone,
+};
 
 export function csvRoutes(deps: CsvRouteDeps): RouteDeclaration[] {
   return [
@@ -56,39 +52,7 @@ export function csvRoutes(deps: CsvRouteDeps): RouteDeclaration[] {
         PROBLEMS.csvGone,
       ],
       handler: async (ctx) => {
-        const id = parseId(ctx.params.id);
-        const doc = await deps.store.get(id, callerVisibility(ctx));
-        if (!doc) throw reportNotFound(id);
-        if (doc.status !== RequestStatus.Completed) {
-          const final = isFinal(doc.status);
-          throw new ProblemError(
-            PROBLEMS.csvNotReady,
-            final
-              ? `the request ended ${doc.status}; there is no CSV`
-              : `the request is ${doc.status}; the CSV is written when it completes`,
-            {
-              extensions: { status_of_request: doc.status, ...(doc.error ? { error: doc.error } : {}) },
-              headers: final ? {} : { "Retry-After": "1" },
-            },
-          );
-        }
-        const recorded = doc.result?.csv;
-        if (!recorded) {
-          throw new ProblemError(
-            PROBLEMS.noCsv,
-            `the request asked for output ${JSON.stringify(doc.output ?? "json")}; submit it with "output": "csv" for a file`,
-          );
-        }
-        const kind = recordedSinkKind(recorded);
-        if (kind !== deps.csvSink.kind) {
-          throw new ProblemError(
-            PROBLEMS.csvElsewhere,
-            `the CSV is in the ${kind} store and this server is configured for ${deps.csvSink.kind}`,
-          );
-        }
-        // No file of ours can belong to a document whose id is not an ObjectId or whose attempt is not a number.
-        const csv = storedFileOf(doc._id, doc.result?.attempt, "csv");
-        if (!csv) throw new ProblemError(PROBLEMS.csvGone, "the request records no CSV file this service wrote");
+        const { doc, file: csv } = await completedFile(deps, ctx, "csv", CSV_PROBLEMS);
         if (deps.csvSink.link) {
           const link = await deps.csvSink.link(csv);
           if (!/^https?:/.test(link.url)) {
@@ -104,7 +68,7 @@ export function csvRoutes(deps: CsvRouteDeps): RouteDeclaration[] {
         }
         const file = await deps.csvSink.read(csv);
         if (!file) throw new ProblemError(PROBLEMS.csvGone, "the CSV file has been removed (retention); run the report again");
-        ctx.attachment(downloadName(doc.report_name, String(doc._id)));
+        ctx.attachment(downloadName(doc.report_name, String(doc._id), "csv"));
         // After attachment(), which would set a charset-less type from the extension.
         ctx.type = CSV_CONTENT_TYPE;
         ctx.length = file.bytes;

@@ -7,6 +7,7 @@ import { ObjectId } from "mongodb";
 import type { Config } from "../../config.ts";
 import type { Database } from "../../db.ts";
 import type { OutputKind, RequestDocument } from "../../requests/document.ts";
+import { outputPlan, type NamedOutput } from "../../requests/output.ts";
 import { isFinal, RequestStatus } from "../../requests/status.ts";
 import { fingerprint } from "../../requests/fingerprint.ts";
 import { forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
@@ -40,7 +41,7 @@ export interface ReportRouteDeps {
   catalogue: ReportCatalogue;
   waiter: StatusWaiter;
   /** Output kinds this deployment can deliver. */
-  outputs: readonly OutputKind[];
+  outputs: readonly NamedOutput[];
   metrics?: Metrics;
 }
 
@@ -236,18 +237,17 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     const doc = await readWaiting(deps, id, waitSeconds * 1000, ctx);
     if (!doc) throw reportNotFound(id);
     if (doc.status === RequestStatus.Completed && doc.result) {
-      // A csv-only request stored no rows; a small result is in the document itself.
-      const rows =
-        doc.output === "csv"
-          ? []
-          : doc.result.rows
-            ? doc.result.rows.slice(page.page * page.pageSize, (page.page + 1) * page.pageSize)
-            : await readPage(
-                deps.database.results,
-                { requestId: doc._id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk },
-                page.page,
-                page.pageSize,
-              );
+      // A files-only request stored no rows; a small result is in the document itself.
+      const rows = !outputPlan(doc.output).rows
+        ? []
+        : doc.result.rows
+          ? doc.result.rows.slice(page.page * page.pageSize, (page.page + 1) * page.pageSize)
+          : await readPage(
+              deps.database.results,
+              { requestId: doc._id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk },
+              page.page,
+              page.pageSize,
+            );
       ctx.body = representPage(doc, { page: page.page, pageSize: page.pageSize, rows });
       return;
     }

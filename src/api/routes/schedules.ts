@@ -6,7 +6,7 @@
 import type { Context } from "koa";
 import { ObjectId } from "mongodb";
 import type { Config } from "../../config.ts";
-import type { OutputKind } from "../../requests/document.ts";
+import { outputSchema, type NamedOutput, type OutputKind } from "../../requests/output.ts";
 import type { RequestStore } from "../../requests/store.ts";
 import { parseSubmission, UnknownReportSubmission, type Submission } from "../../requests/submission.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
@@ -31,7 +31,7 @@ export interface ScheduleRouteDeps {
   schedules: ScheduleStore;
   store: RequestStore;
   catalogue: ReportCatalogue;
-  outputs: readonly OutputKind[];
+  outputs: readonly NamedOutput[];
 }
 
 const FIELDS = new Set(["cron", "timezone", "report", "output", "callback_url"]);
@@ -86,7 +86,7 @@ export const SCHEDULE_SCHEMAS: Record<string, JsonSchema> = {
       cron: { type: "string", description: "five fields, or six with seconds first (croner syntax)" },
       timezone: { type: "string", description: "IANA timezone the pattern is read in" },
       report: { type: "object", description: "the body of a POST /v1/reports (without output)", required: ["report_name"] },
-      output: { type: "string", enum: ["json", "csv", "both"] },
+      output: outputSchema(),
       callback_url: { type: "string" },
       status: { type: "string", enum: ["active", "paused"] },
       paused: {
@@ -163,7 +163,7 @@ export const SCHEDULE_SCHEMAS: Record<string, JsonSchema> = {
         properties: { report_name: { type: "string", minLength: 1 } },
         required: ["report_name"],
       },
-      output: { type: "string", enum: ["json", "csv", "both"], default: "json" },
+      output: outputSchema(),
       callback_url: {
         type: ["string", "null"],
         description: "where each fired request POSTs its final status (signed webhooks; checked as POST /v1/reports checks it)",

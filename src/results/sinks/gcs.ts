@@ -116,6 +116,7 @@ export class GcsCsvSink implements CsvSink {
     const temp = this.bucket.file(incompleteFileName(target.requestId, target.attempt, ext));
     const identity = { request_id: target.requestId.toHexString(), report_name: target.reportName, attempt: String(target.attempt) };
     const chunked = this.config.chunkSizeBytes > 0;
+    const contentType = target.contentType ?? CSV_CONTENT_TYPE;
     const stream = temp.createWriteStream({
       resumable: true,
       // By default one resumable request streams the whole file: the client keeps only the buffer
@@ -128,18 +129,18 @@ export class GcsCsvSink implements CsvSink {
       // other 3 (more promotion to old space in those), against 106–118 MB for the local sink
       // (bench/README.md).
       ...(chunked ? { chunkSize: this.config.chunkSizeBytes } : {}),
-      contentType: CSV_CONTENT_TYPE,
-      metadata: { contentType: CSV_CONTENT_TYPE, metadata: identity },
+      contentType,
+      metadata: { contentType, metadata: identity },
       validation: "crc32c",
     });
     return {
       where: this.describe(target),
       stream: readPaced(stream, chunked ? this.config.chunkSizeBytes : STREAMED_AHEAD_BYTES),
-      commit: async ({ rows, bytes }) => {
+      commit: async ({ rows, bytes, sha256 }) => {
         await temp.copy(this.bucket.file(object), {
-          contentType: CSV_CONTENT_TYPE,
+          contentType,
           contentDisposition: `attachment; filename="${target.reportName}-${target.requestId.toHexString()}.${ext}"`,
-          metadata: { ...identity, row_count: String(rows), columns: JSON.stringify(target.columns) },
+          metadata: { ...identity, row_count: String(rows), columns: JSON.stringify(target.columns), ...(sha256 ? { sha256 } : {}) },
         });
         // Best effort: a leftover under incomplete/ is harmless and a lifecycle rule can sweep it.
         await temp.delete({ ignoreNotFound: true }).catch(() => {});

@@ -17,6 +17,8 @@ export interface CsvTarget {
   columns: readonly string[];
   /** The file's format (its extension, see locations.ts); csv when absent. */
   ext?: string;
+  /** The file's Content-Type where the store keeps one (GCS); CSV's when absent. */
+  contentType?: string;
 }
 
 /**
@@ -51,7 +53,7 @@ export interface CsvUpload {
   /** Receives the CSV bytes; must apply backpressure (return false from write while full). */
   readonly stream: Writable;
   /** After `stream` finished: publish under the final name, with the row count in its metadata. */
-  commit(summary: { rows: number; bytes: number }): Promise<StoredCsv>;
+  commit(summary: { rows: number; bytes: number; sha256?: string }): Promise<StoredCsv>;
   /** Removes whatever this upload wrote (best effort). Never touches the final name. */
   abort(): Promise<void>;
 }
