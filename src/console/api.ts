@@ -117,6 +117,7 @@ export type RequestView = Schemas["ReportRequestStatus"];
 export type Status = RequestView["status"];
 export type Progress = NonNullable<RequestView["progress"]>;
 export type HistoryPage = Schemas["ReportRequestList"];
+export type StoredFileView = NonNullable<RequestView["files"]>[number];
 
 /** GET /v1/report-definitions: the catalogue, and what the deployment says about its data. */
 type Discovery = operations["listReportDefinitions"]["responses"][200]["content"]["application/json"];

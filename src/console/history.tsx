@@ -91,7 +91,7 @@ export function HistoryView() {
                       <td>
                         <StatusBadge status={item.status} />
                       </td>
-                      <td>{item.output}</td>
+                      <td>{[item.output].flat().join(", ")}</td>
                       <td class="num">{duration(item.duration_ms)}</td>
                       <td class="params">{describeParams(item.params)}</td>
                       <td>

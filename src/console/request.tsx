@@ -3,8 +3,8 @@
  * changes), timings, the error when it failed, cancel while pending or running; once completed,
  * the rows a page at a time, a chart, and the CSV download.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, authHeaders, cancelRequest, followEvents, getJson, postJson, type RequestView } from "./api.ts";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, authHeaders, cancelRequest, followEvents, getJson, postJson, type RequestView, type StoredFileView } from "./api.ts";
 import { ChartPanel } from "./chart-panel.tsx";
 import { useAuthVersion } from "./hooks.ts";
 import { ResultsTable } from "./results-table.tsx";
@@ -178,7 +178,7 @@ export function RequestViewPage({ id }: { id: string }) {
               <dt>Attempts</dt>
               <dd>{view.max_attempts ? `${view.attempts} of ${view.max_attempts}` : view.attempts}</dd>
               <dt>Output</dt>
-              <dd>{view.output}</dd>
+              <dd>{[view.output].flat().join(", ")}</dd>
               <dt>Parameters</dt>
               <dd>
                 {Object.keys(view.params ?? {}).length ? (
@@ -213,17 +213,18 @@ export function RequestViewPage({ id }: { id: string }) {
 
 function Completed(props: { view: RequestView; pageSize: number; onPage(page: number): void; onPageSize(size: number): void }) {
   const { view } = props;
-  const hasRows = view.output !== "csv";
+  // A files-only request stored no rows to page through.
+  const hasRows = Array.isArray(view.rows);
   return (
     <>
-      {view.csv ? <Download view={view} /> : <FileFromRows view={view} />}
+      {filesOf(view).length > 0 ? <Downloads view={view} /> : <FileFromRows view={view} />}
       {hasRows ? (
         <>
           <ResultsTable view={view} pageSize={props.pageSize} onPage={props.onPage} onPageSize={props.onPageSize} />
           <ChartPanel id={view.id} columns={view.columns ?? []} totalRows={view.total_rows ?? 0} />
         </>
       ) : (
-        <p>This request was for a CSV file only: {view.total_rows ?? 0} rows.</p>
+        <p>This request was for files only: {view.total_rows ?? 0} rows.</p>
       )}
     </>
   );
@@ -262,27 +263,58 @@ function FileFromRows({ view }: { view: RequestView }) {
   );
 }
 
+/** What each format is called on its download button. */
+const FORMAT_LABELS: Record<StoredFileView["format"], string> = { csv: "CSV", ndjson: "NDJSON", xlsx: "Excel", parquet: "Parquet" };
+
+/** The files a completed request stored; a result from before `files` has its CSV only. */
+function filesOf(view: RequestView): StoredFileView[] {
+  if (view.files?.length) return view.files;
+  if (!view.csv) return [];
+  return [
+    {
+      format: "csv",
+      content_type: "text/csv",
+      rows: view.csv.rows ?? view.total_rows ?? 0,
+      bytes: view.csv.bytes,
+      download: `/v1/reports/${view.id}/csv`,
+      ...(view.gcs_link ? { gcs_link: view.gcs_link } : {}),
+    },
+  ];
+}
+
+/** Every stored file, one download each. */
+function Downloads({ view }: { view: RequestView }) {
+  return (
+    <section aria-labelledby="download-title" class="download">
+      <h2 id="download-title">Download</h2>
+      {filesOf(view).map((file) => (
+        <DownloadFile key={file.format} view={view} file={file} />
+      ))}
+    </section>
+  );
+}
+
 /**
- * The CSV: a signed GCS link is a plain link (it carries its own authorisation); the local
- * download route is fetched with the API key header, so the key never appears in a URL.
+ * One file: a signed GCS link is a plain link (it carries its own authorisation); the download
+ * route is fetched with the API key header, so the key never appears in a URL.
  */
-function Download({ view }: { view: RequestView }) {
+function DownloadFile({ view, file }: { view: RequestView; file: StoredFileView }) {
   const [failure, setFailure] = useState<Error | null>(null);
-  const link = useRef<HTMLAnchorElement>(null);
-  const signed = view.gcs_link?.startsWith("https://") || view.gcs_link?.startsWith("http://");
-  const size = view.csv ? `${view.csv.rows ?? view.total_rows ?? 0} rows, ${view.csv.bytes.toLocaleString("en")} bytes` : "";
+  const signed = file.gcs_link?.startsWith("https://") || file.gcs_link?.startsWith("http://");
+  const size = `${file.rows} rows, ${file.bytes.toLocaleString("en")} bytes`;
   const download = async (event: Event) => {
     if (signed) return; // the browser follows the link itself
     event.preventDefault();
     setFailure(null);
     try {
-      const response = await fetch(`/v1/reports/${view.id}/csv`, { headers: authHeaders() });
+      const response = await fetch(file.download, { headers: authHeaders() });
       if (!response.ok) throw new ApiError(await response.json());
       const url = URL.createObjectURL(await response.blob());
       const a = document.createElement("a");
       a.href = url;
       a.download =
-        /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "")?.[1] ?? `${view.report_name}-${view.id}.csv`;
+        /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "")?.[1] ??
+        `${view.report_name}-${view.id}.${file.format}`;
       document.body.append(a);
       a.click();
       a.remove();
@@ -292,20 +324,19 @@ function Download({ view }: { view: RequestView }) {
     }
   };
   return (
-    <section aria-labelledby="download-title" class="download">
-      <h2 id="download-title">Download</h2>
+    <>
       <p>
-        <a ref={link} class="button" href={signed ? view.gcs_link : `/v1/reports/${view.id}/csv`} onClick={download} download>
-          Download CSV
+        <a class="button" href={signed ? file.gcs_link : file.download} onClick={download} download>
+          Download {FORMAT_LABELS[file.format]}
         </a>{" "}
         <span class="muted">{size}</span>
       </p>
-      {view.gcs_link && !signed ? (
+      {file.gcs_link && !signed ? (
         <p class="muted">
-          Stored at <code>{view.gcs_link}</code>
+          Stored at <code>{file.gcs_link}</code>
         </p>
       ) : null}
       {failure ? <Failure error={failure} /> : null}
-    </section>
+    </>
   );
 }

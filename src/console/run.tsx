@@ -36,6 +36,9 @@ const OUTPUTS = [
   ["json", "Rows in the console (json)"],
   ["csv", "CSV file (csv)"],
   ["both", "Both"],
+  ["xlsx", "Excel file (xlsx)"],
+  ["parquet", "Parquet file (parquet)"],
+  ["ndjson", "NDJSON file (ndjson)"],
 ] as const;
 
 function RunForm({ report }: { report: ReportDescription }) {

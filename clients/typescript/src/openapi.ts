@@ -680,6 +680,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A stored file of a completed request: csv, ndjson, xlsx or parquet
+         * @description Streamed from the store whichever it is, with Content-Length and the SHA-256 recorded when the file was written (Repr-Digest, RFC 9530). Without `format`, the request's first file.
+         *
+         *     Scope: `read` (when API_KEYS is set).
+         */
+        get: operations["downloadReportFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/{id}/events": {
         parameters: {
             query?: never;
@@ -1071,6 +1093,17 @@ export interface components {
             /** @constant */
             status?: 409;
         } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description No file of that format */
+        "Problem.no-file": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/no-file";
+            /** @constant */
+            title?: "No file of that format";
+            /** @constant */
+            status?: 404;
+            /** @description the formats the request stored */
+            formats: string[];
+        } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Schedule not found */
         "Problem.schedule-not-found": {
             /** @constant */
@@ -1121,7 +1154,7 @@ export interface components {
             status_of_request: "pending" | "running" | "completed" | "error" | "cancelled";
             error?: {
                 /** @enum {string} */
-                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "invalid_document" | "not_admitted";
+                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "export_limit" | "invalid_document";
                 message: string;
                 details?: unknown;
             };
@@ -1132,6 +1165,32 @@ export interface components {
             type: "https://mongo-reports.dev/problems/csv-elsewhere";
             /** @constant */
             title?: "CSV stored elsewhere";
+            /** @constant */
+            status?: 409;
+        } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description File not available */
+        "Problem.file-not-ready": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/file-not-ready";
+            /** @constant */
+            title?: "File not available";
+            /** @constant */
+            status?: 409;
+            /** @enum {string} */
+            status_of_request: "pending" | "running" | "completed" | "error" | "cancelled";
+            error?: {
+                /** @enum {string} */
+                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "export_limit" | "invalid_document";
+                message: string;
+                details?: unknown;
+            };
+        } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description File stored elsewhere */
+        "Problem.file-elsewhere": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/file-elsewhere";
+            /** @constant */
+            title?: "File stored elsewhere";
             /** @constant */
             status?: 409;
         } & WithRequired<components["schemas"]["Problem"], "type">;
@@ -1169,6 +1228,15 @@ export interface components {
             type: "https://mongo-reports.dev/problems/csv-gone";
             /** @constant */
             title?: "CSV no longer available";
+            /** @constant */
+            status?: 410;
+        } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description File no longer available */
+        "Problem.file-gone": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/file-gone";
+            /** @constant */
+            title?: "File no longer available";
             /** @constant */
             status?: 410;
         } & WithRequired<components["schemas"]["Problem"], "type">;
@@ -1287,6 +1355,14 @@ export interface components {
             sort?: {
                 [key: string]: 1 | -1;
             };
+            /** @description the values `output` accepts (a list of json and formats is accepted too) */
+            outputs: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet")[];
+            /** @description the file formats, each downloaded with GET /v1/reports/{id}/download?format=… */
+            formats: {
+                /** @enum {string} */
+                format: "csv" | "ndjson" | "xlsx" | "parquet";
+                content_type: string;
+            }[];
             /** @description indexes the report's pipeline needs on the data (created at start unless CREATE_DATA_INDEXES=false) */
             indexes: {
                 collection: string;
@@ -1373,8 +1449,11 @@ export interface components {
             report_name: string;
             /** @enum {string} */
             status: "pending" | "running" | "completed" | "error" | "cancelled";
-            /** @enum {string} */
-            output: "json" | "csv" | "both";
+            /**
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
+             * @default json
+             */
+            output: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             params: Record<string, unknown>;
             /** Format: date-time */
             report_date: string;
@@ -1406,7 +1485,7 @@ export interface components {
             /** @description why the request ended in error */
             error?: {
                 /** @enum {string} */
-                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "invalid_document" | "not_admitted";
+                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "export_limit" | "invalid_document";
                 message: string;
                 details?: unknown;
             };
@@ -1441,6 +1520,23 @@ export interface components {
             };
             /** @description a V4 signed URL while valid, else gs://bucket/object */
             gcs_link?: string;
+            /** @description every stored file: what it holds (rows, bytes, SHA-256) and where to download it */
+            files?: {
+                /** @enum {string} */
+                format: "csv" | "ndjson" | "xlsx" | "parquet";
+                content_type: string;
+                rows: number;
+                bytes: number;
+                sha256?: string;
+                /** @description GET it: the file with Content-Length and Repr-Digest */
+                download: string;
+                bucket?: string;
+                object?: string;
+                /** @description a V4 signed URL while valid, else gs://bucket/object */
+                gcs_link?: string;
+                /** Format: date-time */
+                link_expires_at?: string;
+            }[];
             columns?: string[];
             page?: number;
             page_size?: number;
@@ -1455,6 +1551,10 @@ export interface components {
                 last?: string;
                 next?: string;
                 prev?: string;
+                download_csv?: string;
+                download_ndjson?: string;
+                download_xlsx?: string;
+                download_parquet?: string;
             };
         };
         /** @description One page of requests, newest first; next_after (and links.next) when there are older ones */
@@ -1484,11 +1584,10 @@ export interface components {
              */
             report_name: "comments-per-month";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -1538,11 +1637,10 @@ export interface components {
             /** @constant */
             report_name?: "comments-per-month";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -1598,11 +1696,10 @@ export interface components {
              */
             report_name: "genres-by-rating";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -1674,11 +1771,10 @@ export interface components {
             /** @constant */
             report_name?: "genres-by-rating";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -1750,11 +1846,10 @@ export interface components {
              */
             report_name: "most-active-commenters";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -1800,11 +1895,10 @@ export interface components {
             /** @constant */
             report_name?: "most-active-commenters";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -1853,11 +1947,10 @@ export interface components {
              */
             report_name: "most-commented-movies";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -1914,11 +2007,10 @@ export interface components {
             /** @constant */
             report_name?: "most-commented-movies";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -1979,11 +2071,10 @@ export interface components {
              */
             report_name: "movies-per-period";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2038,11 +2129,10 @@ export interface components {
             /** @constant */
             report_name?: "movies-per-period";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2102,11 +2192,10 @@ export interface components {
              */
             report_name: "theaters-per-city";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2152,11 +2241,10 @@ export interface components {
             /** @constant */
             report_name?: "theaters-per-city";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2202,11 +2290,10 @@ export interface components {
              */
             report_name: "theaters-per-state";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2241,11 +2328,10 @@ export interface components {
             /** @constant */
             report_name?: "theaters-per-state";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2288,11 +2374,10 @@ export interface components {
              */
             report_name: "top-actors";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2372,11 +2457,10 @@ export interface components {
             /** @constant */
             report_name?: "top-actors";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2455,11 +2539,10 @@ export interface components {
             /** @constant */
             report_name: "top-directors-per-comment";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2555,11 +2638,10 @@ export interface components {
             /** @constant */
             report_name?: "top-directors-per-comment";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2652,11 +2734,10 @@ export interface components {
             /** @enum {string} */
             report_name: "top-directors-per-movie-rating" | "top-directors-per-moving-rating";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2772,11 +2853,10 @@ export interface components {
             /** @enum {string} */
             report_name?: "top-directors-per-movie-rating" | "top-directors-per-moving-rating";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2884,11 +2964,10 @@ export interface components {
             /** @constant */
             report_name: "top-movies-per-rating";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -2995,11 +3074,10 @@ export interface components {
             /** @constant */
             report_name?: "top-movies-per-rating";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -3100,11 +3178,10 @@ export interface components {
              */
             report_name: "top-writers";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -3181,11 +3258,10 @@ export interface components {
             /** @constant */
             report_name?: "top-writers";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -3266,11 +3342,10 @@ export interface components {
              */
             report_name: "users-by-comment-activity";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -3319,11 +3394,10 @@ export interface components {
             /** @constant */
             report_name?: "users-by-comment-activity";
             /**
-             * @description json: rows paged through the API; csv: a CSV file (GET /v1/reports/{id}/csv); both: the two
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /**
              * Format: uri
              * @description POSTed the final status, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); https, or http to hosts in WEBHOOK_ALLOW_HOSTS; never a private address unless allowed
@@ -3363,8 +3437,11 @@ export interface components {
             timezone: string;
             /** @description the body of a POST /v1/reports (without output) */
             report: Record<string, unknown>;
-            /** @enum {string} */
-            output: "json" | "csv" | "both";
+            /**
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
+             * @default json
+             */
+            output: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             callback_url?: string;
             /** @enum {string} */
             status: "active" | "paused";
@@ -3444,10 +3521,10 @@ export interface components {
                 report_name: string;
             };
             /**
+             * @description json: rows paged through the API; csv, ndjson, xlsx, parquet: that file (GET /v1/reports/{id}/download?format=…); both: json and csv; or a list, e.g. ["json", "xlsx", "parquet"]
              * @default json
-             * @enum {string}
              */
-            output?: "json" | "csv" | "both";
+            output?: ("json" | "csv" | "both" | "ndjson" | "xlsx" | "parquet") | ("json" | "csv" | "ndjson" | "xlsx" | "parquet")[];
             /** @description where each fired request POSTs its final status (signed webhooks; checked as POST /v1/reports checks it) */
             callback_url?: string | null;
         };
@@ -7604,6 +7681,126 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem.csv-gone"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                };
+            };
+            /** @description Internal server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.internal"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.unavailable"];
+                };
+            };
+        };
+    };
+    downloadReportFile: {
+        parameters: {
+            query?: {
+                /** @description which file (default: the first the request stored) */
+                format?: "csv" | "ndjson" | "xlsx" | "parquet";
+            };
+            header?: never;
+            path: {
+                /** @description the request's id (24 hexadecimal characters) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    /** @description attachment; filename=<report>-<id>.<extension> */
+                    "Content-Disposition"?: string;
+                    /** @description sha-256=:<base64 of the file's SHA-256>: (RFC 9530) */
+                    "Repr-Digest"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "application/vnd.apache.parquet": string;
+                };
+            };
+            /** @description Invalid report id; Invalid query parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.invalid-id"] | components["schemas"]["Problem.invalid-query"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.unauthorized"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.forbidden"];
+                };
+            };
+            /** @description Report not found; No file of that format */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.report-not-found"] | components["schemas"]["Problem.no-file"];
+                };
+            };
+            /** @description File not available; File stored elsewhere */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.file-not-ready"] | components["schemas"]["Problem.file-elsewhere"];
+                };
+            };
+            /** @description File no longer available */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.file-gone"];
                 };
             };
             /** @description Too many requests */

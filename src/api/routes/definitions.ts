@@ -5,6 +5,9 @@
  */
 import type { RejectedReport, ReportCatalogue } from "../../reports/registry.ts";
 import { COLUMN_TYPES, type ReportDefinition } from "../../reports/define.ts";
+import { OUTPUTS } from "../../requests/output.ts";
+import { FILE_FORMATS } from "../../results/formats/all.ts";
+import { FORMATS } from "../../results/formats/format.ts";
 import { compileDefinition } from "../../reports/data-defined/compile.ts";
 import type { DefinitionPolicy } from "../../reports/data-defined/document.ts";
 import { describeAliases, resolveReportName } from "../../reports/aliases.ts";
@@ -45,6 +48,9 @@ export function describeReport(report: ReportDefinition<any>): Record<string, un
     // Other names, routes and parameter names clients may use (the design document's among them).
     aliases: describeAliases(report),
     example: { report_name: report.name, ...(report.example ?? {}) },
+    // Where its rows can go: the `output` values a request may give, and each file format's type.
+    outputs: [...OUTPUTS],
+    formats: Object.values(FILE_FORMATS).map((format) => ({ format: format.name, content_type: format.contentType })),
     links: {
       self: `/v1/report-definitions/${report.name}`,
       ...(report.kind === "data" ? { versions: `/v1/report-definitions/${report.name}/versions` } : {}),
@@ -100,6 +106,21 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
         },
       },
       sort: { type: "object", additionalProperties: { enum: [1, -1] } },
+      outputs: {
+        type: "array",
+        description: "the values `output` accepts (a list of json and formats is accepted too)",
+        items: { type: "string", enum: [...OUTPUTS] },
+      },
+      formats: {
+        type: "array",
+        description: "the file formats, each downloaded with GET /v1/reports/{id}/download?format=…",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          properties: { format: { type: "string", enum: [...FORMATS] }, content_type: { type: "string" } },
+          required: ["format", "content_type"],
+        },
+      },
       indexes: {
         type: "array",
         description: "indexes the report's pipeline needs on the data (created at start unless CREATE_DATA_INDEXES=false)",
@@ -129,7 +150,20 @@ export const DEFINITION_SCHEMAS: Record<string, JsonSchema> = {
         required: ["self", "submit"],
       },
     },
-    required: ["name", "collection", "description", "kind", "parameters", "columns", "indexes", "aliases", "example", "links"],
+    required: [
+      "name",
+      "collection",
+      "description",
+      "kind",
+      "parameters",
+      "columns",
+      "indexes",
+      "aliases",
+      "example",
+      "outputs",
+      "formats",
+      "links",
+    ],
   },
   RejectedReport: {
     type: "object",
