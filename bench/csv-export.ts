@@ -15,7 +15,7 @@
  * Writes bench/results/csv-export.json.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -29,7 +29,7 @@ import { openCsvSink } from "../src/results/sinks/open.ts";
 import { REPO_ROOT } from "../scripts/lib/paths.ts";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { startFakeGcs, type FakeGcs } from "../test/support/gcs.ts";
-import { writeResults } from "./lib.ts";
+import { peakRssMb, runBenchChild, sampleMemory, writeResults } from "./lib.ts";
 
 const DIST = path.join(REPO_ROOT, "dist");
 const SELF = path.join(DIST, "bench", "csv-export.js");
@@ -50,51 +50,8 @@ interface ChildResult {
   memory_peaks_mb: Record<string, number>;
 }
 
-/**
- * Samples process.memoryUsage() every `everyMs` and keeps each field's peak: where the memory goes
- * (V8 heap, or buffers outside it) when RSS is high.
- */
-function sampleMemory(everyMs = 20): { stop(): Record<string, number> } {
-  const peaks: Record<string, number> = {};
-  const sample = () => {
-    for (const [key, value] of Object.entries(process.memoryUsage())) peaks[key] = Math.max(peaks[key] ?? 0, value);
-  };
-  sample();
-  const timer = setInterval(sample, everyMs);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return Object.fromEntries(Object.entries(peaks).map(([key, value]) => [key, Math.round(value / 2 ** 20)]));
-    },
-  };
-}
-
-/** Peak resident set size of a live process (kernel high-water mark), in MB. */
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-  return Math.round(kb / 1024);
-}
-
 /** Runs `node SELF --child` with env; returns its result line and its peak RSS (read before it exits). */
-function runChild(env: Record<string, string>, nodeFlags: string[] = []): Promise<{ result: ChildResult; peakRss: number }> {
-  const child = spawn(process.execPath, [...nodeFlags, SELF, "--child"], {
-    env: { ...process.env, ...env },
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (!line.startsWith("{")) return;
-      const message = JSON.parse(line) as { event: string } & ChildResult;
-      if (message.event !== "done") return;
-      const peakRss = peakRssMb(child.pid!);
-      child.stdin!.end(); // lets it exit
-      resolve({ result: message, peakRss });
-    });
-    child.once("exit", (code) => reject(new Error(`benchmark child exited with ${code} before reporting`)));
-  });
-}
+const runChild = (env: Record<string, string>, nodeFlags: string[] = []) => runBenchChild<ChildResult>(SELF, env, nodeFlags);
 
 /** Child: exports `rows` generated rows through the configured sink; waits for stdin to close. */
 async function child(): Promise<void> {

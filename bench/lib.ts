@@ -1,5 +1,7 @@
-/** Shared bits of the benchmark scripts: percentiles and a results file with its context. */
-import { writeFileSync, mkdirSync } from "node:fs";
+/** Shared bits of the benchmark scripts: percentiles, memory measurement, child runs and a results file with its context. */
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { createInterface } from "node:readline";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -40,4 +42,57 @@ export function writeResults(name: string, results: Record<string, unknown>): st
   };
   writeFileSync(file, JSON.stringify(body, null, 2) + "\n");
   return file;
+}
+
+/**
+ * Samples process.memoryUsage() every `everyMs` and keeps each field's peak: where the memory goes
+ * (V8 heap, or buffers outside it) when RSS is high.
+ */
+export function sampleMemory(everyMs = 20): { stop(): Record<string, number> } {
+  const peaks: Record<string, number> = {};
+  const sample = () => {
+    for (const [key, value] of Object.entries(process.memoryUsage())) peaks[key] = Math.max(peaks[key] ?? 0, value);
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return Object.fromEntries(Object.entries(peaks).map(([key, value]) => [key, Math.round(value / 2 ** 20)]));
+    },
+  };
+}
+
+/** Peak resident set size of a live process (kernel high-water mark), in MB. */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return Math.round(kb / 1024);
+}
+
+/**
+ * Runs `node <flags> script --child` with `env` added; resolves with the child's `{"event":"done"}`
+ * line and its peak RSS, read before it exits (the child waits for its stdin to close).
+ */
+export function runBenchChild<T>(
+  script: string,
+  env: Record<string, string>,
+  nodeFlags: string[] = [],
+): Promise<{ result: T; peakRss: number }> {
+  const child = spawn(process.execPath, [...nodeFlags, script, "--child"], {
+    env: { ...process.env, ...env },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (!line.startsWith("{")) return;
+      const message = JSON.parse(line) as { event: string } & T;
+      if (message.event !== "done") return;
+      const peakRss = peakRssMb(child.pid!);
+      child.stdin!.end(); // lets it exit
+      resolve({ result: message, peakRss });
+    });
+    child.once("exit", (code) => reject(new Error(`benchmark child exited with ${code} before reporting`)));
+  });
 }

@@ -21,9 +21,9 @@ import { renderCell } from "../csv.ts";
 import { FormatLimitError, rowStream, type FileFormat, type RowWriter } from "./format.ts";
 
 /** Rows per row group, at most. */
-export const ROW_GROUP_ROWS = 32_768;
+export const ROW_GROUP_ROWS = 8_192;
 /** A row group also closes once its values come to about this many bytes (wide text columns). */
-export const ROW_GROUP_BYTES = 16 * 1024 * 1024;
+export const ROW_GROUP_BYTES = 8 * 1024 * 1024;
 
 type Converted = string | number | bigint | boolean | Date | null;
 
