@@ -149,6 +149,40 @@ test("the uploaded object equals the expected CSV byte for byte, with content ty
   assert.equal(await listObjects("incomplete/"), [], "the incomplete upload was removed after the copy");
 });
 
+test("every format goes to the bucket: one object each with its content type and digest, downloaded through the API, removed with the request", async () => {
+  const done = await submitAndWait({ report_name: "csv-awkward", output: ["json", "ndjson", "xlsx", "parquet"] });
+  assert.is(done.status, "completed", JSON.stringify(done.error));
+  const types: Record<string, string> = {
+    ndjson: "application/x-ndjson; charset=utf-8",
+    xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    parquet: "application/vnd.apache.parquet",
+  };
+  assert.equal(
+    done.files.map((file: { format: string }) => file.format),
+    ["ndjson", "xlsx", "parquet"],
+  );
+  for (const file of done.files) {
+    const object = `reports/${done.id}.attempt-1.${file.format}`;
+    assert.is(file.object, object);
+    assert.is(file.rows, 6);
+    assert.ok(file.gcs_link.startsWith("http"), "a signed link");
+    const media = Buffer.from(await (await fetch(mediaUrl(object))).arrayBuffer());
+    assert.is(media.length, file.bytes);
+    assert.is(createHash("sha256").update(media).digest("hex"), file.sha256);
+    const meta = await request(objectUrl(object));
+    assert.is(meta.body.contentType, types[file.format]);
+    assert.is(meta.body.metadata.sha256, file.sha256);
+    const download = await fetch(`${service.url}${file.download}`);
+    assert.is(download.status, 200);
+    assert.is(download.headers.get("content-length"), String(file.bytes));
+    assert.is(download.headers.get("repr-digest"), `sha-256=:${Buffer.from(file.sha256, "hex").toString("base64")}:`);
+    assert.ok(Buffer.from(await download.arrayBuffer()).equals(media), `${file.format}: the API serves the object's bytes`);
+  }
+  assert.equal(await listObjects("incomplete/"), []);
+  assert.is((await request(`${service.url}/v1/reports/${done.id}`, { method: "DELETE" })).status, 204);
+  assert.equal(await listObjects(`reports/${done.id}`), [], "every format's object is removed with its request");
+});
+
 test("gcs_link is a V4 signed URL for the object that verifies with the key; /csv redirects to a fresh one", async () => {
   const done = await submitAndWait({ report_name: "csv-awkward", output: "both" });
   assert.is(done.status, "completed", JSON.stringify(done.error));
