@@ -17,6 +17,7 @@ import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { get, submitAndWait as submitAndWaitAt } from "../support/http.ts";
 import { readParquet, readXlsx } from "../support/export-readers.ts";
+import { looksLikeFormula } from "../../src/results/formula-guard.ts";
 
 const test = suite("exports (local sink)");
 let mongo: TestMongo;
@@ -152,7 +153,7 @@ test("one request, every format: each file holds every row, equal to the JSON pa
     COLUMNS.map((c) => c.name),
   );
   assert.equal(sheets[0].rows, rows.map(tagsAsText));
-  const formulaLike = rows.filter((row) => /^[=+\-@]/.test(String(row.name))).length;
+  const formulaLike = rows.filter((row) => looksLikeFormula(String(row.name))).length;
   assert.is(sheets[0].quote_prefix.length, formulaLike, "every formula-like text is marked quote-prefix");
 
   assert.equal(readdirSync(path.join(dir, "incomplete")), [], "nothing left under incomplete/");

@@ -2,7 +2,9 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { Decimal128, Long, ObjectId } from "mongodb";
-import { csvStringifier, toRecord } from "../../src/results/csv.ts";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { CSV, toRecord } from "../../src/results/csv.ts";
 import { neutraliseFormula } from "../../src/results/formula-guard.ts";
 import { loadConfig } from "../../src/config.ts";
 
@@ -43,12 +45,14 @@ for (const [what, text] of HIDDEN_STARTS) {
 
 test("column names are guarded in the header too (unless the guard is off)", async () => {
   const read = async (guard: boolean) => {
-    const stringifier = csvStringifier(["=cmd", "ok"], guard);
     let out = "";
-    stringifier.on("data", (chunk: string) => (out += chunk));
-    const ended = new Promise((resolve) => stringifier.on("end", resolve));
-    stringifier.end();
-    await ended;
+    const collect = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        out += chunk.toString("utf8");
+        callback();
+      },
+    });
+    await pipeline(Readable.from([]), CSV.encoder([{ name: "=cmd" }, { name: "ok" }], { formulaGuard: guard }), collect);
     return out;
   };
   assert.is(await read(true), "'=cmd,ok\r\n");

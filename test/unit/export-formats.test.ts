@@ -10,6 +10,7 @@ import { pipeline } from "node:stream/promises";
 import { Decimal128, Long, ObjectId } from "mongodb";
 import type { Column } from "../../src/reports/define.ts";
 import { FormatLimitError } from "../../src/results/formats/format.ts";
+import { looksLikeFormula } from "../../src/results/formula-guard.ts";
 import { NDJSON } from "../../src/results/formats/ndjson.ts";
 import { PARQUET } from "../../src/results/formats/parquet.ts";
 import { columnLetters, excelSerial, XLSX, xmlText } from "../../src/results/formats/xlsx.ts";
@@ -54,6 +55,8 @@ const TEXTS = [
   "_x0041_ literal",
   "bell\u0007 and nul\u0000",
   "  spaces kept  ",
+  " =after a space",
+  "＝full-width",
   "",
 ];
 
@@ -170,7 +173,7 @@ test("XLSX: openpyxl reads numbers, dates, booleans and text, equal to the JSON 
 test("XLSX: formula-like text stays text and is marked quote-prefix; other text is not", async () => {
   const rows = TEXTS.map((name) => ({ name }));
   const [sheet] = await readXlsx(await encode(XLSX.encoder([{ name: "name" }]), rows));
-  const guarded = TEXTS.map((text, i) => (/^[=+\-@\t\r]/.test(text) ? `A${i + 2}` : null)).filter(Boolean);
+  const guarded = TEXTS.map((text, i) => (looksLikeFormula(text) ? `A${i + 2}` : null)).filter(Boolean);
   assert.equal(sheet.quote_prefix, guarded);
   assert.equal(
     sheet.rows.map((row) => row.name),

@@ -12,15 +12,17 @@
  *   (UTC, shown as yyyy-mm-dd hh:mm:ss; a date before 1900, which Excel cannot show, is ISO
  *   8601 text); booleans are booleans; everything else is text (ObjectIds as hex, arrays and
  *   documents as JSON, as in the CSV). Missing and null are empty cells.
- * - Text is stored as an inline string, never as a formula; text starting with a character the
- *   CSV guard covers (= + - @ tab CR) is also marked "quote prefix", so editing the cell in Excel
- *   keeps it text (the formula guard holds for XLSX too).
+ * - Text is stored as an inline string, never as a formula; text the CSV guard would neutralise
+ *   (formula-guard.ts: = + - @ and their full-width forms, after leading spaces; tab, CR, LF) is
+ *   also marked "quote prefix", so editing the cell in Excel keeps it text (the formula guard holds
+ *   for XLSX too). The text itself is unchanged: it equals the JSON rows.
  * - Text longer than an Excel cell holds (32,767 characters) fails the export with the row and
  *   column, rather than being shortened.
  */
 import type { Transform } from "node:stream";
 import type { Column } from "../../reports/define.ts";
 import { renderCell } from "../csv.ts";
+import { looksLikeFormula } from "../formula-guard.ts";
 import { FormatLimitError, rowStream, WRITE_BYTES, type EncodeOptions, type FileFormat, type RowWriter } from "./format.ts";
 import { ZIP_ENTRY_MAX_BYTES, ZipStream } from "./zip-stream.ts";
 
@@ -80,7 +82,6 @@ export function xmlText(text: string): string {
   });
 }
 
-const FORMULA_START = /^[=+\-@\t\r]/;
 const DAY_MS = 86_400_000;
 /** Excel's serial day 0 is 1899-12-30 from 1900-03-01 on (it counts a 29 February 1900 that never was). */
 const EXCEL_EPOCH_MS = Date.UTC(1899, 11, 30);
@@ -190,7 +191,7 @@ class XlsxEncoder implements RowWriter {
         `row ${this.rowNumber}, column ${this.columns[column].name}: ${text.length} characters of text; an Excel cell holds at most ${EXCEL_MAX_CELL_TEXT}`,
       );
     }
-    const style = guardable && this.guard && FORMULA_START.test(text) ? ` s="${STYLE_QUOTE_PREFIX}"` : "";
+    const style = guardable && this.guard && looksLikeFormula(text) ? ` s="${STYLE_QUOTE_PREFIX}"` : "";
     return ` t="inlineStr"${style}><is><t xml:space="preserve">${xmlText(text)}</t></is>`;
   }
 
