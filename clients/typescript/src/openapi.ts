@@ -1154,7 +1154,7 @@ export interface components {
             status_of_request: "pending" | "running" | "completed" | "error" | "cancelled";
             error?: {
                 /** @enum {string} */
-                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "export_limit" | "invalid_document";
+                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "export_limit" | "invalid_document" | "not_admitted";
                 message: string;
                 details?: unknown;
             };
@@ -1180,7 +1180,7 @@ export interface components {
             status_of_request: "pending" | "running" | "completed" | "error" | "cancelled";
             error?: {
                 /** @enum {string} */
-                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "export_limit" | "invalid_document";
+                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "export_limit" | "invalid_document" | "not_admitted";
                 message: string;
                 details?: unknown;
             };
@@ -1485,7 +1485,7 @@ export interface components {
             /** @description why the request ended in error */
             error?: {
                 /** @enum {string} */
-                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "export_limit" | "invalid_document";
+                code: "validation" | "unknown_report" | "timeout" | "attempts_exhausted" | "execution" | "export_limit" | "invalid_document" | "not_admitted";
                 message: string;
                 details?: unknown;
             };
