@@ -159,7 +159,7 @@ test("one request, every format: each file holds every row, equal to the JSON pa
   assert.equal(readdirSync(path.join(dir, "incomplete")), [], "nothing left under incomplete/");
 });
 
-test("a file-only output stores no rows; download without a format sends the one file; other formats are 404", async () => {
+test("a file-only output stores no rows; download without a format sends the one file; other formats are 409", async () => {
   const done = await submitAndWait({ report_name: "export-rows", output: "parquet" });
   assert.is(done.status, "completed", JSON.stringify(done.error));
   assert.is(done.rows, undefined, "no rows to page");
@@ -173,7 +173,7 @@ test("a file-only output stores no rows; download without a format sends the one
   assert.is(response.headers.get("content-type"), "application/vnd.apache.parquet");
   assert.is((await readParquet(body)).rows.length, ROWS);
   const missing = await get(`${service.url}/v1/reports/${done.id}/download?format=xlsx`);
-  assert.is(missing.status, 404);
+  assert.is(missing.status, 409, "the request exists; that format is not among its files");
   assert.equal(missing.body.formats, ["parquet"]);
   const invalid = await get(`${service.url}/v1/reports/${done.id}/download?format=pdf`);
   assert.is(invalid.status, 400);

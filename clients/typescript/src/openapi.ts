@@ -1100,7 +1100,7 @@ export interface components {
             /** @constant */
             title?: "No file of that format";
             /** @constant */
-            status?: 404;
+            status?: 409;
             /** @description the formats the request stored */
             formats: string[];
         } & WithRequired<components["schemas"]["Problem"], "type">;
@@ -7776,22 +7776,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.forbidden"];
                 };
             };
-            /** @description Report not found; No file of that format */
+            /** @description Report not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.report-not-found"] | components["schemas"]["Problem.no-file"];
+                    "application/problem+json": components["schemas"]["Problem.report-not-found"];
                 };
             };
-            /** @description File not available; File stored elsewhere */
+            /** @description No file of that format; File not available; File stored elsewhere */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.file-not-ready"] | components["schemas"]["Problem.file-elsewhere"];
+                    "application/problem+json": components["schemas"]["Problem.no-file"] | components["schemas"]["Problem.file-not-ready"] | components["schemas"]["Problem.file-elsewhere"];
                 };
             };
             /** @description File no longer available */
