@@ -141,12 +141,13 @@ test("backoff doubles per attempt, jittered within [0.5, 1.5), capped at an hour
 });
 
 test("a request's error never shows an absolute server path; URLs and plain text stay", () => {
-  const failure = new CsvExportError(
+  const failure = new ExportError(
+    "csv",
     "/srv/csv/reports/x.attempt-1.csv",
     new Error("EEXIST: file already exists, mkdir '/srv/csv/reports'"),
   );
   const { error } = classifyError(failure);
-  assert.is(error.message, "CsvExportError: writing the CSV to <server path> failed: EEXIST: file already exists, mkdir '<server path>'");
+  assert.is(error.message, "ExportError: writing the csv file to <server path> failed: EEXIST: file already exists, mkdir '<server path>'");
   for (const kept of ["gs://bucket/reports/a.csv", "https://example.com/a/b", "a/b", "ratio 1/2", "no paths here"]) {
     assert.is(withoutServerPaths(kept), kept);
   }
