@@ -6,11 +6,12 @@
  * is written the moment it is ready, as before.
  */
 import type { ReportResult } from "./document.ts";
-import type { Claim, RequestStore } from "./store.ts";
+import type { Claim, RequestStore, RunRecord } from "./store.ts";
 
 interface Waiting {
   claim: Claim;
   result: ReportResult;
+  record?: RunRecord;
   resolve(applied: boolean): void;
   reject(error: unknown): void;
 }
@@ -29,9 +30,9 @@ export class CompletionWriter {
   ) {}
 
   /** Resolves true when the completion applied, false when the lease was lost (see RequestStore.complete). */
-  complete(claim: Claim, result: ReportResult): Promise<boolean> {
+  complete(claim: Claim, result: ReportResult, record?: RunRecord): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ claim, result, resolve, reject });
+      this.waiting.push({ claim, result, record, resolve, reject });
       if (!this.writing) void this.drain();
     });
   }
@@ -46,8 +47,8 @@ export class CompletionWriter {
         try {
           const applied =
             batch.length === 1
-              ? [await this.store.complete(batch[0].claim, batch[0].result)]
-              : await this.store.completeMany(batch.map(({ claim, result }) => ({ claim, result })));
+              ? [await this.store.complete(batch[0].claim, batch[0].result, undefined, batch[0].record)]
+              : await this.store.completeMany(batch.map(({ claim, result, record }) => ({ claim, result, record })));
           batch.forEach((item, i) => item.resolve(applied[i]));
         } catch (error) {
           for (const item of batch) item.reject(error);

@@ -38,6 +38,14 @@ export interface Claim {
   attempt: number;
 }
 
+/**
+ * What a run records on its request once the report is known: defaults a Mongo-native document
+ * lacked, the data-defined report's version and where the report read. It travels in the run's
+ * final fenced write (complete, fail, retryLater) rather than in a write of its own before the
+ * report runs: one round trip less per job.
+ */
+export type RunRecord = Partial<Pick<RequestDocument, "report_date" | "output" | "params" | "definition_version" | "read">>;
+
 export interface NewRequest {
   report_name: string;
   params: Record<string, unknown>;
@@ -464,19 +472,17 @@ export class RequestStore {
   }
 
   /** Fills fields a Mongo-native document may lack, so status responses are complete. */
-  async fillDefaults(
-    claim: Claim,
-    defaults: Partial<Pick<RequestDocument, "report_date" | "output" | "params" | "definition_version" | "read">>,
-  ): Promise<void> {
+  async fillDefaults(claim: Claim, defaults: RunRecord): Promise<void> {
     if (Object.keys(defaults).length === 0) return;
     await this.requests.updateOne(this.fence(claim), { $set: defaults }, majority);
   }
 
-  async complete(claim: Claim, result: ReportResult, now = new Date()): Promise<boolean> {
+  /** `record`: what the run recorded (RunRecord), set in the same fenced write. */
+  async complete(claim: Claim, result: ReportResult, now = new Date(), record: RunRecord = {}): Promise<boolean> {
     const { matchedCount } = await this.requests.updateOne(
       this.fence(claim),
       {
-        $set: { status: RequestStatus.Completed, result, error: null, lease: null, finished_at: now },
+        $set: { ...record, status: RequestStatus.Completed, result, error: null, lease: null, finished_at: now },
       },
       majority,
     );
@@ -489,13 +495,13 @@ export class RequestStore {
    * matched, so when some did not (a lease lost meanwhile), which ones applied is read back: those
    * now completed by this attempt at this `now`.
    */
-  async completeMany(items: { claim: Claim; result: ReportResult }[], now = new Date()): Promise<boolean[]> {
+  async completeMany(items: { claim: Claim; result: ReportResult; record?: RunRecord }[], now = new Date()): Promise<boolean[]> {
     if (items.length === 0) return [];
     const { matchedCount } = await this.requests.bulkWrite(
-      items.map(({ claim, result }) => ({
+      items.map(({ claim, result, record }) => ({
         updateOne: {
           filter: this.fence(claim),
-          update: { $set: { status: RequestStatus.Completed, result, error: null, lease: null, finished_at: now } },
+          update: { $set: { ...record, status: RequestStatus.Completed, result, error: null, lease: null, finished_at: now } },
         },
       })),
       { ordered: false, ...majority },
@@ -513,11 +519,11 @@ export class RequestStore {
     });
   }
 
-  async fail(claim: Claim, error: RequestError, now = new Date()): Promise<boolean> {
+  async fail(claim: Claim, error: RequestError, now = new Date(), record: RunRecord = {}): Promise<boolean> {
     const { matchedCount } = await this.requests.updateOne(
       this.fence(claim),
       {
-        $set: { status: RequestStatus.Error, error, lease: null, finished_at: now },
+        $set: { ...record, status: RequestStatus.Error, error, lease: null, finished_at: now },
       },
       majority,
     );
@@ -525,11 +531,11 @@ export class RequestStore {
   }
 
   /** Puts a failed attempt back in the queue, not to be claimed before `notBefore`. */
-  async retryLater(claim: Claim, error: RequestError, notBefore: Date): Promise<boolean> {
+  async retryLater(claim: Claim, error: RequestError, notBefore: Date, record: RunRecord = {}): Promise<boolean> {
     const { matchedCount } = await this.requests.updateOne(
       this.fence(claim),
       {
-        $set: { status: RequestStatus.Pending, error, lease: null, not_before: notBefore },
+        $set: { ...record, status: RequestStatus.Pending, error, lease: null, not_before: notBefore },
       },
       majority,
     );

@@ -18,7 +18,7 @@ import type { Logger } from "../log.ts";
 import { INTEGRATION_FIELDS, refusedFields } from "../requests/admission.ts";
 import { ClaimedEnvelope, type ReportResult, type RequestDocument } from "../requests/document.ts";
 import type { RequestEvents } from "../requests/events.ts";
-import type { Claim, RequestStore } from "../requests/store.ts";
+import type { Claim, RequestStore, RunRecord } from "../requests/store.ts";
 import { CompletionWriter } from "../requests/completions.ts";
 import type { LiveCatalogue } from "../reports/live.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
@@ -261,7 +261,7 @@ export class Worker implements BackgroundService {
 
   private async runAttempt(doc: RequestDocument, claim: Claim, keeper: LeaseKeeper, progress: ProgressTracker): Promise<void> {
     const log = this.log.child({ request_id: doc._id, attempt: claim.attempt });
-    const attempts = { attempt: claim.attempt, maxAttempts: this.deps.config.maxAttempts };
+    const attempts: AttemptRun = { attempt: claim.attempt, maxAttempts: this.deps.config.maxAttempts, record: {} };
     const startedAt = Date.now();
     let result: ReportResult | undefined;
     let end: RunEnd;
@@ -298,14 +298,15 @@ export class Worker implements BackgroundService {
 
   /**
    * Validates and runs the report; undefined (nothing run) when the request is past its attempts.
-   * Sets `attempts.maxAttempts` once the report (which may have its own limit) is known.
+   * Sets `attempts.maxAttempts` once the report (which may have its own limit) is known, and
+   * `attempts.record` once the parameters are valid, for the final write to carry.
    */
   private async runReport(
     doc: RequestDocument,
     claim: Claim,
     keeper: LeaseKeeper,
     progress: ProgressTracker,
-    attempts: AttemptState,
+    attempts: AttemptRun,
     log: Logger,
   ) {
     const { config, database, store } = this.deps;
@@ -321,7 +322,7 @@ export class Worker implements BackgroundService {
     const version = report.version === undefined ? {} : { definition_version: report.version };
     // Where the report reads (REPORT_READ_PREFERENCE and its tags), recorded with the request.
     const read = reportRead(config.reportReadPreference, config.reportReadTags, config.reportMaxStalenessS);
-    await store.fillDefaults(claim, { ...missingDefaults(doc, envelope), ...version, read });
+    attempts.record = { ...missingDefaults(doc, envelope), ...version, read };
     const maxTimeMS = report.maxTimeMS ?? config.reportMaxTimeMs;
     const deadline = setTimeout(
       () => keeper.abort(new JobTimeoutError(`the report ran past its time limit of ${maxTimeMS} ms`)),
@@ -400,7 +401,7 @@ export class Worker implements BackgroundService {
     outcome: Outcome,
     claim: Claim,
     result: ReportResult | undefined,
-    attempts: AttemptState,
+    attempts: AttemptRun,
     log: Logger,
   ): Promise<JobOutcome> {
     const { store, database } = this.deps;
@@ -409,7 +410,7 @@ export class Worker implements BackgroundService {
     const removeOurRows = () => deleteChunks(database.results, claim.id, claim.attempt + 1);
     switch (outcome.action) {
       case "complete": {
-        if (await this.completions.complete(claim, result!)) {
+        if (await this.completions.complete(claim, result!, attempts.record)) {
           log.info("job.completed", { rows: result!.row_count });
           // A worker that lost an earlier attempt may have written rows after this attempt began.
           // A first attempt has no earlier one (chunks carry attempt >= 1): skip the round trip.
@@ -436,12 +437,12 @@ export class Worker implements BackgroundService {
       }
       case "retry_later":
         await removeOurRows();
-        await store.retryLater(claim, outcome.error, new Date(Date.now() + outcome.delayMs));
+        await store.retryLater(claim, outcome.error, new Date(Date.now() + outcome.delayMs), attempts.record);
         log.warn("job.retry_scheduled", { error: outcome.error, delay_ms: outcome.delayMs, max_attempts: attempts.maxAttempts });
         return "retry";
       case "fail":
         await removeOurRows();
-        await store.fail(claim, outcome.error);
+        await store.fail(claim, outcome.error, undefined, attempts.record);
         log.warn("job.failed", { error: outcome.error });
         return "error";
     }
@@ -494,8 +495,13 @@ function positiveInteger(value: unknown): number | undefined {
 }
 
 /** Fields a Mongo-native request may lack, filled so its status reads like any other. */
-function missingDefaults(doc: RequestDocument, envelope: ClaimedEnvelope): Partial<RequestDocument> {
-  const defaults: Partial<RequestDocument> = {};
+/** An attempt's state in this worker: its AttemptState and what the run records (RunRecord). */
+interface AttemptRun extends AttemptState {
+  record: RunRecord;
+}
+
+function missingDefaults(doc: RequestDocument, envelope: ClaimedEnvelope): RunRecord {
+  const defaults: RunRecord = {};
   if (!(doc.report_date instanceof Date)) {
     const created = typeof (doc._id as { getTimestamp?: () => Date }).getTimestamp === "function" ? doc._id.getTimestamp() : new Date();
     defaults.report_date = created;

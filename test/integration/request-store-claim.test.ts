@@ -184,6 +184,36 @@ test("every write of an attempt is fenced by its claim: a zombie worker's late w
   assert.equal(await database.requests.findOne({ _id: doc._id }), before, "the successor's attempt is untouched");
 });
 
+test("what a run records (read, version, defaults) is set by its final write, and fenced like it", async () => {
+  const [done, failed, retried, stolen] = [pending(1), pending(2), pending(3), pending(4)];
+  await database.requests.insertMany([done, failed, retried, stolen] as any);
+  const claims: Claim[] = [];
+  for (let i = 0; i < 4; i++) {
+    const doc = (await store.claimPending("me", 60_000, at(10)))!;
+    claims.push({ id: doc._id, owner: "me", attempt: doc.attempts });
+  }
+  const byId = (id: unknown) => claims.find((c) => String(c.id) === String(id))!;
+  const record = { read: { preference: "primary" as const }, definition_version: 3, output: "json" as const };
+  const result = { row_count: 0, columns: [], attempt: 1, rows_per_chunk: 1 };
+  const error = { code: RequestErrorCode.Execution, message: "boom" };
+  assert.ok(await store.complete(byId(done._id), result, at(20), record));
+  assert.ok(await store.fail(byId(failed._id), error, at(20), record));
+  assert.ok(await store.retryLater(byId(retried._id), error, at(30), record));
+  const zombie = { ...byId(stolen._id), owner: "zombie" };
+  assert.equal(await store.completeMany([{ claim: zombie, result, record }], at(20)), [false]);
+  for (const doc of [done, failed, retried]) {
+    const stored = await database.requests.findOne({ _id: doc._id });
+    assert.equal(
+      { read: stored?.read, definition_version: stored?.definition_version, output: stored?.output },
+      record,
+      String(stored?.status),
+    );
+  }
+  const untouched = await database.requests.findOne({ _id: stolen._id });
+  assert.is(untouched?.definition_version, undefined, "a write that lost its fence records nothing");
+  assert.is(untouched?.status, "running");
+});
+
 test("claims, renewals and every status an attempt writes ask for w: majority", async () => {
   const client = new MongoClient(mongo.uri, { monitorCommands: true });
   const sent: { name: string; writeConcern?: unknown }[] = [];

@@ -1,0 +1,72 @@
+/**
+ * Where one worker process spends its CPU per job: JOBS one-row no-op requests are inserted at
+ * once into an idle worker started with `node --cpu-prof`; the profile (.cpuprofile, open it in
+ * Chrome's DevTools) is written to PROFILE_DIR when the worker exits, with the worker's CPU time
+ * per job (from /proc) beside it. `npm run build:dev && node dist/bench/worker-profile.js`
+ */
+import { readFileSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import process from "node:process";
+import os from "node:os";
+import { connect } from "../src/db.ts";
+import { ensureIndexes } from "../src/indexes.ts";
+import { RequestStore } from "../src/requests/store.ts";
+import { requestSealOf } from "../src/requests/seal.ts";
+import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
+import { workerCommand } from "../test/support/processes.ts";
+import { oursEnv, spawnBenchProcess, until } from "./harness.ts";
+
+const JOBS = Number(process.env.JOBS ?? 400);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
+/** CPU_PROF=0: no profile, only the figures (the profiler itself costs CPU). */
+const PROFILE = process.env.CPU_PROF !== "0";
+const PROFILE_DIR = path.resolve(process.env.PROFILE_DIR ?? path.join(os.tmpdir(), "worker-profile"));
+mkdirSync(PROFILE_DIR, { recursive: true });
+
+/** User + system CPU of a live process, in ms (from /proc/PID/stat; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const server = await startEmbeddedMongo();
+const dbName = "worker_profile";
+let completed = 0;
+let last = 0;
+const command = workerCommand("node");
+const worker = spawnBenchProcess(
+  { command: command.command, args: [...(PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...command.args] },
+  oursEnv({ mongoUri: server.uri, dbName }, { WORKER_CONCURRENCY: String(CONCURRENCY) }),
+  "worker.started",
+  (line, at) => {
+    if (line.event === "job.completed") {
+      completed += 1;
+      last = at;
+    }
+  },
+);
+const database = await connect(server.uri, dbName, "bench-producer");
+await ensureIndexes(database);
+const store = new RequestStore(database.requests, await requestSealOf(database.db));
+await worker.ready;
+const pid = worker.child.pid!;
+const cpuBefore = cpuMs(pid);
+const t0 = Date.now();
+await Promise.all(Array.from({ length: JOBS }, (_, i) => store.submit({ report_name: "bench-noop", params: { i }, output: "json" })));
+await until(() => completed >= JOBS, 300_000, `${JOBS} completions`, 10);
+const cpuAfter = cpuMs(pid);
+worker.child.kill("SIGTERM");
+await worker.exited;
+await database.close();
+await server.stop();
+console.log(
+  JSON.stringify({
+    event: "bench.worker_profile.done",
+    jobs: JOBS,
+    jobs_per_s: Math.round((JOBS * 1000 * 10) / (last - t0)) / 10,
+    worker_cpu_ms_per_job: Math.round(((cpuAfter - cpuBefore) / JOBS) * 100) / 100,
+    load_average: os.loadavg(),
+    profile_dir: PROFILE ? PROFILE_DIR : null,
+  }),
+);
+process.exit(0);
