@@ -160,7 +160,7 @@ export async function startRedis(): Promise<LocalRedis> {
   process.once("exit", onExit);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("redis-server did not start within 20 s")), 20_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
       if (line.includes("Ready to accept connections")) {
         clearTimeout(timer);
         resolve();

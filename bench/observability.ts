@@ -46,6 +46,7 @@ async function batch(context: AppContext, variant: Variant, workload: Workload, 
     ids.push((await context.store.submit({ report_name: report, params: { i: tag * 1000 + i }, output: "json" }))._id);
   const started = Date.now();
   worker.start();
+  let ms = 0;
   try {
     for (;;) {
       const done = await context.database.requests.countDocuments({ _id: { $in: ids }, status: { $in: ["completed", "error"] } });
@@ -53,14 +54,15 @@ async function batch(context: AppContext, variant: Variant, workload: Workload, 
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   } finally {
-    const ms = Date.now() - started;
+    ms = Date.now() - started;
     await worker.stop();
     // Rows of finished batches are not needed again: keep the results collection small.
     await context.database.results.deleteMany({});
-    const failed = await context.database.requests.countDocuments({ _id: { $in: ids }, status: "error" });
-    if (failed > 0) throw new Error(`${failed} ${report} jobs failed`);
-    return ((workload === "noop" ? jobs : jobs * ROWS) / ms) * 1000;
   }
+  // After the finally, not in it: a return there would swallow an error thrown while waiting.
+  const failed = await context.database.requests.countDocuments({ _id: { $in: ids }, status: "error" });
+  if (failed > 0) throw new Error(`${failed} ${report} jobs failed`);
+  return ((workload === "noop" ? jobs : jobs * ROWS) / ms) * 1000;
 }
 
 async function measure(workload: Workload) {

@@ -76,7 +76,11 @@ async function viaDriver(page: number): Promise<number> {
 }
 
 // Warm-up: JIT on both sides, connection pool.
-for (let i = 0; i < 20; i++) for (const page of PAGES) (await viaApi(page), await viaDriver(page));
+for (let i = 0; i < 20; i++)
+  for (const page of PAGES) {
+    await viaApi(page);
+    await viaDriver(page);
+  }
 
 const perRound: Record<string, Record<number, number[]>> = { api: {}, driver: {} };
 for (const way of ["api", "driver"]) for (const page of PAGES) perRound[way][page] = [];

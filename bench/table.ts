@@ -11,7 +11,7 @@ import { REPO_ROOT } from "../scripts/lib/paths.ts";
 const DIR = path.join(REPO_ROOT, "bench", "results");
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
-const load = (name: string, dir = DIR): Json | undefined => {
+const load = (name: string, dir = DIR): Json => {
   const file = path.join(dir, `${name}.json`);
   return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
 };
@@ -23,7 +23,7 @@ const mark = (met: boolean) => (met ? "met" : "**missed**");
 interface Target {
   target: string;
   /** The figure from one results set, or undefined when that set lacks it. */
-  figure(results: (name: string) => Json | undefined, side: "before" | "after"): { text: string; met?: boolean } | undefined;
+  figure(results: (name: string) => Json, side: "before" | "after"): { text: string; met?: boolean } | undefined;
 }
 
 const throughputRows = (t: Json) => (t?.results ?? []) as Json[];

@@ -421,7 +421,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.heartbeatMs >= config.leaseMs) {
     throw new ConfigError(`HEARTBEAT_MS (${config.heartbeatMs}) must be shorter than LEASE_MS (${config.leaseMs})`);
   }
-  return { ...config, csv: parseCsvConfig(config), ...overrides } as Config;
+  return { ...config, csv: parseCsvConfig(config), ...overrides };
 }
 
 /** The README's configuration table, generated from SETTINGS (a unit test keeps the README in step). */

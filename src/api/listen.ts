@@ -10,7 +10,9 @@ export interface RunningServer {
 }
 
 export async function listen(app: ApiApp, port: number, host: string): Promise<RunningServer> {
-  const server = createServer(app.koa.callback());
+  const handle = app.koa.callback();
+  // Koa answers its own errors (ctx.onerror), so the promise it returns never rejects.
+  const server = createServer((request, response) => void handle(request, response));
   const url = await bindHttpServer(server, port, host);
   return {
     server,

@@ -36,8 +36,9 @@ function bodies(report: ReportDefinition<any>, { outputs, callbacks }: EnvelopeO
   const names = [report.name, ...(report.aliases?.names ?? [])];
   for (const [alias, canonical] of Object.entries(report.aliases?.parameters ?? {})) {
     const target = properties[canonical];
-    if (target)
-      properties[alias] = { ...target, description: `alias of ${canonical}${target.description ? `: ${target.description}` : ""}` };
+    if (!target) continue;
+    const about = typeof target.description === "string" && target.description ? `: ${target.description}` : "";
+    properties[alias] = { ...target, description: `alias of ${canonical}${about}` };
   }
   // Every two names of one parameter (its own and each alias) exclude each other, aliases of the same one included.
   const namesOf = new Map<string, string[]>();

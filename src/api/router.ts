@@ -121,7 +121,7 @@ export function routeMiddleware(routes: readonly RouteDeclaration[], guards: rea
     // The declarations are the validator: what /openapi.json says is what is accepted.
     const input = checkParameters(declared.parameters ?? [], {
       params: found.params,
-      query: ctx.query as Record<string, string | string[] | undefined>,
+      query: ctx.query,
       headers: ctx.headers,
     });
     if (declared.requestBody) {

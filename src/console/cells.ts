@@ -70,7 +70,7 @@ const NOT_ADDITIVE = /(average|avg|mean|rating|rank|ratio|rate|percent|share|min
  * readable and says what it shows. Lines (time periods) keep every point.
  */
 export function chartSeries(plan: ChartPlan, rows: Row[], value: string, limit = CHART_BARS): ChartSeries {
-  const numberOf = (row: Row) => (typeof row[value] === "number" ? (row[value] as number) : null);
+  const numberOf = (row: Row) => (typeof row[value] === "number" ? row[value] : null);
   const labelOf = (row: Row) => String(row[plan.label] ?? "");
   if (plan.kind === "line") {
     // A time axis reads left to right from the earliest period.

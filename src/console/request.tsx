@@ -73,7 +73,8 @@ export function RequestViewPage({ id }: { id: string }) {
       setView(next);
       setFailure(null);
     };
-    (async () => {
+    // Never rejects: every failure inside is caught and shown (or ends the loop).
+    void (async () => {
       for (let retryMs = 500; !signal.aborted;) {
         try {
           show(await getJson<RequestView>(`/v1/reports/${id}`, signal));

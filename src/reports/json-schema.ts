@@ -21,7 +21,7 @@ export type JsonSchema = Record<string, unknown>;
 const annotations = new WeakMap<object, JsonSchema>();
 
 export function withJsonSchema<S extends Struct<any, any>>(struct: S, schema: JsonSchema): S {
-  annotations.set(struct.entries as unknown as object, schema);
+  annotations.set(struct.entries, schema);
   return struct;
 }
 
@@ -36,7 +36,7 @@ export class UnsupportedStructError extends Error {
 }
 
 export function toJsonSchema(struct: Struct<any, any>, path = "params"): JsonSchema {
-  const annotated = annotations.get(struct.entries as unknown as object);
+  const annotated = annotations.get(struct.entries);
   if (annotated) return structuredClone(annotated);
   const schema = struct.schema as unknown;
   switch (struct.type) {

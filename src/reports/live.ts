@@ -109,8 +109,6 @@ export class LiveCatalogue {
       this.options.log.info("catalogue.definitions_loaded", { reports: data.reports.map((r) => r.name), rejected: rejected.length });
       this.definitionsFingerprint = fingerprint;
       this.options.onChange?.(this.registry.list());
-    } else if (code.changed) {
-      this.options.onChange?.(this.registry.list());
     }
   }
 

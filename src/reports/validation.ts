@@ -62,5 +62,5 @@ export function validateParams<T>(value: unknown, struct: Struct<T, any>, prefix
   if (unsafe) throw new ValidationError([unsafe]);
   const [error, result] = validate(value, struct, { coerce: true });
   if (error) throw new ValidationError(toFieldErrors(error, prefix));
-  return result as T;
+  return result;
 }

@@ -75,7 +75,7 @@ const TOKEN_UNUSABLE_CODES = new Set([260 /* InvalidResumeToken */, 280 /* Chang
 
 export class RequestEvents {
   private stream: ChangeStream<RequestDocument, ProjectedEvent> | null = null;
-  private resumeToken: ResumeToken | undefined;
+  private resumeToken?: ResumeToken;
   private readonly listeners = new Set<RequestEventListener>();
   private closed = false;
   private failures = 0;
@@ -126,7 +126,7 @@ export class RequestEvents {
       stream.once("close", () => settle(false));
     });
     stream.on("resumeTokenChanged", (token) => {
-      if (stream === this.stream) this.resumeToken = token as ResumeToken;
+      if (stream === this.stream) this.resumeToken = token;
     });
     stream.on("change", (event) => this.onChange(stream, event));
     stream.on("error", (error) => this.onStopped(stream, error));

@@ -130,7 +130,7 @@ test("API_KEYS entries take scopes; an unknown scope fails the start", () => {
   assert.equal(config.apiKeys.get("c")!.scopes, ["read", "submit"]);
   assert.throws(
     () => loadConfig({ API_KEYS: `a:${sha256("a")}:read+write` }),
-    (error: unknown) => error instanceof ConfigError && /API_KEYS.*write/.test((error as Error).message),
+    (error: unknown) => error instanceof ConfigError && /API_KEYS.*write/.test(error.message),
   );
   assert.throws(
     () => loadConfig({ API_KEYS: `a:${sha256("a")}:` }),
@@ -141,7 +141,7 @@ test("API_KEYS entries take scopes; an unknown scope fails the start", () => {
 test("API_KEYS must hold hashes, not keys", () => {
   assert.throws(
     () => loadConfig({ API_KEYS: "alice:plaintext" }),
-    (error: unknown) => error instanceof ConfigError && /API_KEYS/.test((error as Error).message),
+    (error: unknown) => error instanceof ConfigError && /API_KEYS/.test(error.message),
   );
   const config = loadConfig({ API_KEYS: `alice:${sha256("k")}` });
   assert.equal(config.apiKeys.get("alice"), { hash: sha256("k"), scopes: ["read", "submit"] });

@@ -178,9 +178,7 @@ test("the same Idempotency-Key returns the same request; errors carry the proble
   assert.instance(unknown, pkg.ApiError);
   assert.ok((unknown as InstanceType<typeof pkg.ApiError>).is("unknown-report"), String(unknown));
 
-  const invalid = (await client.submit("top-movies-per-rating", { top: -1 } as never).catch((e: unknown) => e)) as InstanceType<
-    typeof pkg.ApiError
-  >;
+  const invalid = (await client.submit("top-movies-per-rating", { top: -1 }).catch((e: unknown) => e)) as InstanceType<typeof pkg.ApiError>;
   assert.ok(invalid.is("invalid-parameters"), String(invalid));
   if (invalid.is("invalid-parameters"))
     assert.ok(

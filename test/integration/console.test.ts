@@ -108,16 +108,27 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ",") (record.push(field), (field = ""));
-    else if (c === "\r" && text[i + 1] === "\n") {
-      (record.push(field), records.push(record), (record = []), (field = ""), i++);
+    else if (c === ",") {
+      record.push(field);
+      field = "";
+    } else if (c === "\r" && text[i + 1] === "\n") {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = "";
+      i++;
     } else field += c;
   }
-  if (field !== "" || record.length) (record.push(field), records.push(record));
+  if (field !== "" || record.length) {
+    record.push(field);
+    records.push(record);
+  }
   return records;
 }
 
@@ -252,7 +263,7 @@ test("run top-directors-per-comment (comments > 5, a date range): live status, r
   const canvas = page.locator("canvas[data-kind=bar]");
   await canvas.waitFor();
   await page.waitForFunction(() => {
-    const c = document.querySelector("canvas") as HTMLCanvasElement | null;
+    const c = document.querySelector<HTMLCanvasElement>("canvas");
     if (!c || c.width === 0) return false;
     const pixels = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
     for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) return true;
@@ -263,7 +274,7 @@ test("run top-directors-per-comment (comments > 5, a date range): live status, r
 
   // Download: the CSV the browser saves holds exactly the API's rows.
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download CSV" }).click()]);
-  const csv = parseCsv(readFileSync((await download.path())!, "utf8"));
+  const csv = parseCsv(readFileSync(await download.path(), "utf8"));
   assert.equal(csv[0], api.columns);
   assert.equal(
     csv.slice(1),

@@ -93,8 +93,8 @@ for (const [kind, make] of Object.entries(SINKS)) {
     assert.is(recordedSinkKind(stored), kind, "a stored record names its sink");
     const file = await sink.read(fileOf(t));
     assert.ok(file);
-    assert.is(file!.bytes, Buffer.byteLength(CSV));
-    assert.is(await text(file!.stream), CSV);
+    assert.is(file.bytes, Buffer.byteLength(CSV));
+    assert.is(await text(file.stream), CSV);
     if (sink.link) assert.ok((await sink.link(fileOf(t))).url.endsWith(`${BUCKET}/${stored.object}`), "a link names the configured bucket");
   });
 

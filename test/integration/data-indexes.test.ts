@@ -104,11 +104,11 @@ test("CREATE_DATA_INDEXES=false creates nothing and logs the missing indexes wit
     assert.not.ok(hasKey(await keysOf(db, "comments"), COMMENT_REPORTS));
     const missing = lines.find((l) => l.event === "data_indexes.missing");
     assert.ok(missing, "a data_indexes.missing line");
-    const commands = missing!.indexes.map((i: { command: string }) => i.command);
+    const commands = missing.indexes.map((i: { command: string }) => i.command);
     assert.ok(commands.includes('db.getCollection("comments").createIndex({"email":1,"date":1})'), JSON.stringify(commands));
-    const join = missing!.indexes.find((i: { key: object }) => JSON.stringify(i.key) === JSON.stringify(USERS_JOIN));
+    const join = missing.indexes.find((i: { key: object }) => JSON.stringify(i.key) === JSON.stringify(USERS_JOIN));
     assert.equal(join.reports, ["users-by-comment-activity"]);
-    const shared = missing!.indexes.find((i: { key: object }) => JSON.stringify(i.key) === JSON.stringify(COMMENT_REPORTS));
+    const shared = missing.indexes.find((i: { key: object }) => JSON.stringify(i.key) === JSON.stringify(COMMENT_REPORTS));
     assert.equal(shared.reports.sort(), [
       "comments-per-month",
       "most-active-commenters",

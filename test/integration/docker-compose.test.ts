@@ -20,7 +20,7 @@ const COMPOSE_GO = "github.com/compose-spec/compose-go/v2@v2.16.2";
 const OTHER_VARIABLES = ["LOG_LEVEL", "NODE_ENV"];
 
 const test = suite("compose");
-const compose = parse(readFileSync(path.join(REPO_ROOT, "docker-compose.yml"), "utf8"), { merge: true }) as any;
+const compose = parse(readFileSync(path.join(REPO_ROOT, "docker-compose.yml"), "utf8"), { merge: true });
 
 test("docker-compose.yml is valid against the Compose Specification schema", () => {
   const download = JSON.parse(execFileSync("go", ["mod", "download", "-json", COMPOSE_GO], { encoding: "utf8" })) as { Dir: string };
@@ -89,7 +89,7 @@ test("Prometheus scrapes the API and every worker replica on the ports they serv
   const mount = (prometheus.volumes as string[]).find((v) => v.endsWith(":/etc/prometheus/prometheus.yml:ro"));
   assert.ok(mount, "the config file is mounted where --config.file points");
   assert.ok(prometheus.command.includes("--config.file=/etc/prometheus/prometheus.yml"));
-  const config = parse(readFileSync(path.join(REPO_ROOT, mount!.split(":")[0]), "utf8")) as any;
+  const config = parse(readFileSync(path.join(REPO_ROOT, mount.split(":")[0]), "utf8"));
   const jobs = new Map<string, any>(config.scrape_configs.map((job: any) => [job.job_name, job]));
   // The API: its PORT, /metrics on it.
   const apiPort = loadConfig(compose.services.api.environment).port;

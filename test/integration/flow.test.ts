@@ -37,7 +37,7 @@ test("submit answers 202 with id, links and headers, and only inserts", async ()
   assert.is(response.body.links.self, `/v1/reports/${response.body.id}?page=0&page_size=5`);
   const stored = await service.context.database.requests.findOne({ _id: new ObjectId(response.body.id) });
   assert.ok(stored, "the request document is stored");
-  assert.equal(stored!.params, { top: 3 });
+  assert.equal(stored.params, { top: 3 });
 });
 
 test("a submitted report completes and every row can be paged through", async () => {

@@ -74,7 +74,7 @@ function render(values: object): K8sObject[] {
 const find = (objects: K8sObject[], kind: string, nameEnd: string) => {
   const found = objects.find((o) => o.kind === kind && o.metadata.name.endsWith(nameEnd));
   assert.ok(found, `a ${kind} named …${nameEnd} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
-  return found!;
+  return found;
 };
 
 /**
@@ -113,13 +113,13 @@ function kubernetesValidator(apiVersion: string, kind: string): ValidateFunction
   }
   const ref = kubernetes.byKind.get(`${apiVersion}/${kind}`);
   assert.ok(ref, `Kubernetes ${kubernetesOpenApiDir()} has a schema for ${apiVersion} ${kind}`);
-  return kubernetes.ajv.getSchema(ref!) ?? kubernetes.ajv.compile({ $ref: ref });
+  return kubernetes.ajv.getSchema(ref) ?? kubernetes.ajv.compile({ $ref: ref });
 }
 
 function kedaValidator(kind: string, version: string): ValidateFunction {
   const file = readdirSync(kedaCrdDir()).find((f) => f === `keda.sh_${kind.toLowerCase()}s.yaml`);
   assert.ok(file, `KEDA's CRD for ${kind}`);
-  const crd = parseYaml(readFileSync(path.join(kedaCrdDir(), file!), "utf8"));
+  const crd = parseYaml(readFileSync(path.join(kedaCrdDir(), file), "utf8"));
   const served = crd.spec.versions.find((v: any) => v.name === version);
   assert.ok(served, `KEDA serves ${kind} ${version}`);
   return new Ajv({ strict: false, validateFormats: false, allErrors: true }).compile(closeObjects(served.schema.openAPIV3Schema));

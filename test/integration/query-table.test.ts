@@ -47,8 +47,8 @@ for (const row of rows) {
     const exercise = EXERCISES[row.label];
     assert.ok(exercise, "has an exercise");
     const ctx = { database, store: new RequestStore(database.requests, seal) };
-    const prepared = await exercise!.setup?.(ctx);
-    const queries = await captureQueries(database.client, () => exercise!.run(ctx, prepared));
+    const prepared = await exercise.setup?.(ctx);
+    const queries = await captureQueries(database.client, () => exercise.run(ctx, prepared));
     if (row.inserts) return;
     assert.ok(queries.length > 0, "the row's code queried something");
     if (row.unindexed) return;
@@ -58,7 +58,7 @@ for (const row of rows) {
       const results = candidates.map((index) => ({ index: index.name, ...coverage(index, query.shape) }));
       const idPoint = query.shape.filter._id !== undefined && query.shape.sort === undefined;
       const served = results.find(
-        (r) => r.served && (r.index === "_id_" && idPoint ? true : r.residual.every((field) => (exercise!.residual ?? []).includes(field))),
+        (r) => r.served && (r.index === "_id_" && idPoint ? true : r.residual.every((field) => (exercise.residual ?? []).includes(field))),
       );
       assert.ok(
         served,
@@ -75,7 +75,7 @@ test("history: every combination of the list route's filters has an index of its
       for (const status of [undefined, "error"] as const) {
         const [query] = await captureQueries(database.client, () => store.history({ limit: 5, report_name, status }, { owner }));
         const servedBy = declaredIndexes(database.requests.collectionName).filter((index) => {
-          const c = coverage(index, query!.shape);
+          const c = coverage(index, query.shape);
           return c.served && c.residual.length === 0;
         });
         assert.ok(servedBy.length > 0, `history ${JSON.stringify({ owner, report_name, status })}`);

@@ -77,7 +77,7 @@ test("a job's life delivers its insert, its claim and its final status; heartbea
   const submitted = await store.submit({ report_name: "top-movies-per-rating", params: {}, output: "json" });
   const claimed = await claimOne(store, "test-owner", 60_000);
   assert.ok(claimed && claimed._id.equals(submitted._id));
-  const claim = { id: claimed!._id, owner: "test-owner", attempt: claimed!.attempts };
+  const claim = { id: claimed._id, owner: "test-owner", attempt: claimed.attempts };
   for (let i = 0; i < 5; i++) assert.ok(await store.renew(claim, 60_000), "heartbeat");
   assert.ok(await store.complete(claim, { row_count: 0, columns: [], attempt: claim.attempt } as any));
   await eventually(async () => (seen.length >= 3 ? true : undefined), 5_000);

@@ -49,7 +49,7 @@ function startedServers(run: Run): { mongo: string; gcs: string } {
   // uvu writes the suite's name on the same line, before it.
   const line = /\{"mongo":[^}]*\}/.exec(run.stdout)?.[0];
   assert.ok(line, `the fixture started its servers; stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
-  return JSON.parse(line!) as { mongo: string; gcs: string };
+  return JSON.parse(line) as { mongo: string; gcs: string };
 }
 
 async function assertMongoGone(uri: string): Promise<void> {
@@ -108,7 +108,7 @@ test("a MongoDB start that times out stops the JVM it started and says what it w
       run.stderr,
     );
   assert.ok(found, `the time-out names what it waited for:\n${run.stderr}`);
-  assert.not.ok(isRunning(Number(found![1])), `the JVM (pid ${found![1]}) is gone`);
+  assert.not.ok(isRunning(Number(found[1])), `the JVM (pid ${found[1]}) is gone`);
 });
 
 test("the runner stops a test process that lingers after its summary, and counts its tests", async () => {

@@ -42,7 +42,7 @@ type Predicate = "point" | "points" | "range" | "other";
 
 function kind(value: unknown): Predicate {
   if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof Date || isBsonValue(value)) return "point";
-  const operators = Object.keys(value as object);
+  const operators = Object.keys(value);
   if (operators.length === 0) return "point";
   if (operators.length === 1 && operators[0] === "$eq") return "point";
   if (operators.length === 1 && operators[0] === "$in") return (value as { $in: unknown[] }).$in.length === 1 ? "point" : "points";
@@ -64,7 +64,7 @@ const EXPR_COMPARISONS = new Set(["$eq", "$lt", "$lte", "$gt", "$gte"]);
  */
 function exprPredicate(expr: unknown): [string, unknown] | undefined {
   if (!expr || typeof expr !== "object") return undefined;
-  const [operator, operands] = Object.entries(expr as object)[0] ?? [];
+  const [operator, operands] = Object.entries(expr)[0] ?? [];
   if (!operator || !EXPR_COMPARISONS.has(operator) || !Array.isArray(operands) || operands.length !== 2) return undefined;
   const [left] = operands;
   if (typeof left !== "string" || !left.startsWith("$") || left.startsWith("$$")) return undefined;
@@ -116,10 +116,10 @@ export function coverage(index: IndexShape, query: QueryShape): Coverage {
     }
     if (sorted === sort.length) break; // the sort is done: later key fields only narrow the scan
     if (predicate === "point" || predicate === "points") continue;
-    return { served: false, reason: `sort on ${next![0]} needs ${field} pinned (in-memory sort)`, residual: [] };
+    return { served: false, reason: `sort on ${next[0]} needs ${field} pinned (in-memory sort)`, residual: [] };
   }
-  if (sorted < sort.length) return { served: false, reason: `sort on ${sort[sorted]![0]} not in the key's order`, residual: [] };
-  const first = keyFields[0]!;
+  if (sorted < sort.length) return { served: false, reason: `sort on ${sort[sorted][0]} not in the key's order`, residual: [] };
+  const first = keyFields[0];
   const bounded = fields.has(first) && kind(fields.get(first)) !== "other";
   if (!bounded && sort[0]?.[0] !== first && query.hint !== index.name) {
     return { served: false, reason: `the key's first field ${first} is not constrained (a whole-index scan)`, residual: [] };

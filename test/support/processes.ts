@@ -58,7 +58,7 @@ export function spawnLogged(options: SpawnLoggedOptions): LoggedProcess {
   const keep = options.keepLogs !== false;
   const logs: LogEntry[] = [];
   const waiters = new Set<(entry: LogEntry) => void>();
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   // Lines can still arrive after `exit`; once stdout closes, no awaited line can come any more.
   const outputEnded = new Promise<void>((resolve) => lines.once("close", resolve));
   lines.on("line", (line) => {

@@ -56,12 +56,12 @@ export function queryRows(text = readFileSync(README, "utf8")): QueryRow[] {
       .slice(2, -2)
       .split(" | ")
       .map((cell) => cell.trim());
-    const indexCell = cells[cells.length - 1]!;
-    const names = [...indexCell.matchAll(/`([a-z_]+)(?: \{[^`]*\})?`/g)].map((m) => m[1]!);
+    const indexCell = cells[cells.length - 1];
+    const names = [...indexCell.matchAll(/`([a-z_]+)(?: \{[^`]*\})?`/g)].map((m) => m[1]);
     const indexes = names.filter((name) => ALL_INDEX_NAMES.has(name)).concat(names.includes("_id") ? ["_id_"] : []);
     rows.push({
       table,
-      label: cells[0]!,
+      label: cells[0],
       indexes,
       unindexed: indexCell.startsWith("none needed"),
       inserts: cells.length === 3 && cells[1] === "insert",
@@ -95,7 +95,7 @@ export async function captureQueries(client: MongoClient, run: () => Promise<unk
 /** A sort as sent (the driver sends a Map) as a plain object, keys in order. */
 function plainSort(sort: unknown): Record<string, 1 | -1> | undefined {
   if (sort === undefined || sort === null) return undefined;
-  const entries = sort instanceof Map ? [...sort.entries()] : Object.entries(sort as object);
+  const entries = sort instanceof Map ? [...sort.entries()] : Object.entries(sort);
   return entries.length === 0 ? undefined : (Object.fromEntries(entries) as Record<string, 1 | -1>);
 }
 
@@ -233,24 +233,27 @@ export const EXERCISES: Record<string, Exercise> = {
   },
   "Retention: expired requests (`store.expired`)": { run: (ctx) => ctx.store.expired(at(100), 10), residual: ["callback.state"] },
   "Remove requests (`removeRequests`: `DELETE /v1/reports/:id` and retention)": {
-    run: (ctx) => removeRequests({ database: ctx.database, store: ctx.store }, [pendingDoc() as any, pendingDoc() as any]),
+    run: (ctx) => removeRequests({ database: ctx.database, store: ctx.store }, [pendingDoc(), pendingDoc()]),
   },
   "Queue depth for metrics and autoscaling (`metrics.ts`, cached; KEDA's trigger in the Helm chart)": {
     run: async (ctx) => {
-      const metrics = new Metrics({ knownReport: () => true, defaultMetrics: false } as any);
+      const metrics = new Metrics({ knownReport: () => true, defaultMetrics: false });
       metrics.watchQueueDepth(ctx.database.requests, 0);
       await metrics.render();
       // KEDA's WORKLOAD is an $or: the server plans each branch on its own index.
-      for (const branch of WORKLOAD.$or) await ctx.database.requests.countDocuments(branch as any);
+      for (const branch of WORKLOAD.$or) await ctx.database.requests.countDocuments(branch);
     },
   },
   "Webhook outbox: claim a due delivery (`outbox.claim`)": { run: (ctx) => new WebhookOutbox(ctx.database.requests).claim("me", 1_000) },
   "Webhook outbox: record the outcome (`outbox.record`)": {
     run: (ctx) =>
-      new WebhookOutbox(ctx.database.requests).record({ id: new ObjectId(), owner: "me", attempt: 1 } as any, {
-        state: "delivered",
-        status: 200,
-      }),
+      new WebhookOutbox(ctx.database.requests).record(
+        { id: new ObjectId(), owner: "me", attempt: 1 },
+        {
+          state: "delivered",
+          status: 200,
+        },
+      ),
     residual: ["callback.owner", "callback.attempts"],
   },
   "Write a chunk (`ChunkWriter`)": {
@@ -268,7 +271,7 @@ export const EXERCISES: Record<string, Exercise> = {
       await writer.finish();
       return requestId;
     },
-    run: (ctx, requestId) => readPage(ctx.database.results, { requestId, attempt: 1, rowsPerChunk: 2 } as any, 1, 3),
+    run: (ctx, requestId) => readPage(ctx.database.results, { requestId, attempt: 1, rowsPerChunk: 2 }, 1, 3),
   },
   "Clear earlier attempts / all rows (`deleteChunks`, retention)": {
     run: async (ctx) => {

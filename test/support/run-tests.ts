@@ -50,7 +50,7 @@ let tail = "";
 let graceTimer: NodeJS.Timeout | undefined;
 let lingered = false;
 let timedOut = false;
-child.stdout!.on("data", (chunk: Buffer) => {
+child.stdout.on("data", (chunk: Buffer) => {
   process.stdout.write(chunk);
   tail = (tail + chunk.toString("utf8")).slice(-200);
   if (!graceTimer && tail.includes("Duration:")) graceTimer = setTimeout(stopLingering, exitGraceMs);

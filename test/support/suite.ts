@@ -16,7 +16,8 @@ import { startedMark, stopStartedSince } from "./started.ts";
 
 type Context = Record<string, any>;
 
-type Hook = (context: Context) => unknown | Promise<unknown>;
+/** May return a promise (awaited). */
+type Hook = (context: Context) => unknown;
 
 let teardownFailures = 0;
 process.on("exit", () => {

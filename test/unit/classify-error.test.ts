@@ -85,13 +85,13 @@ function driverCodeSet(source: string, setName: string): Map<string, number> {
   for (const [, name, value] of source
     .slice(source.indexOf("MONGODB_ERROR_CODES = "), source.indexOf("} as const);"))
     .matchAll(/(\w+): (\d+)/g)) {
-    codes.set(name!, Number(value));
+    codes.set(name, Number(value));
   }
   const start = source.indexOf(`${setName} = new Set<number>([`);
   assert.ok(start >= 0, `driver source has ${setName}`);
   const body = source.slice(start, source.indexOf("]);", start));
   const members = new Map<string, number>();
-  for (const [, name] of body.matchAll(/MONGODB_ERROR_CODES\.(\w+)/g)) members.set(name!, codes.get(name!)!);
+  for (const [, name] of body.matchAll(/MONGODB_ERROR_CODES\.(\w+)/g)) members.set(name, codes.get(name)!);
   assert.ok(members.size >= 10, `${setName} parsed (${members.size} codes)`);
   return members;
 }

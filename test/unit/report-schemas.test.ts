@@ -73,11 +73,11 @@ test("filter helpers carry their exact schema through optional()", () => {
 test("a struct with no JSON Schema counterpart fails loudly instead of being under-described", () => {
   assert.throws(
     () => toJsonSchema(object({ s: set(string()) })),
-    (e: unknown) => e instanceof UnsupportedStructError && /params\.s/.test((e as Error).message),
+    (e: unknown) => e instanceof UnsupportedStructError && /params\.s/.test(e.message),
   );
   assert.throws(
     () => toJsonSchema(object({ u: union([string(), number()]) })),
-    (e: unknown) => e instanceof UnsupportedStructError && /params\.u: a union/.test((e as Error).message),
+    (e: unknown) => e instanceof UnsupportedStructError && /params\.u: a union/.test(e.message),
   );
   // nullable keeps the inner type; it is described as that type (null is not offered).
   assert.equal(toJsonSchema(nullable(string())), { type: "string" });

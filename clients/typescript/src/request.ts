@@ -137,7 +137,7 @@ export class ReportRequest {
     const pageSize = options.pageSize ?? 1000;
     for (let page = 0; ; page++) {
       const view = await this.client.status(this.id, { page, page_size: pageSize });
-      for (const row of view.rows ?? []) yield row as Record<string, unknown>;
+      for (const row of view.rows ?? []) yield row;
       if (view.total_pages === undefined || page + 1 >= view.total_pages) return;
     }
   }

@@ -79,7 +79,7 @@ function scalar(
       errors.push(`${where}.enum: must be a non-empty list of ${kind} values`);
       return undefined;
     }
-    return { struct: enums(spec.enum as any[]), schema: { type: kind, enum: spec.enum } };
+    return { struct: enums(spec.enum), schema: { type: kind, enum: spec.enum } };
   }
   if (spec.enum !== undefined) errors.push(`${where}.enum: must be a list`);
   switch (kind) {

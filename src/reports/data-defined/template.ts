@@ -170,7 +170,7 @@ export function checkTemplate(pipeline: Document[], rules: TemplateRules): { err
     }
     if (value === null || typeof value !== "object") return;
     if (isPlaceholder(value)) {
-      checkPlaceholder(value as Record<string, unknown>, where, inArray);
+      checkPlaceholder(value, where, inArray);
       return;
     }
     for (const [key, child] of Object.entries(value)) {
@@ -233,7 +233,7 @@ export function checkTemplate(pipeline: Document[], rules: TemplateRules): { err
     }
     const spec = body as Record<string, unknown>;
     for (const key of LOOKUP_KEYS) {
-      if (typeof spec[key] !== "string" || (spec[key] as string).startsWith("$"))
+      if (typeof spec[key] !== "string" || spec[key].startsWith("$"))
         errors.push(`${at}.${key}: must be a literal field or collection name`);
     }
     if (typeof spec.from === "string") {

@@ -141,7 +141,7 @@ class ParquetEncoder implements RowWriter {
   private writeGroup(): void {
     if (this.groupRows === 0) return;
     const columnData = this.columns.map((column, i) => ({ name: column.name, data: this.values[i] }));
-    this.writer.write({ columnData, rowGroupSize: this.groupRows });
+    synchronously(this.writer.write({ columnData, rowGroupSize: this.groupRows }));
     this.values = this.columns.map(() => []);
     this.groupRows = 0;
     this.groupBytes = 0;
@@ -149,8 +149,17 @@ class ParquetEncoder implements RowWriter {
 
   finish(): void {
     this.writeGroup();
-    this.writer.finish();
+    synchronously(this.writer.finish());
   }
+}
+
+/**
+ * ParquetWriter's write and finish return a promise only for an asynchronous Writer; ours (the
+ * ByteWriter with handOn) is synchronous, so a promise here would be output that RowWriter's
+ * synchronous add/finish could not wait for: fail loudly rather than lose it.
+ */
+function synchronously(result: void | Promise<void>): void {
+  if (result instanceof Promise) throw new Error("hyparquet-writer returned a promise: the Parquet encoder writes synchronously");
 }
 
 function describe(value: unknown): string {
