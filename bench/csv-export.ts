@@ -135,7 +135,7 @@ async function endToEnd(rows: number, gcs: FakeGcs): Promise<Record<string, unkn
       },
       stdio: ["ignore", "pipe", "inherit"],
     });
-    const lines = createInterface({ input: worker.stdout! });
+    const lines = createInterface({ input: worker.stdout });
     const outcome = new Promise<Record<string, unknown>>((resolve) => {
       let csv: Record<string, unknown> = {};
       lines.on("line", (text) => {
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
     const worker = {
       rows: e2eRows,
       ...e2e,
-      ...(typeof e2e.ms === "number" ? { rows_per_s: Math.round(e2eRows / ((e2e.ms as number) / 1000)) } : {}),
+      ...(typeof e2e.ms === "number" ? { rows_per_s: Math.round(e2eRows / (e2e.ms / 1000)) } : {}),
       note: "real worker process over the embedded mongo-java-server, which returns the whole aggregate result in one batch (ignores batchSize): the driver holds every row, so this RSS measures the test server's batching, not the export",
     };
     console.error(JSON.stringify(worker));

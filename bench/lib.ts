@@ -85,12 +85,12 @@ export function runBenchChild<T>(
     stdio: ["pipe", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on("line", (line) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
       if (!line.startsWith("{")) return;
       const message = JSON.parse(line) as { event: string } & T;
       if (message.event !== "done") return;
       const peakRss = peakRssMb(child.pid!);
-      child.stdin!.end(); // lets it exit
+      child.stdin.end(); // lets it exit
       resolve({ result: message, peakRss });
     });
     child.once("exit", (code) => reject(new Error(`benchmark child exited with ${code} before reporting`)));

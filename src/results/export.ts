@@ -5,7 +5,7 @@
  * hashed (SHA-256), so the record of the stored file says exactly what it holds.
  */
 import { createHash } from "node:crypto";
-import { Transform, type Writable } from "node:stream";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Column } from "../reports/define.ts";
 import type { StoredFileRecord } from "../requests/document.ts";
@@ -69,7 +69,7 @@ export class FileExport {
     options: EncodeOptions,
   ) {
     this.encoder = format.encoder(columns, options);
-    this.done = pipeline(this.encoder, measure(this.stats, this.hash), upload.stream as Writable);
+    this.done = pipeline(this.encoder, measure(this.stats, this.hash), upload.stream);
     // Remembered so `add` can stop at once; `finish` reports it.
     this.done.catch((error) => {
       this.failure ??= error;
