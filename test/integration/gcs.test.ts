@@ -57,7 +57,13 @@ test.before(async () => {
     // chunkSizeBytes 0: the default, one streamed resumable request per file.
     gcs: { bucket: BUCKET, keyFile, emulatorHost: gcs.url, projectId: "test-project", maxRetries: 1, chunkSizeBytes: 0 },
   };
-  service = await startTestService(mongo, { config: { catalogueReloadMs: 0, reuseWindowMs: 0, maxAttempts: 3, csv } });
+  service = await startTestService(mongo, {
+    config: { catalogueReloadMs: 0, reuseWindowMs: 0, maxAttempts: 3, csv },
+    // The worker takes its sink when it starts: watch the bytes from the start, counting only while a test asks.
+    prepare: (context) => {
+      context.csvSink = observeSink(context.csvSink, () => watching);
+    },
+  });
   service.context.catalogue.add(awkwardReport);
   service.context.catalogue.add(bulkReport);
   await loadAwkward(service.context.database.db);
@@ -220,10 +226,15 @@ interface Seen {
   maxAhead: number;
 }
 
-function observeSink(inner: CsvSink, seen: Seen): CsvSink {
+/** The counts of the test watching the sink now, if any. */
+let watching: Seen | null = null;
+
+function observeSink(inner: CsvSink, current: () => Seen | null): CsvSink {
   const wrapper = Object.create(inner) as CsvSink;
   wrapper.open = async (target) => {
     const upload = await inner.open(target);
+    const seen = current();
+    if (!seen) return upload;
     upload.stream.on("progress", (progress: { bytesWritten: number }) => {
       seen.uploaded = progress.bytesWritten;
     });
@@ -253,14 +264,13 @@ function observeSink(inner: CsvSink, seen: Seen): CsvSink {
 }
 
 test(`a ${BULK_ROWS.toLocaleString("en")}-row export streams: bounded writes, backpressure, never far ahead of the upload`, async () => {
-  const inner = service.context.csvSink;
   const seen: Seen = { writes: 0, bytes: 0, maxWrite: 0, pushback: 0, uploaded: 0, maxAhead: 0 };
-  service.context.csvSink = observeSink(inner, seen);
+  watching = seen;
   let done: any;
   try {
     done = await submitAndWait({ report_name: "csv-bulk", output: "csv" }, 240);
   } finally {
-    service.context.csvSink = inner;
+    watching = null;
   }
   assert.is(done.status, "completed", JSON.stringify(done.error));
   assert.is(done.csv.rows, BULK_ROWS);

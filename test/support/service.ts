@@ -30,12 +30,19 @@ export function testConfig(mongo: TestMongo, overrides: Partial<Config> = {}): C
 
 export async function startTestService(
   mongo: TestMongo,
-  options: { worker?: boolean; config?: Partial<Config>; log?: Logger } = {},
+  options: {
+    worker?: boolean;
+    config?: Partial<Config>;
+    log?: Logger;
+    /** Adjusts the context before anything starts (background services copy what they need at start). */
+    prepare?: (context: AppContext) => void;
+  } = {},
 ): Promise<TestService> {
   const config = testConfig(mongo, options.config);
   // TEST_LOG=debug (or info…) shows the service's own log lines while debugging a test.
   const log = options.log ?? (process.env.TEST_LOG ? createLogger({ component: "test" }, process.env.TEST_LOG as "debug") : silentLogger);
   const context = await openContext({ component: "test", config, log });
+  options.prepare?.(context);
   let running: Awaited<ReturnType<typeof startService>>;
   try {
     running = await startService(context, { port: 0, host: "127.0.0.1", worker: options.worker });
