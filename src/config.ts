@@ -263,6 +263,12 @@ export const SETTINGS = {
     default: 0,
     doc: "requests per minute per API key (per client address without keys); 0: no limit",
   }),
+  trustProxy: setting({
+    env: "TRUST_PROXY",
+    type: int(0, 32),
+    default: 0,
+    doc: "proxies in front of the API whose `X-Forwarded-For` entries are trusted (the client address is the one N hops back); 0: the header is ignored",
+  }),
   bodyLimitBytes: setting({
     env: "BODY_LIMIT_KB",
     type: int(1, 10_240),

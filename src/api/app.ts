@@ -63,7 +63,10 @@ export function createApp(context: AppContext, options: { outputs?: readonly Nam
     ...eventRoutes({ store: context.store, watch, heartbeatMs: config.sseHeartbeatMs }),
   ];
   const koa = new Koa();
-  koa.proxy = true;
+  // X-Forwarded-For is trusted only behind configured proxies, and only as many entries as there are
+  // proxies: otherwise any client picks its own address, and with it its own rate-limit counter.
+  koa.proxy = config.trustProxy > 0;
+  koa.maxIpsCount = config.trustProxy;
   context.metrics.watchQueueDepth(context.database.requests);
   koa.use(async (ctx, next) => {
     const started = Date.now();

@@ -7,7 +7,7 @@ import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { parseApiKeys } from "../../src/config/api-keys.ts";
-import { ConfigError, loadConfig } from "../../src/config.ts";
+import { ConfigError, loadConfig, type Config } from "../../src/config.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { get, post, request } from "../support/http.ts";
@@ -120,6 +120,44 @@ test("the rate limit holds for the deployment: two API processes sharing one key
     assert.equal(statuses, [404, 404, 404, 404, 429, 429, 429, 429]);
   } finally {
     await Promise.all(apis.map((api) => api.stop()));
+  }
+});
+
+/** A keys-off service (each client address is its own rate-limit client) on a database of its own. */
+async function startOpenService(config: Partial<Config>) {
+  return startTestService(mongo, { worker: false, config: { dbName: `${mongo.dbName}_open_${++openServices}`, ...config } });
+}
+let openServices = 0;
+
+test("X-Forwarded-For is ignored unless TRUST_PROXY is set: a new header per call does not escape the limit", async () => {
+  const open = await startOpenService({ rateLimitPerMinute: 3 });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const spoofed = { "X-Forwarded-For": `203.0.113.${i + 1}` };
+      statuses.push((await get(`${open.url}/v1/reports/${"e".repeat(24)}`, spoofed)).status);
+    }
+    assert.equal(statuses, [404, 404, 404, 429, 429, 429]);
+  } finally {
+    await open.close();
+  }
+});
+
+test("TRUST_PROXY=1: the address the one proxy appended is the client, entries before it are not", async () => {
+  const open = await startOpenService({ rateLimitPerMinute: 2, trustProxy: 1 });
+  try {
+    const via = (client: string, forged = "198.51.100.7") => ({ "X-Forwarded-For": `${forged}, ${client}` });
+    const statuses: number[] = [];
+    // One client forging a new first entry each time: still one client.
+    for (let i = 0; i < 3; i++)
+      statuses.push((await get(`${open.url}/v1/reports/${"e".repeat(24)}`, via("192.0.2.1", `10.0.0.${i}`))).status);
+    // Another client behind the same proxy has its own counter.
+    statuses.push((await get(`${open.url}/v1/reports/${"e".repeat(24)}`, via("192.0.2.2"))).status);
+    assert.equal(statuses, [404, 404, 429, 404]);
+    assert.is(loadConfig({ TRUST_PROXY: "2" }).trustProxy, 2);
+    assert.is(loadConfig({}).trustProxy, 0);
+  } finally {
+    await open.close();
   }
 });
 
