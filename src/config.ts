@@ -193,6 +193,18 @@ export const SETTINGS = {
     default: 1_000,
     doc: "longest sleep of a worker's schedule loop between looks for due schedules (it wakes for the next due tick; 0: this worker fires none)",
   }),
+  scheduleMinIntervalS: setting({
+    env: "SCHEDULE_MIN_INTERVAL_S",
+    type: int(1, 86_400),
+    default: 60,
+    doc: "a schedule whose cron ticks come closer together than this many seconds is refused (422 invalid-schedule)",
+  }),
+  schedulesPerOwner: setting({
+    env: "SCHEDULES_PER_OWNER",
+    type: int(0, 100_000),
+    default: 20,
+    doc: "schedules one API key may own (all anonymous ones together when keys are off); one more is refused (429 too-many-schedules); 0: no cap",
+  }),
   retentionMs: setting({
     env: "RETENTION_HOURS",
     type: int(0, 100_000),

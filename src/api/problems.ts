@@ -176,6 +176,13 @@ export const PROBLEMS = define({
   },
   // 429
   rateLimited: { slug: "rate-limited", title: "Too many requests", status: 429 },
+  tooManySchedules: {
+    slug: "too-many-schedules",
+    title: "Too many schedules",
+    status: 429,
+    extensions: { limit: { type: "integer", description: "SCHEDULES_PER_OWNER: the schedules one owner may have" } },
+    required: ["limit"],
+  },
   // 5xx
   internal: { slug: "internal", title: "Internal server error", status: 500 },
   notImplemented: { slug: "not-implemented", title: "Not implemented", status: 501 },

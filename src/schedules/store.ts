@@ -34,6 +34,11 @@ export class ScheduleStore {
     return doc;
   }
 
+  /** How many schedules `owner` has (null: the anonymous ones, when keys are off). */
+  countOwned(owner: string | null): Promise<number> {
+    return this.schedules.countDocuments({ owner });
+  }
+
   get(id: ObjectId, visibility: Visibility = {}): Promise<ScheduleDocument | null> {
     return this.schedules.findOne({ _id: id, ...visibleTo(visibility) });
   }

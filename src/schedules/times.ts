@@ -37,6 +37,25 @@ export function cronProblems(spec: CronSpec, now: Date): { field: string; messag
   return [];
 }
 
+/** How many upcoming ticks shortestGap() looks at. */
+const GAP_SAMPLE = 500;
+
+/**
+ * The shortest time (ms) between two consecutive ticks among the next GAP_SAMPLE after `now`.
+ * A cron pattern repeats within a day (or the days it matches), so its closest ticks show among
+ * the first few hundred; and if they do not, the sample is so dense its spread proves a gap
+ * shorter than the mean.
+ */
+export function shortestGap(spec: CronSpec, now: Date): number | null {
+  const runs = pattern(spec).nextRuns(GAP_SAMPLE, now);
+  let shortest: number | null = null;
+  for (let i = 1; i < runs.length; i += 1) {
+    const gap = runs[i].getTime() - runs[i - 1].getTime();
+    if (shortest === null || gap < shortest) shortest = gap;
+  }
+  return shortest;
+}
+
 /** The first `count` run times strictly after `after`. */
 export function nextRuns(spec: CronSpec, after: Date, count: number): Date[] {
   return pattern(spec).nextRuns(count, after);

@@ -29,7 +29,11 @@ const started: WorkerProcess[] = [];
 test.before(async () => {
   mongo = await startTestMongo("schedules");
   // No in-process worker: schedules here are fired by worker processes, or by a firer a test drives.
-  service = await startTestService(mongo, { worker: false, config: { catalogueReloadMs: 0 } });
+  // Seconds schedules keep these tests short: a deployment may allow them (SCHEDULE_MIN_INTERVAL_S=1).
+  service = await startTestService(mongo, {
+    worker: false,
+    config: { catalogueReloadMs: 0, scheduleMinIntervalS: 1, schedulesPerOwner: 0 },
+  });
   await loadMflix(service.context.database.db, ["movies"]);
 });
 
@@ -159,6 +163,50 @@ test("list (paged), PATCH, pause, resume, DELETE", async () => {
   assert.is((await request(`${service.url}/v1/schedules/${id}`, { method: "DELETE" })).status, 204);
   assert.is((await get(`${service.url}/v1/schedules/${id}`)).status, 404);
   assert.is((await request(`${service.url}/v1/schedules/${id}`, { method: "DELETE" })).status, 404);
+});
+
+test("SCHEDULE_MIN_INTERVAL_S refuses a cron that ticks more often, at creation and PATCH; SCHEDULES_PER_OWNER caps one key's schedules", async () => {
+  const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
+  const capped = await startTestService(mongo, {
+    worker: false,
+    config: { catalogueReloadMs: 0, schedulesPerOwner: 3, apiKeys: parseApiKeys(`carol:${sha256("carol")},dave:${sha256("dave")}`) },
+  });
+  try {
+    const base = `${capped.url}/v1/schedules`;
+    const as = (key: string) => ({ Authorization: `Bearer ${key}` });
+    const create = (key: string, cron: string) => request(base, { method: "POST", json: { ...weekly, cron }, headers: as(key) });
+    // The default minimum is 60 s: every second, every 30 s and a minute with a 5 s pair are refused.
+    for (const cron of ["* * * * * *", "*/30 * * * * *", "0,5 0 8 * * *"]) {
+      const refused = await create("carol", cron);
+      assert.is(refused.status, 422, cron);
+      assert.is(refused.body.type, "https://mongo-reports.dev/problems/invalid-schedule");
+      assert.match(refused.body.detail, /SCHEDULE_MIN_INTERVAL_S is 60 s/);
+      assert.equal(refused.body.errors[0].field, "cron");
+    }
+    const everyMinute = await create("carol", "* * * * *");
+    assert.is(everyMinute.status, 201);
+    const patched = await request(`${base}/${everyMinute.body.id}`, {
+      method: "PATCH",
+      json: { cron: "*/10 * * * * *" },
+      headers: as("carol"),
+    });
+    assert.is(patched.status, 422);
+    assert.match(patched.body.detail, /SCHEDULE_MIN_INTERVAL_S/);
+    assert.is((await get(`${base}/${everyMinute.body.id}`, as("carol"))).body.cron, "* * * * *");
+    assert.is((await create("carol", "0 8 * * *")).status, 201);
+    assert.is((await create("carol", "0 9 * * *")).status, 201);
+    const over = await create("carol", "0 10 * * *");
+    assert.is(over.status, 429);
+    assert.is(over.headers.get("content-type"), "application/problem+json");
+    assert.is(over.body.type, "https://mongo-reports.dev/problems/too-many-schedules");
+    assert.is(over.body.limit, 3);
+    assert.match(over.body.detail, /SCHEDULES_PER_OWNER/);
+    assert.is((await create("dave", "0 10 * * *")).status, 201, "the cap is per owner");
+    assert.is((await request(`${base}/${everyMinute.body.id}`, { method: "DELETE", headers: as("carol") })).status, 204);
+    assert.is((await create("carol", "0 10 * * *")).status, 201, "deleting one makes room");
+  } finally {
+    await capped.close();
+  }
 });
 
 test("schedules belong to the key that created them: others neither list nor read nor change them; admin sees all", async () => {

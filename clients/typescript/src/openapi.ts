@@ -1304,6 +1304,17 @@ export interface components {
             /** @constant */
             status?: 429;
         } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description Too many schedules */
+        "Problem.too-many-schedules": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/too-many-schedules";
+            /** @constant */
+            title?: "Too many schedules";
+            /** @constant */
+            status?: 429;
+            /** @description SCHEDULES_PER_OWNER: the schedules one owner may have */
+            limit: number;
+        } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Internal server error */
         "Problem.internal": {
             /** @constant */
@@ -8128,7 +8139,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.invalid-schedule"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many schedules; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -8136,7 +8147,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-schedules"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */

@@ -13,7 +13,7 @@ import type { ReportCatalogue } from "../../reports/registry.ts";
 import { ValidationError } from "../../reports/validation.ts";
 import type { ScheduleDocument } from "../../schedules/document.ts";
 import type { ScheduleChanges, ScheduleStore } from "../../schedules/store.ts";
-import { cronProblems, nextRun, nextRuns, type CronSpec } from "../../schedules/times.ts";
+import { cronProblems, nextRun, nextRuns, shortestGap, type CronSpec } from "../../schedules/times.ts";
 import type { JsonSchema } from "../../reports/json-schema.ts";
 import { callerName, callerVisibility } from "../access.ts";
 import { pageParameters, parsePage } from "../pagination.ts";
@@ -241,6 +241,23 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): RouteDeclaration[] {
     }
   }
 
+  /** A schedule may not tick more often than SCHEDULE_MIN_INTERVAL_S: each tick is a report run. */
+  function intervalProblems(spec: CronSpec, now: Date): { field: string; message: string }[] {
+    const minimum = deps.config.scheduleMinIntervalS;
+    const gap = shortestGap(spec, now);
+    if (gap === null || gap >= minimum * 1000) return [];
+    return [{ field: "cron", message: `ticks come ${gap / 1000} s apart; SCHEDULE_MIN_INTERVAL_S is ${minimum} s` }];
+  }
+
+  /** SCHEDULES_PER_OWNER: one key cannot fill the queue by creating schedules without end. */
+  async function checkScheduleCap(owner: string | null): Promise<void> {
+    const limit = deps.config.schedulesPerOwner;
+    if (limit === 0 || (await deps.schedules.countOwned(owner)) < limit) return;
+    throw new ProblemError(PROBLEMS.tooManySchedules, `this owner already has ${limit} schedules (SCHEDULES_PER_OWNER); delete one first`, {
+      extensions: { limit },
+    });
+  }
+
   /** Validates a whole schedule (a new one, or an existing one with a PATCH applied). */
   async function checkInput(body: Record<string, unknown>, now: Date): Promise<ScheduleInput> {
     const errors: { field: string; message: string }[] = [];
@@ -259,6 +276,7 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): RouteDeclaration[] {
     // Well-formed, but not a schedule this service runs (a pattern that does not parse, an unknown
     // timezone): what no schema can say is answered 422, as a definition's meaning is.
     const scheduleErrors = cronProblems({ cron: cron as string, timezone: timezone as string }, now);
+    if (scheduleErrors.length === 0) scheduleErrors.push(...intervalProblems({ cron: cron as string, timezone: timezone as string }, now));
     if (scheduleErrors.length > 0) {
       throw new ProblemError(PROBLEMS.invalidSchedule, scheduleErrors.map((e) => `${e.field}: ${e.message}`).join("; "), {
         extensions: { errors: scheduleErrors },
@@ -281,6 +299,7 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): RouteDeclaration[] {
   async function create(ctx: Context): Promise<void> {
     const now = new Date();
     const input = await checkInput(requireJsonObject(ctx), now);
+    await checkScheduleCap(callerName(ctx));
     const doc = await deps.schedules.create(
       {
         ...input.spec,
@@ -415,7 +434,7 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): RouteDeclaration[] {
           headers: { Location: { description: "the schedule's URL", schema: { type: "string" } } },
         },
       },
-      problems: bodyProblems,
+      problems: [...bodyProblems, PROBLEMS.tooManySchedules],
       handler: create,
     }),
     route({
