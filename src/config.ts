@@ -275,6 +275,24 @@ export const SETTINGS = {
     default: 0,
     doc: "requests per minute per API key (per client address without keys); 0: no limit",
   }),
+  publicRateLimitPerMinute: setting({
+    env: "PUBLIC_RATE_LIMIT_PER_MINUTE",
+    type: int(0, 1_000_000),
+    default: 0,
+    doc: "requests per minute per client address to public routes (discovery, health, `/openapi.json`); 0: no limit",
+  }),
+  authFailuresPerMinute: setting({
+    env: "AUTH_FAILURES_PER_MINUTE",
+    type: int(0, 1_000_000),
+    default: 20,
+    doc: "failed authentications (401) per minute per client address; past it, every call from the address gets 429 until the minute ends; 0: no limit",
+  }),
+  rateLimitTimeoutMs: setting({
+    env: "RATE_LIMIT_TIMEOUT_MS",
+    type: int(10, 60_000),
+    default: 1000,
+    doc: "a rate-limit counter update in MongoDB slower than this (or failing) is decided by the API process's in-memory limiter",
+  }),
   trustProxy: setting({
     env: "TRUST_PROXY",
     type: int(0, 32),

@@ -13,7 +13,7 @@ import { accessGuard } from "./access.ts";
 import { consoleAndDocs } from "./console.ts";
 import { crossSiteGuard } from "./cross-site.ts";
 import { problemMiddleware } from "./problem.ts";
-import { rateLimitGuard } from "./rate-limit.ts";
+import { failedAuthenticationGuard, rateLimitGuard } from "./rate-limit.ts";
 import type { RouteDeclaration } from "./route.ts";
 import { routeMiddleware } from "./router.ts";
 import { csvRoutes } from "./routes/csv.ts";
@@ -92,11 +92,18 @@ export function createApp(context: AppContext, options: { outputs?: readonly Nam
     multipart: false,
     jsonLimit: config.bodyLimitBytes,
   });
-  // Guards run in this order for the matched route: who calls (access), then how often (rate limit).
+  // Guards run in this order for the matched route: who calls (access, its failures counted per address), then how often (rate limit).
   const guards = [
     crossSiteGuard({ publicBaseUrl: config.publicBaseUrl }),
-    accessGuard(config.apiKeys),
-    rateLimitGuard(context.database, config.rateLimitPerMinute),
+    failedAuthenticationGuard(accessGuard(config.apiKeys), context.database, {
+      perMinute: config.authFailuresPerMinute,
+      storeTimeoutMs: config.rateLimitTimeoutMs,
+    }),
+    rateLimitGuard(context.database, {
+      perMinute: config.rateLimitPerMinute,
+      publicPerMinute: config.publicRateLimitPerMinute,
+      storeTimeoutMs: config.rateLimitTimeoutMs,
+    }),
   ];
   koa.use(routeMiddleware(routes, guards, parseBody));
   // Koa's default listener prints stack traces as text; keep logs one JSON object per line.

@@ -154,7 +154,8 @@ export function implicitProblems(route: RouteDeclaration): ProblemType[] {
   return [
     ...(route.parameters ?? []).map(parameterProblem),
     ...(route.requestBody && !route.refuseBody ? [PROBLEMS.invalidBody] : []),
-    ...(route.access === "public" ? [] : [PROBLEMS.unauthorized, PROBLEMS.forbidden, PROBLEMS.rateLimited]),
+    // Public routes have a limit of their own (per client address), keyed routes the per-key one.
+    ...(route.access === "public" ? [PROBLEMS.rateLimited] : [PROBLEMS.unauthorized, PROBLEMS.forbidden, PROBLEMS.rateLimited]),
     ...(route.method === "GET" ? [] : [PROBLEMS.crossSite]),
     ...(route.requestBody ? [PROBLEMS.invalidJson, PROBLEMS.payloadTooLarge, PROBLEMS.unsupportedMediaType] : []),
     PROBLEMS.internal,

@@ -32,7 +32,7 @@ test.before(async () => {
       `ops:${sha256("ops-secret")}:admin`,
     ].join(","),
   );
-  service = await startTestService(mongo, { worker: false, config: { apiKeys, rateLimitPerMinute: 5 } });
+  service = await startTestService(mongo, { worker: false, config: { apiKeys, rateLimitPerMinute: 5, authFailuresPerMinute: 4 } });
 });
 
 test.after(async () => {
@@ -156,6 +156,51 @@ test("TRUST_PROXY=1: the address the one proxy appended is the client, entries b
     assert.equal(statuses, [404, 404, 429, 404]);
     assert.is(loadConfig({ TRUST_PROXY: "2" }).trustProxy, 2);
     assert.is(loadConfig({}).trustProxy, 0);
+  } finally {
+    await open.close();
+  }
+});
+
+test("failed authentication is throttled per client address: past the limit, even the right key gets 429", async () => {
+  // Its own service: the failures count against 127.0.0.1, which the other tests share.
+  const guarded = await startOpenService({ apiKeys: parseApiKeys(`eve:${sha256("eve-secret")}`), authFailuresPerMinute: 3 });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await get(`${guarded.url}/v1/reports`, auth(`guess-${i}`))).status);
+    assert.equal(statuses, [401, 401, 401, 429, 429]);
+    const right = await get(`${guarded.url}/v1/reports`, auth("eve-secret"));
+    assert.is(right.status, 429, "a right guess past the limit is not confirmed");
+    assert.is(right.body.type, "https://mongo-reports.dev/problems/rate-limited");
+    assert.ok(Number(right.headers.get("retry-after")) >= 1);
+  } finally {
+    await guarded.close();
+  }
+});
+
+test("past the limit, calls are refused in memory: the counter in MongoDB stops moving", async () => {
+  const open = await startOpenService({ rateLimitPerMinute: 3 });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await get(`${open.url}/v1/reports/${"f".repeat(24)}`)).status);
+    assert.equal(statuses, [404, 404, 404, 429, 429, 429, 429, 429]);
+    const counters = await open.context.database.db.collection("api_rate_limits").find({}).toArray();
+    assert.equal(
+      counters.map((c) => c.points),
+      [3],
+      "one counter, written by the three allowed calls only",
+    );
+  } finally {
+    await open.close();
+  }
+});
+
+test("public routes have their own limit per client address", async () => {
+  const open = await startOpenService({ rateLimitPerMinute: 100, publicRateLimitPerMinute: 3 });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await get(`${open.url}/v1/report-definitions`)).status);
+    assert.equal(statuses, [200, 200, 200, 429, 429]);
+    assert.is((await get(`${open.url}/v1/reports/${"f".repeat(24)}`)).status, 404, "the keyed routes' limit is apart");
   } finally {
     await open.close();
   }
