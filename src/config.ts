@@ -205,6 +205,12 @@ export const SETTINGS = {
     default: 20,
     doc: "schedules one API key may own (all anonymous ones together when keys are off); one more is refused (429 too-many-schedules); 0: no cap",
   }),
+  maxQueuedPerOwner: setting({
+    env: "MAX_QUEUED_PER_OWNER",
+    type: int(0, 10_000_000),
+    default: 100,
+    doc: "pending plus running requests one API key may have, from every source (submits and its schedules); one more is refused (429 too-many-queued) or its schedule tick skipped; 0: no cap. Keys off: no cap (there is no owner)",
+  }),
   retentionMs: setting({
     env: "RETENTION_HOURS",
     type: int(0, 100_000),

@@ -176,6 +176,13 @@ export const PROBLEMS = define({
   },
   // 429
   rateLimited: { slug: "rate-limited", title: "Too many requests", status: 429 },
+  tooManyQueued: {
+    slug: "too-many-queued",
+    title: "Too many queued requests",
+    status: 429,
+    extensions: { limit: { type: "integer", description: "MAX_QUEUED_PER_OWNER: the pending plus running requests one owner may have" } },
+    required: ["limit"],
+  },
   tooManySchedules: {
     slug: "too-many-schedules",
     title: "Too many schedules",

@@ -109,6 +109,14 @@ export class RequestStore {
     return visibility.owner ? null : asIntegrationDocument(doc);
   }
 
+  /**
+   * How many of `owner`'s requests are pending or running, from every source (API, schedules):
+   * what MAX_QUEUED_PER_OWNER caps. Served by `history_by_owner_status`.
+   */
+  countQueued(owner: string): Promise<number> {
+    return this.requests.countDocuments({ owner, status: { $in: [RequestStatus.Pending, RequestStatus.Running] } });
+  }
+
   async submit(request: NewRequest, now = new Date(), id = new ObjectId()): Promise<RequestDocument> {
     const doc: RequestDocument = {
       _id: id,

@@ -214,6 +214,9 @@ export const EXERCISES: Record<string, Exercise> = {
   "History of an owner, by status (`store.history`)": {
     run: (ctx) => ctx.store.history({ limit: 10, status: "pending" }, { owner: "alice" }),
   },
+  "Queued requests of an owner, for `MAX_QUEUED_PER_OWNER` (`store.countQueued`)": {
+    run: (ctx) => ctx.store.countQueued("alice"),
+  },
   "History of an owner, by report (`store.history`)": {
     run: (ctx) => ctx.store.history({ limit: 10, report_name: "r" }, { owner: "alice" }),
   },

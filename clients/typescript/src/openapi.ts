@@ -1304,6 +1304,17 @@ export interface components {
             /** @constant */
             status?: 429;
         } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description Too many queued requests */
+        "Problem.too-many-queued": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/too-many-queued";
+            /** @constant */
+            title?: "Too many queued requests";
+            /** @constant */
+            status?: 429;
+            /** @description MAX_QUEUED_PER_OWNER: the pending plus running requests one owner may have */
+            limit: number;
+        } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Too many schedules */
         "Problem.too-many-schedules": {
             /** @constant */
@@ -3567,6 +3578,17 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                };
+            };
             /** @description Internal server error */
             500: {
                 headers: {
@@ -3610,6 +3632,17 @@ export interface operations {
                     };
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                };
+            };
             /** @description Internal server error */
             500: {
                 headers: {
@@ -3650,6 +3683,17 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                };
+            };
             /** @description Internal server error */
             500: {
                 headers: {
@@ -3688,6 +3732,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, unknown>;
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -3731,6 +3786,17 @@ export interface operations {
                         /** @enum {string} */
                         status: "ready";
                     };
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -3886,7 +3952,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3894,7 +3960,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -4044,7 +4110,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4052,7 +4118,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -4200,7 +4266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4208,7 +4274,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -4356,7 +4422,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4364,7 +4430,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -4512,7 +4578,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4520,7 +4586,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -4668,7 +4734,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4676,7 +4742,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -4824,7 +4890,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4832,7 +4898,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -4980,7 +5046,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4988,7 +5054,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -5136,7 +5202,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5144,7 +5210,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -5292,7 +5358,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5300,7 +5366,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -5448,7 +5514,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5456,7 +5522,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -5604,7 +5670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5612,7 +5678,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -5760,7 +5826,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5768,7 +5834,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -5916,7 +5982,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5924,7 +5990,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -6072,7 +6138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6080,7 +6146,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -6228,7 +6294,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6236,7 +6302,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -6431,6 +6497,17 @@ export interface operations {
                     };
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                };
+            };
             /** @description Internal server error */
             500: {
                 headers: {
@@ -6480,6 +6557,17 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem.unknown-report"] | components["schemas"]["Problem.not-found"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -7278,7 +7366,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -7286,7 +7374,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -8784,7 +8872,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -8792,7 +8880,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -8940,7 +9028,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -8948,7 +9036,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */
@@ -9096,7 +9184,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.idempotency-key-reused"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many queued requests; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -9104,7 +9192,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-queued"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */

@@ -94,6 +94,7 @@ const submitted: Record<string, HeaderDeclaration> = {
 };
 const SUBMIT_PROBLEMS = [
   PROBLEMS.invalidBody,
+  PROBLEMS.tooManyQueued,
   PROBLEMS.invalidParameters,
   PROBLEMS.invalidQuery,
   PROBLEMS.invalidIdempotencyKey,
@@ -186,6 +187,19 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     ctx.body = { ...representRequest(doc), links: { self: location, status: requestPath(doc._id) } };
   }
 
+  /** MAX_QUEUED_PER_OWNER: one key cannot keep more than this many requests waiting or running. */
+  async function checkQueuedCap(owner: string | null): Promise<void> {
+    const limit = deps.config.maxQueuedPerOwner;
+    if (owner === null || limit === 0) return;
+    const queued = await deps.store.countQueued(owner);
+    if (queued < limit) return;
+    throw new ProblemError(
+      PROBLEMS.tooManyQueued,
+      `this owner has ${queued} requests pending or running (MAX_QUEUED_PER_OWNER is ${limit}); submit again when some have finished`,
+      { extensions: { limit }, headers: { "Retry-After": "10" } },
+    );
+  }
+
   /**
    * The one place a request is created. An `Idempotency-Key` replays the request it named; a
    * completed identical request inside the reuse window is returned instead of recomputing
@@ -208,6 +222,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
         return { doc: reusable, created: false };
       }
     }
+    await checkQueuedCap(request.owner);
     if (!key) return { doc: await deps.store.submit(request), created: true };
 
     const recordId = scopedKey(request.owner, key);
