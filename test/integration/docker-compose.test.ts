@@ -47,6 +47,13 @@ test("MongoDB runs as a replica set initialised on start, and workers can scale"
   assert.is(compose.services.worker.ports, undefined);
 });
 
+test("the API is published on loopback unless API_BIND says otherwise (keys are off by default)", () => {
+  const ports: string[] = compose.services.api.ports;
+  assert.is(ports.length, 1);
+  assert.match(ports[0], /^\$\{API_BIND:-127\.0\.0\.1\}:3000:3000$/);
+  assert.is(compose.services.api.environment.API_KEYS, undefined, "keys come from an override, with API_BIND");
+});
+
 test("every command the compose file runs exists", () => {
   for (const [name, service] of Object.entries<any>(compose.services)) {
     const dockerfile =
