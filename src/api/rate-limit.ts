@@ -34,14 +34,18 @@ interface InMemoryBlocks {
   getInMemoryBlockMsBeforeExpire(storeKey: string): number;
 }
 
-interface Limit {
+export interface Limit {
   /** Counts one call for `key`; rejects with a 429 problem past the limit. */
   consume(key: string): Promise<void>;
   /** Whether this process already knows `key` has used its window (no database call). */
   blockedHere(key: string): number;
 }
 
-function limit(database: Database, options: { prefix: string; perMinute: number; storeTimeoutMs: number; what: string }): Limit {
+/** One limit: the MongoDB counter behind its in-memory stage. */
+export function limit(
+  database: Pick<Database, "client" | "db">,
+  options: { prefix: string; perMinute: number; storeTimeoutMs: number; what: string },
+): Limit {
   const { perMinute } = options;
   const store = new RateLimiterMongo({
     storeClient: database.client,

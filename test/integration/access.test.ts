@@ -12,6 +12,9 @@ import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { get, post, request } from "../support/http.ts";
 import { spawnApi } from "../support/processes.ts";
+import { MongoClient } from "mongodb";
+import { limit } from "../../src/api/rate-limit.ts";
+import { ProblemError } from "../../src/api/problems.ts";
 
 const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
 const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
@@ -203,6 +206,26 @@ test("public routes have their own limit per client address", async () => {
     assert.is((await get(`${open.url}/v1/reports/${"f".repeat(24)}`)).status, 404, "the keyed routes' limit is apart");
   } finally {
     await open.close();
+  }
+});
+
+test("with the primary away, each API process keeps limiting in memory", async () => {
+  // A real driver whose server does not answer: every counter update fails or times out.
+  const client = new MongoClient("mongodb://127.0.0.1:9/?directConnection=true", { serverSelectionTimeoutMS: 200 });
+  try {
+    const away = limit({ client, db: client.db("nowhere") }, { prefix: "away", perMinute: 2, storeTimeoutMs: 100, what: "the limit" });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      outcomes.push(
+        await away.consume("ip:192.0.2.9").then(
+          () => "allowed",
+          (error: unknown) => (error instanceof ProblemError ? error.problem.slug : String(error)),
+        ),
+      );
+    }
+    assert.equal(outcomes, ["allowed", "allowed", "rate-limited", "rate-limited"]);
+  } finally {
+    await client.close();
   }
 });
 
