@@ -44,6 +44,7 @@ export function startBackground(context: AppContext, options: BackgroundOptions 
     catalogue: context.catalogue,
     refreshCatalogue: () => context.catalogueLoader.refresh(),
     pollMs: config.schedulePollMs,
+    maxQueuedPerOwner: config.maxQueuedPerOwner,
     log: log.child({ part: "schedules" }),
     // One firer at a time (see schedules/firer.ts); the lock names this worker.
     lock: new DistributedLock(context.database.db.collection<LockDocument>(COLLECTIONS.locks), "schedules", worker.owner, SCHEDULE_LOCK_MS),

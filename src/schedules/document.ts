@@ -17,6 +17,14 @@ export interface PauseReason {
   at: Date;
 }
 
+/** A tick the firer did not fire: previous_run_unfinished · owner_queue_full. */
+export interface SkippedTick {
+  tick: Date;
+  at: Date;
+  reason: string;
+  message: string;
+}
+
 export interface ScheduleRun {
   /** The tick this run is for (the cron time, not when a worker got to it). */
   tick: Date;
@@ -41,6 +49,10 @@ export interface ScheduleDocument {
   paused?: PauseReason | null;
   /** The next tick to fire; a worker fires it once it is due (null while paused). */
   next_run_at: Date | null;
+  /** Ticks not fired because the previous run was unfinished or the owner's queue was full. */
+  skipped_ticks?: number;
+  /** The latest skipped tick and why. */
+  last_skipped?: SkippedTick | null;
   /** The most recent runs, newest last (at most RUNS_KEPT). */
   runs: ScheduleRun[];
   created_at: Date;

@@ -40,6 +40,8 @@ export interface ScheduleFirerDeps {
   /** Longest sleep between looks for due schedules (new or changed schedules are seen this late); 0: this process fires none. */
   pollMs: number;
   log: Logger;
+  /** MAX_QUEUED_PER_OWNER: a tick of an owner with this many requests pending or running is skipped (0 or absent: no cap). */
+  maxQueuedPerOwner?: number;
   /** One firer at a time (see above); without it every process fires and `tick_key` alone keeps ticks single. */
   lock?: FiringLock;
 }
@@ -162,6 +164,12 @@ export class ScheduleFirer implements BackgroundService {
     if (!step) return;
     const submission = await this.validate(schedule, due, now);
     if (!submission) return;
+    const skipped = await this.skipReason(schedule);
+    if (skipped) {
+      const advanced = await schedules.skip(schedule, due, step.next, { tick: step.tick, at: now, ...skipped });
+      log.info("schedule.skipped", { schedule_id: schedule._id, tick: step.tick, reason: skipped.reason, advanced });
+      return;
+    }
     const key = tickKey(schedule._id, step.tick);
     let id = new ObjectId();
     let created = true;
@@ -198,6 +206,32 @@ export class ScheduleFirer implements BackgroundService {
     const fields = { schedule_id: schedule._id, tick: step.tick, request_id: id, advanced };
     if (created) log.info("schedule.fired", { ...fields, ...(missed ? { missed_ticks: missed.count } : {}) });
     else log.debug("schedule.tick_taken", fields);
+  }
+
+  /**
+   * Why this tick must not fire (null: it may): a schedule never has two runs queued at once, so a
+   * slow report cannot pile up behind its own schedule; and its ticks meet the owner's queue cap
+   * as submits do.
+   */
+  private async skipReason(schedule: ScheduleDocument): Promise<{ reason: string; message: string } | null> {
+    const { requests, maxQueuedPerOwner = 0 } = this.deps;
+    const previous = schedule.runs.at(-1);
+    if (previous) {
+      const status = (await requests.statuses([previous.request_id])).get(String(previous.request_id));
+      if (status === "pending" || status === "running") {
+        return { reason: "previous_run_unfinished", message: `the previous run (${String(previous.request_id)}) is still ${status}` };
+      }
+    }
+    if (schedule.owner && maxQueuedPerOwner > 0) {
+      const queued = await requests.countQueued(schedule.owner);
+      if (queued >= maxQueuedPerOwner) {
+        return {
+          reason: "owner_queue_full",
+          message: `the owner has ${queued} requests pending or running (MAX_QUEUED_PER_OWNER is ${maxQueuedPerOwner})`,
+        };
+      }
+    }
+    return null;
   }
 
   /** The schedule's body as a submit would take it now; pauses the schedule (and returns null) when it no longer is one. */

@@ -5,7 +5,7 @@
  */
 import { ObjectId, type Collection, type Filter } from "mongodb";
 import type { Visibility } from "../requests/store.ts";
-import { RUNS_KEPT, type PauseReason, type ScheduleDocument, type ScheduleRun } from "./document.ts";
+import { RUNS_KEPT, type PauseReason, type ScheduleDocument, type ScheduleRun, type SkippedTick } from "./document.ts";
 
 function visibleTo(visibility: Visibility): Filter<ScheduleDocument> {
   return visibility.owner ? { owner: visibility.owner } : {};
@@ -109,6 +109,15 @@ export class ScheduleStore {
     const { matchedCount } = await this.schedules.updateOne(
       { _id: schedule._id, status: "active", next_run_at: due },
       { $set: { next_run_at: next }, $push: { runs: { $each: [run], $slice: -RUNS_KEPT } } },
+    );
+    return matchedCount === 1;
+  }
+
+  /** Moves a schedule past a tick it did not fire, recording why; conditional on `due` as advance() is. */
+  async skip(schedule: ScheduleDocument, due: Date, next: Date | null, skipped: SkippedTick): Promise<boolean> {
+    const { matchedCount } = await this.schedules.updateOne(
+      { _id: schedule._id, status: "active", next_run_at: due },
+      { $set: { next_run_at: next, last_skipped: skipped }, $inc: { skipped_ticks: 1 } },
     );
     return matchedCount === 1;
   }

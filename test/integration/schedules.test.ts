@@ -258,6 +258,7 @@ test("two worker processes, a schedule every 2 s for 20 s, one worker SIGKILLed 
   // handled (the schedule has moved past it) before stopping it, rather than counting a late tick as lost.
   const schedulePath = `${service.url}/v1/schedules/${scheduleId}`;
   await eventually(async () => (new Date((await get(schedulePath)).body.next_run_at).getTime() > to ? true : undefined), 30_000, 200);
+  const skippedTicks = (await get(schedulePath)).body.skipped_ticks ?? 0;
   assert.is((await request(schedulePath, { method: "DELETE" })).status, 204);
   await sleep(1_500); // a firing already under way when the schedule was deleted lands now
 
@@ -269,10 +270,17 @@ test("two worker processes, a schedule every 2 s for 20 s, one worker SIGKILLed 
   // (the SIGKILL included); at most one more, fired between `to` and the DELETE.
   const expected: number[] = [];
   for (let tick = firstTick; tick <= to; tick += 2000) expected.push(tick);
-  assert.equal(
-    ticks.filter((t) => t <= to),
-    expected,
+  // A tick whose previous run is still pending or running (the killed worker's run waits out its
+  // lease) is skipped and counted on the schedule instead of fired.
+  const fired = ticks.filter((t) => t <= to);
+  assert.ok(
+    fired.every((t) => expected.includes(t)),
     `ticks: ${trace()}`,
+  );
+  assert.is(new Set(fired).size, fired.length, `ticks: ${trace()}`);
+  assert.ok(
+    fired.length + skippedTicks >= expected.length && fired.length + skippedTicks <= expected.length + 1,
+    `skipped ${skippedTicks}; ticks: ${trace()}`,
   );
   assert.ok(ticks.filter((t) => t > to).length <= 1, `ticks: ${trace()}`);
   for (const r of requests) {
@@ -333,7 +341,12 @@ test("one firer at a time: the lock holder fires every tick, the other process o
     );
     assert.ok(b.entries.some((e) => e.event === "schedules.firing_elsewhere"));
     await a.firer.stop(); // gives the lock up
-    await eventually(async () => b.entries.some((e) => e.event === "schedule.fired") || undefined, 10_000, 100);
+    // No worker runs a's request here, so b skips the ticks after it (previous_run_unfinished): b fires or skips.
+    await eventually(
+      async () => b.entries.some((e) => e.event === "schedule.fired" || e.event === "schedule.skipped") || undefined,
+      10_000,
+      100,
+    );
   } finally {
     await Promise.all([a.firer.stop(), b.firer.stop()]);
     await request(`${service.url}/v1/schedules/${scheduleId}`, { method: "DELETE" });
@@ -402,6 +415,37 @@ test("ticks missed while no worker ran fire once on recovery, and the schedule s
   assert.is(schedule.runs[0].request_id, String(requests[0]._id));
   assert.ok(["pending", "running", "completed"].includes(schedule.runs[0].status));
   assert.is(new Date(schedule.next_run_at).getTime(), latest + 10_000);
+});
+
+test("a tick is skipped while the schedule's previous run is pending, and while its owner's queue is full (MAX_QUEUED_PER_OWNER); the schedule says why", async () => {
+  const { context } = service;
+  const base = {
+    cron: "*/10 * * * * *",
+    timezone: "UTC",
+    report: { report_name: "top-movies-per-rating", top: 3 },
+    output: "json" as const,
+  };
+  const due = new Date(Math.floor(Date.now() / 10_000) * 10_000);
+  // No worker runs here: the first tick's request stays pending, so the next tick must not fire.
+  const lone = await context.schedules.create({ ...base, callback_url: null, owner: null, next_run_at: due });
+  await firer().fireDue(new Date(due.getTime() + 500));
+  await firer().fireDue(new Date(due.getTime() + 10_500));
+  const requests = await context.database.requests.find({ schedule_id: lone._id }).toArray();
+  assert.is(requests.length, 1, "the second tick fired while the first run was pending");
+  const shown = (await get(`${service.url}/v1/schedules/${lone._id}`)).body;
+  assert.is(shown.skipped_ticks, 1);
+  assert.is(shown.last_skipped.reason, "previous_run_unfinished");
+  assert.is(shown.last_skipped.tick, new Date(due.getTime() + 10_000).toISOString());
+  assert.is(new Date(shown.next_run_at).getTime(), due.getTime() + 20_000);
+  // The owner already has as many requests queued as MAX_QUEUED_PER_OWNER allows: the tick is skipped.
+  const owned = await context.schedules.create({ ...base, callback_url: null, owner: "erin", next_run_at: due });
+  await context.store.submit({ report_name: "top-movies-per-rating", params: { top: 1 }, output: "json", owner: "erin" });
+  await new ScheduleFirer({ ...firerDeps(), maxQueuedPerOwner: 1 }).fireDue(new Date(due.getTime() + 500));
+  assert.is(await context.database.requests.countDocuments({ schedule_id: owned._id }), 0);
+  const full = await context.schedules.get(owned._id);
+  assert.is(full?.last_skipped?.reason, "owner_queue_full");
+  assert.match(full?.last_skipped?.message ?? "", /MAX_QUEUED_PER_OWNER is 1/);
+  await context.database.schedules.deleteMany({ _id: { $in: [lone._id, owned._id] } });
 });
 
 test("a schedule whose report disappears, or whose body no longer validates, pauses itself with the reason", async () => {

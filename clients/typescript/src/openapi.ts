@@ -3505,6 +3505,17 @@ export interface components {
                     request: string;
                 };
             }[];
+            /** @description ticks not fired: the previous run unfinished, or the owner's queue full */
+            skipped_ticks?: number;
+            /** @description the latest tick not fired, and why (previous_run_unfinished · owner_queue_full) */
+            last_skipped?: {
+                /** Format: date-time */
+                tick: string;
+                /** Format: date-time */
+                at: string;
+                reason: string;
+                message: string;
+            };
             /** @description the latest run that stood in for missed ticks */
             last_missed?: {
                 count?: number;

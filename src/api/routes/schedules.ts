@@ -121,6 +121,18 @@ export const SCHEDULE_SCHEMAS: Record<string, JsonSchema> = {
           required: ["tick", "request_id", "fired_at", "status", "links"],
         },
       },
+      skipped_ticks: {
+        type: "integer",
+        minimum: 0,
+        description: "ticks not fired: the previous run unfinished, or the owner's queue full",
+      },
+      last_skipped: {
+        type: "object",
+        description: "the latest tick not fired, and why (previous_run_unfinished · owner_queue_full)",
+        additionalProperties: false,
+        properties: { tick: dateTime, at: dateTime, reason: { type: "string" }, message: { type: "string" } },
+        required: ["tick", "at", "reason", "message"],
+      },
       last_missed: {
         type: "object",
         description: "the latest run that stood in for missed ticks",
@@ -211,6 +223,8 @@ async function represent(doc: ScheduleDocument, store: RequestStore, now = new D
         ? nextRuns(doc, new Date(Math.max(now.getTime(), (doc.next_run_at?.getTime() ?? 0) - 1)), NEXT_RUNS_SHOWN)
         : [],
     runs,
+    ...(doc.skipped_ticks ? { skipped_ticks: doc.skipped_ticks } : {}),
+    ...(doc.last_skipped ? { last_skipped: doc.last_skipped } : {}),
     ...(lastMissed ? { last_missed: { ...lastMissed.missed_ticks, fired_instead: lastMissed.tick } } : {}),
     created_at: doc.created_at,
     updated_at: doc.updated_at,
