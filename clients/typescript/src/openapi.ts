@@ -7844,7 +7844,7 @@ export interface operations {
             /** @description The file */
             200: {
                 headers: {
-                    /** @description attachment; filename=<report>-<id>.<extension> */
+                    /** @description `attachment; filename="{report}-{id}.{extension}"` */
                     "Content-Disposition"?: string;
                     /** @description sha-256=:<base64 of the file's SHA-256>: (RFC 9530) */
                     "Repr-Digest"?: string;
