@@ -93,6 +93,19 @@ export const SETTINGS = {
     default: 1_000,
     doc: "a running job's progress (phase, rows, bytes) is written with its heartbeat at most this often, and only when it moved",
   }),
+  maxStreamsPerKey: setting({
+    env: "MAX_STREAMS_PER_KEY",
+    type: int(0, 100_000),
+    default: 10,
+    doc: "event streams (`GET /v1/reports/:id/events`) one API key (one client address without keys) may hold open in one API process; one more gets 429 too-many-streams; 0: no cap",
+  }),
+  streamMaxMs: setting({
+    env: "STREAM_MAX_S",
+    type: int(1, 86_400),
+    default: 600,
+    doc: "an event stream is closed after this many seconds (the client resumes with `Last-Event-ID`), so none is held forever",
+    value: secondsToMs,
+  }),
   sseHeartbeatMs: setting({
     env: "SSE_HEARTBEAT_MS",
     type: int(100, 300_000),

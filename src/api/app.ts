@@ -60,7 +60,13 @@ export function createApp(context: AppContext, options: { outputs?: readonly Nam
     ...csvRoutes(context),
     ...downloadRoutes(context),
     ...metricsRoutes(context.metrics, config.apiKeys.size > 0 ? "admin" : "public"),
-    ...eventRoutes({ store: context.store, watch, heartbeatMs: config.sseHeartbeatMs }),
+    ...eventRoutes({
+      store: context.store,
+      watch,
+      heartbeatMs: config.sseHeartbeatMs,
+      maxStreamsPerKey: config.maxStreamsPerKey,
+      streamMaxMs: config.streamMaxMs,
+    }),
   ];
   const koa = new Koa();
   // X-Forwarded-For is trusted only behind configured proxies, and only as many entries as there are

@@ -183,6 +183,13 @@ export const PROBLEMS = define({
     extensions: { limit: { type: "integer", description: "MAX_QUEUED_PER_OWNER: the pending plus running requests one owner may have" } },
     required: ["limit"],
   },
+  tooManyStreams: {
+    slug: "too-many-streams",
+    title: "Too many open event streams",
+    status: 429,
+    extensions: { limit: { type: "integer", description: "MAX_STREAMS_PER_KEY: the streams one key may hold open" } },
+    required: ["limit"],
+  },
   tooManySchedules: {
     slug: "too-many-schedules",
     title: "Too many schedules",

@@ -185,4 +185,45 @@ test("owner-scoped like the other routes: another key gets 404, the owner its st
   }
 });
 
+test("MAX_STREAMS_PER_KEY caps the streams one key holds open (429 too-many-streams); a closed one frees its slot; STREAM_MAX_S ends a stream", async () => {
+  const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
+  const capped = await startTestService(
+    { ...mongo, dbName: `${mongo.dbName}_caps` },
+    {
+      worker: false,
+      config: { maxStreamsPerKey: 2, streamMaxMs: 1_000, apiKeys: parseApiKeys(`carol:${sha256("carol")},dave:${sha256("dave")}`) },
+    },
+  );
+  try {
+    const as = (key: string) => ({ Authorization: `Bearer ${key}` });
+    const submitted = await post(`${capped.url}/v1/reports`, { report_name: "top-movies-per-rating" }, as("carol"));
+    const url = `${capped.url}/v1/reports/${submitted.body.id}/events`;
+    const first = await openEventStream(url, as("carol"));
+    const second = await openEventStream(url, as("carol"));
+    assert.is(first.status, 200);
+    assert.is(second.status, 200);
+    const over = await get(url, as("carol"));
+    assert.is(over.status, 429);
+    assert.is(over.headers.get("content-type"), "application/problem+json");
+    assert.is(over.body.type, "https://mongo-reports.dev/problems/too-many-streams");
+    assert.is(over.body.limit, 2);
+    assert.is((await get(url, as("dave"))).status, 404, "another key has its own slots (and no access)");
+    // The request stays pending (no worker), yet STREAM_MAX_S ends both streams and frees their slots.
+    let gaveUp = false;
+    const giveUp = setTimeout(() => {
+      gaveUp = true;
+      first.close();
+      second.close();
+    }, 60_000);
+    await Promise.all([readEvents(first), readEvents(second)]);
+    clearTimeout(giveUp);
+    assert.not.ok(gaveUp, "the server never ended the streams");
+    const again = await openEventStream(url, as("carol"));
+    assert.is(again.status, 200);
+    again.close();
+  } finally {
+    await capped.close();
+  }
+});
+
 test.run();

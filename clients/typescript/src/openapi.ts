@@ -1315,6 +1315,17 @@ export interface components {
             /** @description MAX_QUEUED_PER_OWNER: the pending plus running requests one owner may have */
             limit: number;
         } & WithRequired<components["schemas"]["Problem"], "type">;
+        /** @description Too many open event streams */
+        "Problem.too-many-streams": {
+            /** @constant */
+            type: "https://mongo-reports.dev/problems/too-many-streams";
+            /** @constant */
+            title?: "Too many open event streams";
+            /** @constant */
+            status?: 429;
+            /** @description MAX_STREAMS_PER_KEY: the streams one key may hold open */
+            limit: number;
+        } & WithRequired<components["schemas"]["Problem"], "type">;
         /** @description Too many schedules */
         "Problem.too-many-schedules": {
             /** @constant */
@@ -8022,7 +8033,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem.report-not-found"];
                 };
             };
-            /** @description Too many requests */
+            /** @description Too many open event streams; Too many requests */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -8030,7 +8041,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem.rate-limited"];
+                    "application/problem+json": components["schemas"]["Problem.too-many-streams"] | components["schemas"]["Problem.rate-limited"];
                 };
             };
             /** @description Internal server error */

@@ -13,8 +13,8 @@ import type { RequestDocument, RequestProgress } from "../../requests/document.t
 import { compareSteps, formatStep, lifecycleOf, missedSteps, parseStep, type LifecycleStep } from "../../requests/lifecycle.ts";
 import type { RequestStore } from "../../requests/store.ts";
 import type { RequestWatch } from "../../requests/watch.ts";
-import { callerVisibility } from "../access.ts";
-import { PROBLEMS } from "../problems.ts";
+import { callerName, callerVisibility } from "../access.ts";
+import { PROBLEMS, ProblemError } from "../problems.ts";
 import { representRequest } from "../../requests/representation.ts";
 import { idParameter, parseId, reportNotFound } from "../request-id.ts";
 import { route, type RouteDeclaration } from "../route.ts";
@@ -25,6 +25,10 @@ export interface EventRouteDeps {
   watch: RequestWatch;
   /** Comment lines this often keep proxies and load balancers from closing an idle stream. */
   heartbeatMs: number;
+  /** MAX_STREAMS_PER_KEY (0: no cap). */
+  maxStreamsPerKey?: number;
+  /** STREAM_MAX_S: a stream ends after this long; the client resumes with Last-Event-ID. */
+  streamMaxMs?: number;
 }
 
 /** How long EventSource waits before reconnecting (the `retry:` field). */
@@ -42,6 +46,33 @@ const SSE_EVENT = {
 };
 
 export function eventRoutes(deps: EventRouteDeps): RouteDeclaration[] {
+  // Open streams per key (per client address without keys), in this process: one key cannot hold
+  // sockets and change-stream listeners without end.
+  const open = new Map<string, number>();
+  const claimSlot = (ctx: Context): (() => void) => {
+    const holder = callerName(ctx) ?? `ip:${ctx.ip}`;
+    const limit = deps.maxStreamsPerKey ?? 0;
+    const held = open.get(holder) ?? 0;
+    if (limit > 0 && held >= limit) {
+      throw new ProblemError(
+        PROBLEMS.tooManyStreams,
+        `${held} event streams are open for this key (MAX_STREAMS_PER_KEY is ${limit}); close one first`,
+        {
+          extensions: { limit },
+          headers: { "Retry-After": "10" },
+        },
+      );
+    }
+    open.set(holder, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (open.get(holder) ?? 1) - 1;
+      if (left <= 0) open.delete(holder);
+      else open.set(holder, left);
+    };
+  };
   return [
     route({
       method: "GET",
@@ -68,7 +99,7 @@ export function eventRoutes(deps: EventRouteDeps): RouteDeclaration[] {
         200: { description: "An event stream", content: { "text/event-stream": SSE_EVENT } },
         204: { description: "The request finished and the client has seen its final status: stop reconnecting" },
       },
-      problems: [PROBLEMS.invalidId, PROBLEMS.reportNotFound],
+      problems: [PROBLEMS.invalidId, PROBLEMS.reportNotFound, PROBLEMS.tooManyStreams],
       handler: async (ctx) => {
         const id = parseId(ctx.params.id);
         const doc = await deps.store.get(id, callerVisibility(ctx));
@@ -79,13 +110,13 @@ export function eventRoutes(deps: EventRouteDeps): RouteDeclaration[] {
           ctx.status = 204; // finished, and the client saw it: nothing more will ever come
           return;
         }
-        stream(ctx, deps, doc, seen);
+        stream(ctx, deps, doc, seen, claimSlot(ctx));
       },
     }),
   ];
 }
 
-function stream(ctx: Context, deps: EventRouteDeps, first: RequestDocument, seen: LifecycleStep | null): void {
+function stream(ctx: Context, deps: EventRouteDeps, first: RequestDocument, seen: LifecycleStep | null, release: () => void): void {
   const body = new PassThrough();
   ctx.status = 200;
   ctx.type = "text/event-stream";
@@ -104,8 +135,10 @@ function stream(ctx: Context, deps: EventRouteDeps, first: RequestDocument, seen
   const finish = () => {
     if (finished) return;
     finished = true;
+    release();
     stopFollowing();
     clearInterval(heartbeat);
+    clearTimeout(lifetime);
     body.end();
   };
 
@@ -138,6 +171,8 @@ function stream(ctx: Context, deps: EventRouteDeps, first: RequestDocument, seen
   write(`retry: ${RECONNECT_MS}\n\n`);
   const stopFollowing = deps.watch.follow(first._id, { update: deliver, end: finish });
   const heartbeat = setInterval(() => write(": heartbeat\n\n"), deps.heartbeatMs);
+  // No stream lives forever (a request pending for days would hold its socket): EventSource reconnects.
+  const lifetime = setTimeout(finish, deps.streamMaxMs ?? 600_000);
   // A client that goes away stops costing anything: no more reads, timers or writes for it.
   ctx.req.once("close", finish);
   body.once("error", finish);
