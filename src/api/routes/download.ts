@@ -126,7 +126,7 @@ export function downloadRoutes(deps: DownloadRouteDeps): RouteDeclaration[] {
           description: "The file",
           content: Object.fromEntries(Object.values(FILE_FORMATS).map((f) => [f.contentType.split(";")[0], { type: "string" }])),
           headers: {
-            "Content-Disposition": { description: "`attachment; filename=\"{report}-{id}.{extension}\"`", schema: { type: "string" } },
+            "Content-Disposition": { description: '`attachment; filename="{report}-{id}.{extension}"`', schema: { type: "string" } },
             "Repr-Digest": { description: "sha-256=:<base64 of the file's SHA-256>: (RFC 9530)", schema: { type: "string" } },
           },
         },
