@@ -13,6 +13,7 @@
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { CACHE_DIR, REPO_ROOT } from "../../scripts/lib/paths.ts";
@@ -67,8 +68,10 @@ test(`every operation, every check, ${EXAMPLES} examples each: no failure`, asyn
       String(EXAMPLES),
       "--seed",
       SEED,
+      // One worker: with two threads, Python 3.11's parser (hypothesis describing a lambda) failed
+      // once with "AST constructor recursion depth mismatch", a runtime error that is not the API's.
       "--workers",
-      "2",
+      "1",
       "--no-color",
       // The two catch-all submit templates: every concrete path they serve is listed in the document
       // with its report's own body, and tested as such; the templates' bodies cannot say which report.
@@ -81,7 +84,10 @@ test(`every operation, every check, ${EXAMPLES} examples each: no failure`, asyn
   );
   const summary = output.split("\n").filter((line) => /Selected:|Tested:|generated|failures?|passed in|error/.test(line));
   console.log(JSON.stringify({ event: "contract.schemathesis", examples: EXAMPLES, ms: Date.now() - started, summary }));
-  assert.is(code, 0, output.slice(-12_000));
+  // The whole report is long (every failure with its curl line): kept in .cache for reading after a failure.
+  const report = path.join(CACHE_DIR, "schemathesis-report.txt");
+  writeFileSync(report, output);
+  assert.is(code, 0, `${output.slice(-6_000)}\n(the whole report: ${report})`);
 });
 
 test.run();
