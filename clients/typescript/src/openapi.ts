@@ -1596,6 +1596,8 @@ export interface components {
             limit: number;
             /** @description pass as after= for the next (older) page */
             next_after?: string;
+            /** @description why an empty page may be a typo: report_name is no report, and the nearest one */
+            notice?: string;
             links: {
                 next?: string;
             };

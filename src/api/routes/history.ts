@@ -74,10 +74,17 @@ const HISTORY_SCHEMA = {
     items: { type: "array", items: ref("ReportRequestStatus") },
     limit: { type: "integer", minimum: 1, maximum: HISTORY_LIMIT_MAX },
     next_after: { type: "string", pattern: ID_PATTERN, description: "pass as after= for the next (older) page" },
+    notice: { type: "string", description: "why an empty page may be a typo: report_name is no report, and the nearest one" },
     links: { type: "object", additionalProperties: false, properties: { next: { type: "string" } } },
   },
   required: ["items", "limit", "links"],
 };
+
+/** An empty page filtered by a name no report has: most likely a typo, so name the nearest report. */
+function unknownNameNotice(name: string, reports: string[]): string {
+  const suggestion = closestName(name, reports);
+  return `no report is named ${JSON.stringify(name)}${suggestion ? `; did you mean ${JSON.stringify(suggestion)}?` : ""}`;
+}
 
 export function historyRoutes(deps: HistoryRouteDeps): RouteDeclaration[] {
   return [
@@ -108,19 +115,19 @@ export function historyRoutes(deps: HistoryRouteDeps): RouteDeclaration[] {
         const report = parsed.report_name === undefined ? undefined : resolveReportName(deps.catalogue.list(), parsed.report_name);
         const query = report ? { ...parsed, report_name: report.name } : parsed;
         const { requests, more, last } = await deps.store.history(query, callerVisibility(ctx));
-        // A name no report has (now) is kept when it finds requests (a retired report, a name a Mongo-native
-        // insert invented); finding nothing, it is most likely a typo: say so instead of an empty page.
-        if (query.report_name !== undefined && !report && requests.length === 0 && query.after === undefined) {
-          const names = deps.catalogue.list().map((r) => r.name);
-          const suggestion = closestName(query.report_name, names);
-          const message = `no report named ${JSON.stringify(query.report_name)} and no requests of that name${suggestion ? `; did you mean ${JSON.stringify(suggestion)}?` : ""}`;
-          throw new ProblemError(PROBLEMS.invalidQuery, `report_name: ${message}`, {
-            extensions: { errors: [{ field: "report_name", message }] },
-          });
-        }
+        // A name no report has (now) still filters (a retired report, a name a Mongo-native insert invented);
+        // finding nothing, it is most likely a typo: the empty page says so, and names the nearest report.
+        const notice =
+          query.report_name !== undefined && !report && requests.length === 0 && query.after === undefined
+            ? unknownNameNotice(
+                query.report_name,
+                deps.catalogue.list().map((r) => r.name),
+              )
+            : undefined;
         const next = more && last ? String(last) : undefined;
         ctx.body = {
           items: requests.map(representRequest),
+          ...(notice ? { notice } : {}),
           limit: query.limit,
           ...(next ? { next_after: next } : {}),
           links: { ...(next ? { next: historyLink(query, next) } : {}) },
