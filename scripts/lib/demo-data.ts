@@ -222,7 +222,7 @@ export async function seedDemoData(db: Db, size: DemoSize): Promise<Record<strin
  */
 export function demoDatasetNote(counts: Record<string, number>, years: { first: number; last: number } | null): string {
   const n = (name: string) => (counts[name] ?? 0).toLocaleString("en-US");
-  const span = years ? ` released ${years.first}–${years.last}` : "";
+  const span = years ? ` made between ${years.first} and ${years.last}` : "";
   return (
     `Demo data: a subset of MongoDB's sample_mflix with ${n("movies")} movies${span}, ${n("comments")} comments, ` +
     `${n("users")} users and ${n("theaters")} theaters. Reports that join comments to movies count only the ` +

@@ -10,7 +10,7 @@ const test = suite("demo data note");
 
 test("names the counts and the movies' years", () => {
   const note = demoDatasetNote({ movies: 1000, comments: 50303, users: 185, theaters: 1564 }, { first: 1903, last: 1959 });
-  assert.match(note, /1,000 movies released 1903–1959/);
+  assert.match(note, /1,000 movies made between 1903 and 1959/);
   assert.match(note, /50,303 comments/);
   assert.match(note, /185 users and 1,564 theaters/);
   assert.match(note, /MONGODB_URI/);
