@@ -92,9 +92,9 @@ test("problem types: unique slugs and statuses in range; each schema pins its ty
   }
 });
 
-test("the router documents what it answers for a route: keys and limits unless public, body errors with a body", () => {
+test("the router documents what it answers for a route: keys unless public, limits (public routes have their own), body errors with a body", () => {
   const slugs = (r: RouteDeclaration) => implicitProblems(r).map((p) => p.slug);
-  assert.equal(slugs(declare("GET", "/healthz", { access: "public" })), ["internal", "unavailable"]);
+  assert.equal(slugs(declare("GET", "/healthz", { access: "public" })), ["rate-limited", "internal", "unavailable"]);
   const withBody = slugs(declare("POST", "/x", { requestBody: { required: true, content: {} } }));
   for (const slug of ["unauthorized", "forbidden", "rate-limited", "bad-request", "payload-too-large", "unsupported-media-type"]) {
     assert.ok(withBody.includes(slug), slug);
