@@ -358,6 +358,21 @@ test("history lists all of it, newest first, filterable by report and status", a
   const rows = page.locator("table.history tbody tr");
   await rows.first().waitFor();
   const reportsShown = async () => rows.evaluateAll((trs) => trs.map((tr) => [tr.children[1].textContent, tr.children[2].textContent]));
+  // Wait for the list the database holds (a loaded machine can render a first answer late), then assert it exactly.
+  const want = JSON.stringify([
+    ["every-comment", "cancelled"],
+    ["top-directors-per-comment", "completed"],
+  ]);
+  await page
+    .waitForFunction(
+      (expected) =>
+        JSON.stringify(
+          [...document.querySelectorAll("table.history tbody tr")].map((tr) => [tr.children[1].textContent, tr.children[2].textContent]),
+        ) === expected,
+      want,
+      { timeout: 30_000 },
+    )
+    .catch(() => undefined);
   assert.equal(await reportsShown(), [
     ["every-comment", "cancelled"],
     ["top-directors-per-comment", "completed"],
