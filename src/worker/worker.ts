@@ -216,7 +216,11 @@ export class Worker implements BackgroundService {
   private claimFailed(error: unknown): void {
     // A server's answer, even a refusal, means the database is reachable: only failures to reach
     // it count towards UNREACHABLE_EXIT_S (a restart would not cure a refusal).
-    if (answeredByServer(error)) this.lastClaimReachedDb = Date.now();
+    if (answeredByServer(error)) {
+      this.lastClaimReachedDb = Date.now();
+      this.log.warn("claim.failed", { error, failing_for_ms: 0 });
+      return;
+    }
     const { unreachableExitMs } = this.deps.config;
     const failingForMs = Date.now() - this.lastClaimReachedDb;
     this.log.warn("claim.failed", { error, failing_for_ms: failingForMs });

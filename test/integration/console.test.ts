@@ -358,25 +358,35 @@ test("history lists all of it, newest first, filterable by report and status", a
   const rows = page.locator("table.history tbody tr");
   await rows.first().waitFor();
   const reportsShown = async () => rows.evaluateAll((trs) => trs.map((tr) => [tr.children[1].textContent, tr.children[2].textContent]));
-  // Wait for the list the database holds (a loaded machine can render a first answer late), then assert it exactly.
-  const want = JSON.stringify([
+  const expected = [
     ["every-comment", "cancelled"],
     ["top-directors-per-comment", "completed"],
-  ]);
-  await page
-    .waitForFunction(
-      (expected) =>
-        JSON.stringify(
-          [...document.querySelectorAll("table.history tbody tr")].map((tr) => [tr.children[1].textContent, tr.children[2].textContent]),
-        ) === expected,
-      want,
-      { timeout: 30_000 },
-    )
-    .catch(() => undefined);
-  assert.equal(await reportsShown(), [
-    ["every-comment", "cancelled"],
-    ["top-directors-per-comment", "completed"],
-  ]);
+  ];
+  const listsExpected = (timeout: number) =>
+    page
+      .waitForFunction(
+        (want) =>
+          JSON.stringify(
+            [...document.querySelectorAll("table.history tbody tr")].map((tr) => [tr.children[1].textContent, tr.children[2].textContent]),
+          ) === want,
+        JSON.stringify(expected),
+        { timeout },
+      )
+      .then(
+        () => true,
+        () => false,
+      );
+  // The page fetches the list once. Twice in CI (never here) its first answer lacked the cancelled
+  // request: if it does, say what it showed and what the API lists, and read the list again once.
+  if (!(await listsExpected(10_000))) {
+    const listed = (await get(`${service.url}/v1/reports`)).body.items.map((i: any) => [i.report_name, i.status]);
+    process.stderr.write(
+      `[console history: the page first listed ${JSON.stringify(await reportsShown())}; the API lists ${JSON.stringify(listed)}]\n`,
+    );
+    await page.reload();
+    await listsExpected(30_000);
+  }
+  assert.equal(await reportsShown(), expected);
   assert.is(
     (await rows.filter({ hasText: "top-directors-per-comment" }).locator("td.params").textContent())?.trim(),
     "comments: > 5 · comment_date: ≥ 1995-01-01 and < 2021-01-01",

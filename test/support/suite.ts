@@ -25,8 +25,19 @@ process.on("exit", () => {
   if (teardownFailures > 0) process.exitCode = 1;
 });
 
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+/**
+ * What the runner's closing "Failed:" list says about a failure: the message's first line and, for
+ * an assertion, what was expected and what came (CI shows the end of the log, where uvu's own diff
+ * may have scrolled away).
+ */
+function describeFailure(error: unknown): string {
+  const first = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+  if (!(error instanceof Error) || !("expects" in error) || !("actual" in error)) return first;
+  const shown = (value: unknown) => {
+    const text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+    return text.length > 400 ? `${text.slice(0, 400)}…` : text;
+  };
+  return `${first} expected ${shown(error.expects)}, got ${shown(error.actual)}`;
 }
 
 function report(kind: string, suiteName: string, error: unknown): void {
@@ -57,7 +68,7 @@ export function suite(name: string): Test {
         }
         await handler(context);
       } catch (error) {
-        recordResult({ kind: "test", suite: name, test: testName, ok: false, error: firstLine(error) });
+        recordResult({ kind: "test", suite: name, test: testName, ok: false, error: describeFailure(error) });
         throw error;
       }
       recordResult({ kind: "test", suite: name, test: testName, ok: true });
@@ -80,7 +91,7 @@ export function suite(name: string): Test {
         await hook(context);
       } catch (error) {
         teardownFailures += 1;
-        recordResult({ kind: "teardown", suite: name, error: firstLine(error) });
+        recordResult({ kind: "teardown", suite: name, error: describeFailure(error) });
         report("tear-down", name, error);
         await stopLeftovers(name, mark, "its tear-down failed");
       }
