@@ -3,6 +3,7 @@
  * free text. Every entry has `time`, `level`, `event` and whatever context the caller adds.
  */
 import process from "node:process";
+import { setImmediate } from "node:timers";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
@@ -27,10 +28,54 @@ function serialise(value: unknown): unknown {
   return value;
 }
 
+/** A turn's lines are written at once from this size on, without waiting for the turn to end. */
+const FLUSH_AT_BYTES = 64 * 1024;
+
+/**
+ * Standard output, written once per turn of the event loop. On Linux a write to a file or a pipe
+ * is synchronous: one write per line was a system call per line, and a busy worker logs two lines
+ * per job (bench/worker-profile.ts found those writes among its largest costs). Lines logged in
+ * one turn are joined and written together when the turn ends (setImmediate), or at once past
+ * FLUSH_AT_BYTES; whatever is left when the process exits (process.exit after a fatal error
+ * included) is written then, synchronously, so no line is lost to a clean or an error exit.
+ */
+class TurnBufferedStdout {
+  private lines: string[] = [];
+  private bytes = 0;
+  private scheduled = false;
+
+  constructor() {
+    process.on("exit", () => this.flush());
+  }
+
+  write(line: string): void {
+    this.lines.push(line);
+    this.bytes += line.length + 1;
+    if (this.bytes >= FLUSH_AT_BYTES) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.lines.length === 0) return;
+    const text = this.lines.join("\n") + "\n";
+    this.lines = [];
+    this.bytes = 0;
+    process.stdout.write(text);
+  }
+}
+
+let stdout: TurnBufferedStdout | undefined;
+/** The default output of every logger: one shared buffer (made on first use, so tools that never log register nothing). */
+const writeStdout = (line: string) => (stdout ??= new TurnBufferedStdout()).write(line);
+
 export function createLogger(
   base: LogFields = {},
   minLevel: LogLevel = (process.env.LOG_LEVEL as LogLevel | undefined) ?? "info",
-  write: (line: string) => void = (line) => process.stdout.write(line + "\n"),
+  write: (line: string) => void = writeStdout,
 ): Logger {
   const threshold = LEVEL_RANK[minLevel] ?? LEVEL_RANK.info;
   const emit = (level: LogLevel, event: string, fields: LogFields = {}) => {
