@@ -2,7 +2,7 @@
  * The Helm chart (deploy/helm/mongo-reports), verified without a cluster: `helm lint --strict`,
  * `helm template` with the default values and with KEDA on, every rendered object validated against
  * Kubernetes' OpenAPI schemas (unknown fields refused, as `kubectl --validate=strict` would), the
- * ScaledObject and TriggerAuthentication against KEDA's CRDs, the worker's termination grace against
+ * KEDA objects against KEDA's CRDs and the ServiceMonitor against the Prometheus operator's, the worker's termination grace against
  * its drain setting as the service reads it, and KEDA's query: the same definition as /metrics',
  * run against a real server with known requests.
  */
@@ -23,7 +23,7 @@ import { BACKING_OFF, DUE_PENDING, RUNNING, WORKLOAD } from "../../src/requests/
 import { duePending } from "../../src/requests/store.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { suite } from "../support/suite.ts";
-import { helmBin, kedaCrdDir, kubernetesOpenApiDir } from "../support/tools.ts";
+import { helmBin, kedaCrdDir, kubernetesOpenApiDir, prometheusOperatorCrdDir } from "../support/tools.ts";
 
 const CHART = path.join(REPO_ROOT, "deploy", "helm", "mongo-reports");
 const REQUIRED = { mongodb: { uri: "mongodb://mongo-0.mongo,mongo-1.mongo,mongo-2.mongo/?replicaSet=rs0" } };
@@ -116,33 +116,40 @@ function kubernetesValidator(apiVersion: string, kind: string): ValidateFunction
   return kubernetes.ajv.getSchema(ref) ?? kubernetes.ajv.compile({ $ref: ref });
 }
 
-function kedaValidator(kind: string, version: string): ValidateFunction {
-  const file = readdirSync(kedaCrdDir()).find((f) => f === `keda.sh_${kind.toLowerCase()}s.yaml`);
-  assert.ok(file, `KEDA's CRD for ${kind}`);
-  const crd = parseYaml(readFileSync(path.join(kedaCrdDir(), file), "utf8"));
-  const served = crd.spec.versions.find((v: any) => v.name === version);
-  assert.ok(served, `KEDA serves ${kind} ${version}`);
-  return new Ajv({ strict: false, validateFormats: false, allErrors: true }).compile(closeObjects(served.schema.openAPIV3Schema));
+/**
+ * The custom resources' schemas, by `group/version/kind`: every version each CRD serves, from KEDA's
+ * and the Prometheus operator's own CRD files. CEL rules (`x-kubernetes-validations`) are not run.
+ */
+let customResources: Map<string, { crd: string; validate?: ValidateFunction; schema: any }> | undefined;
+function customResourceValidator(apiVersion: string, kind: string): { validate: ValidateFunction; against: string } | undefined {
+  if (!customResources) {
+    customResources = new Map();
+    for (const dir of [kedaCrdDir(), prometheusOperatorCrdDir()])
+      for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
+        const crd = parseYaml(readFileSync(path.join(dir, file), "utf8"));
+        if (crd?.kind !== "CustomResourceDefinition") continue;
+        for (const version of crd.spec.versions.filter((v: any) => v.served))
+          customResources.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, {
+            crd: file,
+            schema: version.schema.openAPIV3Schema,
+          });
+      }
+  }
+  const entry = customResources.get(`${apiVersion}/${kind}`);
+  if (!entry) return undefined;
+  entry.validate ??= new Ajv({ strict: false, validateFormats: false, allErrors: true }).compile(closeObjects(entry.schema));
+  return { validate: entry.validate, against: `CRD ${entry.crd}` };
 }
 
-/** Validates each object; returns "Kind/name: schema" lines, for the run's record. */
+/** Validates each object, against its CRD or else Kubernetes' OpenAPI; returns "Kind/name: schema" lines, for the run's record. */
 function validateAll(objects: K8sObject[]): string[] {
   const checked: string[] = [];
   for (const object of objects) {
     const label = `${object.kind}/${object.metadata.name}`;
-    let validate: ValidateFunction;
-    let against: string;
-    if (object.apiVersion.startsWith("keda.sh/")) {
-      validate = kedaValidator(object.kind, object.apiVersion.split("/")[1]);
-      against = "KEDA CRD";
-    } else if (object.apiVersion === "monitoring.coreos.com/v1") {
-      // The Prometheus operator's CRD is not among the modules fetched here: its shape is checked by hand below.
-      checked.push(`${label}: by hand`);
-      continue;
-    } else {
-      validate = kubernetesValidator(object.apiVersion, object.kind);
-      against = "Kubernetes OpenAPI";
-    }
+    const { validate, against } = customResourceValidator(object.apiVersion, object.kind) ?? {
+      validate: kubernetesValidator(object.apiVersion, object.kind),
+      against: "Kubernetes OpenAPI",
+    };
     assert.ok(validate(object), `${label} against ${against}: ${JSON.stringify(validate.errors, null, 1)}`);
     checked.push(`${label}: ${against}`);
   }
@@ -227,8 +234,12 @@ test("terminationGracePeriodSeconds covers the worker's drain (SHUTDOWN_GRACE_MS
 test("KEDA on: a ScaledObject on the Node worker with the mongodb trigger, valid against KEDA's CRDs; the pool's replicas are left to it", () => {
   const objects = render(EVERYTHING);
   const checked = validateAll(objects);
-  assert.ok(checked.includes("ScaledObject/reports-mongo-reports-worker: KEDA CRD"), checked.join("\n"));
-  assert.ok(checked.includes("TriggerAuthentication/reports-mongo-reports-mongodb: KEDA CRD"), checked.join("\n"));
+  for (const line of [
+    "ScaledObject/reports-mongo-reports-worker: CRD keda.sh_scaledobjects.yaml",
+    "TriggerAuthentication/reports-mongo-reports-mongodb: CRD keda.sh_triggerauthentications.yaml",
+    "ServiceMonitor/reports-mongo-reports: CRD monitoring.coreos.com_servicemonitors.yaml",
+  ])
+    assert.ok(checked.includes(line), `${line} among:\n${checked.join("\n")}`);
   const scaled = find(objects, "ScaledObject", "-worker");
   const worker = find(objects, "Deployment", "-worker");
   assert.is(scaled.spec.scaleTargetRef.name, worker.metadata.name);

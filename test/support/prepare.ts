@@ -7,8 +7,8 @@
  *   scripts/mongo-server; recompiled when its sources change);
  * - fake-gcs-server and helm: found in $GOBIN, $(go env GOPATH)/bin or on PATH, else `go install`ed
  *   at their pinned versions (into Go's own bin folder, shared by every clone);
- * - Kubernetes' OpenAPI documents and KEDA's CRDs, the chart's validation schemas: `go mod download` of
- *   the modules that hold them (into Go's module cache, shared by every clone);
+ * - Kubernetes' OpenAPI documents, KEDA's and the Prometheus operator's CRDs, the chart's validation
+ *   schemas: `go mod download` of the modules that hold them (into Go's module cache, shared by every clone);
  * - the Python virtual environment `.cache/venv` from test/requirements.txt, rebuilt when that
  *   file changes (its hash is stamped into the venv).
  * Two runs in one clone take turns through a lock, and each step says what it did.

@@ -27,11 +27,17 @@ export type GoToolName = keyof typeof GO_TOOLS;
 
 /**
  * Schemas the chart's rendered objects are validated against, from Go module sources (the Go module
- * proxy serves them; no download site needed): Kubernetes' OpenAPI v3 documents and KEDA's CRDs.
+ * proxy serves them; no download site needed): Kubernetes' OpenAPI v3 documents, KEDA's CRDs and the
+ * Prometheus operator's (its root module's newest version the proxy serves; the ServiceMonitor's
+ * `monitoring.coreos.com/v1` is stable).
  */
 export const SCHEMA_MODULES = {
   "kubernetes-openapi": { module: "k8s.io/kubernetes@v1.37.2", folder: "api/openapi-spec/v3" },
   "keda-crds": { module: "github.com/kedacore/keda/v2@v2.20.2", folder: "config/crd/bases" },
+  "prometheus-operator-crds": {
+    module: "github.com/prometheus-operator/prometheus-operator@v0.85.0",
+    folder: "example/prometheus-operator-crd",
+  },
 } as const;
 export type SchemaModuleName = keyof typeof SCHEMA_MODULES;
 
@@ -70,6 +76,9 @@ export const kubernetesOpenApiDir = (): string => schemaFolder("kubernetes-opena
 
 /** KEDA's CustomResourceDefinitions (`keda.sh_scaledobjects.yaml`, …). */
 export const kedaCrdDir = (): string => schemaFolder("keda-crds");
+
+/** The Prometheus operator's CustomResourceDefinitions (`monitoring.coreos.com_servicemonitors.yaml`, …). */
+export const prometheusOperatorCrdDir = (): string => schemaFolder("prometheus-operator-crds");
 
 /** The sha-256 of test/requirements.txt: the venv is rebuilt when it changes. */
 export function requirementsHash(): string {
