@@ -177,11 +177,18 @@ test("catalogue: every report with its description; search by name", async () =>
   });
   assert.equal(outline, { id: "search", style: "solid" }, "the focused input is outlined");
   await page.getByLabel("Search reports by name").fill("directors");
-  const shown = await page.locator(".card h2").allTextContents();
-  assert.equal(
-    shown,
-    definitions.map((d) => d.name).filter((n) => n.includes("directors")),
-  );
+  const matching = definitions.map((d) => d.name).filter((n) => n.includes("directors"));
+  // The list re-renders after the input event: wait for it (the assertion says what was shown otherwise).
+  await page
+    .waitForFunction(
+      (want) => JSON.stringify([...document.querySelectorAll(".card h2")].map((h) => h.textContent)) === want,
+      JSON.stringify(matching),
+      {
+        timeout: 30_000,
+      },
+    )
+    .catch(() => undefined);
+  assert.equal(await page.locator(".card h2").allTextContents(), matching);
 });
 
 test("run top-directors-per-comment (comments > 5, a date range): live status, rows, paging, chart, CSV", async () => {
