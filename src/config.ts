@@ -68,7 +68,18 @@ export const SETTINGS = {
   port: setting({ env: "PORT", type: int(0, 65535), default: 3000, doc: "API listen port" }),
   host: setting({ env: "HOST", type: text(), default: "127.0.0.1", doc: "API listen address" }),
   publicBaseUrl: setting({ env: "PUBLIC_BASE_URL", type: text(), doc: "the API's public URL, for the OpenAPI document's `servers`" }),
-  workerConcurrency: setting({ env: "WORKER_CONCURRENCY", type: int(1, 64), default: 2, doc: "jobs one worker process runs at once" }),
+  workerConcurrency: setting({
+    env: "WORKER_CONCURRENCY",
+    type: int(0, 64),
+    default: 2,
+    doc: "jobs one worker process runs at once; 0: it claims none and only fires schedules, delivers webhooks and purges old results (the resident worker beside Kubernetes Jobs that run the reports)",
+  }),
+  workerMaxJobs: setting({
+    env: "WORKER_MAX_JOBS",
+    type: int(0, 100_000),
+    default: 0,
+    doc: "a worker process claims at most this many requests, then exits 0 once they have ended, or at once when a claim finds none (one Kubernetes Job per request); it runs no schedules or retention; 0: no limit, the worker runs until SIGTERM",
+  }),
   leaseMs: setting({
     env: "LEASE_MS",
     type: int(1000, 3_600_000),
@@ -471,6 +482,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reportRead(config.reportReadPreference, config.reportReadTags, config.reportMaxStalenessS);
   } catch (error) {
     throw new ConfigError((error as Error).message);
+  }
+  if (config.workerMaxJobs > 0 && config.workerConcurrency === 0) {
+    throw new ConfigError(
+      `WORKER_MAX_JOBS (${config.workerMaxJobs}) needs a WORKER_CONCURRENCY of 1 or more: such a worker only runs jobs`,
+    );
   }
   config.heartbeatMs ??= Math.max(100, Math.floor(config.leaseMs / 3));
   if (config.heartbeatMs >= config.leaseMs) {

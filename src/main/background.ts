@@ -21,13 +21,15 @@ export interface Background {
 export interface BackgroundOptions {
   /** Called once claims have failed for UNREACHABLE_EXIT_MS (see Worker). */
   onUnreachable?: (failingForMs: number) => void;
+  /** With WORKER_MAX_JOBS: called once the worker has run its jobs, or found none (see Worker). */
+  onDone?: () => void;
 }
 
 export function startBackground(context: AppContext, options: BackgroundOptions = {}): Background {
   const { config, log } = context;
   // Webhooks go out wherever jobs run: a worker that finishes a request with a callback wakes this one.
   const webhooks = new WebhookDispatcher({ ...context, requests: context.database.requests });
-  const worker = new Worker({ ...context, onDeliveryDue: () => webhooks.wake() }, options.onUnreachable);
+  const worker = new Worker({ ...context, onDeliveryDue: () => webhooks.wake() }, options.onUnreachable, options.onDone);
   // One process at a time purges (see worker/retention.ts); the lock names this worker.
   const retention = new RetentionSweeper({
     database: context.database,
@@ -49,7 +51,9 @@ export function startBackground(context: AppContext, options: BackgroundOptions 
     // One firer at a time (see schedules/firer.ts); the lock names this worker.
     lock: new DistributedLock(context.database.db.collection<LockDocument>(COLLECTIONS.locks), "schedules", worker.owner, SCHEDULE_LOCK_MS),
   });
-  const services: BackgroundService[] = [worker, webhooks, retention, schedules];
+  // A worker with WORKER_MAX_JOBS (a Kubernetes Job) runs its jobs and their webhooks, and leaves the
+  // pool-wide chores to the resident workers: a lock it took would outlive its short life.
+  const services: BackgroundService[] = config.workerMaxJobs > 0 ? [worker, webhooks] : [worker, webhooks, retention, schedules];
   for (const service of services) service.start();
   return {
     worker,

@@ -6,7 +6,7 @@ import process from "node:process";
 import { openContext } from "../context.ts";
 import { createLogger } from "../log.ts";
 import { serveMetrics, type MetricsServer } from "../metrics/server.ts";
-import { startBackground } from "./background.ts";
+import { startBackground, type Background } from "./background.ts";
 
 export interface Runtime {
   name: "node" | "deno";
@@ -24,26 +24,13 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
     runtime.exit(1);
     return;
   }
-  const background = startBackground(context, {
-    // Exit without the graceful path: it needs the database this process cannot reach. Leases
-    // expire and other workers (or this one, restarted) take the jobs.
-    onUnreachable: () => runtime.exit(1),
-  });
   let metricsServer: MetricsServer | null = null;
-  if (context.config.metricsPort !== undefined) {
-    try {
-      metricsServer = await serveMetrics(context.metrics, context.config.metricsPort, context.config.host);
-      log.info("worker.metrics_listening", { url: metricsServer.url });
-    } catch (error) {
-      // Metrics are for operators; a port clash must not stop the worker from doing its job.
-      log.error("worker.metrics_failed", { error, port: context.config.metricsPort });
-    }
-  }
   let stopping = false;
-  const shutdown = (signal: string) => {
+  // Defined before the background starts: a worker with WORKER_MAX_JOBS may be done before the metrics listen.
+  const shutdown = (reason: string) => {
     if (stopping) return;
     stopping = true;
-    log.info("worker.signal", { signal, active_jobs: background.worker.activeJobs });
+    if (reason !== "done") log.info("worker.signal", { signal: reason, active_jobs: background.worker.activeJobs });
     void background
       .stop()
       .then(() => metricsServer?.close())
@@ -56,6 +43,27 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
         },
       );
   };
+  const background: Background = startBackground(context, {
+    // Exit without the graceful path: it needs the database this process cannot reach. Leases
+    // expire and other workers (or this one, restarted) take the jobs.
+    onUnreachable: () => runtime.exit(1),
+    // WORKER_MAX_JOBS: its jobs have ended (or there were none); stop as on SIGTERM, and exit 0.
+    onDone: () => shutdown("done"),
+  });
   runtime.onSignal("SIGTERM", () => shutdown("SIGTERM"));
   runtime.onSignal("SIGINT", () => shutdown("SIGINT"));
+  if (context.config.metricsPort !== undefined) {
+    try {
+      const server = await serveMetrics(context.metrics, context.config.metricsPort, context.config.host);
+      // Stopping already (a Job with nothing to do): the shutdown did not see this listener.
+      if (stopping) await server.close();
+      else {
+        metricsServer = server;
+        log.info("worker.metrics_listening", { url: server.url });
+      }
+    } catch (error) {
+      // Metrics are for operators; a port clash must not stop the worker from doing its job.
+      log.error("worker.metrics_failed", { error, port: context.config.metricsPort });
+    }
+  }
 }

@@ -103,16 +103,24 @@ export class Worker implements BackgroundService {
    */
   private expiredLeasesCheckedAt = 0;
 
+  /** WORKER_MAX_JOBS: requests this worker may still claim; Infinity for a resident worker (0: no limit). */
+  private claimsLeft: number;
+  /** A worker with WORKER_MAX_JOBS has told `onDone` it is done: it claims nothing more. */
+  private done = false;
+
   /**
    * `onUnreachable` is called once claims have failed for `config.unreachableExitMs`: the
    * process should exit so its supervisor restarts it with a fresh client (a stuck driver
-   * monitor never recovers on its own; see README, Connection loss).
+   * monitor never recovers on its own; see README, Connection loss). `onDone` is called once by a
+   * worker with WORKER_MAX_JOBS when it has nothing more to do (see claimForJob).
    */
   constructor(
     private readonly deps: WorkerDeps,
     private readonly onUnreachable?: (failingForMs: number) => void,
+    private readonly onDone?: () => void,
   ) {
     this.log = deps.log.child({ worker: this.owner });
+    this.claimsLeft = deps.config.workerMaxJobs > 0 ? deps.config.workerMaxJobs : Infinity;
     this.loop = new ClaimLoop({
       capacity: deps.config.workerConcurrency,
       sweepMs: deps.config.sweepMs,
@@ -186,6 +194,7 @@ export class Worker implements BackgroundService {
    * AnnouncedWork), none without a query when nothing was, several in one batch claim when several were.
    */
   private async claim(max: number): Promise<RequestDocument[]> {
+    if (this.claimsLeft !== Infinity) return this.claimForJob(max);
     const asked = this.announced.limit(max);
     if (asked.limit === 0 && Date.now() - this.expiredLeasesCheckedAt < this.deps.config.sweepMs) return [];
     const docs = await this.claimNext(Math.max(1, asked.limit));
@@ -197,6 +206,28 @@ export class Worker implements BackgroundService {
     if (this.measureNextClaim) {
       this.measureNextClaim = false;
       this.pacer.record(docs.length > 0);
+    }
+    return docs;
+  }
+
+  /**
+   * The claim of a worker with WORKER_MAX_JOBS (a Kubernetes Job's): it asks the database every time
+   * (it heard no announcements before it started, and lives too briefly for the saving to matter),
+   * for at most the jobs it has left. It is done when a claim finds nothing (or it has claimed all
+   * its jobs) and no job runs: a claim made after its last job ended says so.
+   */
+  private async claimForJob(max: number): Promise<RequestDocument[]> {
+    if (this.done) return [];
+    let docs: RequestDocument[] = [];
+    if (this.claimsLeft > 0) {
+      docs = await this.claimNext(Math.min(max, this.claimsLeft));
+      this.lastClaimReachedDb = Date.now();
+      this.claimsLeft -= docs.length;
+    }
+    if (docs.length === 0 && this.loop.active === 0) {
+      this.done = true;
+      this.log.info("worker.done", { jobs: this.deps.config.workerMaxJobs - this.claimsLeft });
+      this.onDone?.();
     }
     return docs;
   }

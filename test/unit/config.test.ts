@@ -39,7 +39,9 @@ test("a bad value stops the start with the variable's name and value", () => {
   for (const [name, value] of [
     ["PORT", "80a"],
     ["PORT", "70000"],
-    ["WORKER_CONCURRENCY", "0"],
+    ["WORKER_CONCURRENCY", "-1"],
+    ["WORKER_CONCURRENCY", "65"],
+    ["WORKER_MAX_JOBS", "one"],
     ["DEMO_DATA", "maybe"],
     ["LOG_LEVEL", "loud"],
   ]) {
@@ -51,6 +53,7 @@ test("a bad value stops the start with the variable's name and value", () => {
   }
   assert.throws(() => loadConfig({ LEASE_MS: "3000", HEARTBEAT_MS: "3000" }), /HEARTBEAT_MS \(3000\) must be shorter than LEASE_MS/);
   assert.throws(() => loadConfig({ PAGE_SIZE_DEFAULT: "50", PAGE_SIZE_MAX: "20" }), /PAGE_SIZE_DEFAULT/);
+  assert.throws(() => loadConfig({ WORKER_MAX_JOBS: "1", WORKER_CONCURRENCY: "0" }), /WORKER_MAX_JOBS \(1\) needs a WORKER_CONCURRENCY/);
 });
 
 test("report reads: preference, tag sets in order, staleness; contradictions stop the start", () => {
