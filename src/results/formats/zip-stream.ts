@@ -23,9 +23,13 @@ interface EntryRecord {
 
 const FLAGS = 0x0808; // bit 3: sizes in a data descriptor; bit 11: UTF-8 names
 const DEFLATE = 8;
+const OUT_BYTES = 64 * 1024;
 
 export class ZipStream {
   private offset = 0;
+  /** Output gathered into writes of about OUT_BYTES (deflate hands out a few KiB at a time). */
+  private out: Buffer[] = [];
+  private outBytes = 0;
   private readonly entries: EntryRecord[] = [];
   private current: {
     name: Buffer;
@@ -51,6 +55,17 @@ export class ZipStream {
 
   private emit(chunk: Buffer): void {
     this.offset += chunk.length;
+    this.out.push(chunk);
+    this.outBytes += chunk.length;
+    if (this.outBytes >= OUT_BYTES) this.flushOut();
+  }
+
+  /** Hands on the gathered output as one buffer. */
+  private flushOut(): void {
+    if (this.outBytes === 0) return;
+    const chunk = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out, this.outBytes);
+    this.out = [];
+    this.outBytes = 0;
     this.push(chunk);
   }
 
@@ -179,6 +194,7 @@ export class ZipStream {
     end.writeUInt32LE(zip64 ? 0xffff_ffff : directorySize, 12);
     end.writeUInt32LE(zip64 ? 0xffff_ffff : directoryOffset, 16);
     this.emit(end);
+    this.flushOut();
   }
 
   /** Stops the open entry's compressor (the archive is abandoned). */
