@@ -10,7 +10,8 @@
  * target: every format at most 200 MB peak RSS at 5,000,000 rows, and within 10 % of its own
  * 1,000,000-row figure (memory flat as rows grow). The two row counts of a format run back to
  * back so they compare under the same machine load; the load averages are recorded with each run.
- * Writes bench/results/exports.json.
+ * Writes bench/results/exports.json; formats not run this time keep their earlier runs there (each run
+ * records when it was measured).
  */
 import os from "node:os";
 import path from "node:path";
@@ -24,7 +25,7 @@ import { FORMATS, type FormatName } from "../src/results/formats/format.ts";
 import { openCsvSink } from "../src/results/sinks/open.ts";
 import { REPO_ROOT } from "../scripts/lib/paths.ts";
 import { startFakeGcs } from "../test/support/gcs.ts";
-import { runBenchChild, sampleMemory, writeResults } from "./lib.ts";
+import { readResults, runBenchChild, sampleMemory, writeResults } from "./lib.ts";
 
 const SELF = path.join(REPO_ROOT, "dist", "bench", "exports.js");
 const BUCKET = "bench-exports";
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
         const { result, peakRss } = await runBenchChild<ChildResult>(SELF, { ...env, BENCH_ROWS: String(rows), BENCH_FORMAT: format });
         const entry = {
           format,
+          measured_at: new Date().toISOString(),
           rows: result.rows,
           mb: Math.round(result.bytes / 1e5) / 10,
           seconds: result.ms / 1000,
@@ -137,10 +139,15 @@ async function main(): Promise<void> {
       flat: large.peak_rss_mb <= small.peak_rss_mb * (1 + FLAT_WITHIN),
     };
   });
+  // A run of some formats keeps the others' figures from the file it replaces.
+  type Entry = Record<string, unknown>;
+  const earlier = readResults("exports") as { runs?: Entry[]; verdicts?: Entry[] } | undefined;
+  const kept = (list: Entry[] | undefined) => (list ?? []).filter((item) => !formats.includes(item.format as FormatName));
+  const byFormat = (a: Entry, b: Entry) => FORMATS.indexOf(a.format as FormatName) - FORMATS.indexOf(b.format as FormatName);
   const file = writeResults("exports", {
     method: `rows of 6 typed columns (integer, text, number, date, boolean, JSON list; ~75 bytes as CSV) exported by FileExport to fake-gcs-server (one streamed resumable upload, the default) in each format, each run its own process with Node's default flags (${process.version}); peak RSS is the process's kernel high-water mark (VmHWM); target: ≤ ${TARGET_RSS_MB} MB at the largest count and within ${FLAT_WITHIN * 100} % of the smallest count's figure`,
-    runs,
-    verdicts,
+    runs: [...kept(earlier?.runs), ...runs].sort(byFormat),
+    verdicts: [...kept(earlier?.verdicts), ...verdicts].sort(byFormat),
   });
   console.error(`written ${path.relative(REPO_ROOT, file)}`);
 }

@@ -1,6 +1,6 @@
 /** Shared bits of the benchmark scripts: percentiles, memory measurement, child runs and a results file with its context. */
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import os from "node:os";
 import path from "node:path";
@@ -18,9 +18,19 @@ export function percentile(values: number[], p: number): number {
 
 export const median = (values: number[]) => percentile(values, 50);
 
+/** The results file a benchmark writes: RESULTS_NAME (e.g. "before-batching/fixed-cost") keeps a run apart from the current figures. */
+function resultsFile(name: string): string {
+  return path.join(REPO_ROOT, "bench", "results", `${process.env.RESULTS_NAME ?? name}.json`);
+}
+
+/** The results a benchmark wrote last (what writeResults would overwrite), if any. */
+export function readResults(name: string): Record<string, unknown> | undefined {
+  const file = resultsFile(name);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : undefined;
+}
+
 export function writeResults(name: string, results: Record<string, unknown>): string {
-  // RESULTS_NAME (e.g. "before-batching/fixed-cost") keeps a run apart from the current figures.
-  const file = path.join(REPO_ROOT, "bench", "results", `${process.env.RESULTS_NAME ?? name}.json`);
+  const file = resultsFile(name);
   mkdirSync(path.dirname(file), { recursive: true });
   const body = {
     benchmark: name,
