@@ -142,6 +142,51 @@ test("Parquet: undeclared columns are text as the CSV writes it; BSON numbers fi
   assert.equal(read.rows, [{ id: id.toHexString(), price: 12.25, votes: 9_007_199_254_740_000, n: "4" }]);
 });
 
+test("Parquet: a mixed column is text with its numbers as text; a typed column with gaps stays typed, its gaps null", async () => {
+  // The shapes of a messy data set (sample_mflix's years "2005è", ratings and votes "").
+  const columns: Column[] = [
+    { name: "year" },
+    { name: "label", type: "string" },
+    { name: "rating", type: "number" },
+    { name: "votes", type: "integer" },
+    { name: "when", type: "date" },
+    { name: "flag", type: "boolean" },
+  ];
+  const when = new Date(Date.UTC(2005, 6, 1, 12, 30));
+  const rows = [
+    { year: 1999, label: 42, rating: 7.5, votes: 12, when, flag: true },
+    { year: "2005è", label: "x", rating: "", votes: "", when: "", flag: "" },
+    { year: 2001.5, label: 0.25, rating: 8, votes: Long.fromNumber(3), when, flag: false },
+    { year: "", label: "", rating: null, votes: null, when: null, flag: null },
+    {},
+  ];
+  const read = await readParquet(await encode(PARQUET.encoder(columns, { rowGroupRows: 2 }), rows));
+  assert.equal(read.schema, {
+    year: "string",
+    label: "string",
+    rating: "double",
+    votes: "int64",
+    when: "timestamp[ms, tz=UTC]",
+    flag: "bool",
+  });
+  const at = "2005-07-01T12:30:00.000Z";
+  assert.equal(read.rows, [
+    { year: "1999", label: "42", rating: 7.5, votes: 12, when: at, flag: true },
+    { year: "2005è", label: "x", rating: null, votes: null, when: null, flag: null },
+    { year: "2001.5", label: "0.25", rating: 8, votes: 3, when: at, flag: false },
+    { year: "", label: "", rating: null, votes: null, when: null, flag: null },
+    { year: null, label: null, rating: null, votes: null, when: null, flag: null },
+  ]);
+});
+
+test("XLSX: a mixed column keeps each cell's own type (numbers are numbers, text is text)", async () => {
+  const [sheet] = await readXlsx(await encode(XLSX.encoder([{ name: "year" }]), [{ year: 1999 }, { year: "2005è" }, { year: 2001.5 }]));
+  assert.equal(
+    sheet.rows.map((row) => row.year),
+    [1999, "2005è", 2001.5],
+  );
+});
+
 test("Parquet: a value that does not fit its declared type fails with the row and column", async () => {
   const columns: Column[] = [{ name: "count", type: "integer" }];
   try {
@@ -150,6 +195,13 @@ test("Parquet: a value that does not fit its declared type fails with the row an
   } catch (error) {
     assert.instance(error, FormatLimitError);
     assert.match((error as Error).message, /row 2, column count: 1\.5 .*integer/);
+  }
+  try {
+    await encode(PARQUET.encoder([{ name: "rating", type: "number" }]), [{ rating: 7.5 }, { rating: "" }, { rating: "n/a" }]);
+    assert.unreachable('"n/a" was written into a number column');
+  } catch (error) {
+    assert.instance(error, FormatLimitError);
+    assert.match((error as Error).message, /row 3, column rating: "n\/a" .*number/);
   }
 });
 

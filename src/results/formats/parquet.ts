@@ -6,12 +6,19 @@
  * result's length.
  *
  * The schema is the report's declared column types, every column optional (null for missing):
- *   string → UTF-8 text (a non-string value as the CSV writes it: ObjectId hex, …)
+ *   string → UTF-8 text (a non-string value as the CSV writes it: 1999 as "1999", ObjectId hex, …)
  *   integer → INT64           number → DOUBLE          boolean → BOOLEAN
  *   date → TIMESTAMP(MILLIS, UTC)                      json → UTF-8 JSON text
  *   no type declared → UTF-8 text, each value as the CSV writes it
- * A value that does not fit its column's declared type (1.5 in an integer column, text in a
- * number column) fails the export with the row, the column and the value, rather than being
+ * A Parquet column has one type for the whole file, and its type is fixed before the first row
+ * group is written, while the rest of the result is still unread. So a column is typed only by
+ * its declaration, never by the values seen so far (a later row could contradict them):
+ * - a mixed column (numbers and text, such as years with a stray "2005è") is declared `string`
+ *   or left undeclared: a text column, its numbers as their decimal text;
+ * - a typed column with gaps stays typed: null, a missing field and empty text ("", how some data
+ *   sets spell "no value", and what the CSV writes for null too) are null.
+ * Any other value that does not fit its column's declared type (1.5 in an integer column, "n/a" in
+ * a number column) fails the export with the row, the column and the value, rather than being
  * dropped or changed.
  */
 import type { Transform } from "node:stream";
@@ -59,9 +66,15 @@ function schemaElement(column: Column): SchemaElement {
   }
 }
 
+/** Columns written as UTF-8 text, where an empty string is a value of its own. */
+function isTextType(type: ColumnType | undefined): boolean {
+  return type === undefined || type === "string" || type === "json";
+}
+
 /** `value` as its column's Parquet value; undefined when it does not fit the declared type. */
 function convert(value: unknown, type: ColumnType | undefined): Converted | undefined {
   if (value === null || value === undefined) return null;
+  if (value === "" && !isTextType(type)) return null;
   switch (type) {
     case "integer": {
       if (typeof value === "number") return Number.isInteger(value) ? BigInt(value) : undefined;
