@@ -159,6 +159,56 @@ test("one request, every format: each file holds every row, equal to the JSON pa
   assert.equal(readdirSync(path.join(dir, "incomplete")), [], "nothing left under incomplete/");
 });
 
+test("messy movies (text years, empty vote counts): Parquet types rating and votes, with nulls, and writes the mixed year as text", async () => {
+  const movies = service.context.database.db.collection("movies");
+  const released = new Date(Date.UTC(1999, 2, 31));
+  await movies.insertMany([
+    { title: "Clean", year: 1999, released, imdb: { rating: 8.1, votes: 1000 }, directors: ["A"], genres: ["Drama"] },
+    { title: "Stray letter", year: "2005è", imdb: { rating: 7.2, votes: "" } },
+    { title: "No vote count", year: 2001, imdb: { rating: 6.5 } },
+    { title: "Unrated", year: 2010, imdb: { rating: "", votes: "" } },
+  ]);
+  const done = await submitAndWait({ report_name: "top-movies-per-rating", output: ["json", "parquet", "xlsx"] });
+  assert.is(done.status, "completed", JSON.stringify(done.error));
+  const rows = await jsonRows(done.id);
+  assert.equal(
+    rows.map((row) => [row.title, row.year, row.votes]),
+    [
+      ["Clean", 1999, 1000],
+      ["Stray letter", "2005è", ""],
+      ["No vote count", 2001, undefined],
+    ],
+    "the JSON rows are the documents' values",
+  );
+
+  const parquet = await readParquet((await download(done.id, "parquet")).body);
+  assert.equal(parquet.schema, {
+    movie_id: "string",
+    title: "string",
+    year: "string",
+    released: "timestamp[ms, tz=UTC]",
+    rating: "double",
+    votes: "int64",
+    directors: "string",
+    genres: "string",
+  });
+  assert.equal(
+    parquet.rows.map((row) => [row.title, row.year, row.released, row.rating, row.votes]),
+    [
+      ["Clean", "1999", released.toISOString(), 8.1, 1000],
+      ["Stray letter", "2005è", null, 7.2, null],
+      ["No vote count", "2001", null, 6.5, null],
+    ],
+  );
+
+  const [sheet] = await readXlsx((await download(done.id, "xlsx")).body);
+  assert.equal(
+    sheet.rows.map((row) => row.year),
+    [1999, "2005è", 2001],
+    "Excel keeps each cell's own type",
+  );
+});
+
 test("a file-only output stores no rows; download without a format sends the one file; other formats are 409", async () => {
   const done = await submitAndWait({ report_name: "export-rows", output: "parquet" });
   assert.is(done.status, "completed", JSON.stringify(done.error));

@@ -32,7 +32,8 @@ export default defineReport({
     ...limitStage(filters.top),
     { $project: { _id: 0, movie_id: "$_id", title: 1, year: 1, comments: 1 } },
   ],
-  // year stays untyped: some copies of the dataset hold text years ("2005è").
+  // year stays undeclared: some copies of the dataset hold text years ("2005è"), so in Parquet it is
+  // a text column (1999 as "1999"); Excel keeps each cell's own type.
   columns: [
     { name: "movie_id", type: "string" },
     { name: "title", type: "string" },

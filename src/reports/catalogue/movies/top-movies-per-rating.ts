@@ -35,11 +35,13 @@ export default defineReport({
   columns: [
     { name: "movie_id", type: "string" },
     { name: "title", type: "string" },
-    // year, rating and votes stay untyped: some copies of the dataset hold text there ("2005è", "").
+    // year stays undeclared: some copies of the dataset hold text years ("2005è"), so in Parquet it
+    // is a text column (1999 as "1999"); Excel keeps each cell's own type.
     { name: "year" },
     { name: "released", type: "date", description: "release date (may be absent)" },
-    { name: "rating", description: "imdb.rating" },
-    { name: "votes", description: "imdb.votes" },
+    // Only numeric ratings pass the filter; a vote count may be "" (no votes), which Parquet writes as null.
+    { name: "rating", type: "number", description: "imdb.rating" },
+    { name: "votes", type: "integer", description: "imdb.votes" },
     { name: "directors", type: "json" },
     { name: "genres", type: "json" },
   ],
