@@ -9,7 +9,9 @@ import type { Struct } from "superstruct";
  * What a column's values are. Exports keep it: numbers stay numbers in Excel, dates become Excel
  * dates and Parquet timestamps, and a Parquet file's schema is built from it. `json` is an array or
  * a nested document (JSON text in CSV, Excel and Parquet). A column without a type is written value
- * by value as it comes (Parquet: as text).
+ * by value as it comes (Parquet: as text, numbers as their decimal text): leave a column of mixed
+ * values (numbers and text) without one. In a Parquet integer, number, date or boolean column, null,
+ * a missing field and "" are null.
  */
 export const COLUMN_TYPES = ["string", "integer", "number", "date", "boolean", "json"] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
