@@ -1,8 +1,8 @@
 /**
  * What the worker pool has to do, as MongoDB filters over the requests collection: one definition
- * for the `/metrics` queue-depth gauge and for KEDA's `mongodb` trigger in the Helm chart
- * (`npm run chart:query` writes WORKLOAD into deploy/helm/mongo-reports/files/keda-query.json; a
- * test checks the file against this module, and runs the rendered query).
+ * for the `/metrics` queue-depth gauge and for KEDA's `mongodb` triggers in the Helm chart
+ * (`npm run chart:query` writes WORKLOAD and DUE_PENDING into deploy/helm/mongo-reports/files/queue-depth.json;
+ * a test checks the file against this module, and runs the rendered queries).
  *
  * "Due" is the claim's own definition (`duePending` in store.ts: `not_before` absent, null or past),
  * written with `$$NOW`, the server's clock, so each filter is a constant JSON document that an
@@ -13,7 +13,7 @@
  */
 import { RequestStatus } from "./status.ts";
 
-/** Pending requests a worker may claim now. */
+/** Pending requests a worker may claim now: also the ScaledJob's count (one Job per due request). */
 export const DUE_PENDING = { status: RequestStatus.Pending, $expr: { $lte: ["$not_before", "$$NOW"] } } as const;
 
 /** Pending requests waiting out a retry's backoff (`not_before` still ahead). */

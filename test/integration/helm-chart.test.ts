@@ -1,10 +1,11 @@
 /**
  * The Helm chart (deploy/helm/mongo-reports), verified without a cluster: `helm lint --strict`,
- * `helm template` with the default values and with KEDA on, every rendered object validated against
- * Kubernetes' OpenAPI schemas (unknown fields refused, as `kubectl --validate=strict` would), the
- * KEDA objects against KEDA's CRDs and the ServiceMonitor against the Prometheus operator's, the worker's termination grace against
- * its drain setting as the service reads it, and KEDA's query: the same definition as /metrics',
- * run against a real server with known requests.
+ * `helm template` with the default values, with KEDA's ScaledObject and with its ScaledJob, every
+ * rendered object validated against its schema with unknown fields refused (as `kubectl
+ * --validate=strict` would): built-in kinds against Kubernetes' OpenAPI, the KEDA objects against
+ * KEDA's CRDs, the ServiceMonitor against the Prometheus operator's. Also the workers' termination
+ * grace against their drain setting as the service reads it, the settings each worker pod runs with,
+ * and KEDA's queries: the same definitions as /metrics', run against a real server with known requests.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -37,6 +38,13 @@ const EVERYTHING = {
   serviceMonitor: { enabled: true },
   gcs: { bucket: "reports", credentials: { existingSecret: "gcs-key" } },
   secrets: { apiKeys: "alice:key1:read,submit", webhookSecret: "whsec_abc" },
+};
+
+/** KEDA's other profile, for long reports: one Job per due request, a resident worker Deployment beside. */
+const SCALED_JOB = {
+  ...EVERYTHING,
+  keda: { enabled: true, mode: "scaledJob", scaledJob: { requestsPerJob: 2, maxReplicas: 30 } },
+  worker: { replicas: 1 },
 };
 
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; [key: string]: any };
@@ -76,6 +84,15 @@ const find = (objects: K8sObject[], kind: string, nameEnd: string) => {
   assert.ok(found, `a ${kind} named …${nameEnd} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
   return found;
 };
+
+/**
+ * The settings a container runs with, as the service reads them: the ConfigMap, then the container's
+ * own env (less GCS_KEY_FILE, a file only the pod has: the service reads it at start).
+ */
+function containerConfig(objects: K8sObject[], container: { env?: { name: string; value: string }[] }) {
+  const env = Object.fromEntries((container.env ?? []).filter((e) => e.name !== "GCS_KEY_FILE").map((e) => [e.name, e.value]));
+  return loadConfig({ ...find(objects, "ConfigMap", "reports").data, ...env, MONGODB_URI: REQUIRED.mongodb.uri });
+}
 
 /**
  * Kubernetes' schemas leave objects open (no additionalProperties); the API server in strict field
@@ -166,7 +183,7 @@ const RECOMMENDED_LABELS = [
 ];
 
 test("helm lint --strict passes, with the default values and with everything on", () => {
-  for (const values of [{}, REQUIRED, EVERYTHING]) {
+  for (const values of [{}, REQUIRED, EVERYTHING, SCALED_JOB]) {
     const file = path.join(workDir, `lint-${valuesFiles++}.yaml`);
     writeFileSync(file, JSON.stringify(values));
     const result = helm(["lint", "--strict", CHART, "-f", file]);
@@ -267,6 +284,43 @@ test("KEDA on: a ScaledObject on the Node worker with the mongodb trigger, valid
   );
 });
 
+test("KEDA scaledJob: a ScaledJob valid against KEDA's CRD runs WORKER_MAX_JOBS workers on the due count; the resident workers claim nothing", () => {
+  const objects = render(SCALED_JOB);
+  const checked = validateAll(objects);
+  assert.ok(checked.includes("ScaledJob/reports-mongo-reports-worker-job: CRD keda.sh_scaledjobs.yaml"), checked.join("\n"));
+  assert.not.ok(
+    objects.some((o) => o.kind === "ScaledObject"),
+    "no ScaledObject: the Deployment is not scaled",
+  );
+  const scaled = find(objects, "ScaledJob", "-worker-job").spec;
+  assert.equal([scaled.maxReplicaCount, scaled.scalingStrategy.strategy, scaled.rollout.strategy], [30, "accurate", "gradual"]);
+  const [trigger] = scaled.triggers;
+  assert.is(trigger.type, "mongodb");
+  assert.equal(JSON.parse(trigger.metadata.query), DUE_PENDING, "due pending only: a running request has its Job");
+  assert.is(trigger.metadata.queryValue, "2", "target per Job = the requests one Job runs");
+  assert.is(trigger.authenticationRef.name, find(objects, "TriggerAuthentication", "-mongodb").metadata.name);
+  const pod = scaled.jobTargetRef.template.spec;
+  assert.is(pod.restartPolicy, "Never");
+  const [container] = pod.containers;
+  const jobConfig = containerConfig(objects, container);
+  assert.is(jobConfig.workerMaxJobs, 2, "each Job's worker claims requestsPerJob requests, then exits");
+  assert.ok(jobConfig.workerConcurrency >= 1);
+  assert.is(jobConfig.metricsPort, undefined, "a Job serves no metrics");
+  assert.ok(pod.terminationGracePeriodSeconds * 1000 >= jobConfig.shutdownGraceMs + 5_000, "an evicted Job's pod drains too");
+  assert.is(container.securityContext.readOnlyRootFilesystem, true);
+  assert.is(scaled.jobTargetRef.template.metadata.labels["app.kubernetes.io/role"], undefined, "not selected as a resident worker");
+  const resident = find(objects, "Deployment", "-worker");
+  assert.is(resident.spec.replicas, 1, "the resident pool keeps worker.replicas");
+  const residentConfig = containerConfig(objects, resident.spec.template.spec.containers[0]);
+  assert.equal(
+    [residentConfig.workerConcurrency, residentConfig.workerMaxJobs],
+    [0, 0],
+    "residents claim nothing and never exit on their own",
+  );
+  const deno = find(objects, "Deployment", "-worker-deno");
+  assert.is(containerConfig(objects, deno.spec.template.spec.containers[0]).workerConcurrency, 2, "the Deno pool is left as it was");
+});
+
 test("the chart's copy of the queue definition is the code's (npm run chart:query writes it)", () => {
   assert.equal(JSON.parse(readFileSync(CHART_QUEUE_FILE, "utf8")), JSON.parse(chartQueueDefinition()));
 });
@@ -277,6 +331,8 @@ test("values.schema.json refuses what would scale wrongly or not at all", () => 
     [{ ...REQUIRED, worker: { concurrency: 0 } }, "concurrency"],
     [{ ...REQUIRED, worker: { shutdownGraceSeconds: "60" } }, "shutdownGraceSeconds"],
     [{ ...REQUIRED, kedaa: { enabled: true } }, "kedaa"],
+    [{ ...REQUIRED, keda: { enabled: true, mode: "scaledjob" } }, "mode"],
+    [{ ...REQUIRED, keda: { enabled: true, mode: "scaledJob", scaledJob: { requestsPerJob: 0 } } }, "requestsPerJob"],
   ] as const) {
     const file = path.join(workDir, `bad-${valuesFiles++}.yaml`);
     writeFileSync(file, JSON.stringify(values));
@@ -298,7 +354,7 @@ test("the README's values table lists every value", () => {
     assert.ok(readme.includes(`| \`${key}\``), `README lists ${key}`);
 });
 
-test("the rendered query, run on a server with known requests, counts the due pending and the running ones", async () => {
+test("the rendered queries, run on a server with known requests, count the due pending and the running ones (ScaledJob: the due pending)", async () => {
   const objects = render(KEDA_ON);
   const trigger = find(objects, "ScaledObject", "-worker").spec.triggers[0].metadata;
   const client = await MongoClient.connect(mongo.uri);
@@ -326,6 +382,8 @@ test("the rendered query, run on a server with known requests, counts the due pe
     ]);
     // KEDA parses the query as extended JSON and counts with it, as here.
     assert.is(await requests.countDocuments(JSON.parse(trigger.query)), 5, "3 due pending + 2 running");
+    const due = find(render(SCALED_JOB), "ScaledJob", "-worker-job").spec.triggers[0].metadata;
+    assert.is(await requests.countDocuments(JSON.parse(due.query)), 3, "the ScaledJob's count: the 3 due pending");
     // The parts, as /metrics counts them, and the claim's own definition of due.
     assert.is(await requests.countDocuments(DUE_PENDING), 3);
     assert.is(await requests.countDocuments(duePending(new Date()) as object), 3, "the claim agrees on what is due");

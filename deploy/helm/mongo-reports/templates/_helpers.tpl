@@ -101,3 +101,79 @@ seccompProfile:
     secretName: {{ .Values.gcs.credentials.existingSecret }}
 {{- end }}
 {{- end -}}
+
+{{/*
+A worker pod's spec, for the pools' Deployments and the ScaledJob's Jobs. Pass a dict with "root",
+"pool" (component, values, image, command, env: a list of extra variables) and "job": a Job's pod
+serves no metrics (it lives for its requests only) and is not restarted in place (the Job decides).
+*/}}
+{{- define "mongo-reports.workerPodSpec" -}}
+{{- $root := .root -}}
+{{- $pool := .pool -}}
+serviceAccountName: {{ include "mongo-reports.serviceAccountName" $root }}
+automountServiceAccountToken: false
+{{- if .job }}
+restartPolicy: Never
+{{- end }}
+# SIGTERM lets running jobs finish for SHUTDOWN_GRACE_MS, then releases the rest for another
+# worker; the grace period covers both, so a scale-in never kills a job mid-write.
+terminationGracePeriodSeconds: {{ include "mongo-reports.workerTerminationGrace" $root }}
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
+containers:
+  - name: worker
+    image: {{ include "mongo-reports.image" (dict "root" $root "image" $pool.image) }}
+    imagePullPolicy: {{ $pool.image.pullPolicy }}
+    command: {{ toJson $pool.command }}
+    {{- if not .job }}
+    ports:
+      - name: metrics
+        containerPort: {{ $root.Values.worker.metricsPort }}
+        protocol: TCP
+    {{- end }}
+    envFrom:
+      {{- include "mongo-reports.envFrom" $root | nindent 6 }}
+    env:
+      {{- if not .job }}
+      - name: METRICS_PORT
+        value: {{ $root.Values.worker.metricsPort | quote }}
+      {{- end }}
+      {{- with $pool.env }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+      {{- include "mongo-reports.gcsEnv" $root | nindent 6 }}
+    {{- if not .job }}
+    # A worker that cannot reach MongoDB exits (UNREACHABLE_EXIT_S) for Kubernetes to restart;
+    # this probe catches a process that stopped answering at all.
+    livenessProbe:
+      tcpSocket:
+        port: metrics
+      periodSeconds: 20
+      failureThreshold: 3
+    startupProbe:
+      tcpSocket:
+        port: metrics
+      periodSeconds: 5
+      failureThreshold: 60
+    {{- end }}
+    resources:
+      {{- toYaml $pool.values.resources | nindent 6 }}
+    securityContext:
+      {{- include "mongo-reports.containerSecurityContext" $root | nindent 6 }}
+    volumeMounts:
+      {{- include "mongo-reports.volumeMounts" $root | nindent 6 }}
+volumes:
+  {{- include "mongo-reports.volumes" $root | nindent 2 }}
+{{- with $pool.values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $pool.values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
