@@ -173,6 +173,12 @@ export const SETTINGS = {
   pageSizeDefault: setting({ env: "PAGE_SIZE_DEFAULT", type: int(1, 10_000), default: 10, doc: "`page_size` when none is given" }),
   pageSizeMax: setting({ env: "PAGE_SIZE_MAX", type: int(1, 10_000), default: 1_000, doc: "largest `page_size`" }),
   waitMaxSeconds: setting({ env: "WAIT_MAX_S", type: int(0, 300), default: 30, doc: "longest `wait=`" }),
+  maxLongPollsPerKey: setting({
+    env: "MAX_LONG_POLLS_PER_KEY",
+    type: int(0, 100_000),
+    default: 10,
+    doc: "waiting reads (`GET /v1/reports/:id` with `wait=N` or `Prefer: wait=N`, N > 0) one API key (one client address without keys) may hold open in one API process; one more is answered at once, without waiting and without `Preference-Applied`; 0: no cap",
+  }),
   shutdownGraceMs: setting({
     env: "SHUTDOWN_GRACE_MS",
     type: int(0, 600_000),

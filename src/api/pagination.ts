@@ -73,7 +73,9 @@ export function waitParameters(maxSeconds: number): ParameterDeclaration[] {
     {
       name: "wait",
       in: "query",
-      description: "hold the response up to this many seconds until the status is final",
+      description:
+        "hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY " +
+        "waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again)",
       schema: { type: "integer", minimum: 0, maximum: maxSeconds, default: 0 },
     },
     {

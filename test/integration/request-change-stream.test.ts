@@ -17,7 +17,9 @@ import { RequestEvents, type RequestChange } from "../../src/requests/events.ts"
 import { RequestStore } from "../../src/requests/store.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { Worker } from "../../src/worker/worker.ts";
-import { RequestErrorCode } from "../../src/requests/status.ts";
+import { RequestErrorCode, RequestStatus } from "../../src/requests/status.ts";
+import { createHash } from "node:crypto";
+import { parseApiKeys } from "../../src/config/api-keys.ts";
 
 /** Takes one claimable request the way the worker looks: an expired lease first, else the oldest due pending one. */
 async function claimOne(store: RequestStore, owner: string, leaseMs: number, now = new Date()) {
@@ -112,6 +114,62 @@ test("a wait= poll wakes on the status change", async () => {
   const response = await polled;
   assert.is(response.body.status, "error");
   await service.context.database.requests.deleteMany({});
+});
+
+test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is answered at once, without Preference-Applied; a closed one frees its slot", async () => {
+  const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
+  const capped = await startTestService(
+    { ...mongo, dbName: `${mongo.dbName}_caps` },
+    { worker: false, config: { maxLongPollsPerKey: 2, apiKeys: parseApiKeys(`carol:${sha256("carol")},dave:${sha256("dave")}`) } },
+  );
+  const held: AbortController[] = [];
+  const hold = (url: string, headers: Record<string, string>) => {
+    const controller = new AbortController();
+    held.push(controller);
+    return request(url, { headers, signal: controller.signal }).catch((error: unknown) =>
+      controller.signal.aborted ? null : Promise.reject(error),
+    );
+  };
+  const waiters = (n: number) => eventually(async () => (capped.api.waiter.waiters === n ? true : undefined), 10_000, 10);
+  try {
+    const as = (key: string) => ({ Authorization: `Bearer ${key}` });
+    const mine = await post(`${capped.url}/v1/reports`, { report_name: "top-movies-per-rating" }, as("carol"));
+    const url = `${capped.url}/v1/reports/${mine.body.id}`;
+    // No worker: the request stays pending, so every poll below waits its full 30 s unless the cap answers it.
+    const first = hold(`${url}?wait=30`, as("carol"));
+    const second = hold(url, { ...as("carol"), Prefer: "wait=30" });
+    await waiters(2);
+    for (const over of [await get(`${url}?wait=30`, as("carol")), await get(url, { ...as("carol"), Prefer: "wait=30" })]) {
+      assert.is(over.status, 200, "over the cap the read is answered, not refused");
+      assert.is(over.body.status, "pending");
+      assert.is(over.headers.get("preference-applied"), null);
+      assert.is(over.headers.get("retry-after"), "1");
+    }
+    assert.is(capped.api.waiter.waiters, 2, "the two held reads still wait");
+    assert.is((await get(`${url}?wait=0`, as("carol"))).headers.get("preference-applied"), null);
+    // Another key has its own slots.
+    const theirs = await post(`${capped.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 2 }, as("dave"));
+    const daves = hold(`${capped.url}/v1/reports/${theirs.body.id}?wait=30`, as("dave"));
+    await waiters(3);
+    // A client that goes away gives its slot back at once.
+    held[0].abort();
+    assert.is(await first, null);
+    await waiters(2);
+    const third = hold(`${url}?wait=30`, as("carol"));
+    await waiters(3);
+    await capped.context.database.requests.updateMany(
+      {},
+      { $set: { status: RequestStatus.Error, error: { code: RequestErrorCode.Execution, message: "set by the test" } } },
+    );
+    for (const answer of [await second, await third, await daves]) {
+      assert.is(answer?.status, 200);
+      assert.is(answer?.body.status, "error");
+      assert.is(answer?.headers.get("preference-applied"), "wait=30");
+    }
+  } finally {
+    for (const controller of held) controller.abort();
+    await capped.close();
+  }
 });
 
 test("a cancelled running job stops on its status event (the next heartbeat is 20 s away)", async () => {

@@ -7430,7 +7430,7 @@ export interface operations {
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
-                /** @description hold the response up to this many seconds until the status is final */
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
                 wait?: number;
             };
             header?: {
@@ -7450,6 +7450,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {

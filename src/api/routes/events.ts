@@ -13,7 +13,8 @@ import type { RequestDocument, RequestProgress } from "../../requests/document.t
 import { compareSteps, formatStep, lifecycleOf, missedSteps, parseStep, type LifecycleStep } from "../../requests/lifecycle.ts";
 import type { RequestStore } from "../../requests/store.ts";
 import type { RequestWatch } from "../../requests/watch.ts";
-import { callerName, callerVisibility } from "../access.ts";
+import { callerVisibility } from "../access.ts";
+import { CallerSlots, type ReleaseSlot } from "../caller-slots.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
 import { representRequest } from "../../requests/representation.ts";
 import { idParameter, parseId, reportNotFound } from "../request-id.ts";
@@ -46,32 +47,19 @@ const SSE_EVENT = {
 };
 
 export function eventRoutes(deps: EventRouteDeps): RouteDeclaration[] {
-  // Open streams per key (per client address without keys), in this process: one key cannot hold
-  // sockets and change-stream listeners without end.
-  const open = new Map<string, number>();
-  const claimSlot = (ctx: Context): (() => void) => {
-    const holder = callerName(ctx) ?? `ip:${ctx.ip}`;
-    const limit = deps.maxStreamsPerKey ?? 0;
-    const held = open.get(holder) ?? 0;
-    if (limit > 0 && held >= limit) {
-      throw new ProblemError(
-        PROBLEMS.tooManyStreams,
-        `${held} event streams are open for this key (MAX_STREAMS_PER_KEY is ${limit}); close one first`,
-        {
-          extensions: { limit },
-          headers: { "Retry-After": "10" },
-        },
-      );
-    }
-    open.set(holder, held + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (open.get(holder) ?? 1) - 1;
-      if (left <= 0) open.delete(holder);
-      else open.set(holder, left);
-    };
+  // Open streams per key (per client address without keys), in this process.
+  const slots = new CallerSlots(deps.maxStreamsPerKey ?? 0);
+  const claimSlot = (ctx: Context): ReleaseSlot => {
+    const release = slots.claim(ctx);
+    if (release) return release;
+    throw new ProblemError(
+      PROBLEMS.tooManyStreams,
+      `${slots.heldBy(ctx)} event streams are open for this key (MAX_STREAMS_PER_KEY is ${slots.limit}); close one first`,
+      {
+        extensions: { limit: slots.limit },
+        headers: { "Retry-After": "10" },
+      },
+    );
   };
   return [
     route({
@@ -116,7 +104,7 @@ export function eventRoutes(deps: EventRouteDeps): RouteDeclaration[] {
   ];
 }
 
-function stream(ctx: Context, deps: EventRouteDeps, first: RequestDocument, seen: LifecycleStep | null, release: () => void): void {
+function stream(ctx: Context, deps: EventRouteDeps, first: RequestDocument, seen: LifecycleStep | null, release: ReleaseSlot): void {
   const body = new PassThrough();
   ctx.status = 200;
   ctx.type = "text/event-stream";

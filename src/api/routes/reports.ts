@@ -14,7 +14,7 @@ import { forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
 import { removeRequests } from "../../requests/removal.ts";
 import type { RequestStore } from "../../requests/store.ts";
 import type { CsvSink } from "../../results/sinks/sink.ts";
-import type { StatusWaiter } from "../../requests/waiter.ts";
+import type { StatusWaiter, Wait } from "../../requests/waiter.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
 import { ValidationError } from "../../reports/validation.ts";
 import type { ReportDefinition } from "../../reports/define.ts";
@@ -24,6 +24,7 @@ import { CallbackUrlError, checkCallbackUrl } from "../../webhooks/callback-url.
 import { parseSubmission, UnknownReportSubmission, type Submission, type SubmissionOptions } from "../../requests/submission.ts";
 import { readPage } from "../../results/chunks.ts";
 import { callerName, callerVisibility } from "../access.ts";
+import { CallerSlots } from "../caller-slots.ts";
 import { pageParameters, parsePage, parseWait, waitParameters } from "../pagination.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
 import { unknownReportProblem } from "../unknown-report.ts";
@@ -87,6 +88,13 @@ export function parseOrProblem(body: Record<string, unknown>, catalogue: ReportC
 const STATUS = ref("ReportRequestStatus");
 const retryAfter: Record<string, HeaderDeclaration> = {
   "Retry-After": { description: "Seconds before polling again; sent while the request is not final", schema: { type: "string" } },
+};
+const preferenceApplied: Record<string, HeaderDeclaration> = {
+  "Preference-Applied": {
+    description:
+      "`wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY",
+    schema: { type: "string", pattern: "^wait=[0-9]+$" },
+  },
 };
 const submitted: Record<string, HeaderDeclaration> = {
   Location: { description: "The request's status URL with the page asked for", schema: { type: "string" } },
@@ -245,12 +253,25 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     throw new ProblemError(PROBLEMS.idempotencyConflict, "the request for this key is being created; retry");
   }
 
+  // Waiting reads per key (per client address without keys), in this process. One over the cap is
+  // answered at once: a wait is a preference (RFC 7240), never a reason to refuse the read itself.
+  const longPolls = new CallerSlots(deps.config.maxLongPollsPerKey);
+
   async function readStatus(ctx: Context): Promise<void> {
     const id = parseId(ctx.params.id);
     const page = parsePage(ctx.query, deps.config);
     const waitSeconds = parseWait(ctx.query, ctx.get("Prefer") || undefined, deps.config.waitMaxSeconds);
-    const doc = await readWaiting(deps, id, waitSeconds * 1000, ctx);
+    const release = waitSeconds > 0 ? longPolls.claim(ctx) : null;
+    let doc: RequestDocument | null;
+    try {
+      doc = await readWaiting(deps, id, release ? waitSeconds * 1000 : 0, ctx);
+    } finally {
+      release?.();
+    }
     if (!doc) throw reportNotFound(id);
+    // Tells the client whether it was held: an answer that did not wait, and is not final, is a cue
+    // to honour Retry-After before asking again rather than to poll at once.
+    if (release) ctx.set("Preference-Applied", `wait=${waitSeconds}`);
     if (doc.status === RequestStatus.Completed && doc.result) {
       // A files-only request stored no rows; a small result is in the document itself.
       const rows = !outputPlan(doc.output).rows
@@ -319,7 +340,13 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       access: "read",
       parameters: [idParameter, ...pageParameters(deps.config), ...waitParameters(deps.config.waitMaxSeconds)],
       components: REPRESENTATION_SCHEMAS,
-      responses: { 200: { description: "The request (with rows when completed)", content: jsonContent(STATUS), headers: retryAfter } },
+      responses: {
+        200: {
+          description: "The request (with rows when completed)",
+          content: jsonContent(STATUS),
+          headers: { ...retryAfter, ...preferenceApplied },
+        },
+      },
       problems: [PROBLEMS.invalidId, PROBLEMS.invalidQuery, PROBLEMS.reportNotFound],
       handler: readStatus,
     }),
@@ -372,14 +399,17 @@ async function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, 
   const visibility = callerVisibility(ctx);
   const deadline = Date.now() + waitMs;
   let aborted = false;
+  let wait: Wait | null = null;
+  // A client that goes away stops waiting at once (and gives its long-poll slot back).
   ctx.req.once("close", () => {
     aborted = true;
+    wait?.cancel();
   });
   let doc: RequestDocument | null = null;
   let read = true;
   for (;;) {
     const remaining = deadline - Date.now();
-    const wait = remaining > 0 && !aborted ? deps.waiter.wait(String(id), remaining) : null;
+    wait = remaining > 0 && !aborted ? deps.waiter.wait(String(id), remaining) : null;
     if (read) doc = await deps.store.get(id, visibility);
     if (!wait) return read ? doc : deps.store.get(id, visibility);
     if (!doc || isFinal(doc.status)) {
