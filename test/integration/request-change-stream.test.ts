@@ -120,7 +120,10 @@ test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is a
   const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
   const capped = await startTestService(
     { ...mongo, dbName: `${mongo.dbName}_caps` },
-    { worker: false, config: { maxLongPollsPerKey: 2, apiKeys: parseApiKeys(`carol:${sha256("carol")},dave:${sha256("dave")}`) } },
+    {
+      worker: false,
+      config: { maxLongPollsPerKey: 2, waitMaxSeconds: 300, apiKeys: parseApiKeys(`carol:${sha256("carol")},dave:${sha256("dave")}`) },
+    },
   );
   const held: AbortController[] = [];
   const hold = (url: string, headers: Record<string, string>) => {
@@ -130,16 +133,19 @@ test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is a
       controller.signal.aborted ? null : Promise.reject(error),
     );
   };
-  const waiters = (n: number) => eventually(async () => (capped.api.waiter.waiters === n ? true : undefined), 10_000, 10);
+  const waiters = (n: number) =>
+    eventually(async () => (capped.api.waiter.waiters === n ? true : undefined), 60_000, 10).catch(() => {
+      throw new Error(`expected ${n} held reads, the service holds ${capped.api.waiter.waiters}`);
+    });
   try {
     const as = (key: string) => ({ Authorization: `Bearer ${key}` });
     const mine = await post(`${capped.url}/v1/reports`, { report_name: "top-movies-per-rating" }, as("carol"));
     const url = `${capped.url}/v1/reports/${mine.body.id}`;
-    // No worker: the request stays pending, so every poll below waits its full 30 s unless the cap answers it.
-    const first = hold(`${url}?wait=30`, as("carol"));
-    const second = hold(url, { ...as("carol"), Prefer: "wait=30" });
+    // No worker: the request stays pending, so every poll below waits its full 300 s unless the cap answers it.
+    const first = hold(`${url}?wait=300`, as("carol"));
+    const second = hold(url, { ...as("carol"), Prefer: "wait=300" });
     await waiters(2);
-    for (const over of [await get(`${url}?wait=30`, as("carol")), await get(url, { ...as("carol"), Prefer: "wait=30" })]) {
+    for (const over of [await get(`${url}?wait=300`, as("carol")), await get(url, { ...as("carol"), Prefer: "wait=300" })]) {
       assert.is(over.status, 200, "over the cap the read is answered, not refused");
       assert.is(over.body.status, "pending");
       assert.is(over.headers.get("preference-applied"), null);
@@ -149,13 +155,13 @@ test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is a
     assert.is((await get(`${url}?wait=0`, as("carol"))).headers.get("preference-applied"), null);
     // Another key has its own slots.
     const theirs = await post(`${capped.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 2 }, as("dave"));
-    const daves = hold(`${capped.url}/v1/reports/${theirs.body.id}?wait=30`, as("dave"));
+    const daves = hold(`${capped.url}/v1/reports/${theirs.body.id}?wait=300`, as("dave"));
     await waiters(3);
     // A client that goes away gives its slot back at once.
     held[0].abort();
     assert.is(await first, null);
     await waiters(2);
-    const third = hold(`${url}?wait=30`, as("carol"));
+    const third = hold(`${url}?wait=300`, as("carol"));
     await waiters(3);
     await capped.context.database.requests.updateMany(
       {},
@@ -164,7 +170,7 @@ test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is a
     for (const answer of [await second, await third, await daves]) {
       assert.is(answer?.status, 200);
       assert.is(answer?.body.status, "error");
-      assert.is(answer?.headers.get("preference-applied"), "wait=30");
+      assert.is(answer?.headers.get("preference-applied"), "wait=300");
     }
   } finally {
     for (const controller of held) controller.abort();
