@@ -35,7 +35,7 @@ const EVERYTHING = {
   api: { ingress: { enabled: true, host: "reports.example.com", className: "nginx" } },
   denoWorker: { enabled: true },
   networkPolicy: { enabled: true, metricsFrom: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }] },
-  serviceMonitor: { enabled: true },
+  serviceMonitor: { enabled: true, apiKeySecret: { name: "prometheus-api-key", key: "key" } },
   gcs: { bucket: "reports", credentials: { existingSecret: "gcs-key" } },
   secrets: { apiKeys: "alice:key1:read,submit", webhookSecret: "whsec_abc" },
 };
@@ -276,11 +276,12 @@ test("KEDA on: a ScaledObject on the Node worker with the mongodb trigger, valid
   ]);
   const monitor = find(objects, "ServiceMonitor", "reports");
   assert.equal(
-    monitor.spec.endpoints.map((e: any) => [e.port, e.path]),
+    monitor.spec.endpoints.map((e: any) => [e.port, e.path, e.authorization]),
     [
-      ["http", "/metrics"],
-      ["metrics", "/metrics"],
+      ["http", "/metrics", { type: "Bearer", credentials: { name: "prometheus-api-key", key: "key" } }],
+      ["metrics", "/metrics", undefined],
     ],
+    "the API's /metrics with the admin key (API_KEYS is set), the workers' without",
   );
 });
 
@@ -332,6 +333,8 @@ test("values.schema.json refuses what would scale wrongly or not at all", () => 
     [{ ...REQUIRED, worker: { shutdownGraceSeconds: "60" } }, "shutdownGraceSeconds"],
     [{ ...REQUIRED, kedaa: { enabled: true } }, "kedaa"],
     [{ ...REQUIRED, keda: { enabled: true, mode: "scaledjob" } }, "mode"],
+    [{ ...KEDA_ON, keda: { enabled: true, minReplicas: 5, maxReplicas: 2 } }, "keda.minReplicas (5) must not exceed"],
+    [{ ...REQUIRED, serviceMonitor: { enabled: true, apiKeySecret: { name: "prometheus-api-key" } } }, "apiKeySecret/key"],
     [{ ...REQUIRED, keda: { enabled: true, mode: "scaledJob", scaledJob: { requestsPerJob: 0 } } }, "requestsPerJob"],
   ] as const) {
     const file = path.join(workDir, `bad-${valuesFiles++}.yaml`);
