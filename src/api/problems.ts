@@ -35,6 +35,11 @@ const requestError: JsonSchema = {
   required: ["code", "message"],
 };
 
+/** A 429 for a cap on what one owner or key may have: `limit` says how many, `limitMeans` which setting. */
+function capReached(slug: string, title: string, limitMeans: string): ProblemType {
+  return { slug, title, status: 429, extensions: { limit: { type: "integer", description: limitMeans } }, required: ["limit"] };
+}
+
 function define<T extends Record<string, ProblemType>>(table: T): T {
   return table;
 }
@@ -176,27 +181,13 @@ export const PROBLEMS = define({
   },
   // 429
   rateLimited: { slug: "rate-limited", title: "Too many requests", status: 429 },
-  tooManyQueued: {
-    slug: "too-many-queued",
-    title: "Too many queued requests",
-    status: 429,
-    extensions: { limit: { type: "integer", description: "MAX_QUEUED_PER_OWNER: the pending plus running requests one owner may have" } },
-    required: ["limit"],
-  },
-  tooManyStreams: {
-    slug: "too-many-streams",
-    title: "Too many open event streams",
-    status: 429,
-    extensions: { limit: { type: "integer", description: "MAX_STREAMS_PER_KEY: the streams one key may hold open" } },
-    required: ["limit"],
-  },
-  tooManySchedules: {
-    slug: "too-many-schedules",
-    title: "Too many schedules",
-    status: 429,
-    extensions: { limit: { type: "integer", description: "SCHEDULES_PER_OWNER: the schedules one owner may have" } },
-    required: ["limit"],
-  },
+  tooManyQueued: capReached(
+    "too-many-queued",
+    "Too many queued requests",
+    "MAX_QUEUED_PER_OWNER: the pending plus running requests one owner may have",
+  ),
+  tooManyStreams: capReached("too-many-streams", "Too many open event streams", "MAX_STREAMS_PER_KEY: the streams one key may hold open"),
+  tooManySchedules: capReached("too-many-schedules", "Too many schedules", "SCHEDULES_PER_OWNER: the schedules one owner may have"),
   // 5xx
   internal: { slug: "internal", title: "Internal server error", status: 500 },
   notImplemented: { slug: "not-implemented", title: "Not implemented", status: 501 },
