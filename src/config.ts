@@ -80,6 +80,12 @@ export const SETTINGS = {
     default: 0,
     doc: "a worker process claims at most this many requests, then exits 0 once they have ended, or at once when a claim finds none (one Kubernetes Job per request); it runs no schedules or retention; 0: no limit, the worker runs until SIGTERM",
   }),
+  workerPrefetch: setting({
+    env: "WORKER_PREFETCH",
+    type: int(0, 64),
+    default: 4,
+    doc: "requests a worker claims ahead of its free slots, in the same batch claim, so that under a backlog one claim serves several jobs; one not started within `HEARTBEAT_MS` is handed back, as are all at shutdown; 0: claim for free slots only",
+  }),
   leaseMs: setting({
     env: "LEASE_MS",
     type: int(1000, 3_600_000),

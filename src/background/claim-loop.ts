@@ -12,6 +12,16 @@
  *
  * Waking only means "try to claim": the store's atomic claim decides who gets what, so any number
  * of processes can run the same loop side by side.
+ *
+ * Prefetch (`prefetch` > 0): a claim asks for the free slots plus `prefetch` more, and the jobs
+ * beyond the free slots wait here for a slot. A freed slot takes a waiting job without a claim;
+ * the loop claims again only when a slot is free and nothing waits, so under a backlog one claim
+ * serves `prefetch + 1` jobs instead of one (slots free one at a time). A waiting job holds its
+ * claim (a lease), which costs other processes nothing as long as it is short: one that waited
+ * `maxWaitMs` without a slot (this process's jobs are long) is handed back (`release`) so an idle
+ * process can take it, and stop() hands back every waiting job. If the process dies, the leases of
+ * its waiting jobs expire like any other and the jobs are retaken. `withdraw` drops waiting jobs
+ * that must not run any more (a cancelled request).
  */
 
 export interface ClaimLoopOptions<Job> {
@@ -31,7 +41,19 @@ export interface ClaimLoopOptions<Job> {
    * Hands back jobs whose claim answered after stop() began. Without it they run like any other,
    * and stop() waits for them (see `stop`).
    */
-  release?(jobs: Job[]): Promise<void>;
+  release?(jobs: Job[], reason: ReleaseReason): Promise<void>;
+  /** Claimed jobs that may wait for a slot beyond the free ones (see above); 0 (the default) claims for free slots only. Needs `release`. */
+  prefetch?: number;
+  /** A prefetched job waiting longer than this for a slot is released (see above). */
+  maxWaitMs?: number;
+}
+
+/** Why jobs are handed back: claimed while stopping, or prefetched and not started within `maxWaitMs`. */
+export type ReleaseReason = "claimed while stopping" | "prefetched, no slot in time";
+
+interface WaitingJob<Job> {
+  job: Job;
+  since: number;
 }
 
 /** created → running (start) → stopping (stop) → stopped (the claim in flight has settled). */
@@ -46,8 +68,17 @@ export class ClaimLoop<Job> {
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private readonly inFlight = new Set<Promise<void>>();
   private stopped: Promise<void> | null = null;
+  /** Prefetched jobs waiting for a slot, oldest first. */
+  private waiting: WaitingJob<Job>[] = [];
+  private waitTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Releases of waiting jobs in flight: stop() waits for them. */
+  private readonly releasing = new Set<Promise<void>>();
+  private readonly prefetch: number;
 
-  constructor(private readonly options: ClaimLoopOptions<Job>) {}
+  constructor(private readonly options: ClaimLoopOptions<Job>) {
+    this.prefetch = Math.max(0, Math.floor(options.prefetch ?? 0));
+    if (this.prefetch > 0 && !options.release) throw new Error("a claim loop that prefetches needs `release` to hand jobs back");
+  }
 
   get state(): ClaimLoopState {
     return this.current;
@@ -60,6 +91,18 @@ export class ClaimLoop<Job> {
 
   get full(): boolean {
     return this.inFlight.size >= this.options.capacity;
+  }
+
+  /** Prefetched jobs waiting for a slot. */
+  get waitingJobs(): readonly Job[] {
+    return this.waiting.map((w) => w.job);
+  }
+
+  /** Drops the waiting jobs `matches` picks (they must not run: a cancelled request); returns them. */
+  withdraw(matches: (job: Job) => boolean): Job[] {
+    const dropped = this.waiting.filter((w) => matches(w.job));
+    if (dropped.length > 0) this.waiting = this.waiting.filter((w) => !matches(w.job));
+    return dropped.map((w) => w.job);
   }
 
   /** Starts the sweep and claims at once. */
@@ -86,9 +129,15 @@ export class ClaimLoop<Job> {
     do {
       this.wakeAgain = false;
       while (this.current === "running" && !this.full) {
+        // A prefetched job takes the free slot: no claim while any waits.
+        const next = this.waiting.shift();
+        if (next) {
+          this.launch(next.job);
+          continue;
+        }
         let jobs: Job[];
         try {
-          jobs = await this.options.claim(this.options.capacity - this.inFlight.size);
+          jobs = await this.options.claim(this.options.capacity - this.inFlight.size + this.prefetch);
         } catch (error) {
           this.options.onClaimFailed(error);
           return;
@@ -96,10 +145,15 @@ export class ClaimLoop<Job> {
         if (jobs.length === 0) break;
         if (this.current !== "running" && this.options.release) {
           // stop() began while this claim was out and will not wait for jobs it never saw.
-          await this.options.release(jobs);
+          await this.options.release(jobs, "claimed while stopping");
           break;
         }
-        for (const job of jobs) this.launch(job);
+        const since = Date.now();
+        for (const job of jobs) {
+          if (this.full) this.waiting.push({ job, since });
+          else this.launch(job);
+        }
+        this.scheduleWaitCheck();
       }
     } while (this.wakeAgain && this.current === "running");
   }
@@ -113,6 +167,36 @@ export class ClaimLoop<Job> {
         this.jobFinished();
       });
     this.inFlight.add(done);
+  }
+
+  /** Arms one timer for the oldest waiting job's `maxWaitMs` (none when nothing waits or there is no limit). */
+  private scheduleWaitCheck(): void {
+    const { maxWaitMs } = this.options;
+    if (this.waitTimer || maxWaitMs === undefined || this.waiting.length === 0) return;
+    const dueIn = Math.max(0, this.waiting[0].since + maxWaitMs - Date.now());
+    this.waitTimer = setTimeout(() => {
+      this.waitTimer = null;
+      this.releaseOverdue();
+      this.scheduleWaitCheck();
+    }, dueIn);
+    this.waitTimer.unref?.();
+  }
+
+  /** Hands back the waiting jobs that found no slot within `maxWaitMs`: another process may be idle. */
+  private releaseOverdue(): void {
+    const cutoff = Date.now() - (this.options.maxWaitMs ?? Infinity);
+    const overdue = this.waiting.filter((w) => w.since <= cutoff).map((w) => w.job);
+    this.waiting = this.waiting.filter((w) => w.since > cutoff);
+    this.handBack(overdue, "prefetched, no slot in time");
+  }
+
+  private handBack(jobs: Job[], reason: ReleaseReason): void {
+    if (jobs.length === 0 || !this.options.release) return;
+    const done: Promise<void> = this.options
+      .release(jobs, reason)
+      .catch(() => {}) // the owner logs a failed release; the leases expire and the jobs are retaken
+      .finally(() => this.releasing.delete(done));
+    this.releasing.add(done);
   }
 
   /** A finished job freed a slot: claim again (another job may be waiting that no event announced). */
@@ -135,6 +219,13 @@ export class ClaimLoop<Job> {
     this.current = "stopping";
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.round;
+    if (this.waitTimer) clearTimeout(this.waitTimer);
+    this.waitTimer = null;
+    // Prefetched jobs never started: hand them back so another process takes them at once.
+    const waiting = this.waiting.map((w) => w.job);
+    this.waiting = [];
+    this.handBack(waiting, "claimed while stopping");
+    await Promise.allSettled([...this.releasing]);
     this.current = "stopped";
   }
 

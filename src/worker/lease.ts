@@ -25,7 +25,7 @@ export class LeaseKeeper {
   private readonly controller = new AbortController();
   private timer: ReturnType<typeof setInterval> | null = null;
   private writing = false;
-  private lastRenewal = Date.now();
+  private lastRenewal: number;
   /** When the lease this keeper last secured runs out (the claim's, until a renewal succeeds). */
   private heldUntil: number;
   private renewal: AbortController | null = null;
@@ -39,8 +39,11 @@ export class LeaseKeeper {
     private readonly heartbeatMs: number,
     private readonly log: Logger,
     private readonly progress?: KeeperProgress,
+    /** When the lease was last secured (the claim): a job that waited for its slot renews sooner. */
+    securedAt = Date.now(),
   ) {
-    this.heldUntil = Date.now() + leaseMs;
+    this.lastRenewal = securedAt;
+    this.heldUntil = securedAt + leaseMs;
     const tickMs = progress ? Math.min(heartbeatMs, progress.intervalMs) : heartbeatMs;
     this.timer = setInterval(() => void this.tick(), tickMs);
   }

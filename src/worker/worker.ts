@@ -10,7 +10,7 @@
  */
 import { MongoServerError, ObjectId } from "mongodb";
 import type { BackgroundService } from "../background/service.ts";
-import { ClaimLoop } from "../background/claim-loop.ts";
+import { ClaimLoop, type ReleaseReason } from "../background/claim-loop.ts";
 import { instanceId } from "../background/instance-id.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db.ts";
@@ -36,7 +36,7 @@ import { LeaseKeeper, LeaseLostError } from "./lease.ts";
 import { ProgressTracker } from "./progress.ts";
 import type { JobOutcome, Metrics } from "../metrics/metrics.ts";
 import { decideOutcome, type AttemptState, type Outcome, type RunEnd } from "./outcome.ts";
-import { RequestStatus } from "../requests/status.ts";
+import { isFinal, RequestStatus } from "../requests/status.ts";
 
 export interface WorkerDeps {
   config: Config;
@@ -128,7 +128,14 @@ export class Worker implements BackgroundService {
       run: (doc) => this.launch(doc),
       onClaimFailed: (error) => this.claimFailed(error),
       onRunFailed: (error, doc) => this.log.error("job.unhandled", { request_id: doc._id, error }),
-      release: (docs) => Promise.all(docs.map((doc) => this.releaseUnstarted(doc))).then(() => undefined),
+      release: (docs, reason) => Promise.all(docs.map((doc) => this.releaseUnstarted(doc, reason))).then(() => undefined),
+      // A few claimed ahead of free slots, so that under a backlog one claim serves several jobs
+      // (see ClaimLoop). One that found no slot within a heartbeat is handed back: its lease (held
+      // since the claim) then still has most of its time, and an idle process can take it. A
+      // worker with WORKER_MAX_JOBS claims only what it runs: a job it handed back would still
+      // count against its limit.
+      prefetch: deps.config.workerMaxJobs > 0 ? 0 : deps.config.workerPrefetch,
+      maxWaitMs: deps.config.heartbeatMs,
     });
     this.completions = new CompletionWriter(deps.store);
     this.announced = new AnnouncedWork(deps.config.sweepMs);
@@ -143,6 +150,10 @@ export class Worker implements BackgroundService {
         else this.forgetPending(key); // claimed (or finished) meanwhile: no claim needed for it
         // A cancelled request this worker runs: stop now rather than at the next heartbeat.
         if (event.status === RequestStatus.Cancelled) this.running.get(key)?.keeper.abort(new CancelledError());
+        // A prefetched request that ended before it started (cancelled: the cancel cleared its
+        // lease, so nothing is left to hand back) never starts. Only a final status says so: a
+        // `pending` event may be the insert of a request this worker claimed before hearing of it.
+        if (isFinal(event.status)) this.withdrawWaiting(key, event.status);
       },
       resync: () => {
         this.announced.resync();
@@ -166,6 +177,12 @@ export class Worker implements BackgroundService {
         this.wakeByEvent();
       }, delay),
     );
+  }
+
+  private withdrawWaiting(key: string, status: string | undefined): void {
+    for (const doc of this.loop.withdraw((waiting) => String(waiting._id) === key)) {
+      this.log.info("job.withdrawn", { request_id: doc._id, status, reason: "prefetched, changed before it started" });
+    }
   }
 
   private forgetPending(key: string): void {
@@ -261,14 +278,14 @@ export class Worker implements BackgroundService {
     }
   }
 
-  /** Claimed while stopping: hand the request back without spending its attempt. */
-  private async releaseUnstarted(doc: RequestDocument): Promise<void> {
+  /** Claimed but never started (while stopping, or prefetched and no slot came): hand the request back without spending its attempt. */
+  private async releaseUnstarted(doc: RequestDocument, reason: ReleaseReason): Promise<void> {
     const claim: Claim = { id: doc._id, owner: this.owner, attempt: doc.attempts };
     try {
       this.log.info("job.released", {
         request_id: doc._id,
         released: await this.deps.store.release(claim),
-        reason: "claimed while stopping",
+        reason,
       });
     } catch (error) {
       // Its lease expires and another worker retakes it (one attempt spent).
@@ -281,10 +298,16 @@ export class Worker implements BackgroundService {
     const claim: Claim = { id: doc._id, owner: this.owner, attempt: doc.attempts };
     this.deps.metrics?.jobClaimed(doc);
     const progress = new ProgressTracker();
-    const keeper = new LeaseKeeper(store, claim, config.leaseMs, config.heartbeatMs, this.log, {
-      tracker: progress,
-      intervalMs: config.progressIntervalMs,
-    });
+    const keeper = new LeaseKeeper(
+      store,
+      claim,
+      config.leaseMs,
+      config.heartbeatMs,
+      this.log,
+      { tracker: progress, intervalMs: config.progressIntervalMs },
+      // A prefetched job waited for its slot: its lease runs from the claim, not from now.
+      leaseSecuredAt(doc, config.leaseMs),
+    );
     const key = String(doc._id);
     this.running.set(key, { claim, keeper });
     try {
@@ -518,6 +541,12 @@ function runEnd(error: unknown, signal: AbortSignal): RunEnd {
   if (reason instanceof JobTimeoutError) return { kind: "timed_out", message: reason.message };
   if (reason instanceof ShutdownError) return { kind: "shutdown" };
   return { kind: "failed", error: classifyError(error) };
+}
+
+/** When the claim that returned `doc` secured its lease (its `lease.until` less the lease's length); now if it does not say. */
+function leaseSecuredAt(doc: RequestDocument, leaseMs: number): number {
+  const until = doc.lease?.until;
+  return until instanceof Date ? Math.min(Date.now(), until.getTime() - leaseMs) : Date.now();
 }
 
 /** The server answered (with an error): it was reached. */

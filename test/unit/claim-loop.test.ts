@@ -2,7 +2,9 @@
  * The claim loop (src/background/claim-loop.ts) with a claim and a run the test controls: it claims
  * until full, takes batches, coalesces wakes that arrive while it claims, claims again when a job
  * frees a slot, hands back what a claim answered after stop() began, and stops claiming after a
- * failed claim until the next wake.
+ * failed claim until the next wake. With a prefetch it claims ahead of its free slots, starts the
+ * jobs held that way without claiming, hands them back at stop() or when they wait too long, and
+ * drops the ones withdrawn.
  */
 import * as assert from "uvu/assert";
 import { ClaimLoop, type ClaimLoopOptions } from "../../src/background/claim-loop.ts";
@@ -167,6 +169,119 @@ test("no claim before start() or after stop()", async () => {
   loop.wake();
   await settle();
   assert.is(claims, 1);
+});
+
+/** A loop that prefetches: capacity 2, two more held, claims answering from `queue` in batches. */
+function prefetching(overrides: Partial<ClaimLoopOptions<number>> = {}) {
+  return harness({ capacity: 2, prefetch: 2, ...overrides });
+}
+
+test("with a prefetch, a claim asks for the free slots plus the prefetch; jobs beyond the slots wait", async () => {
+  const asked: number[] = [];
+  const { loop, queue, finish } = prefetching({
+    claim: async (max) => {
+      asked.push(max);
+      return queue.splice(0, max);
+    },
+  });
+  queue.push(1, 2, 3, 4, 5, 6);
+  loop.start();
+  await settle();
+  assert.equal(asked, [4], "one claim: 2 free slots + 2 prefetched");
+  assert.is(loop.active, 2);
+  assert.equal(loop.waitingJobs, [3, 4]);
+  assert.equal([...finish.keys()], [1, 2]);
+  await loop.stop();
+});
+
+test("a freed slot starts a waiting job without a claim; the loop claims again only when none waits", async () => {
+  const asked: number[] = [];
+  const { loop, queue, finish } = prefetching({
+    claim: async (max) => {
+      asked.push(max);
+      return queue.splice(0, max);
+    },
+    release: async () => {},
+  });
+  queue.push(1, 2, 3, 4, 5, 6, 7, 8);
+  loop.start();
+  await settle();
+  finish.get(1)!();
+  await settle();
+  finish.get(2)!();
+  await settle();
+  assert.equal(asked, [4], "jobs 3 and 4 came from the prefetch");
+  assert.equal([...finish.keys()], [1, 2, 3, 4]);
+  assert.equal(loop.waitingJobs, []);
+  finish.get(3)!();
+  await settle();
+  assert.equal(asked, [4, 3], "a slot free and nothing waiting: 1 free + 2 prefetched");
+  assert.ok(finish.has(5));
+  assert.equal(loop.waitingJobs, [6, 7]);
+  await loop.stop();
+});
+
+test("stop() hands back every waiting job, and waits for the release", async () => {
+  const released: [number[], string][] = [];
+  const { loop, queue, finish } = prefetching({
+    claim: async (max) => queue.splice(0, max),
+    release: async (jobs, reason) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      released.push([jobs, reason]);
+    },
+  });
+  queue.push(1, 2, 3, 4);
+  loop.start();
+  await settle();
+  await loop.stop();
+  assert.equal(released, [[[3, 4], "claimed while stopping"]]);
+  assert.equal(loop.waitingJobs, []);
+  assert.equal([...finish.keys()], [1, 2], "the waiting jobs never ran");
+});
+
+test("a waiting job that finds no slot within maxWaitMs is handed back; a later one waits on", async () => {
+  const released: [number[], string][] = [];
+  const { loop, queue } = prefetching({
+    maxWaitMs: 50,
+    claim: async (max) => queue.splice(0, max),
+    release: async (jobs, reason) => void released.push([jobs, reason]),
+  });
+  queue.push(1, 2, 3, 4);
+  loop.start();
+  await settle();
+  assert.equal(loop.waitingJobs, [3, 4]);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.equal(released, [[[3, 4], "prefetched, no slot in time"]]);
+  assert.equal(loop.waitingJobs, []);
+  assert.is(loop.active, 2, "the running jobs are not touched");
+  await loop.stop();
+  assert.equal(released.length, 1, "nothing left to hand back at stop()");
+});
+
+test("withdraw drops waiting jobs so they never run", async () => {
+  const { loop, queue, finish } = prefetching({ claim: async (max) => queue.splice(0, max), release: async () => {} });
+  queue.push(1, 2, 3, 4);
+  loop.start();
+  await settle();
+  assert.equal(
+    loop.withdraw((job) => job === 3),
+    [3],
+  );
+  assert.equal(
+    loop.withdraw((job) => job === 1),
+    [],
+    "a running job is not withdrawn",
+  );
+  finish.get(1)!();
+  finish.get(2)!();
+  await settle();
+  assert.ok(finish.has(4));
+  assert.not.ok(finish.has(3));
+  await loop.stop();
+});
+
+test("a loop that prefetches must be able to hand jobs back", () => {
+  assert.throws(() => harness({ prefetch: 1, release: undefined }), /release/);
 });
 
 test.run();
