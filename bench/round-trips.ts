@@ -141,7 +141,7 @@ try {
   }, BATCH);
   const file = writeResults("round-trips", {
     method:
-      `driver command monitoring on the API's and the worker's clients (separate contexts in one process, worker concurrency 4, no retention/schedules/webhooks); report ${REPORT} (one row); ` +
+      `driver command monitoring on the API's and the worker's clients (separate contexts in one process, worker concurrency 4, WORKER_PREFETCH ${workerContext.config.workerPrefetch}, no retention/schedules/webhooks); report ${REPORT} (one row); ` +
       `sequential: ${SEQUENTIAL} times submit then GET ?wait=30 until completed; batch: ${BATCH} submitted by ${CLIENTS} concurrent clients, then each read with wait=30 until completed; ` +
       `change-stream commands listed apart and not counted as per-job round trips`,
     sequential,
