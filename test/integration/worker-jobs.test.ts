@@ -1,8 +1,9 @@
 /**
  * Workers as Kubernetes Jobs run them (the Helm chart's KEDA ScaledJob): WORKER_MAX_JOBS claims that
- * many requests, runs them and exits 0, or exits 0 at once when nothing is due; WORKER_CONCURRENCY=0
+ * many requests, runs them, delivers their webhooks and exits 0, or exits 0 at once when nothing is due; WORKER_CONCURRENCY=0
  * is the resident worker beside them, which claims nothing. Real worker processes, real test server.
  */
+import { randomBytes } from "node:crypto";
 import type { ObjectId } from "mongodb";
 import * as assert from "uvu/assert";
 import { connect, type Database } from "../../src/db.ts";
@@ -13,6 +14,7 @@ import { loadMflix } from "../support/mflix.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { spawnWorker, stopWorker, type ExitStatus, type WorkerProcess } from "../support/processes.ts";
 import { suite } from "../support/suite.ts";
+import { startWebhookReceiver } from "../support/webhook-receiver.ts";
 
 const test = suite("worker jobs");
 let mongo: TestMongo;
@@ -83,6 +85,31 @@ test("WORKER_MAX_JOBS=1: one of two due requests is claimed and completed, then 
     w.logs.some((e) => e.event === "worker.stopped"),
     "it stopped the graceful way",
   );
+});
+
+test("WORKER_MAX_JOBS: the request's webhook is delivered before the worker exits", async () => {
+  const receiver = await startWebhookReceiver();
+  try {
+    const { _id: id } = await store.submit({
+      report_name: "top-movies-per-rating",
+      params: {},
+      output: "json",
+      callback_url: `${receiver.url}/hook`,
+    });
+    const w = worker({
+      WORKER_MAX_JOBS: "1",
+      WEBHOOK_SECRET: `whsec_${randomBytes(32).toString("base64")}`,
+      WEBHOOK_ALLOW_HOSTS: "127.0.0.1",
+    });
+    assert.equal(await exitOf(w), { code: 0, signal: null });
+    const [doc] = await statuses([id]);
+    assert.is(doc.status, "completed", JSON.stringify(doc.error));
+    assert.is(doc.callback?.state, "delivered", JSON.stringify(doc.callback));
+    assert.is(receiver.received.length, 1);
+    assert.is(JSON.parse(receiver.received[0].body).id, String(id));
+  } finally {
+    await receiver.close();
+  }
 });
 
 test("WORKER_MAX_JOBS=2 with WORKER_CONCURRENCY=1: two requests one after the other, the third left, exit 0", async () => {
