@@ -1,6 +1,8 @@
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.Utils;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
@@ -50,6 +52,15 @@ final class ChangeStreamBackend extends MemoryBackend {
             protected ObservedMemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
                 return new ObservedMemoryCollection(this, collectionName, options, getCursorRegistry(), ChangeStreamBackend.this::changeLog);
             }
+
+            /** Still no index of its own (the stock server ignores it), but equality on its leading field is served from now on. */
+            @Override
+            protected Index<Integer> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys, boolean sparse) {
+                if (!keys.isEmpty() && resolveCollection(collectionName, false) instanceof ObservedMemoryCollection collection) {
+                    collection.serveEquality(keys.get(0).getKey());
+                }
+                return super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse);
+            }
         };
     }
 
@@ -59,12 +70,22 @@ final class ChangeStreamBackend extends MemoryBackend {
             ChangeStreamCursor cursor = changeStreamCursor(((Number) query.get(command)).longValue());
             if (cursor != null) return getMore(databaseName, query, cursor);
         }
-        Document response = super.handleCommand(channel, databaseName, command, query);
+        Document match = command.equalsIgnoreCase("aggregate") ? leadingMatch(query) : null;
+        Document response = match != null
+            ? ObservedMemoryCollection.withLeadingMatch(databaseName + "." + query.get(command), match,
+                () -> super.handleCommand(channel, databaseName, command, query))
+            : super.handleCommand(channel, databaseName, command, query);
         if (command.equalsIgnoreCase("aggregate") && response.get("cursor") instanceof Document cursorDocument) {
             ChangeStreamCursor cursor = changeStreamCursor(((Number) cursorDocument.get("id")).longValue());
             if (cursor != null) cursorDocument.put("postBatchResumeToken", cursor.postBatchResumeToken());
         }
         return response;
+    }
+
+    /** The filter of a collection aggregate's first stage when it is `$match` (a `countDocuments`, say), else null. */
+    private static Document leadingMatch(Document query) {
+        if (!(query.get("aggregate") instanceof String) || !(query.get("pipeline") instanceof List<?> pipeline) || pipeline.isEmpty()) return null;
+        return pipeline.get(0) instanceof Document first && first.size() == 1 && first.get("$match") instanceof Document match ? match : null;
     }
 
     private Document getMore(String databaseName, Document query, ChangeStreamCursor cursor) {

@@ -2,17 +2,22 @@ import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.ArrayFilters;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.Utils;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.Oplog;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * A memory collection that reports each document it changes to the {@link ChangeEventLog}, with
@@ -23,13 +28,18 @@ import java.util.function.Supplier;
  * update changes nothing and logs nothing, as on MongoDB); the update specification it was made
  * with is kept in a thread-local for the duration of the write (the collection is synchronized).
  *
- * It also keeps the positions of the documents by their string `status`, and a query with an
- * equality on `status` (the claims: `status: "pending"` served on MongoDB by the partial
- * `pending_due` index, `status: "running"` by `expired_leases`) looks at those documents only. The
- * stock server scans every document for any query but `_id`, so a claim's cost grew with the
- * finished requests kept as history, where MongoDB's grows with the pending ones: with this, the
- * imitation shows MongoDB's cost curve for the queries the product serves from an index led by
- * `status`. Every other query still scans.
+ * It also serves equality from positions kept by value ({@link EqualityIndex}): on `status` always
+ * (the claims: `status: "pending"` served on MongoDB by the partial `pending_due` index,
+ * `status: "running"` by `running_leases`), and on the leading field of every other index created
+ * on the collection (MongoDB would read that index for an equality there: `fingerprint` for the
+ * reuse look-up, `owner`, `callback.state` for the webhook outbox, `request_id` for result chunks
+ * and idempotency keys). A query with `_id` and other fields (a fenced update) reads the `_id`
+ * index. A query, update, delete or count, and an aggregation whose first stage is `$match` (so
+ * `countDocuments`), looks at the smallest candidate set any of them gives, and matches the whole
+ * query on those documents only. The stock server scans every document for any query but `_id`
+ * alone, so the cost of a query MongoDB serves from an index grew with the whole collection (the
+ * finished requests kept as history): with this, the imitation shows MongoDB's cost curve for
+ * those shapes. Ranges and sorts still scan what the equality leaves.
  */
 final class ObservedMemoryCollection extends MemoryCollection {
     private static final ThreadLocal<Object> UPDATE_IN_PROGRESS = new ThreadLocal<>();
@@ -37,49 +47,137 @@ final class ObservedMemoryCollection extends MemoryCollection {
 
     private final Supplier<ChangeEventLog> changeLog;
 
-    /** Positions of the documents by their `status` (string values only). */
-    private final Map<String, TreeSet<Integer>> byStatus = new HashMap<>();
+    /**
+     * The aggregation being run on this thread, when its first stage is `$match`: the namespace it
+     * reads and that filter (see {@link #queryAllAsStream}).
+     */
+    private static final ThreadLocal<LeadingMatch> LEADING_MATCH = new ThreadLocal<>();
+
+    record LeadingMatch(String namespace, Document match) {}
+
+    /** Positions by value, by field path (`status`, and the leading field of each index created here). */
+    private final Map<String, EqualityIndex> equality = new HashMap<>();
 
     ObservedMemoryCollection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors, Supplier<ChangeEventLog> changeLog) {
         super(database, name, options, cursors);
         this.changeLog = changeLog;
+        equality.put("status", new EqualityIndex("status"));
     }
 
-    private static String statusOf(Document document) {
-        return document != null && document.get("status") instanceof String status ? status : null;
+    /** Runs `command` (an aggregate) with its leading `$match` known to the collection it reads first. */
+    static <T> T withLeadingMatch(String namespace, Document match, Supplier<T> command) {
+        LEADING_MATCH.set(new LeadingMatch(namespace, match));
+        try {
+            return command.get();
+        } finally {
+            LEADING_MATCH.remove();
+        }
     }
 
-    private void indexStatus(Integer position, String status) {
-        if (status != null) byStatus.computeIfAbsent(status, key -> new TreeSet<>()).add(position);
+    /** Serves equality on `path` from now on (an index led by it was created); indexes the documents already here. */
+    synchronized void serveEquality(String path) {
+        if (equality.containsKey(path)) return;
+        EqualityIndex index = new EqualityIndex(path);
+        streamAllDocumentsWithPosition().forEach(each -> index.add(each.getPosition(), each.getDocument()));
+        equality.put(path, index);
     }
 
-    private void unindexStatus(Integer position, String status) {
-        if (status == null) return;
-        TreeSet<Integer> positions = byStatus.get(status);
-        if (positions != null) positions.remove(position);
+    /**
+     * The positions of the documents that can match `query`, ascending, from the index giving the
+     * fewest (sizes compared first, so only the smallest set is copied); null when none applies. An
+     * `$or` is served when every branch is (the union).
+     */
+    private synchronized Set<Integer> candidates(Document query) {
+        Set<Integer> best = null;
+        EqualityIndex smallest = null;
+        Object smallestCondition = null;
+        int smallestCount = Integer.MAX_VALUE;
+        for (Map.Entry<String, Object> entry : query.entrySet()) {
+            if (entry.getKey().equals("$or") && entry.getValue() instanceof List<?> branches) {
+                Set<Integer> union = new TreeSet<>();
+                for (Object branch : branches) {
+                    Set<Integer> some = branch instanceof Document document ? candidates(document) : null;
+                    if (some == null) {
+                        union = null;
+                        break;
+                    }
+                    union.addAll(some);
+                }
+                if (union != null && (best == null || union.size() < best.size())) best = union;
+            } else if (entry.getKey().equals(getIdField()) && query.size() > 1) {
+                Set<Integer> found = byId(entry.getValue());
+                if (found != null && (best == null || found.size() < best.size())) best = found;
+            } else if (equality.containsKey(entry.getKey())) {
+                EqualityIndex index = equality.get(entry.getKey());
+                int count = index.count(entry.getValue());
+                if (count >= 0 && count < smallestCount) {
+                    smallest = index;
+                    smallestCondition = entry.getValue();
+                    smallestCount = count;
+                }
+            }
+        }
+        if (smallest != null && (best == null || smallestCount < best.size())) best = smallest.candidates(smallestCondition);
+        return best;
+    }
+
+    /** The `_id` index's answer for an `_id` condition it can handle (a value or `$in`), else null. */
+    private Set<Integer> byId(Object condition) {
+        Document idQuery = new Document(getIdField(), condition);
+        for (Index<Integer> index : getIndexes()) {
+            if (index.isUnique() && index.getKeys().size() == 1 && index.getKeys().get(0).getKey().equals(getIdField()) && index.canHandle(idQuery)) {
+                TreeSet<Integer> positions = new TreeSet<>();
+                index.getPositions(idQuery).forEach(position -> {
+                    if (position != null) positions.add(position);
+                });
+                return positions;
+            }
+        }
+        return null;
     }
 
     @Override
     protected Integer addDocumentInternal(Document document) {
         Integer position = super.addDocumentInternal(document);
-        indexStatus(position, statusOf(document));
+        for (EqualityIndex index : equality.values()) index.add(position, document);
         return position;
     }
 
     @Override
     protected void removeDocument(Integer position) {
-        unindexStatus(position, statusOf(getDocument(position)));
+        Document document = getDocument(position);
+        if (document != null) for (EqualityIndex index : equality.values()) index.remove(position, document);
         super.removeDocument(position);
     }
 
     @Override
     protected QueryResult matchDocuments(Document query, Document orderBy, int numberToSkip, int numberToReturn, int batchSize,
                                          Document fieldSelector) {
-        if (query != null && query.get("status") instanceof String status) {
-            List<Integer> positions = new ArrayList<>(byStatus.getOrDefault(status, new TreeSet<>()));
+        Set<Integer> served = query == null ? null : candidates(query);
+        if (served != null) {
+            List<Integer> positions = new ArrayList<>(served);
+            if (isNaturalDescending(orderBy)) Collections.reverse(positions);
             return matchDocuments(query, positions, orderBy, numberToSkip, numberToReturn, batchSize, fieldSelector);
         }
         return super.matchDocuments(query, orderBy, numberToSkip, numberToReturn, batchSize, fieldSelector);
+    }
+
+    /**
+     * What an aggregation reads first: when it is this collection's and the pipeline starts with a
+     * `$match` an index serves, only the candidate documents (the `$match` stage still filters
+     * them). Used once: a `$lookup` or `$unionWith` later in the pipeline reads the whole collection.
+     */
+    @Override
+    public Stream<Document> queryAllAsStream() {
+        LeadingMatch leading = LEADING_MATCH.get();
+        if (leading != null && leading.namespace().equals(getFullName())) {
+            LEADING_MATCH.remove();
+            synchronized (this) {
+                Set<Integer> served = candidates(leading.match());
+                if (served != null) return served.stream().map(this::getDocument).filter(Objects::nonNull).toList().stream();
+            }
+        }
+        return super.queryAllAsStream();
     }
 
     @Override
@@ -114,8 +212,10 @@ final class ObservedMemoryCollection extends MemoryCollection {
     @Override
     protected void handleUpdate(Integer position, Document before, Document after) {
         super.handleUpdate(position, before, after);
-        unindexStatus(position, statusOf(before));
-        indexStatus(position, statusOf(after));
+        for (EqualityIndex index : equality.values()) {
+            index.remove(position, before);
+            index.add(position, after);
+        }
         changeLog.get().recordUpdate(getFullName(), UPDATE_IN_PROGRESS.get(), before, after);
     }
 

@@ -1,0 +1,161 @@
+/**
+ * The test server's launcher answers an equality on an indexed leading field (and `_id` beside
+ * other fields, `$in`, `$or`, a `countDocuments`) from positions kept by value instead of a scan
+ * (scripts/mongo-server/EqualityIndex.java). These tests pin that it answers exactly what a scan
+ * would: after updates, deletes, an index created over existing documents, and with the values an
+ * equality on a string also matches without being that string (arrays). Runs unchanged against
+ * TEST_MONGODB_URI, where MongoDB's own indexes answer.
+ */
+import { suite } from "../support/suite.ts";
+import * as assert from "uvu/assert";
+import { MongoClient, ObjectId, type Collection, type Document } from "mongodb";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+
+const test = suite("test-server-queries");
+let mongo: TestMongo;
+let client: MongoClient;
+
+test.before(async () => {
+  mongo = await startTestMongo("test_server_queries");
+  client = await MongoClient.connect(mongo.uri);
+});
+
+test.after(async () => {
+  await client?.close();
+  await mongo?.stop();
+});
+
+let collectionCounter = 0;
+/** Untyped: the documents take arbitrary shapes (arrays where strings usually are) on purpose. */
+async function freshCollection(documents: Document[], indexes: Document[]): Promise<Collection<any>> {
+  const collection = client.db(mongo.dbName).collection(`queries_${collectionCounter++}`);
+  if (documents.length > 0) await collection.insertMany(documents);
+  for (const key of indexes) await collection.createIndex(key);
+  return collection;
+}
+
+const names = async (collection: Collection<any>, filter: Document): Promise<string[]> =>
+  (await collection.find(filter, { projection: { name: 1 } }).toArray()).map((d) => d.name as string).sort();
+
+test("equality and $in on an indexed field, on a dotted path, with _id beside other fields, and $or", async () => {
+  const ids = [new ObjectId(), new ObjectId(), new ObjectId(), new ObjectId()];
+  const requests = await freshCollection(
+    [
+      { _id: ids[0], name: "a", status: "pending", fingerprint: "f1", owner: "o1", callback: { state: "pending" } },
+      { _id: ids[1], name: "b", status: "running", fingerprint: "f1", owner: "o1" },
+      { _id: ids[2], name: "c", status: "completed", fingerprint: "f2", owner: "o2", callback: { state: "delivered" } },
+      { _id: ids[3], name: "d", status: "completed", fingerprint: "f1", request_id: ids[0] },
+    ],
+    // Created over existing documents: the positions are built from what is there.
+    [{ fingerprint: 1, finished_at: -1 }, { owner: 1, status: 1 }, { "callback.state": 1 }, { request_id: 1 }],
+  );
+  assert.equal(await names(requests, { fingerprint: "f1" }), ["a", "b", "d"]);
+  assert.equal(await names(requests, { fingerprint: "f1", status: "completed" }), ["d"]);
+  assert.equal(await names(requests, { owner: "o1", status: { $in: ["pending", "running"] } }), ["a", "b"]);
+  assert.equal(await names(requests, { status: { $in: ["completed", "cancelled"] }, owner: { $exists: false } }), ["d"]);
+  assert.equal(await names(requests, { "callback.state": "pending" }), ["a"]);
+  assert.equal(await names(requests, { "callback.state": { $eq: "delivered" } }), ["c"]);
+  assert.equal(await names(requests, { request_id: ids[0] }), ["d"]);
+  assert.equal(await names(requests, { _id: ids[1], status: "running", owner: "o1" }), ["b"]);
+  assert.equal(await names(requests, { _id: ids[1], status: "pending" }), []);
+  assert.equal(await names(requests, { _id: { $in: [ids[0], ids[2]] }, fingerprint: { $ne: "f9" } }), ["a", "c"]);
+  assert.equal(await names(requests, { $or: [{ status: "pending" }, { fingerprint: "f2" }] }), ["a", "c"]);
+  assert.equal(await names(requests, { fingerprint: "none" }), []);
+  // A query value the positions do not key by (a regex, a number) is answered by a scan.
+  assert.equal(await names(requests, { fingerprint: /^f2/ }), ["c"]);
+});
+
+test("updates, deletes and counts keep the answers exact", async () => {
+  const requests = await freshCollection([], [{ fingerprint: 1 }, { owner: 1 }]);
+  await requests.insertMany(
+    Array.from({ length: 20 }, (_, i) => ({
+      name: `r${String(i).padStart(2, "0")}`,
+      status: "pending",
+      owner: i % 2 ? "odd" : "even",
+      fingerprint: `f${i % 4}`,
+    })),
+  );
+  // A fenced update (as a claim or a completion: _id plus status) moves a document between values.
+  const first = await requests.findOne({ name: "r00" });
+  await requests.updateOne({ _id: first!._id, status: "pending" }, { $set: { status: "running", fingerprint: "moved" } });
+  assert.equal(await names(requests, { fingerprint: "moved" }), ["r00"]);
+  assert.equal(await names(requests, { fingerprint: "f0", status: "pending" }), ["r04", "r08", "r12", "r16"]);
+  assert.is(await requests.countDocuments({ status: "running" }), 1);
+  assert.is(await requests.countDocuments({ status: "pending", owner: "odd" }), 10);
+  // findOneAndUpdate (the claim's shape) and updateMany.
+  const claimed = await requests.findOneAndUpdate(
+    { status: "pending", owner: "even" },
+    { $set: { status: "running" } },
+    { sort: { name: 1 } },
+  );
+  assert.is(claimed?.name, "r02");
+  await requests.updateMany({ owner: "odd", fingerprint: "f1" }, { $set: { status: "completed" } });
+  assert.equal(await names(requests, { status: "completed" }), ["r01", "r05", "r09", "r13", "r17"]);
+  assert.is(await requests.countDocuments({ $or: [{ status: "running" }, { status: "completed" }] }), 7);
+  await requests.deleteMany({ status: "completed", owner: "odd" });
+  assert.equal(await names(requests, { fingerprint: "f1" }), []);
+  assert.is(await requests.countDocuments({ owner: "odd" }), 5);
+  // A document inserted into a freed slot is found under its own values only.
+  await requests.insertOne({ name: "new", status: "pending", owner: "odd", fingerprint: "f1" });
+  assert.equal(await names(requests, { fingerprint: "f1" }), ["new"]);
+  assert.is(await requests.countDocuments({ owner: "odd", status: "pending" }), 6);
+});
+
+test("an array where a string usually is still matches an equality on one of its elements", async () => {
+  const requests = await freshCollection(
+    [
+      { name: "plain", status: "pending", fingerprint: "f", callback: { state: "pending" } },
+      { name: "array", status: ["pending", "running"], fingerprint: ["f", "g"], callback: [{ state: "pending" }] },
+    ],
+    [{ fingerprint: 1 }, { "callback.state": 1 }],
+  );
+  assert.equal(await names(requests, { status: "pending" }), ["array", "plain"]);
+  assert.equal(await names(requests, { status: "running" }), ["array"]);
+  assert.equal(await names(requests, { fingerprint: "g" }), ["array"]);
+  assert.equal(await names(requests, { "callback.state": "pending" }), ["array", "plain"]);
+  assert.is(await requests.countDocuments({ status: { $in: ["running"] } }), 1);
+  // Once the array is gone, the strings are served again, and still exactly.
+  await requests.deleteOne({ name: "array" });
+  assert.equal(await names(requests, { status: "pending" }), ["plain"]);
+  assert.equal(await names(requests, { fingerprint: "g" }), []);
+});
+
+test("an aggregation's leading $match narrows only its own collection's first read; a $lookup of the same collection sees all of it", async () => {
+  const requests = await freshCollection(
+    [
+      { name: "p1", status: "pending", group: 1 },
+      { name: "p2", status: "pending", group: 2 },
+      { name: "c1", status: "completed", group: 1 },
+      { name: "c2", status: "completed", group: 2 },
+    ],
+    [{ status: 1 }],
+  );
+  const joined = await requests
+    .aggregate([
+      { $match: { status: "pending" } },
+      { $lookup: { from: requests.collectionName, localField: "group", foreignField: "group", as: "same_group" } },
+      { $project: { _id: 0, name: 1, same_group: "$same_group.name" } },
+      { $sort: { name: 1 } },
+    ])
+    .toArray();
+  assert.equal(
+    joined.map((d) => ({ name: d.name, same_group: [...d.same_group].sort() })),
+    [
+      { name: "p1", same_group: ["c1", "p1"] },
+      { name: "p2", same_group: ["c2", "p2"] },
+    ],
+  );
+  const byStatus = await requests
+    .aggregate([
+      { $match: { status: { $in: ["pending", "completed"] } } },
+      { $group: { _id: "$status", n: { $sum: 1 } } },
+      { $sort: { _id: 1 } },
+    ])
+    .toArray();
+  assert.equal(byStatus, [
+    { _id: "completed", n: 2 },
+    { _id: "pending", n: 2 },
+  ]);
+});
+
+test.run();
