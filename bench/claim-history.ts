@@ -1,19 +1,26 @@
 /**
- * Does a job's cost grow with history? The per-job queries of the queue (the claim of a pending
- * request, a batch claim, the look for expired leases, a status read by `_id`, the completion)
- * timed with HISTORY finished requests in `report_requests` at each size of HISTORY_SIZES, on one
- * embedded test server. On MongoDB each is served by an index (src/requests/README.md) and costs
- * the same at any history; the imitation serves the claims' `status` equality from a per-status
- * position set (scripts/mongo-server/ObservedMemoryCollection.java) for the same reason.
+ * Does a job's cost grow with history? Every query the service runs per job or per interval on
+ * `report_requests` timed with HISTORY finished requests kept, at each size of HISTORY_SIZES, on
+ * one embedded test server: per job the claim of a pending request, a batch claim, the look for
+ * expired leases, a status read by `_id`, the completion (a fenced update), the reuse look-up and
+ * the owner's queued count at submit; per interval the queue-depth counts (`/metrics`), KEDA's
+ * workload count, the retention sweeper's look (nothing expired yet) and the webhook outbox's claim
+ * (nothing due). On MongoDB each is served by an index (src/requests/README.md) and costs the same
+ * at any history; the imitation serves the equalities those indexes lead with from position sets
+ * (scripts/mongo-server/EqualityIndex.java) for the same reason.
  * `node dist/bench/claim-history.js`
  */
 import process from "node:process";
-import { ObjectId } from "mongodb";
+import { type Filter, ObjectId } from "mongodb";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { connect } from "../src/db.ts";
 import { ensureIndexes } from "../src/indexes.ts";
+import type { RequestDocument } from "../src/requests/document.ts";
+import { fingerprint } from "../src/requests/fingerprint.ts";
+import { BACKING_OFF, DUE_PENDING, RUNNING, WORKLOAD } from "../src/requests/queue-depth.ts";
 import { RequestStore } from "../src/requests/store.ts";
 import { requestSealOf } from "../src/requests/seal.ts";
+import { WebhookOutbox } from "../src/webhooks/outbox.ts";
 import { percentile, writeResults } from "./lib.ts";
 
 const SIZES = (process.env.HISTORY_SIZES ?? "1000,10000,40000").split(",").map(Number);
@@ -23,6 +30,12 @@ const server = await startEmbeddedMongo();
 const database = await connect(server.uri, "bench_claim_history", "bench-claim-history");
 await ensureIndexes(database);
 const store = new RequestStore(database.requests, await requestSealOf(database.db));
+const outbox = new WebhookOutbox(database.requests);
+const OWNER = "bench-owner";
+/** The submit the reuse look-up is timed for: the same report and params as one request of the history. */
+const resubmitted = { report_name: "bench-noop", params: { i: 0 }, output: "json" as const, owner: OWNER };
+/** The retention sweeper's look while nothing has expired: before the oldest finished request. */
+const RETENTION_BEFORE = new Date(Date.now() - 3_600_000);
 
 async function addHistory(count: number): Promise<void> {
   const finished = new Date();
@@ -33,6 +46,20 @@ async function addHistory(count: number): Promise<void> {
         report_name: "bench-noop",
         params: { i: done + i },
         output: "json" as const,
+        owner: OWNER,
+        fingerprint: fingerprint({ ...resubmitted, params: { i: done + i } }),
+        // One in ten had a webhook, delivered.
+        ...((done + i) % 10 === 0
+          ? {
+              callback: {
+                url: "http://127.0.0.1:9/",
+                webhook_id: "msg_bench",
+                state: "delivered" as const,
+                attempts: 1,
+                next_at: finished,
+              },
+            }
+          : {}),
         status: "completed" as const,
         report_date: finished,
         attempts: 1,
@@ -56,7 +83,19 @@ let history = 0;
 for (const [pass, size] of [SIZES[0], ...SIZES].entries()) {
   await addHistory(size - history);
   history = size;
-  const samples: Record<string, number[]> = { claim: [], batch_claim_4: [], expired_leases: [], read_by_id: [], complete: [] };
+  const samples: Record<string, number[]> = {
+    claim: [],
+    batch_claim_4: [],
+    expired_leases: [],
+    read_by_id: [],
+    complete: [],
+    reuse_lookup: [],
+    count_queued_owner: [],
+    queue_depth_3_counts: [],
+    keda_workload_count: [],
+    retention_look: [],
+    outbox_claim: [],
+  };
   for (let i = 0; i < SAMPLES; i++) {
     await database.requests.insertMany(
       Array.from({ length: 5 }, () => ({
@@ -64,6 +103,7 @@ for (const [pass, size] of [SIZES[0], ...SIZES].entries()) {
         report_name: "bench-noop",
         params: {},
         output: "json" as const,
+        owner: OWNER,
         status: "pending" as const,
         report_date: new Date(),
         not_before: new Date(),
@@ -71,6 +111,16 @@ for (const [pass, size] of [SIZES[0], ...SIZES].entries()) {
         lease: null,
       })),
     );
+    samples.reuse_lookup.push(await time(() => store.findReusable(resubmitted, new Date(Date.now() - 3_600_000))));
+    samples.count_queued_owner.push(await time(() => store.countQueued(OWNER)));
+    samples.queue_depth_3_counts.push(
+      await time(async () => {
+        for (const filter of [DUE_PENDING, BACKING_OFF, RUNNING]) await database.requests.countDocuments(filter);
+      }),
+    );
+    samples.keda_workload_count.push(await time(() => database.requests.countDocuments(WORKLOAD as unknown as Filter<RequestDocument>)));
+    samples.retention_look.push(await time(() => store.expired(RETENTION_BEFORE, 500)));
+    samples.outbox_claim.push(await time(() => outbox.claim("bench", 30_000)));
     let one: Awaited<ReturnType<RequestStore["claimPending"]>> = null;
     samples.claim.push(await time(async () => (one = await store.claimPending("bench", 30_000))));
     samples.batch_claim_4.push(await time(() => store.claimPendingBatch("bench", 30_000, 4)));
@@ -96,7 +146,7 @@ const overReadById = Object.fromEntries(
   Object.entries(results).map(([size, r]) => [size, Math.round((r.claim_p50_ms / r.read_by_id_p50_ms) * 100) / 100]),
 );
 const file = writeResults("claim-history", {
-  method: `a warm-up pass, then finished requests added as history (${SIZES.join(", ")}); at each size ${SAMPLES} rounds of: insert 5 pending, claim one, batch-claim 4, look for expired leases, read one by _id, complete one; p50 per query`,
+  method: `a warm-up pass, then finished requests added as history (${SIZES.join(", ")}; all of one owner, one in ten with a delivered webhook); at each size ${SAMPLES} rounds of: insert 5 pending, look for a reusable result (a fingerprint the history holds once), count the owner's queued requests, the three queue-depth counts, KEDA's workload count, the retention look (nothing expired), the outbox claim (nothing due), claim one, batch-claim 4, look for expired leases, read one by _id, complete one; p50 per query`,
   p50_ms_by_history: results,
   largest_over_smallest: growth,
   claim_over_read_by_id: overReadById,
