@@ -233,6 +233,32 @@ test("the ConfigMap is a configuration the service accepts, with no unknown vari
   assert.is(config.retentionMs, 24 * 3_600_000);
 });
 
+test("`config` may not set what the chart derives from its values (the ConfigMap, the pods' env, the Secret): it would drift from KEDA's target, the grace, the probes", () => {
+  const derived = new Set<string>();
+  for (const values of [EVERYTHING, SCALED_JOB]) {
+    const objects = render(values);
+    for (const name of Object.keys(find(objects, "ConfigMap", "reports").data)) derived.add(name);
+    for (const name of Object.keys(find(objects, "Secret", "reports").stringData)) derived.add(name);
+    for (const object of objects) {
+      const pod = object.spec?.template?.spec ?? object.spec?.jobTargetRef?.template?.spec;
+      for (const container of pod?.containers ?? []) for (const e of container.env ?? []) derived.add(e.name);
+    }
+  }
+  derived.delete("LOG_LEVEL"); // the default `config` itself
+  const settings = [...derived].filter((name) => CONFIG_VARIABLES.includes(name)).sort();
+  assert.ok(
+    settings.includes("WORKER_CONCURRENCY") && settings.includes("WORKER_MAX_JOBS") && settings.includes("MONGODB_URI"),
+    settings.join(),
+  );
+  for (const name of settings) {
+    const file = path.join(workDir, `derived-${valuesFiles++}.yaml`);
+    writeFileSync(file, JSON.stringify({ ...REQUIRED, config: { [name]: "1" } }));
+    const result = helm(["template", "reports", CHART, "-f", file]);
+    assert.is.not(result.status, 0, `config.${name} refused`);
+    assert.match(result.stderr, `config.${name}: set `, `the error names the value to set instead: ${result.stderr}`);
+  }
+});
+
 test("terminationGracePeriodSeconds covers the worker's drain (SHUTDOWN_GRACE_MS as the service reads it) with time to release", () => {
   for (const shutdownGraceSeconds of [undefined, 0, 45, 600]) {
     const values = shutdownGraceSeconds === undefined ? EVERYTHING : { ...EVERYTHING, worker: { shutdownGraceSeconds } };
