@@ -22,8 +22,8 @@ let database: Database;
 let store: RequestStore;
 const started: WorkerProcess[] = [];
 
-function worker(env: Record<string, string>): WorkerProcess {
-  const w = spawnWorker(mongo, { env });
+function worker(env: Record<string, string>, runtime: "node" | "deno" = "node"): WorkerProcess {
+  const w = spawnWorker(mongo, { env, runtime });
   started.push(w);
   return w;
 }
@@ -119,6 +119,14 @@ test("WORKER_MAX_JOBS=2 with WORKER_CONCURRENCY=1: two requests one after the ot
   const docs = await statuses(ids);
   assert.equal(docs.map((doc) => doc.status).sort(), ["completed", "completed", "pending"]);
   assert.is(w.logs.find((e) => e.event === "worker.done")?.jobs, 2);
+});
+
+test("WORKER_MAX_JOBS on Deno: the same worker runs one request and exits 0", async () => {
+  const ids = await submit(2);
+  const w = worker({ WORKER_MAX_JOBS: "1" }, "deno");
+  assert.equal(await exitOf(w, 240_000), { code: 0, signal: null });
+  assert.is(w.logs.find((e) => e.event === "worker.started")?.runtime, "deno");
+  assert.equal((await statuses(ids)).map((doc) => doc.status).sort(), ["completed", "pending"]);
 });
 
 test("WORKER_MAX_JOBS with nothing due: the worker exits 0 at once and leaves a retry waiting out its backoff alone", async () => {
