@@ -4,19 +4,16 @@
  * with it (a `wait=` poll wakes on the change, a running job stops on its `cancelled` event, the
  * stream comes back after the collection is dropped).
  */
-import { GATED_REPORTS, openGate } from "../support/gate.ts";
+import { openGate } from "../support/gate.ts";
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { ObjectId } from "mongodb";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
-import { startTestService, type TestService } from "../support/service.ts";
+import { startTestService } from "../support/service.ts";
+import { useWorkerlessService } from "../support/workerless-service.ts";
 import { eventually, get, post, request } from "../support/http.ts";
 import { RequestEvents, type RequestChange } from "../../src/requests/events.ts";
 import { RequestStore } from "../../src/requests/store.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
-import { Worker } from "../../src/worker/worker.ts";
 import { RequestErrorCode, RequestStatus } from "../../src/requests/status.ts";
 import { createHash } from "node:crypto";
 import { parseApiKeys } from "../../src/config/api-keys.ts";
@@ -26,47 +23,19 @@ async function claimOne(store: RequestStore, owner: string, leaseMs: number, now
   return (await store.claimExpired(owner, leaseMs, now)) ?? (await store.claimPending(owner, leaseMs, now));
 }
 
-const FIXTURE_REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "progress-reports");
-
 const test = suite("request-events");
-let mongo: TestMongo;
-let service: TestService;
-let worker: Worker | null = null;
-
-test.before(async () => {
-  mongo = await startTestMongo("request_events");
-  // A lease of a minute renewed every 20 s, progress written every 10 minutes: within a test,
-  // only the change stream can tell a running job it was cancelled (a fenced renewal or progress
-  // write would find the lease gone). No worker unless a test starts one.
-  service = await startTestService(mongo, {
-    worker: false,
-    config: {
-      reportsDirs: [FIXTURE_REPORTS, GATED_REPORTS],
-      rowsPerChunk: 20,
-      leaseMs: 60_000,
-      heartbeatMs: 20_000,
-      progressIntervalMs: 600_000,
-      reuseWindowMs: 0,
-    },
-  });
-  await service.context.database.db
-    .collection("movies")
-    .insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: i as any, title: `movie ${i}` })));
-});
-
-test.after.each(async () => {
-  await worker?.stop();
-  worker = null;
-});
-
-test.after(async () => {
-  await service?.close();
-  await mongo?.stop();
+// A lease of a minute renewed every 20 s, progress written every 10 minutes: within a test, only
+// the change stream can tell a running job it was cancelled (a fenced renewal or progress write
+// would find the lease gone). No worker unless a test starts one.
+const env = useWorkerlessService(test, {
+  label: "request_events",
+  movies: 1000,
+  config: { rowsPerChunk: 20, leaseMs: 60_000, heartbeatMs: 20_000, progressIntervalMs: 600_000 },
 });
 
 /** A second RequestEvents of our own on the service's collection, recording what it delivers. */
 async function listen(): Promise<{ events: RequestEvents; seen: RequestChange[] }> {
-  const events = new RequestEvents(service.context.database.requests, silentLogger);
+  const events = new RequestEvents(env.service.context.database.requests, silentLogger);
   const seen: RequestChange[] = [];
   events.subscribe({ change: (event) => seen.push(event) });
   await events.start();
@@ -75,7 +44,7 @@ async function listen(): Promise<{ events: RequestEvents; seen: RequestChange[] 
 
 test("a job's life delivers its insert, its claim and its final status; heartbeats deliver nothing", async () => {
   const { events, seen } = await listen();
-  const store = new RequestStore(service.context.database.requests, service.context.store.seal);
+  const store = new RequestStore(env.service.context.database.requests, env.service.context.store.seal);
   const submitted = await store.submit({ report_name: "top-movies-per-rating", params: {}, output: "json" });
   const claimed = await claimOne(store, "test-owner", 60_000);
   assert.ok(claimed && claimed._id.equals(submitted._id));
@@ -97,29 +66,29 @@ test("a job's life delivers its insert, its claim and its final status; heartbea
   );
   assert.is(events.delivered, 4, "three for the job, one for the marker");
   await events.close();
-  await service.context.database.requests.deleteMany({});
+  await env.service.context.database.requests.deleteMany({});
 });
 
 test("a wait= poll wakes on the status change", async () => {
-  const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 1 });
+  const submitted = await post(`${env.service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 1 });
   assert.is(submitted.status, 202);
   const id = new ObjectId(submitted.body.id as string);
   // The poll may hold for 30 s (the most WAIT_MAX_S allows by default); the change below must end it long before.
-  const polled = get(`${service.url}/v1/reports/${id}?wait=30`);
-  await eventually(async () => (service.api.waiter.waiters > 0 ? true : undefined), 5_000, 10);
-  await service.context.database.requests.updateOne(
+  const polled = get(`${env.service.url}/v1/reports/${id}?wait=30`);
+  await eventually(async () => (env.service.api.waiter.waiters > 0 ? true : undefined), 5_000, 10);
+  await env.service.context.database.requests.updateOne(
     { _id: id },
     { $set: { status: "error", error: { code: RequestErrorCode.Execution, message: "set by the test" } } },
   );
   const response = await polled;
   assert.is(response.body.status, "error");
-  await service.context.database.requests.deleteMany({});
+  await env.service.context.database.requests.deleteMany({});
 });
 
 test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is answered at once, without Preference-Applied; a closed one frees its slot", async () => {
   const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
   const capped = await startTestService(
-    { ...mongo, dbName: `${mongo.dbName}_caps` },
+    { ...env.mongo, dbName: `${env.mongo.dbName}_caps` },
     {
       worker: false,
       config: { maxLongPollsPerKey: 2, waitMaxSeconds: 300, apiKeys: parseApiKeys(`carol:${sha256("carol")},dave:${sha256("dave")}`) },
@@ -181,39 +150,37 @@ test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is a
 test("a cancelled running job stops on its status event (the next heartbeat is 20 s away)", async () => {
   const logged: { event: string }[] = [];
   const log = createLogger({}, "info", (line) => logged.push(JSON.parse(line)));
-  worker = new Worker({ ...service.context, log });
-  worker.start();
+  const worker = env.startWorker({ log });
   // gated-rows runs until its gate closes: it is still running when the cancel comes, on any machine.
-  const gate = await openGate(service.context.database.db);
-  const submitted = await post(`${service.url}/v1/reports`, { report_name: "gated-rows", ...gate.params });
+  const gate = await openGate(env.service.context.database.db);
+  const submitted = await post(`${env.service.url}/v1/reports`, { report_name: "gated-rows", ...gate.params });
   const id = new ObjectId(submitted.body.id as string);
-  const results = service.context.database.results;
+  const results = env.service.context.database.results;
   await gate.pass(40);
   await eventually(async () => ((await results.countDocuments({ request_id: id })) > 0 ? true : undefined), 120_000, 5);
-  const cancelled = await request(`${service.url}/v1/reports/${id}/cancel`, { method: "POST" });
+  const cancelled = await request(`${env.service.url}/v1/reports/${id}/cancel`, { method: "POST" });
   assert.is(cancelled.body.status, "cancelled");
-  await eventually(async () => (worker!.activeJobs === 0 ? true : undefined), 10_000, 20);
+  await eventually(async () => (worker.activeJobs === 0 ? true : undefined), 10_000, 20);
   // Stopped as cancelled, not run to the end and refused at its fenced completion.
   assert.ok(
     logged.some((line) => line.event === "job.cancelled"),
     logged.map((line) => line.event).join(" "),
   );
   await eventually(async () => ((await results.countDocuments({ request_id: id })) === 0 ? true : undefined), 5_000, 20);
-  assert.is((await service.context.database.requests.findOne({ _id: id }))!.status, "cancelled");
+  assert.is((await env.service.context.database.requests.findOne({ _id: id }))!.status, "cancelled");
   await gate.close();
 });
 
 test("after the collection is dropped (invalidate) the stream reopens and the service keeps working", async () => {
-  const events = service.context.events;
+  const events = env.service.context.events;
   const openedBefore = events.opened;
   const deliveredBefore = events.delivered;
-  await service.context.database.requests.drop();
+  await env.service.context.database.requests.drop();
   await eventually(async () => (events.opened > openedBefore ? true : undefined), 10_000, 20);
-  worker = new Worker(service.context);
-  worker.start();
-  const submitted = await post(`${service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 3 });
+  env.startWorker();
+  const submitted = await post(`${env.service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 3 });
   assert.is(submitted.status, 202);
-  const done = await get(`${service.url}/v1/reports/${submitted.body.id}?wait=30`);
+  const done = await get(`${env.service.url}/v1/reports/${submitted.body.id}?wait=30`);
   assert.is(done.body.status, "completed");
   assert.ok(events.delivered > deliveredBefore, "events arrive on the reopened stream");
 });

@@ -5,65 +5,29 @@
  */
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
-import { startTestService, type TestService } from "../support/service.ts";
+import { startTestService } from "../support/service.ts";
 import { eventually, get, post } from "../support/http.ts";
 import { openEventStream, readEvents } from "../support/sse.ts";
-import { GATED_REPORTS, openGate } from "../support/gate.ts";
-import { Worker } from "../../src/worker/worker.ts";
+import { openGate } from "../support/gate.ts";
+import { useWorkerlessService } from "../support/workerless-service.ts";
 import { createHash } from "node:crypto";
 import { parseApiKeys } from "../../src/config/api-keys.ts";
 
-const FIXTURE_REPORTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "progress-reports");
-
 const test = suite("events");
-let mongo: TestMongo;
-let service: TestService;
-let worker: Worker | null = null;
-
-test.before(async () => {
-  mongo = await startTestMongo("events");
-  // No worker yet: each test starts one once its client is listening, so the client sees every
-  // transition live. gated-rows runs until the test closes its gate, so the client sees progress
-  // however fast or slow the machine is.
-  service = await startTestService(mongo, {
-    worker: false,
-    config: {
-      reportsDirs: [FIXTURE_REPORTS, GATED_REPORTS],
-      rowsPerChunk: 1,
-      progressIntervalMs: 200,
-      sseHeartbeatMs: 300,
-      reuseWindowMs: 0,
-    },
-  });
-  // Plain titles are all every-movie reads; inserting them is much faster than loading the fixture.
-  await service.context.database.db
-    .collection("movies")
-    .insertMany(Array.from({ length: 2000 }, (_, i) => ({ _id: i as any, title: `movie ${i}` })));
+// No worker yet: each test starts one once its client is listening, so the client sees every
+// transition live. gated-rows runs until the test closes its gate, so the client sees progress
+// however fast or slow the machine is.
+const env = useWorkerlessService(test, {
+  label: "events",
+  movies: 2000,
+  config: { rowsPerChunk: 1, progressIntervalMs: 200, sseHeartbeatMs: 300 },
 });
-
-test.after.each(async () => {
-  await worker?.stop();
-  worker = null;
-});
-
-test.after(async () => {
-  await service?.close();
-  await mongo?.stop();
-});
-
-function startWorker(): void {
-  worker = new Worker(service.context);
-  worker.start();
-}
 
 test("a client sees pending → running → completed in order, with progress in between", async () => {
-  const gate = await openGate(service.context.database.db);
-  const submitted = await post(`${service.url}/v1/reports`, { report_name: "gated-rows", ...gate.params });
+  const gate = await openGate(env.service.context.database.db);
+  const submitted = await post(`${env.service.url}/v1/reports`, { report_name: "gated-rows", ...gate.params });
   assert.is(submitted.status, 202);
-  const stream = await openEventStream(`${service.url}/v1/reports/${submitted.body.id}/events`);
+  const stream = await openEventStream(`${env.service.url}/v1/reports/${submitted.body.id}/events`);
   assert.is(stream.status, 200);
   assert.ok(stream.headers.get("content-type")?.startsWith("text/event-stream"));
   assert.is(stream.headers.get("cache-control"), "no-cache, no-transform");
@@ -73,7 +37,7 @@ test("a client sees pending → running → completed in order, with progress in
     [["status", "0.2", "pending"]],
   );
   assert.is(first[0].data.progress.phase, "queued");
-  startWorker();
+  env.startWorker();
   // Rows go through the gate in three steps, each once the client has seen the previous one's
   // rows: three progress events with growing counts, however long each step takes.
   const events = [...first];
@@ -108,7 +72,7 @@ test("a client sees pending → running → completed in order, with progress in
   const rows = progress.map((p) => p.data.rows);
   for (let i = 1; i < rows.length; i++) assert.ok(rows[i] >= rows[i - 1], `rows never shrink: ${rows.join(", ")}`);
   for (const total of [5, 10]) assert.ok(rows.includes(total), `a progress event with ${total} rows: ${rows.join(", ")}`);
-  const done = await get(`${service.url}/v1/reports/${submitted.body.id}?page=0&page_size=100`);
+  const done = await get(`${env.service.url}/v1/reports/${submitted.body.id}?page=0&page_size=100`);
   // The gate's end (the stream's invalidate event) may come as one more row, without a title.
   assert.equal(
     done.body.rows.map((r: { title?: string }) => r.title).filter(Boolean),
@@ -117,21 +81,21 @@ test("a client sees pending → running → completed in order, with progress in
   );
   assert.ok(completedAt === events.length - 1, "the stream ends after the final status");
   assert.ok(stream.comments.includes("heartbeat"), "heartbeat comments while the stream is open");
-  assert.is(service.api.watch.followers, 0, "a finished stream is followed no more");
+  assert.is(env.service.api.watch.followers, 0, "a finished stream is followed no more");
 });
 
 test("a reconnect with Last-Event-ID misses no transition; after the final one it gets 204", async () => {
-  const submitted = await post(`${service.url}/v1/reports`, { report_name: "every-movie" });
-  const url = `${service.url}/v1/reports/${submitted.body.id}/events`;
+  const submitted = await post(`${env.service.url}/v1/reports`, { report_name: "every-movie" });
+  const url = `${env.service.url}/v1/reports/${submitted.body.id}/events`;
   const stream = await openEventStream(url);
   const [pending] = await readEvents(stream, () => true);
   assert.is(pending.id, "0.2");
   stream.close();
   // The server notices the disconnect and stops following the request.
-  await eventually(async () => (service.api.watch.followers === 0 ? true : undefined), 5000);
+  await eventually(async () => (env.service.api.watch.followers === 0 ? true : undefined), 5000);
 
-  startWorker();
-  const done = await get(`${service.url}/v1/reports/${submitted.body.id}?wait=30`);
+  env.startWorker();
+  const done = await get(`${env.service.url}/v1/reports/${submitted.body.id}?wait=30`);
   assert.is(done.body.status, "completed");
 
   const resumed = await openEventStream(url, { "Last-Event-ID": pending.id! });
@@ -157,16 +121,16 @@ test("a reconnect with Last-Event-ID misses no transition; after the final one i
 });
 
 test("unknown or malformed ids: problem+json 404 / 400", async () => {
-  const missing = await get(`${service.url}/v1/reports/0123456789abcdef01234567/events`);
+  const missing = await get(`${env.service.url}/v1/reports/0123456789abcdef01234567/events`);
   assert.is(missing.status, 404);
   assert.is(missing.headers.get("content-type"), "application/problem+json");
-  assert.is((await get(`${service.url}/v1/reports/nope/events`)).status, 400);
+  assert.is((await get(`${env.service.url}/v1/reports/nope/events`)).status, 400);
 });
 
 test("owner-scoped like the other routes: another key gets 404, the owner its stream", async () => {
   const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
   const keyed = await startTestService(
-    { ...mongo, dbName: `${mongo.dbName}_keys` },
+    { ...env.mongo, dbName: `${env.mongo.dbName}_keys` },
     { worker: false, config: { apiKeys: parseApiKeys(`alice:${sha256("alice")},bob:${sha256("bob")}`) } },
   );
   try {
@@ -188,7 +152,7 @@ test("owner-scoped like the other routes: another key gets 404, the owner its st
 test("MAX_STREAMS_PER_KEY caps the streams one key holds open (429 too-many-streams); a closed one frees its slot; STREAM_MAX_S ends a stream", async () => {
   const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
   const capped = await startTestService(
-    { ...mongo, dbName: `${mongo.dbName}_caps` },
+    { ...env.mongo, dbName: `${env.mongo.dbName}_caps` },
     {
       worker: false,
       config: { maxStreamsPerKey: 2, streamMaxMs: 1_000, apiKeys: parseApiKeys(`carol:${sha256("carol")},dave:${sha256("dave")}`) },
