@@ -14,6 +14,7 @@ import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { eventually, get, post, request, submitAndWait as submitAndWaitAt } from "../support/http.ts";
 import { AWKWARD_CSV, awkwardReport, loadAwkward } from "../support/csv-fixture.ts";
+import { forgedCompletedRequest } from "../support/forged-request.ts";
 import { object } from "superstruct";
 import { defineReport } from "../../src/reports/define.ts";
 
@@ -126,23 +127,13 @@ test("a document that records another request's file as its CSV: GET /csv never 
   const victim = await submitAndWait({ report_name: "csv-awkward", output: "csv" });
   const victimFile = path.join(dir, victim.csv.object);
   // As an integration can insert it: already completed, naming the other request's file.
-  const { insertedId } = await service.context.database.requests.insertOne({
-    report_name: "csv-awkward",
-    params: {},
-    output: "csv",
-    status: "completed",
-    attempts: 1,
-    lease: null,
-    report_date: new Date(),
-    finished_at: new Date(),
-    result: {
+  const { insertedId } = await service.context.database.requests.insertOne(
+    forgedCompletedRequest("csv-awkward", {
       row_count: 6,
       columns: ["a"],
-      attempt: 1,
-      rows_per_chunk: 1000,
       csv: { sink: "local", object: victim.csv.object, bytes: 1, rows: 6 },
-    },
-  } as any);
+    }),
+  );
   const download = await fetch(`${service.url}/v1/reports/${insertedId}/csv`);
   const body = await download.text();
   assert.is.not(download.status, 200, "the other request's file is not served");

@@ -20,6 +20,7 @@ import { startTestService, type TestService } from "../support/service.ts";
 import { eventually, get, post, request, submitAndWait as submitAndWaitAt } from "../support/http.ts";
 import { startFakeGcs, type FakeGcs } from "../support/gcs.ts";
 import { AWKWARD_CSV, awkwardReport, bulkLine, bulkReport, loadAwkward, loadBulk } from "../support/csv-fixture.ts";
+import { forgedCompletedRequest } from "../support/forged-request.ts";
 
 const test = suite("gcs");
 
@@ -330,25 +331,13 @@ test("GCS_UPLOAD_CHUNK_KB: a chunked upload (256 KiB per request) stores the sam
   assert.ok(await chunked.remove({ ...target, ext: "csv" }));
 });
 
-/** A request as an integration can insert it: already completed, its result naming another bucket's object. */
-const forgedCompleted = (bucket: string) => ({
-  _id: new ObjectId(),
-  report_name: "csv-awkward",
-  params: {},
-  output: "csv",
-  status: "completed",
-  attempts: 1,
-  lease: null,
-  report_date: new Date("2020-01-01"),
-  finished_at: new Date("2020-01-01"),
-  result: {
-    row_count: 1,
-    columns: ["a"],
-    attempt: 1,
-    rows_per_chunk: 1000,
-    csv: { sink: "gcs", bucket, object: "secret.txt", bytes: 6, rows: 1 },
-  },
-});
+/** A request as an integration can insert it, finished long ago (retention sweeps it), naming another bucket's object. */
+const forgedCompleted = (bucket: string) =>
+  forgedCompletedRequest(
+    "csv-awkward",
+    { row_count: 1, columns: ["a"], csv: { sink: "gcs", bucket, object: "secret.txt", bytes: 6, rows: 1 } },
+    { _id: new ObjectId(), report_date: new Date("2020-01-01"), finished_at: new Date("2020-01-01") },
+  );
 
 test("a document that records another bucket's object as its CSV: the service never signs, serves or deletes it", async () => {
   const OTHER = "other-bucket";
@@ -362,7 +351,7 @@ test("a document that records another bucket's object as its CSV: the service ne
   const secretExists = async () => (await fetch(`${gcs.url}/storage/v1/b/${OTHER}/o/secret.txt`)).status === 200;
   const requests = service.context.database.requests;
   const forged = forgedCompleted(OTHER);
-  await requests.insertOne(forged as any);
+  await requests.insertOne(forged);
   const id = forged._id.toHexString();
   const csv = await fetch(`${service.url}/v1/reports/${id}/csv`, { redirect: "manual" });
   const location = csv.headers.get("location") ?? "";
@@ -371,7 +360,7 @@ test("a document that records another bucket's object as its CSV: the service ne
   const deleted = await request(`${service.url}/v1/reports/${id}`, { method: "DELETE" });
   assert.ok(deleted.status === 204 || deleted.status === 404, `DELETE: ${deleted.status}`);
   assert.ok(await secretExists(), "DELETE left the other bucket's object");
-  await requests.insertOne(forgedCompleted(OTHER) as any);
+  await requests.insertOne(forgedCompleted(OTHER));
   const { database, store, csvSink } = service.context;
   assert.ok((await purgeExpired({ database, store, retentionMs: 1000, csvSink })) >= 1, "the forged request itself was purged");
   assert.ok(await secretExists(), "retention left the other bucket's object");

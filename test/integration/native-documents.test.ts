@@ -21,6 +21,7 @@ import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { eventually, get, post, request } from "../support/http.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.ts";
+import { forgedCompletedRequest } from "../support/forged-request.ts";
 
 const REPORTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "progress-reports");
 const SECRET = `whsec_${randomBytes(32).toString("base64")}`;
@@ -78,25 +79,13 @@ test("a document inserted already completed, owned by bob, naming bob's CSV: bob
   assert.is(bobs.status, "completed", JSON.stringify(bobs.error));
   const bobsFile = path.join(dir, bobs.csv.object);
   const forged = new ObjectId();
-  await requests().insertOne({
-    _id: forged,
-    owner: "bob",
-    report_name: "every-movie",
-    params: {},
-    output: "csv",
-    status: "completed",
-    attempts: 1,
-    lease: null,
-    report_date: new Date(),
-    finished_at: new Date(),
-    result: {
-      row_count: 5,
-      columns: ["title"],
-      attempt: 1,
-      rows_per_chunk: 1000,
-      csv: { sink: "local", object: bobs.csv.object, bytes: 1, rows: 5 },
-    },
-  } as any);
+  await requests().insertOne(
+    forgedCompletedRequest(
+      "every-movie",
+      { row_count: 5, columns: ["title"], csv: { sink: "local", object: bobs.csv.object, bytes: 1, rows: 5 } },
+      { _id: forged, owner: "bob" },
+    ),
+  );
   assert.is((await get(`${service.url}/v1/reports/${forged}`, BOB)).status, 404, "not bob's: the API never gave it that owner");
   const history = await get(`${service.url}/v1/reports`, BOB);
   assert.not.ok(
@@ -135,34 +124,18 @@ test("a final document with a string _id equal to a real request's and its own c
   const submitted = await post(`${service.url}/v1/reports`, { report_name: "every-movie", callback_url: `${receiver.url}/hook` }, ALICE);
   assert.is(submitted.status, 202, JSON.stringify(submitted.body));
   const id = submitted.body.id as string;
-  await requests().insertOne({
-    _id: id as any,
-    owner: "alice",
-    report_name: "every-movie",
-    params: {},
-    output: "csv",
-    status: "completed",
-    attempts: 1,
-    lease: null,
-    report_date: new Date(),
-    finished_at: new Date(),
-    result: {
-      row_count: 1,
-      columns: ["title"],
-      attempt: 1,
-      rows_per_chunk: 1000,
-      csv: {
-        sink: "gcs",
-        bucket: "b",
-        object: "x.csv",
-        bytes: 1,
-        rows: 1,
-        url: "https://attacker.example/evil.csv",
-        url_expires_at: new Date(Date.now() + 86_400_000),
+  const evil = { url: "https://attacker.example/evil.csv", url_expires_at: new Date(Date.now() + 86_400_000) };
+  await requests().insertOne(
+    forgedCompletedRequest(
+      "every-movie",
+      { row_count: 1, columns: ["title"], csv: { sink: "gcs", bucket: "b", object: "x.csv", bytes: 1, rows: 1, ...evil } },
+      {
+        _id: id,
+        owner: "alice",
+        callback: { url: `${receiver.url}/hook`, webhook_id: `msg_${id}`, state: "pending", attempts: 0, next_at: new Date() },
       },
-    },
-    callback: { url: `${receiver.url}/hook`, webhook_id: `msg_${id}`, state: "pending", attempts: 0, next_at: new Date() },
-  } as any);
+    ),
+  );
   await finalStatus(id, ALICE);
   await eventually(async () => ((await requests().countDocuments({ "callback.state": "pending" })) === 0 ? true : undefined), 30_000);
   const forged = await requests().findOne({ _id: id as any });
