@@ -69,10 +69,10 @@ function helm(args: string[]): { status: number | null; stdout: string; stderr: 
 }
 
 let valuesFiles = 0;
-function render(values: object): K8sObject[] {
+function render(values: object, release = "reports"): K8sObject[] {
   const file = path.join(workDir, `values-${valuesFiles++}.yaml`);
   writeFileSync(file, JSON.stringify(values));
-  const result = helm(["template", "reports", CHART, "--namespace", "reports", "-f", file]);
+  const result = helm(["template", release, CHART, "--namespace", "reports", "-f", file]);
   assert.is(result.status, 0, `helm template: ${result.stderr}`);
   return parseAllDocuments(result.stdout)
     .map((doc) => doc.toJS() as K8sObject | null)
@@ -220,6 +220,25 @@ test("default values: API, worker, config, secret, PDBs; every object valid agai
     }
   }
   assert.is(find(objects, "Deployment", "-worker").spec.replicas, 2, "without KEDA the chart sets the replicas");
+});
+
+/** What the API server checks of names and labels beyond the schemas (Kubernetes' validation code). */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+test("the longest release name helm allows (53 characters) still gives valid names: Services and Jobs within 63, labels valid", () => {
+  const release = `r${"e".repeat(51)}x`;
+  for (const values of [EVERYTHING, SCALED_JOB]) {
+    const objects = render(values, release);
+    for (const object of objects) {
+      const { name, labels } = object.metadata;
+      assert.ok(name.length <= 63 && DNS_LABEL.test(name), `${object.kind}/${name} (${name.length}) is a DNS label`);
+      // KEDA names each Job "<ScaledJob name>-" plus 5 characters, and the Job labels its pods with its name.
+      if (object.kind === "ScaledJob") assert.ok(name.length + 6 <= 63, `the Jobs of ${name} fit the job-name label`);
+      for (const [key, value] of Object.entries(labels ?? {}))
+        assert.ok(value.length <= 63 && LABEL_VALUE.test(value), `${object.kind}/${name}: label ${key}=${value}`);
+    }
+  }
 });
 
 test("the ConfigMap is a configuration the service accepts, with no unknown variable", () => {

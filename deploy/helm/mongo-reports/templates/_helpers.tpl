@@ -1,13 +1,17 @@
-{{/* The release's name for its objects (truncated to the 63 characters a DNS label allows). */}}
+{{/*
+The release's prefix for its objects' names, at most 46 characters: with the longest suffix
+("-worker-metrics", or "-worker-job" plus the "-xxxxx" KEDA's Jobs get) a name stays within the 63 a
+Service name (a DNS label) and a Job's name (its job-name label) allow.
+*/}}
 {{- define "mongo-reports.fullname" -}}
 {{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- .Values.fullnameOverride | trunc 46 | trimSuffix "-" -}}
 {{- else -}}
 {{- $name := default .Chart.Name .Values.nameOverride -}}
 {{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- .Release.Name | trunc 46 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 46 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
