@@ -21,7 +21,10 @@
  * `maxWaitMs` without a slot (this process's jobs are long) is handed back (`release`) so an idle
  * process can take it, and stop() hands back every waiting job. If the process dies, the leases of
  * its waiting jobs expire like any other and the jobs are retaken. `withdraw` drops waiting jobs
- * that must not run any more (a cancelled request).
+ * that must not run any more (a cancelled request). With `prefetchWithinMs`, the loop holds only
+ * as many as its slots are expected to start within that time, from how long its recent jobs ran:
+ * long jobs get no prefetch at all (a request must not wait behind them while another process is
+ * idle), short ones the whole prefetch. Until a job has ended, the loop assumes short ones.
  */
 
 export interface ClaimLoopOptions<Job> {
@@ -46,6 +49,8 @@ export interface ClaimLoopOptions<Job> {
   prefetch?: number;
   /** A prefetched job waiting longer than this for a slot is released (see above). */
   maxWaitMs?: number;
+  /** Prefetch only what the slots should start within this time, judged by recent run times (see above). */
+  prefetchWithinMs?: number;
 }
 
 /** Why jobs are handed back: claimed while stopping, or prefetched and not started within `maxWaitMs`. */
@@ -55,6 +60,9 @@ interface WaitingJob<Job> {
   job: Job;
   since: number;
 }
+
+/** Weight of the newest run time in the loop's moving average (see prefetchWithinMs). */
+const RUN_MS_WEIGHT = 0.2;
 
 /** created → running (start) → stopping (stop) → stopped (the claim in flight has settled). */
 export type ClaimLoopState = "created" | "running" | "stopping" | "stopped";
@@ -74,6 +82,8 @@ export class ClaimLoop<Job> {
   /** Releases of waiting jobs in flight: stop() waits for them. */
   private readonly releasing = new Set<Promise<void>>();
   private readonly prefetch: number;
+  /** Moving average of how long jobs ran (ms); undefined until one has ended. */
+  private runMs: number | undefined;
 
   constructor(private readonly options: ClaimLoopOptions<Job>) {
     this.prefetch = Math.max(0, Math.floor(options.prefetch ?? 0));
@@ -137,7 +147,7 @@ export class ClaimLoop<Job> {
         }
         let jobs: Job[];
         try {
-          jobs = await this.options.claim(this.options.capacity - this.inFlight.size + this.prefetch);
+          jobs = await this.options.claim(this.options.capacity - this.inFlight.size + this.prefetchNow());
         } catch (error) {
           this.options.onClaimFailed(error);
           return;
@@ -158,11 +168,21 @@ export class ClaimLoop<Job> {
     } while (this.wakeAgain && this.current === "running");
   }
 
+  /** How many jobs to claim beyond the free slots now: the prefetch, less when jobs run long (see prefetchWithinMs). */
+  private prefetchNow(): number {
+    const { prefetchWithinMs, capacity } = this.options;
+    if (this.prefetch === 0 || prefetchWithinMs === undefined || this.runMs === undefined) return this.prefetch;
+    return Math.min(this.prefetch, Math.floor((capacity * prefetchWithinMs) / Math.max(1, this.runMs)));
+  }
+
   private launch(job: Job): void {
+    const startedAt = Date.now();
     const done: Promise<void> = this.options
       .run(job)
       .catch((error) => this.options.onRunFailed(error, job))
       .finally(() => {
+        const ms = Date.now() - startedAt;
+        this.runMs = this.runMs === undefined ? ms : this.runMs + RUN_MS_WEIGHT * (ms - this.runMs);
         this.inFlight.delete(done);
         this.jobFinished();
       });

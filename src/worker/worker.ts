@@ -55,6 +55,12 @@ export interface WorkerDeps {
   metrics?: Metrics;
 }
 
+/**
+ * The prefetch is held to what the slots should start within this time (see ClaimLoop): jobs of a
+ * few milliseconds get all of WORKER_PREFETCH, jobs of a second or more none.
+ */
+const PREFETCH_WITHIN_MS = 100;
+
 class ShutdownError extends Error {
   override name = "ShutdownError";
 }
@@ -136,6 +142,9 @@ export class Worker implements BackgroundService {
       // count against its limit.
       prefetch: deps.config.workerMaxJobs > 0 ? 0 : deps.config.workerPrefetch,
       maxWaitMs: deps.config.heartbeatMs,
+      // Only as many as should start within a claim's worth of waiting: with reports that run
+      // long, a request held here would wait while another process sits idle.
+      prefetchWithinMs: PREFETCH_WITHIN_MS,
     });
     this.completions = new CompletionWriter(deps.store);
     this.announced = new AnnouncedWork(deps.config.sweepMs);

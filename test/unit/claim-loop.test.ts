@@ -3,8 +3,8 @@
  * until full, takes batches, coalesces wakes that arrive while it claims, claims again when a job
  * frees a slot, hands back what a claim answered after stop() began, and stops claiming after a
  * failed claim until the next wake. With a prefetch it claims ahead of its free slots, starts the
- * jobs held that way without claiming, hands them back at stop() or when they wait too long, and
- * drops the ones withdrawn.
+ * jobs held that way without claiming, hands them back at stop() or when they wait too long,
+ * drops the ones withdrawn, and prefetches nothing while its jobs run long.
  */
 import * as assert from "uvu/assert";
 import { ClaimLoop, type ClaimLoopOptions } from "../../src/background/claim-loop.ts";
@@ -277,6 +277,26 @@ test("withdraw drops waiting jobs so they never run", async () => {
   await settle();
   assert.ok(finish.has(4));
   assert.not.ok(finish.has(3));
+  await loop.stop();
+});
+
+test("with prefetchWithinMs, jobs that run long shrink the prefetch to none (it starts full: nothing has run yet)", async () => {
+  const asked: number[] = [];
+  const { loop, queue, finish } = prefetching({
+    prefetchWithinMs: 20,
+    claim: async (max) => {
+      asked.push(max);
+      return queue.splice(0, max);
+    },
+  });
+  queue.push(1, 2);
+  loop.start();
+  await settle();
+  assert.equal(asked, [4], "2 free slots + the whole prefetch");
+  await new Promise((resolve) => setTimeout(resolve, 120)); // job 1 runs ~120 ms: two slots start ~0.3 jobs in 20 ms
+  finish.get(1)!();
+  await settle();
+  assert.equal(asked, [4, 1], "the free slot only");
   await loop.stop();
 });
 
