@@ -84,7 +84,7 @@ export const SETTINGS = {
     env: "WORKER_PREFETCH",
     type: int(0, 64),
     default: 4,
-    doc: "requests a worker claims ahead of its free slots, in the same batch claim, so that under a backlog one claim serves several jobs; one not started within `HEARTBEAT_MS` is handed back, as are all at shutdown; 0: claim for free slots only",
+    doc: "requests a worker claims ahead of its free slots, in the same batch claim, so that under a backlog one claim serves several jobs; fewer when its jobs run long (only what its slots should start within 100 ms); one not started within `HEARTBEAT_MS` is handed back, as are all at shutdown; 0: claim for free slots only",
   }),
   leaseMs: setting({
     env: "LEASE_MS",
