@@ -167,6 +167,29 @@ test("wait falls back to long polls when the event stream is not available", asy
   assert.is(rows.length, 3);
 });
 
+test("a long poll answered without waiting (past the service's cap: no Preference-Applied) is followed by the pause Retry-After asks for", async () => {
+  let polls = 0;
+  const overTheCap: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    if (request.url.endsWith("/events")) return new Response("no streaming here", { status: 502 });
+    if (!request.headers.has("prefer")) return fetch(request);
+    polls++;
+    // What a key holding MAX_LONG_POLLS_PER_KEY waiting reads gets: the read at once, no Preference-Applied.
+    const headers = new Headers(request.headers);
+    headers.delete("prefer");
+    const answer = await fetch(new Request(request, { headers }));
+    assert.is(answer.headers.get("preference-applied"), null);
+    const paced = new Headers(answer.headers);
+    paced.set("Retry-After", "30");
+    return new Response(answer.body, { status: answer.status, headers: paced });
+  };
+  const client = pkg.createClient({ baseUrl: service.url, fetch: overTheCap });
+  const held = client.request(await insertHeldRequest(service.context.database.requests));
+  const outcome = await held.wait({ timeoutMs: 5_000 }).catch((error: unknown) => error);
+  assert.instance(outcome, pkg.WaitTimeoutError);
+  assert.is(polls, 1, "one long poll, then the 30 s pause the timeout cut short (not a poll after poll)");
+});
+
 test("the same Idempotency-Key returns the same request; errors carry the problem table's types", async () => {
   const client = pkg.createClient({ baseUrl: service.url });
   const key = `client-test-${process.pid}`;

@@ -6,6 +6,7 @@
 import createFetchClient, { type Client as FetchClient } from "openapi-fetch";
 import type { components, operations, paths } from "./openapi.ts";
 import { ApiError, unwrap } from "./problems.ts";
+import { pauseFor, retryAfterMs } from "./pacing.ts";
 import { ReportRequest } from "./request.ts";
 
 type Schemas = components["schemas"];
@@ -87,11 +88,11 @@ export class MongoReportsClient {
         });
       } catch (error) {
         if (attempt >= retries) throw error;
-        await sleep(backoffMs(attempt));
+        await pauseFor(backoffMs(attempt));
         continue;
       }
       if (RETRYABLE.has(result.response.status) && attempt < retries) {
-        await sleep(retryAfterMs(result.response) ?? backoffMs(attempt));
+        await pauseFor(retryAfterMs(result.response) ?? backoffMs(attempt));
         continue;
       }
       return new ReportRequest(this, await unwrap(Promise.resolve(result)));
@@ -211,15 +212,6 @@ export function createClient(options: ClientOptions): MongoReportsClient {
   return new MongoReportsClient(options);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function backoffMs(attempt: number): number {
   return Math.min(250 * 2 ** attempt, 5000);
-}
-
-function retryAfterMs(response: Response): number | undefined {
-  const seconds = Number(response.headers.get("Retry-After"));
-  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 30) * 1000 : undefined;
 }

@@ -4,12 +4,16 @@
  */
 import type { MongoReportsClient, ReportStatus } from "./client.ts";
 import { ApiError, problemFrom, ReportFailedError, unwrap, WaitTimeoutError } from "./problems.ts";
+import { pauseFor, retryAfterMs } from "./pacing.ts";
 import { readEvents } from "./sse.ts";
 
 type UntypedGet = (path: string, init: { params: object; parseAs: "stream" }) => Promise<{ response: Response }>;
 
 const FINAL = new Set(["completed", "error", "cancelled"]);
-/** Longest single long poll asked for; `Prefer: wait=` is capped by the service, never refused. */
+/**
+ * Longest single long poll asked for; `Prefer: wait=` is capped by the service, never refused (past
+ * its long polls per key it answers at once, without `Preference-Applied`).
+ */
 const LONG_POLL_SECONDS = 20;
 
 export function isFinal(status: ReportStatus): boolean {
@@ -114,15 +118,17 @@ export class ReportRequest {
     for (;;) {
       signal.throwIfAborted();
       const before = this.last?.status;
-      const status = await unwrap(
-        this.client.api.GET("/v1/reports/{id}", {
-          params: { path: { id: this.id }, header: { Prefer: `wait=${LONG_POLL_SECONDS}` } },
-          signal,
-        }),
-      );
+      const answer = await this.client.api.GET("/v1/reports/{id}", {
+        params: { path: { id: this.id }, header: { Prefer: `wait=${LONG_POLL_SECONDS}` } },
+        signal,
+      });
+      const status = await unwrap(Promise.resolve(answer));
       this.last = status;
       if (status.status !== before) options.onEvent?.({ kind: "status", status });
       if (isFinal(status)) return status;
+      // Answered without waiting (the key holds as many long polls as the service allows): pause as
+      // Retry-After says instead of asking again at once.
+      if (!answer.response.headers.has("Preference-Applied")) await pauseFor(retryAfterMs(answer.response) ?? 1000, signal);
     }
   }
 
