@@ -53,11 +53,12 @@ final class ChangeStreamBackend extends MemoryBackend {
                 return new ObservedMemoryCollection(this, collectionName, options, getCursorRegistry(), ChangeStreamBackend.this::changeLog);
             }
 
-            /** Still no index of its own (the stock server ignores it), but equality on its leading field is served from now on. */
+            /** Still no index of its own (the stock server ignores it), but equality on its leading field (with a date range on the second) is served from now on. */
             @Override
             protected Index<Integer> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys, boolean sparse) {
                 if (!keys.isEmpty() && resolveCollection(collectionName, false) instanceof ObservedMemoryCollection collection) {
                     collection.serveEquality(keys.get(0).getKey());
+                    if (keys.size() > 1) collection.serveEqualityRange(keys.get(0).getKey(), keys.get(1).getKey());
                 }
                 return super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse);
             }

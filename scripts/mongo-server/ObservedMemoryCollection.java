@@ -39,7 +39,8 @@ import java.util.stream.Stream;
  * query on those documents only. The stock server scans every document for any query but `_id`
  * alone, so the cost of a query MongoDB serves from an index grew with the whole collection (the
  * finished requests kept as history): with this, the imitation shows MongoDB's cost curve for
- * those shapes. Ranges and sorts still scan what the equality leaves.
+ * those shapes. An index of two fields or more also serves that equality with a date range on its
+ * second field ({@link EqualityRangeIndex}: the retention look). Sorts still sort what is left.
  */
 final class ObservedMemoryCollection extends MemoryCollection {
     private static final ThreadLocal<Object> UPDATE_IN_PROGRESS = new ThreadLocal<>();
@@ -57,6 +58,8 @@ final class ObservedMemoryCollection extends MemoryCollection {
 
     /** Positions by value, by field path (`status`, and the leading field of each index created here). */
     private final Map<String, EqualityIndex> equality = new HashMap<>();
+    /** Positions by leading value and then date, for each index created here with two fields or more. */
+    private final List<EqualityRangeIndex> ranges = new ArrayList<>();
 
     ObservedMemoryCollection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors, Supplier<ChangeEventLog> changeLog) {
         super(database, name, options, cursors);
@@ -80,6 +83,14 @@ final class ObservedMemoryCollection extends MemoryCollection {
         EqualityIndex index = new EqualityIndex(path);
         streamAllDocumentsWithPosition().forEach(each -> index.add(each.getPosition(), each.getDocument()));
         equality.put(path, index);
+    }
+
+    /** Serves an equality on `leading` with a date range on `second` from now on (an index led by them was created). */
+    synchronized void serveEqualityRange(String leading, String second) {
+        for (EqualityRangeIndex index : ranges) if (index.leadingPath().equals(leading) && index.secondPath().equals(second)) return;
+        EqualityRangeIndex index = new EqualityRangeIndex(leading, second);
+        streamAllDocumentsWithPosition().forEach(each -> index.add(each.getPosition(), each.getDocument()));
+        ranges.add(index);
     }
 
     /**
@@ -117,6 +128,15 @@ final class ObservedMemoryCollection extends MemoryCollection {
                 }
             }
         }
+        int bound = Math.min(smallestCount, best == null ? Integer.MAX_VALUE - 1 : best.size());
+        for (EqualityRangeIndex index : ranges) {
+            if (!query.containsKey(index.leadingPath()) || !query.containsKey(index.secondPath())) continue;
+            Set<Integer> found = index.candidates(query.get(index.leadingPath()), query.get(index.secondPath()), bound);
+            if (found != null && found.size() < bound) {
+                best = found;
+                bound = found.size();
+            }
+        }
         if (smallest != null && (best == null || smallestCount < best.size())) best = smallest.candidates(smallestCondition);
         return best;
     }
@@ -140,13 +160,17 @@ final class ObservedMemoryCollection extends MemoryCollection {
     protected Integer addDocumentInternal(Document document) {
         Integer position = super.addDocumentInternal(document);
         for (EqualityIndex index : equality.values()) index.add(position, document);
+        for (EqualityRangeIndex index : ranges) index.add(position, document);
         return position;
     }
 
     @Override
     protected void removeDocument(Integer position) {
         Document document = getDocument(position);
-        if (document != null) for (EqualityIndex index : equality.values()) index.remove(position, document);
+        if (document != null) {
+            for (EqualityIndex index : equality.values()) index.remove(position, document);
+            for (EqualityRangeIndex index : ranges) index.remove(position, document);
+        }
         super.removeDocument(position);
     }
 
@@ -213,6 +237,10 @@ final class ObservedMemoryCollection extends MemoryCollection {
     protected void handleUpdate(Integer position, Document before, Document after) {
         super.handleUpdate(position, before, after);
         for (EqualityIndex index : equality.values()) {
+            index.remove(position, before);
+            index.add(position, after);
+        }
+        for (EqualityRangeIndex index : ranges) {
             index.remove(position, before);
             index.add(position, after);
         }

@@ -34,9 +34,10 @@ import java.util.List;
  *   tokens, and getMore that reads only new history.
  * - awaitData on change stream getMores ({@link AwaitDataHandler}), so idle streams do not spin.
  * - commands run on a thread per connection instead of the network event loop (see below).
- * - an equality on `status` or on the leading field of a created index, and `_id` beside other
- *   fields, answered from positions kept by value ({@link EqualityIndex}, {@link ObservedMemoryCollection}),
- *   not a scan of every document: a query's cost follows what MongoDB's index would hold.
+ * - an equality on `status` or on the leading field of a created index (with a date range on its
+ *   second field), and `_id` beside other fields, answered from positions kept by value
+ *   ({@link EqualityIndex}, {@link EqualityRangeIndex}, {@link ObservedMemoryCollection}), not a scan
+ *   of every document: a query's cost follows what MongoDB's index would hold.
  * The network set-up below is MongoServer.bind() with those two changes.
  * Every other gap of the server stays (see docs/testing.md); product code is written against
  * real MongoDB 6+.

@@ -1,7 +1,8 @@
 /**
  * The test server's launcher answers an equality on an indexed leading field (and `_id` beside
- * other fields, `$in`, `$or`, a `countDocuments`) from positions kept by value instead of a scan
- * (scripts/mongo-server/EqualityIndex.java). These tests pin that it answers exactly what a scan
+ * other fields, `$in`, `$or`, a `countDocuments`, a date range on an index's second field) from
+ * positions kept by value instead of a scan (scripts/mongo-server/EqualityIndex.java,
+ * EqualityRangeIndex.java). These tests pin that it answers exactly what a scan
  * would: after updates, deletes, an index created over existing documents, and with the values an
  * equality on a string also matches without being that string (arrays). Runs unchanged against
  * TEST_MONGODB_URI, where MongoDB's own indexes answer.
@@ -118,6 +119,37 @@ test("an array where a string usually is still matches an equality on one of its
   await requests.deleteOne({ name: "array" });
   assert.equal(await names(requests, { status: "pending" }), ["plain"]);
   assert.equal(await names(requests, { fingerprint: "g" }), []);
+});
+
+test("an equality with a date range on an index's second field (the retention look), after updates and deletes, and with an array of dates", async () => {
+  const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
+  const requests = await freshCollection(
+    [
+      { name: "c1", status: "completed", finished_at: at(1) },
+      { name: "c5", status: "completed", finished_at: at(5) },
+      { name: "e3", status: "error", finished_at: at(3) },
+      { name: "x2", status: "cancelled", finished_at: at(2) },
+      { name: "p", status: "pending" },
+      { name: "r9", status: "completed", finished_at: at(9) },
+    ],
+    [{ status: 1, finished_at: 1 }],
+  );
+  const expired = async (filter: Document) =>
+    (await requests.find(filter, { sort: { finished_at: 1 }, projection: { name: 1 } }).toArray()).map((d) => d.name as string);
+  assert.equal(await expired({ status: { $in: ["completed", "error"] }, finished_at: { $lt: at(5) } }), ["c1", "e3"]);
+  assert.equal(await expired({ status: { $in: ["completed", "error"] }, finished_at: { $lte: at(5) } }), ["c1", "e3", "c5"]);
+  assert.equal(await expired({ status: "completed", finished_at: { $gt: at(1), $lt: at(9) } }), ["c5"]);
+  assert.equal(await expired({ status: "completed", finished_at: { $gte: at(1), $lte: at(9) } }), ["c1", "c5", "r9"]);
+  assert.equal(await expired({ status: "completed", finished_at: { $gt: at(5), $lt: at(5) } }), []);
+  assert.equal(await expired({ status: "completed", finished_at: { $gt: at(9), $lt: at(1) } }), []);
+  await requests.updateOne({ name: "r9" }, { $set: { finished_at: at(0) } });
+  await requests.updateOne({ name: "p" }, { $set: { status: "completed", finished_at: at(4) } });
+  await requests.deleteOne({ name: "c1" });
+  assert.equal(await expired({ status: { $in: ["completed", "cancelled"] }, finished_at: { $lt: at(5) } }), ["r9", "x2", "p"]);
+  assert.is(await requests.countDocuments({ status: "completed", finished_at: { $lt: at(5) } }), 2);
+  // An array of dates matches a range when an element is in it.
+  await requests.insertOne({ name: "array", status: "completed", finished_at: [at(7), at(2)] });
+  assert.equal((await expired({ status: "completed", finished_at: { $lt: at(3) } })).sort(), ["array", "r9"]);
 });
 
 test("an aggregation's leading $match narrows only its own collection's first read; a $lookup of the same collection sees all of it", async () => {
