@@ -98,6 +98,62 @@ def test_wait_falls_back_to_long_polls(base_url):
         assert len(list(request.rows())) == 3
 
 
+class _PastTheLongPollCap(_NoEventStream):
+    """No event stream, and long polls answered as a key past MAX_LONG_POLLS_PER_KEY sees them: at
+    once, without Preference-Applied (here with a Retry-After of 30 s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polls = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if "prefer" not in request.headers:
+            return super().handle_request(request)
+        self.polls += 1
+        del request.headers["prefer"]
+        response = super().handle_request(request)
+        assert "preference-applied" not in response.headers
+        response.headers["Retry-After"] = "30"
+        return response
+
+
+class _AsyncPastTheLongPollCap(httpx.AsyncHTTPTransport):
+    """As ``_PastTheLongPollCap``, for the async client."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polls = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/events"):
+            return httpx.Response(502, text="no streaming here")
+        held = "prefer" in request.headers
+        if held:
+            self.polls += 1
+            del request.headers["prefer"]
+        response = await super().handle_async_request(request)
+        if held:
+            response.headers["Retry-After"] = "30"
+        return response
+
+
+def test_a_long_poll_answered_without_waiting_is_followed_by_the_pause_retry_after_asks_for(base_url, held_request_id):
+    transport = _PastTheLongPollCap()
+    with Client(base_url, http=httpx.Client(base_url=base_url, transport=transport, timeout=30)) as client:
+        with pytest.raises(WaitTimeoutError):
+            client.request(held_request_id).wait(timeout=3)
+    assert transport.polls == 1, f"{transport.polls} long polls: one, then the pause the timeout cut short"
+
+    async def main() -> None:
+        async with AsyncClient(base_url, http=httpx.AsyncClient(base_url=base_url, transport=async_transport, timeout=30)) as client:
+            with pytest.raises(WaitTimeoutError):
+                await client.request(held_request_id).wait(timeout=3)
+
+    async_transport = _AsyncPastTheLongPollCap()
+    asyncio.run(main())
+    assert async_transport.polls == 1, f"async: {async_transport.polls} long polls: one, then the pause the timeout cut short"
+
+
 def test_wait_times_out(base_url, held_request_id):
     with Client(base_url) as client:
         with pytest.raises(WaitTimeoutError):

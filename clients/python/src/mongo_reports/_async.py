@@ -17,6 +17,7 @@ from ._calls import (
     completed,
     file_location,
     is_final,
+    long_poll_call,
     next_page,
     remove_call,
     retry_delay,
@@ -128,11 +129,13 @@ class AsyncRequest:
             return final
         while True:
             before = (self.last or {}).get("status")
-            self.last = await self._client._send(status_call(self.id, wait=LONG_POLL_SECONDS), timeout=LONG_POLL_SECONDS + 30)
+            self.last, pause = await self._client._send(long_poll_call(self.id, LONG_POLL_SECONDS), timeout=LONG_POLL_SECONDS + 30)
             if on_event and self.last.get("status") != before:
                 on_event("status", self.last)
             if is_final(self.last):
                 return self.last
+            if pause is not None:  # answered without waiting: not another poll at once
+                await asyncio.sleep(pause)
 
     async def _follow_stream(self, on_event: Optional[OnEvent]) -> Optional[Dict[str, Any]]:
         async with self._client._http.stream(

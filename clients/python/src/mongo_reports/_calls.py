@@ -14,7 +14,8 @@ from ._sse import ServerSentEvent
 FINAL = ("completed", "error", "cancelled")
 #: Statuses after which submit() sends again with the same Idempotency-Key.
 RETRYABLE = (429, 502, 503, 504)
-#: The longest single long poll asked for; ``Prefer: wait=`` is capped by the service, never refused.
+#: The longest single long poll asked for; ``Prefer: wait=`` is capped by the service, never refused
+#: (past its long polls per key it answers at once, without ``Preference-Applied``).
 LONG_POLL_SECONDS = 20
 
 
@@ -55,9 +56,26 @@ def submit_call(report_name: str, params: Dict[str, Any], idempotency_key: str, 
     return Call("POST", "/v1/reports", json={**params, "report_name": report_name}, headers=headers)
 
 
-def status_call(request_id: str, page: Optional[int] = None, page_size: Optional[int] = None, wait: Optional[int] = None) -> Call:
-    headers = {} if wait is None else {"Prefer": f"wait={wait}"}
-    return Call("GET", f"/v1/reports/{segment(request_id)}", params={"page": page, "page_size": page_size}, headers=headers)
+def status_call(request_id: str, page: Optional[int] = None, page_size: Optional[int] = None) -> Call:
+    return Call("GET", f"/v1/reports/{segment(request_id)}", params={"page": page, "page_size": page_size})
+
+
+def long_poll_call(request_id: str, wait: int) -> Call:
+    """The status, held up to ``wait`` seconds until it is final. Its result is ``(status, pause)``:
+    ``pause`` is None when the service held the read (``Preference-Applied``) or the status is
+    final; else the seconds ``Retry-After`` asks for before polling again (a key past the service's
+    long polls per key is answered at once)."""
+    return Call("GET", f"/v1/reports/{segment(request_id)}", headers={"Prefer": f"wait={wait}"}, result=_held_status)
+
+
+def _held_status(response: Any) -> Tuple[Dict[str, Any], Optional[float]]:
+    status = response.json()
+    if is_final(status) or "preference-applied" in response.headers:
+        return status, None
+    try:
+        return status, min(float(response.headers.get("Retry-After", "1")), 30.0)
+    except ValueError:
+        return status, 1.0
 
 
 def cancel_call(request_id: str) -> Call:

@@ -16,6 +16,7 @@ from ._calls import (
     completed,
     file_location,
     is_final,
+    long_poll_call,
     next_page,
     remove_call,
     retry_delay,
@@ -141,11 +142,13 @@ class Request:
             check()
             wait = LONG_POLL_SECONDS if deadline is None else max(0, min(LONG_POLL_SECONDS, int(deadline - time.monotonic())))
             before = (self.last or {}).get("status")
-            self.last = self._client._send(status_call(self.id, wait=wait), timeout=wait + 30)
+            self.last, pause = self._client._send(long_poll_call(self.id, wait), timeout=wait + 30)
             if on_event and self.last.get("status") != before:
                 on_event("status", self.last)
             if is_final(self.last):
                 return self.last
+            if pause is not None:  # answered without waiting: not another poll at once
+                time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic())))
 
     def _follow_stream(self, deadline: Optional[float], check: Callable[[], None], on_event: Optional[OnEvent]) -> Optional[Dict[str, Any]]:
         read = 60.0 if deadline is None else max(0.1, min(60.0, deadline - time.monotonic()))
