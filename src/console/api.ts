@@ -102,6 +102,21 @@ export async function send(
   throw new ApiError(problem);
 }
 
+/** Waits as the response's Retry-After asks (1 s without one, 30 s at most); an abort ends the wait early. */
+export function pauseAsAsked(response: Response, signal: AbortSignal): Promise<void> {
+  const seconds = Number(response.headers.get("Retry-After") ?? 1);
+  const ms = Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 30) * 1000 : 1000;
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   return (await (await send(path, { signal })).json()) as T;
 }

@@ -4,7 +4,18 @@
  * the rows a page at a time, a chart, and the CSV download.
  */
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, authHeaders, cancelRequest, followEvents, getJson, postJson, type RequestView, type StoredFileView } from "./api.ts";
+import {
+  ApiError,
+  authHeaders,
+  cancelRequest,
+  followEvents,
+  getJson,
+  pauseAsAsked,
+  postJson,
+  send,
+  type RequestView,
+  type StoredFileView,
+} from "./api.ts";
 import { ChartPanel } from "./chart-panel.tsx";
 import { useAuthVersion } from "./hooks.ts";
 import { ResultsTable } from "./results-table.tsx";
@@ -86,7 +97,11 @@ export function RequestViewPage({ id }: { id: string }) {
             if (!(error instanceof ApiError) || error.problem.status === 0) throw error;
           });
           while (!signal.aborted && latest.current && !isFinal(latest.current.status)) {
-            show(await getJson<RequestView>(`/v1/reports/${id}?wait=${WAIT_SECONDS}`, signal));
+            const answer = await send(`/v1/reports/${id}?wait=${WAIT_SECONDS}`, { signal });
+            show((await answer.json()) as RequestView);
+            // Answered without waiting (this key holds as many long polls as the service allows):
+            // pause as Retry-After says instead of asking again at once.
+            if (!answer.headers.has("Preference-Applied")) await pauseAsAsked(answer, signal);
           }
           return;
         } catch (error) {

@@ -19,7 +19,8 @@ import { parseApiKeys } from "../../src/config/api-keys.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
-import { get, post } from "../support/http.ts";
+import { eventually, get, post } from "../support/http.ts";
+import { insertHeldRequest } from "../support/reports.ts";
 import { loadMflix } from "../support/mflix.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -411,6 +412,36 @@ test("a JSON run's rows become a CSV file in one click: the same report and para
   const [json, csv] = await Promise.all([jsonId, csvId].map((id) => service.context.database.requests.findOne({ _id: new ObjectId(id) })));
   assert.is(csv!.output, "csv");
   assert.equal(csv!.params, json!.params);
+});
+
+test("a long poll answered without waiting (past the service's cap per key) is followed by the pause Retry-After asks for", async () => {
+  const id = await insertHeldRequest(service.context.database.requests);
+  // A page of its own: the 502s below are not the main page's browser errors.
+  const other = await context.newPage();
+  let polls = 0;
+  try {
+    await other.route("**/events", (route) => route.fulfill({ status: 502, body: "no streaming here" }));
+    await other.route(/[?&]wait=/, async (route) => {
+      polls++;
+      // What a key holding MAX_LONG_POLLS_PER_KEY waiting reads gets: the read at once, no Preference-Applied.
+      const answer = await route.fetch({
+        url: route
+          .request()
+          .url()
+          .replace(/wait=\d+/, "wait=0"),
+      });
+      assert.is(answer.headers()["preference-applied"], undefined);
+      await route.fulfill({ response: answer, headers: { ...answer.headers(), "retry-after": "30" } });
+    });
+    await other.goto(`${service.url}/#/requests/${id}`);
+    await other.locator(".status-line .badge").filter({ hasText: "pending" }).waitFor();
+    await eventually(async () => (polls > 0 ? true : undefined), 30_000);
+    // Without the pause the page polls again at once, hundreds of times in these seconds.
+    await other.waitForTimeout(3_000);
+    assert.is(polls, 1, "one long poll, then the 30 s pause");
+  } finally {
+    await other.close();
+  }
 });
 
 test("every request the pages made stayed on this service, and the browser reported no error", () => {
