@@ -15,8 +15,7 @@ import { RequestEvents, type RequestChange } from "../../src/requests/events.ts"
 import { RequestStore } from "../../src/requests/store.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { RequestErrorCode, RequestStatus } from "../../src/requests/status.ts";
-import { createHash } from "node:crypto";
-import { parseApiKeys } from "../../src/config/api-keys.ts";
+import { as, namedKeys } from "../support/keys.ts";
 
 /** Takes one claimable request the way the worker looks: an expired lease first, else the oldest due pending one. */
 async function claimOne(store: RequestStore, owner: string, leaseMs: number, now = new Date()) {
@@ -86,13 +85,9 @@ test("a wait= poll wakes on the status change", async () => {
 });
 
 test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is answered at once, without Preference-Applied; a closed one frees its slot", async () => {
-  const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
   const capped = await startTestService(
     { ...env.mongo, dbName: `${env.mongo.dbName}_caps` },
-    {
-      worker: false,
-      config: { maxLongPollsPerKey: 2, waitMaxSeconds: 300, apiKeys: parseApiKeys(`carol:${sha256("carol")},dave:${sha256("dave")}`) },
-    },
+    { worker: false, config: { maxLongPollsPerKey: 2, waitMaxSeconds: 300, apiKeys: namedKeys("carol", "dave") } },
   );
   const held: AbortController[] = [];
   const hold = (url: string, headers: Record<string, string>) => {
@@ -107,7 +102,6 @@ test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is a
       throw new Error(`expected ${n} held reads, the service holds ${capped.api.waiter.waiters}`);
     });
   try {
-    const as = (key: string) => ({ Authorization: `Bearer ${key}` });
     const mine = await post(`${capped.url}/v1/reports`, { report_name: "top-movies-per-rating" }, as("carol"));
     const url = `${capped.url}/v1/reports/${mine.body.id}`;
     // No worker: the request stays pending, so every poll below waits its full 300 s unless the cap answers it.

@@ -10,8 +10,7 @@ import { eventually, get, post } from "../support/http.ts";
 import { openEventStream, readEvents } from "../support/sse.ts";
 import { openGate } from "../support/gate.ts";
 import { useWorkerlessService } from "../support/workerless-service.ts";
-import { createHash } from "node:crypto";
-import { parseApiKeys } from "../../src/config/api-keys.ts";
+import { as, namedKeys } from "../support/keys.ts";
 
 const test = suite("events");
 // No worker yet: each test starts one once its client is listening, so the client sees every
@@ -128,18 +127,17 @@ test("unknown or malformed ids: problem+json 404 / 400", async () => {
 });
 
 test("owner-scoped like the other routes: another key gets 404, the owner its stream", async () => {
-  const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
   const keyed = await startTestService(
     { ...env.mongo, dbName: `${env.mongo.dbName}_keys` },
-    { worker: false, config: { apiKeys: parseApiKeys(`alice:${sha256("alice")},bob:${sha256("bob")}`) } },
+    { worker: false, config: { apiKeys: namedKeys("alice", "bob") } },
   );
   try {
-    const mine = await post(`${keyed.url}/v1/reports`, { report_name: "top-movies-per-rating" }, { Authorization: "Bearer alice" });
+    const mine = await post(`${keyed.url}/v1/reports`, { report_name: "top-movies-per-rating" }, as("alice"));
     assert.is(mine.status, 202);
     const url = `${keyed.url}/v1/reports/${mine.body.id}/events`;
     assert.is((await get(url)).status, 401);
-    assert.is((await get(url, { Authorization: "Bearer bob" })).status, 404);
-    const stream = await openEventStream(url, { Authorization: "Bearer alice" });
+    assert.is((await get(url, as("bob"))).status, 404);
+    const stream = await openEventStream(url, as("alice"));
     assert.is(stream.status, 200);
     const [first] = await readEvents(stream, () => true);
     assert.equal([first.event, first.data.status], ["status", "pending"]);
@@ -150,16 +148,11 @@ test("owner-scoped like the other routes: another key gets 404, the owner its st
 });
 
 test("MAX_STREAMS_PER_KEY caps the streams one key holds open (429 too-many-streams); a closed one frees its slot; STREAM_MAX_S ends a stream", async () => {
-  const sha256 = (key: string) => createHash("sha256").update(key).digest("hex");
   const capped = await startTestService(
     { ...env.mongo, dbName: `${env.mongo.dbName}_caps` },
-    {
-      worker: false,
-      config: { maxStreamsPerKey: 2, streamMaxMs: 1_000, apiKeys: parseApiKeys(`carol:${sha256("carol")},dave:${sha256("dave")}`) },
-    },
+    { worker: false, config: { maxStreamsPerKey: 2, streamMaxMs: 1_000, apiKeys: namedKeys("carol", "dave") } },
   );
   try {
-    const as = (key: string) => ({ Authorization: `Bearer ${key}` });
     const submitted = await post(`${capped.url}/v1/reports`, { report_name: "top-movies-per-rating" }, as("carol"));
     const url = `${capped.url}/v1/reports/${submitted.body.id}/events`;
     const first = await openEventStream(url, as("carol"));
