@@ -16,9 +16,8 @@
  *                              strings, ObjectIds as hex, Decimal128/Long as strings), so a
  *                              consumer can parse the cell back losslessly: ["Drama","Crime"]
  */
-import { stringify } from "csv-stringify/sync";
 import type { Column } from "../reports/define.ts";
-import { ROWS_IN_FLIGHT, rowStream, type EncodeOptions, type FileFormat } from "./formats/format.ts";
+import { rowStream, type EncodeOptions, type FileFormat } from "./formats/format.ts";
 import { TextBatches } from "./formats/text-batches.ts";
 import { neutraliseFormula } from "./formula-guard.ts";
 
@@ -87,9 +86,28 @@ export function toRecord(row: Record<string, unknown>, columns: readonly string[
   return record;
 }
 
+/** A field that needs quoting: it holds the delimiter, a quote, CR or LF (a lone CR or LF too: every reader ends a record there). */
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** One field as RFC 4180 writes it: as is, or quoted with its quotes doubled. */
+export function csvField(text: string): string {
+  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** One record: the fields in order, comma-separated, CRLF at the end. */
+export function csvLine(fields: readonly string[]): string {
+  let line = "";
+  for (let i = 0; i < fields.length; i++) line += i === 0 ? csvField(fields[i]) : `,${csvField(fields[i])}`;
+  return `${line}\r\n`;
+}
+
 /**
- * Records are stringified a few hundred at a time (csv-stringify's synchronous API): one call per
- * batch rather than a stream step per row, and text gathered into 64 KiB writes.
+ * Each row becomes one line of text, gathered into 64 KiB writes. The line is built here rather
+ * than by a general CSV library: the rules above are all the format needs, and a library's
+ * per-field option objects, casts and arrays made about 3 KB of short-lived garbage a row (four
+ * times the row itself), which sped up V8's young-generation collections enough that rows and
+ * buffers waiting in the pipeline were promoted to old space and held there until a full
+ * collection: the cause of the export's high peak RSS (docs/benchmarks.md).
  */
 export const CSV: FileFormat = {
   name: "csv",
@@ -98,34 +116,15 @@ export const CSV: FileFormat = {
   encoder(columns: readonly Column[], options: EncodeOptions = {}) {
     const names = columns.map((column) => column.name);
     const guard = options.formulaGuard !== false;
-    const settings = {
-      // Records are arrays (toRecord), so the keys are positions; the headers are the column names.
-      // Column names are guarded too: a data-defined report's are written by an admin, not by us.
-      columns: names.map((name, i) => ({ key: String(i), header: guard ? neutraliseFormula(name) : name })),
-      record_delimiter: "\r\n",
-      // csv-stringify quotes a field containing the whole record delimiter (CRLF) but not a lone CR
-      // or LF, which every CSV reader would take as the end of the record.
-      quoted_match: /[\r\n]/,
-    };
+    // Column names are guarded too: a data-defined report's are written by an admin, not by us.
+    const header = csvLine(guard ? names.map(neutraliseFormula) : names);
     return rowStream((push) => {
       const batches = new TextBatches(push);
-      let records: string[][] = [];
-      let header = true;
-      const write = () => {
-        batches.add(stringify(records, { ...settings, header }));
-        header = false;
-        records = [];
-      };
+      // The header line is written even for an empty result.
+      batches.add(header);
       return {
-        add(row) {
-          records.push(toRecord(row, names, options));
-          if (records.length >= ROWS_IN_FLIGHT) write();
-        },
-        finish() {
-          // The header line is written even for an empty result.
-          if (records.length > 0 || header) write();
-          batches.flush();
-        },
+        add: (row) => batches.add(csvLine(toRecord(row, names, options))),
+        finish: () => batches.flush(),
       };
     });
   },
