@@ -35,8 +35,17 @@ export class FormatLimitError extends Error {
   override name = "FormatLimitError";
 }
 
-/** Rows in object mode, a few hundred at a time (a 16-row default would mean a wait every 16 rows). */
-export const ROWS_IN_FLIGHT = 256;
+/**
+ * Rows waiting in object mode before `add` waits for the encoder. Few on purpose: V8 decides early
+ * in a process whether objects from one allocation site (the row literal, the BSON deserializer's
+ * objects) should be allocated straight in old space, from how many of those allocated since the
+ * last young-generation collection are still alive at it. With 256 rows waiting, the first small
+ * collections sometimes found nearly all of them alive; from then on every row was tenured and
+ * waited for a full collection, and the process peaked some 50 MB higher (a bimodal RSS: 126-135
+ * or 170-188 MB for 1,000,000 rows, docs/benchmarks.md). 32 rows still cost one wait per 32 rows
+ * when the sink is behind.
+ */
+export const ROWS_IN_FLIGHT = 32;
 /** Bytes a format hands on per write: large enough that per-write costs vanish, small enough not to matter in memory. */
 export const WRITE_BYTES = 64 * 1024;
 
