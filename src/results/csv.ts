@@ -53,12 +53,23 @@ function plain(value: unknown): unknown {
   return out;
 }
 
+/**
+ * A finite number as decimal text, the same text as String(number), but not through V8's number
+ * string cache: String() and template literals remember each converted number in a table in old
+ * space, so the strings of every row's unique numbers live long enough to be promoted, and old
+ * space fills with them between full collections (measured with --trace-gc: the Excel export
+ * promoted about 0.3 MB per scavenge, 90 bytes a row, this way). JSON.stringify writes the digits
+ * into a fresh string that dies young. renderCell and the Excel writer use it.
+ */
+export const decimalText = (value: number): string => JSON.stringify(value);
+
 export function renderCell(value: unknown): string {
   if (value === null || value === undefined) return "";
   switch (typeof value) {
     case "string":
       return value;
     case "number":
+      return Number.isFinite(value) ? decimalText(value) : String(value);
     case "bigint":
       return String(value);
     case "boolean":
