@@ -16,8 +16,9 @@
  *                              strings, ObjectIds as hex, Decimal128/Long as strings), so a
  *                              consumer can parse the cell back losslessly: ["Drama","Crime"]
  */
+import { stringify } from "csv-stringify/sync";
 import type { Column } from "../reports/define.ts";
-import { rowStream, type EncodeOptions, type FileFormat } from "./formats/format.ts";
+import { ROWS_IN_FLIGHT, rowStream, type EncodeOptions, type FileFormat } from "./formats/format.ts";
 import { TextBatches } from "./formats/text-batches.ts";
 import { neutraliseFormula } from "./formula-guard.ts";
 
@@ -97,28 +98,13 @@ export function toRecord(row: Record<string, unknown>, columns: readonly string[
   return record;
 }
 
-/** A field that needs quoting: it holds the delimiter, a quote, CR or LF (a lone CR or LF too: every reader ends a record there). */
-const NEEDS_QUOTES = /[",\r\n]/;
-
-/** One field as RFC 4180 writes it: as is, or quoted with its quotes doubled. */
-export function csvField(text: string): string {
-  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-/** One record: the fields in order, comma-separated, CRLF at the end. */
-export function csvLine(fields: readonly string[]): string {
-  let line = "";
-  for (let i = 0; i < fields.length; i++) line += i === 0 ? csvField(fields[i]) : `,${csvField(fields[i])}`;
-  return `${line}\r\n`;
-}
-
 /**
- * Each row becomes one line of text, gathered into 64 KiB writes. The line is built here rather
- * than by a general CSV library: the rules above are all the format needs, and a library's
- * per-field option objects, casts and arrays made about 3 KB of short-lived garbage a row (four
- * times the row itself), which sped up V8's young-generation collections enough that rows and
- * buffers waiting in the pipeline were promoted to old space and held there until a full
- * collection: the cause of the export's high peak RSS (docs/benchmarks.md).
+ * Records are stringified ROWS_IN_FLIGHT at a time (csv-stringify's synchronous API, the product's
+ * CSV writer): one call per batch rather than a stream step per row, and text gathered into 64 KiB
+ * writes. The cells are already text (toRecord), so csv-stringify only quotes and joins them. A
+ * small batch keeps few rows alive at once: with hundreds waiting, V8 saw most recent rows survive
+ * and began allocating them straight into old space, the cause of the export's occasional high
+ * peak RSS (docs/benchmarks.md).
  */
 export const CSV: FileFormat = {
   name: "csv",
@@ -127,15 +113,34 @@ export const CSV: FileFormat = {
   encoder(columns: readonly Column[], options: EncodeOptions = {}) {
     const names = columns.map((column) => column.name);
     const guard = options.formulaGuard !== false;
-    // Column names are guarded too: a data-defined report's are written by an admin, not by us.
-    const header = csvLine(guard ? names.map(neutraliseFormula) : names);
+    const settings = {
+      // Records are arrays (toRecord), so the keys are positions; the headers are the column names.
+      // Column names are guarded too: a data-defined report's are written by an admin, not by us.
+      columns: names.map((name, i) => ({ key: String(i), header: guard ? neutraliseFormula(name) : name })),
+      record_delimiter: "\r\n",
+      // csv-stringify quotes a field containing the whole record delimiter (CRLF) but not a lone CR
+      // or LF, which every CSV reader would take as the end of the record.
+      quoted_match: /[\r\n]/,
+    };
     return rowStream((push) => {
       const batches = new TextBatches(push);
-      // The header line is written even for an empty result.
-      batches.add(header);
+      let records: string[][] = [];
+      let header = true;
+      const write = () => {
+        batches.add(stringify(records, { ...settings, header }));
+        header = false;
+        records = [];
+      };
       return {
-        add: (row) => batches.add(csvLine(toRecord(row, names, options))),
-        finish: () => batches.flush(),
+        add(row) {
+          records.push(toRecord(row, names, options));
+          if (records.length >= ROWS_IN_FLIGHT) write();
+        },
+        finish() {
+          // The header line is written even for an empty result.
+          if (records.length > 0 || header) write();
+          batches.flush();
+        },
       };
     });
   },
