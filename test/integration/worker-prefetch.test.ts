@@ -120,12 +120,18 @@ async function endGated(gate: Gate, gated: ObjectId): Promise<void> {
 
 const read = (id: ObjectId) => service.context.database.requests.findOne({ _id: id }) as Promise<RequestDocument>;
 
-/** Waits until every one of `ids` is running under `owner`'s lease. */
+/** Waits until every one of `ids` is running under `owner`'s lease; if they never are, says what they were. */
 async function heldBy(owner: string, ids: ObjectId[]): Promise<RequestDocument[]> {
-  return eventually(async () => {
-    const docs = await Promise.all(ids.map(read));
-    return docs.every((doc) => doc.status === "running" && doc.lease?.owner === owner) ? docs : undefined;
-  }, 60_000);
+  let seen: RequestDocument[] = [];
+  try {
+    return await eventually(async () => {
+      seen = await Promise.all(ids.map(read));
+      return seen.every((doc) => doc.status === "running" && doc.lease?.owner === owner) ? seen : undefined;
+    }, 60_000);
+  } catch (error) {
+    const states = seen.map((doc) => ({ status: doc.status, owner: doc.lease?.owner ?? null, attempts: doc.attempts, error: doc.error }));
+    throw new Error(`${(error as Error).message}: wanted all running under ${owner}, saw ${JSON.stringify(states)}`, { cause: error });
+  }
 }
 
 test("one batch claim takes the free slot's job and the prefetched ones; freed slots start them without another claim", async () => {
