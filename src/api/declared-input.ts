@@ -54,7 +54,21 @@ export function rewriteRefs(value: unknown): unknown {
   );
 }
 
-function validatorFor(schema: JsonSchema, components: Record<string, JsonSchema> = {}): Validate {
+/** The validator of each (schema, components) pair of objects already seen: a route whose schemas are made once (or kept while the catalogue is unchanged) skips the rewrite and the text key below. */
+const byIdentity = new WeakMap<object, WeakMap<object, Validate>>();
+const NO_COMPONENTS = {};
+
+function validatorFor(schema: JsonSchema, components: Record<string, JsonSchema> = NO_COMPONENTS): Validate {
+  const known = byIdentity.get(schema)?.get(components);
+  if (known) return known;
+  const validate = validatorForText(schema, components);
+  let forSchema = byIdentity.get(schema);
+  if (!forSchema) byIdentity.set(schema, (forSchema = new WeakMap()));
+  forSchema.set(components, validate);
+  return validate;
+}
+
+function validatorForText(schema: JsonSchema, components: Record<string, JsonSchema>): Validate {
   const whole = { ...(rewriteRefs(schema) as object), $defs: rewriteRefs(components) };
   const key = JSON.stringify(whole);
   let validate = compiled.get(key);

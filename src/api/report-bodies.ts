@@ -66,6 +66,25 @@ function bodies(report: ReportDefinition<any>, { outputs, callbacks }: EnvelopeO
   };
 }
 
+/**
+ * `build`'s value for the catalogue's reports, built again only when they change (a reload replaces
+ * a changed definition's object): the body schemas are made from every report and checked on every
+ * submit, and building them per request was most of the API's CPU per POST (bench/fixed-cost.ts).
+ * It also keeps the schema objects the same, so the validator compiled for them is found by identity.
+ */
+export function perCatalogue<T>(catalogue: ReportCatalogue, build: () => T): () => T {
+  let reports: ReportDefinition<any>[] = [];
+  let built: { value: T } | undefined;
+  return () => {
+    const now = catalogue.list();
+    if (!built || now.length !== reports.length || now.some((report, i) => report !== reports[i])) {
+      reports = now;
+      built = { value: build() };
+    }
+    return built.value;
+  };
+}
+
 /** Every report's two body schemas, by component name. */
 export function reportBodySchemas(catalogue: ReportCatalogue, options: EnvelopeOptions): Record<string, JsonSchema> {
   const schemas: Record<string, JsonSchema> = {};

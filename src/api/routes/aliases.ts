@@ -14,7 +14,7 @@ import type { ProblemType } from "../problems.ts";
 import type { ProblemError } from "../problems.ts";
 import { unknownReportProblem } from "../unknown-report.ts";
 import type { FieldError } from "../declared-input.ts";
-import { parametersSchemaName, reportBodySchemas, type EnvelopeOptions } from "../report-bodies.ts";
+import { parametersSchemaName, perCatalogue, reportBodySchemas, type EnvelopeOptions } from "../report-bodies.ts";
 import { REPRESENTATION_SCHEMAS } from "../../requests/representation.ts";
 import { jsonContent, ref, route, type ParameterDeclaration, type ResponseDeclaration, type RouteDeclaration } from "../route.ts";
 
@@ -54,7 +54,10 @@ export function aliasRoutes(deps: AliasRouteDeps): RouteDeclaration[] {
       description: "the report's parameters (report_name optional; if given, it must name this report)",
     }),
   };
-  const components = () => ({ ...REPRESENTATION_SCHEMAS, ...reportBodySchemas(deps.catalogue, deps.envelope) });
+  const components = perCatalogue(deps.catalogue, () => ({
+    ...REPRESENTATION_SCHEMAS,
+    ...reportBodySchemas(deps.catalogue, deps.envelope),
+  }));
   // A concrete alias path is checked against its report's schema (router.ts); say it in the report's words.
   const refuseBody = (errors: FieldError[], body: unknown, _keywords: ReadonlySet<string>, ctx: Context) =>
     deps.refuseBody(errors, body, resolveRoute(deps.catalogue.list(), ctx.path.replace(/^\/v1\//, "")));

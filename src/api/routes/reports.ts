@@ -28,7 +28,7 @@ import { CallerSlots } from "../caller-slots.ts";
 import { pageParameters, parsePage, parseWait, waitParameters } from "../pagination.ts";
 import { PROBLEMS, ProblemError } from "../problems.ts";
 import { unknownReportProblem } from "../unknown-report.ts";
-import { anyReportBody, parametersSchemaName, reportBodySchemas, requestSchemaName } from "../report-bodies.ts";
+import { anyReportBody, parametersSchemaName, perCatalogue, reportBodySchemas, requestSchemaName } from "../report-bodies.ts";
 import { REPRESENTATION_SCHEMAS, representPage, representRequest, requestPath } from "../../requests/representation.ts";
 import { idParameter, parseId, reportNotFound } from "../request-id.ts";
 import { schemaErrors, type FieldError } from "../declared-input.ts";
@@ -324,8 +324,8 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       tags: ["reports"],
       access: "submit",
       parameters: submitParameters,
-      requestBody: { required: true, content: jsonContent(() => anyReportBody(deps.catalogue)) },
-      components: () => ({ ...REPRESENTATION_SCHEMAS, ...reportBodySchemas(deps.catalogue, envelope) }),
+      requestBody: { required: true, content: jsonContent(perCatalogue(deps.catalogue, () => anyReportBody(deps.catalogue))) },
+      components: perCatalogue(deps.catalogue, () => ({ ...REPRESENTATION_SCHEMAS, ...reportBodySchemas(deps.catalogue, envelope) })),
       refuseBody: (errors, body) => refuseReportBody(errors, body),
       responses: submitResponses,
       problems: SUBMIT_PROBLEMS,
