@@ -14,6 +14,18 @@ const claim = { id: new ObjectId(), owner: "me", attempt: 1 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Waits until `done()` holds (a busy machine runs timers late: a test waits for the renewals it
+ * needs, never for a fixed time); fails with `what` when it does not within 30 s.
+ */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`not within 30 s: ${what}`);
+    await sleep(5);
+  }
+}
+
+/**
  * A store whose renewals each take `renewMs` and answer `held()`, and which gives up when the
  * renewal's signal is aborted (as the driver does, closing the connection); it records how many
  * renewals were in flight at once and how many were abandoned.
@@ -46,7 +58,7 @@ function slowStore(renewMs: number, held: () => boolean = () => true) {
 test("renewals never overlap: one unanswered when the lease runs out is abandoned before the next is sent", async () => {
   const { store, seen } = slowStore(1_000);
   const keeper = new LeaseKeeper(store, claim, 60, 20, silentLogger);
-  await sleep(300);
+  await until(() => seen.calls >= 3, "three renewals");
   keeper.stop();
   assert.ok(seen.calls >= 3, `renewals kept coming (${seen.calls})`);
   assert.ok(seen.abandoned >= seen.calls - 1, `stuck renewals were abandoned (${seen.abandoned} of ${seen.calls})`);
@@ -57,7 +69,7 @@ test("renewals never overlap: one unanswered when the lease runs out is abandone
 test("each renewal asks the server to give up first: a limit of at most a heartbeat, shorter than the client's patience", async () => {
   const { store, seen } = slowStore(5);
   const keeper = new LeaseKeeper(store, claim, 5_000, 30, silentLogger);
-  await sleep(120);
+  await until(() => seen.serverLimits.length >= 2, "two renewals");
   keeper.stop();
   assert.ok(seen.serverLimits.length >= 2, `${seen.serverLimits.length} renewals`);
   for (const limit of seen.serverLimits) assert.ok(limit !== undefined && limit >= 1 && limit <= 30, `server limit ${limit}`);
@@ -66,7 +78,7 @@ test("each renewal asks the server to give up first: a limit of at most a heartb
 test("renewals answered in time are not abandoned, and do not overlap", async () => {
   const { store, seen } = slowStore(5);
   const keeper = new LeaseKeeper(store, claim, 5_000, 30, silentLogger);
-  await sleep(250);
+  await until(() => seen.calls >= 3 && seen.inFlight === 0, "three renewals, the last answered");
   const abandoned = seen.abandoned; // stop() below may cut one short: that is the job ending
   keeper.stop();
   assert.ok(seen.calls >= 3, `renewals kept coming (${seen.calls})`);
@@ -88,7 +100,8 @@ test("stop() ends the heartbeat, also when called while a renewal is in flight",
 test("a renewal that finds the lease gone aborts the run with LeaseLostError and renews no more", async () => {
   const { store, seen } = slowStore(1, () => false);
   const keeper = new LeaseKeeper(store, claim, 1_000, 10, silentLogger);
-  await sleep(150);
+  await until(() => keeper.signal.aborted, "the run aborted");
+  await sleep(50); // no renewal after that
   assert.ok(keeper.signal.aborted);
   assert.instance(keeper.signal.reason, LeaseLostError);
   assert.is(seen.calls, 1);
