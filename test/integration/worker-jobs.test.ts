@@ -6,12 +6,10 @@
 import { randomBytes } from "node:crypto";
 import type { ObjectId } from "mongodb";
 import * as assert from "uvu/assert";
-import { connect, type Database } from "../../src/db.ts";
-import { ensureIndexes } from "../../src/indexes.ts";
-import { requestSealOf } from "../../src/requests/seal.ts";
-import { RequestStore } from "../../src/requests/store.ts";
-import { loadMflix } from "../support/mflix.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import type { RequestStore } from "../../src/requests/store.ts";
+import type { Database } from "../../src/db.ts";
+import { startWorkerDatabase } from "../support/worker-database.ts";
+import type { TestMongo } from "../support/mongo.ts";
 import { spawnWorker, stopWorker, type ExitStatus, type WorkerProcess } from "../support/processes.ts";
 import { suite } from "../support/suite.ts";
 import { startWebhookReceiver } from "../support/webhook-receiver.ts";
@@ -54,11 +52,7 @@ async function statuses(ids: ObjectId[]) {
 }
 
 test.before(async () => {
-  mongo = await startTestMongo("worker_jobs");
-  database = await connect(mongo.uri, mongo.dbName);
-  await ensureIndexes(database);
-  await loadMflix(database.db, ["movies"]);
-  store = new RequestStore(database.requests, await requestSealOf(database.db));
+  ({ mongo, database, store } = await startWorkerDatabase("worker_jobs"));
 });
 
 test.after.each(async () => {

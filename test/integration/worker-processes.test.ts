@@ -6,12 +6,10 @@ import { GATED_REPORTS, openGate } from "../support/gate.ts";
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import type { ObjectId } from "mongodb";
-import { RequestStore } from "../../src/requests/store.ts";
-import { requestSealOf } from "../../src/requests/seal.ts";
-import { connect, type Database } from "../../src/db.ts";
-import { ensureIndexes } from "../../src/indexes.ts";
+import type { RequestStore } from "../../src/requests/store.ts";
+import type { Database } from "../../src/db.ts";
+import { startWorkerDatabase } from "../support/worker-database.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
-import { loadMflix } from "../support/mflix.ts";
 import { eventually } from "../support/http.ts";
 import { spawnWorker, stopWorker, type WorkerProcess } from "../support/processes.ts";
 
@@ -35,11 +33,7 @@ async function finalState(id: ObjectId, timeoutMs = 60_000) {
 }
 
 test.before(async () => {
-  mongo = await startTestMongo("workers");
-  database = await connect(mongo.uri, mongo.dbName);
-  await ensureIndexes(database);
-  await loadMflix(database.db, ["movies"]);
-  store = new RequestStore(database.requests, await requestSealOf(database.db));
+  ({ mongo, database, store } = await startWorkerDatabase("workers"));
 });
 
 test.after.each(async () => {
