@@ -4,7 +4,7 @@
  * Chrome's DevTools) is written to PROFILE_DIR when the worker exits, with the worker's CPU time
  * per job (from /proc) beside it. `npm run build:dev && node dist/bench/worker-profile.js`
  */
-import { readFileSync, mkdirSync } from "node:fs";
+import { readFileSync, readdirSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import os from "node:os";
@@ -22,6 +22,25 @@ const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
 const PROFILE = process.env.CPU_PROF !== "0";
 const PROFILE_DIR = path.resolve(process.env.PROFILE_DIR ?? path.join(os.tmpdir(), "worker-profile"));
 mkdirSync(PROFILE_DIR, { recursive: true });
+
+/** CPU ms by thread name of a live process (the JVM's compiler and collector threads apart from its request threads). */
+function cpuByThread(pid: number): Record<string, number> {
+  const byName: Record<string, number> = {};
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+      const name = stat
+        .slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+        .replace(/[0-9#-]+$/, "")
+        .trim();
+      const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName;
+}
 
 /** User + system CPU of a live process, in ms (from /proc/PID/stat; clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
@@ -50,11 +69,21 @@ await ensureIndexes(database);
 const store = new RequestStore(database.requests, await requestSealOf(database.db));
 await worker.ready;
 const pid = worker.child.pid!;
+const serverPid = server.process.pid!;
 const cpuBefore = cpuMs(pid);
+const serverCpuBefore = cpuMs(serverPid);
+const serverThreadsBefore = cpuByThread(serverPid);
+const producerCpuBefore = process.cpuUsage();
 const t0 = Date.now();
 await Promise.all(Array.from({ length: JOBS }, (_, i) => store.submit({ report_name: "bench-noop", params: { i }, output: "json" })));
 await until(() => completed >= JOBS, 300_000, `${JOBS} completions`, 10);
 const cpuAfter = cpuMs(pid);
+const serverCpuAfter = cpuMs(serverPid);
+const serverThreads = Object.entries(cpuByThread(serverPid))
+  .map(([name, ms]) => [name, Math.round(((ms - (serverThreadsBefore[name] ?? 0)) / JOBS) * 100) / 100] as const)
+  .filter(([, perJob]) => perJob > 0)
+  .sort((a, b) => b[1] - a[1]);
+const producerCpu = process.cpuUsage(producerCpuBefore);
 worker.child.kill("SIGTERM");
 await worker.exited;
 await database.close();
@@ -65,6 +94,10 @@ console.log(
     jobs: JOBS,
     jobs_per_s: Math.round((JOBS * 1000 * 10) / (last - t0)) / 10,
     worker_cpu_ms_per_job: Math.round(((cpuAfter - cpuBefore) / JOBS) * 100) / 100,
+    // The test server's and this producer's share: on 2 cores the three together bound throughput.
+    server_cpu_ms_per_job: Math.round(((serverCpuAfter - serverCpuBefore) / JOBS) * 100) / 100,
+    server_cpu_ms_per_job_by_thread: Object.fromEntries(serverThreads),
+    producer_cpu_ms_per_job: Math.round(((producerCpu.user + producerCpu.system) / 1000 / JOBS) * 100) / 100,
     load_average: os.loadavg(),
     profile_dir: PROFILE ? PROFILE_DIR : null,
   }),

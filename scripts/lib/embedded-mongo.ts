@@ -96,6 +96,8 @@ export async function startEmbeddedMongo(
     [
       "-XX:+UseSerialGC",
       "-Xmx2g",
+      // For profiling the test server (for example -XX:StartFlightRecording=filename=server.jfr).
+      ...(process.env.EMBEDDED_MONGO_JAVA_OPTS?.split(" ").filter(Boolean) ?? []),
       `-Dorg.slf4j.simpleLogger.defaultLogLevel=${process.env.EMBEDDED_MONGO_LOG ?? "off"}`,
       "-cp",
       classpath,

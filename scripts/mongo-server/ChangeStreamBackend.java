@@ -62,6 +62,24 @@ final class ChangeStreamBackend extends MemoryBackend {
                 }
                 return super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse);
             }
+
+            /**
+             * A partial index (its filter is not passed to openOrCreateSecondaryIndex): sorts in its key
+             * order are served from now on. Only partial ones: a subset in order is what makes
+             * MongoDB's claim cost flat, and an order kept for every index would cost the server
+             * memory and time on every write to large collections.
+             */
+            @Override
+            protected synchronized void addIndex(Document indexDescription) {
+                super.addIndex(indexDescription);
+                String namespace = String.valueOf(indexDescription.get("ns"));
+                String collectionName = namespace.substring(namespace.indexOf('.') + 1);
+                if (indexDescription.get("key") instanceof Document key && !key.isEmpty()
+                    && indexDescription.get("partialFilterExpression") instanceof Document partial
+                    && resolveCollection(collectionName, false) instanceof ObservedMemoryCollection collection) {
+                    collection.serveOrder(String.valueOf(indexDescription.get("name")), key, partial);
+                }
+            }
         };
     }
 

@@ -40,7 +40,10 @@ import java.util.stream.Stream;
  * alone, so the cost of a query MongoDB serves from an index grew with the whole collection (the
  * finished requests kept as history): with this, the imitation shows MongoDB's cost curve for
  * those shapes. An index of two fields or more also serves that equality with a date range on its
- * second field ({@link EqualityRangeIndex}: the retention look). Sorts still sort what is left.
+ * second field ({@link EqualityRangeIndex}: the retention look). A sorted query with a limit whose
+ * sort is an index's key, and which implies that index's partial filter, is read in that index's
+ * order and stops at the limit ({@link OrderedIndex}: the claims), as MongoDB reads it; other
+ * sorts still sort what is left.
  */
 final class ObservedMemoryCollection extends MemoryCollection {
     private static final ThreadLocal<Object> UPDATE_IN_PROGRESS = new ThreadLocal<>();
@@ -60,6 +63,8 @@ final class ObservedMemoryCollection extends MemoryCollection {
     private final Map<String, EqualityIndex> equality = new HashMap<>();
     /** Positions by leading value and then date, for each index created here with two fields or more. */
     private final List<EqualityRangeIndex> ranges = new ArrayList<>();
+    /** Positions in key order, for each index created here (with its partial filter). */
+    private final List<OrderedIndex> ordered = new ArrayList<>();
 
     ObservedMemoryCollection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors, Supplier<ChangeEventLog> changeLog) {
         super(database, name, options, cursors);
@@ -91,6 +96,21 @@ final class ObservedMemoryCollection extends MemoryCollection {
         EqualityRangeIndex index = new EqualityRangeIndex(leading, second);
         streamAllDocumentsWithPosition().forEach(each -> index.add(each.getPosition(), each.getDocument()));
         ranges.add(index);
+    }
+
+    /** Serves sorts in the order of this index from now on (it was created); indexes the documents already here. */
+    synchronized void serveOrder(String indexName, Document keyPattern, Document partialFilter) {
+        for (OrderedIndex index : ordered) if (index.name().equals(indexName)) return;
+        OrderedIndex index = new OrderedIndex(indexName, keyPattern, partialFilter,
+            partialFilter == null ? document -> true : document -> documentMatchesQuery(document, partialFilter));
+        streamAllDocumentsWithPosition().forEach(each -> index.add(each.getPosition(), each.getDocument()));
+        ordered.add(index);
+    }
+
+    @Override
+    public synchronized void dropIndex(String indexName) {
+        super.dropIndex(indexName);
+        ordered.removeIf(index -> index.name().equals(indexName));
     }
 
     /**
@@ -161,6 +181,7 @@ final class ObservedMemoryCollection extends MemoryCollection {
         Integer position = super.addDocumentInternal(document);
         for (EqualityIndex index : equality.values()) index.add(position, document);
         for (EqualityRangeIndex index : ranges) index.add(position, document);
+        for (OrderedIndex index : ordered) index.add(position, document);
         return position;
     }
 
@@ -170,6 +191,7 @@ final class ObservedMemoryCollection extends MemoryCollection {
         if (document != null) {
             for (EqualityIndex index : equality.values()) index.remove(position, document);
             for (EqualityRangeIndex index : ranges) index.remove(position, document);
+            for (OrderedIndex index : ordered) index.remove(position, document);
         }
         super.removeDocument(position);
     }
@@ -178,12 +200,26 @@ final class ObservedMemoryCollection extends MemoryCollection {
     protected QueryResult matchDocuments(Document query, Document orderBy, int numberToSkip, int numberToReturn, int batchSize,
                                          Document fieldSelector) {
         Set<Integer> served = query == null ? null : candidates(query);
+        OrderedIndex inOrder = numberToReturn > 0 && query != null ? orderFor(query, orderBy) : null;
+        if (inOrder != null && (served == null || inOrder.size() <= served.size())) {
+            // Already in the sort's order: match in it and stop at the limit (no comparator).
+            return matchDocuments(query, inOrder.inOrder(), null, numberToSkip, numberToReturn, batchSize, fieldSelector);
+        }
         if (served != null) {
             List<Integer> positions = new ArrayList<>(served);
             if (isNaturalDescending(orderBy)) Collections.reverse(positions);
             return matchDocuments(query, positions, orderBy, numberToSkip, numberToReturn, batchSize, fieldSelector);
         }
         return super.matchDocuments(query, orderBy, numberToSkip, numberToReturn, batchSize, fieldSelector);
+    }
+
+    /** The smallest index that yields `orderBy` for `query`, or null. */
+    private OrderedIndex orderFor(Document query, Document orderBy) {
+        OrderedIndex best = null;
+        for (OrderedIndex index : ordered) {
+            if (index.serves(query, orderBy) && (best == null || index.size() < best.size())) best = index;
+        }
+        return best;
     }
 
     /**
@@ -241,6 +277,10 @@ final class ObservedMemoryCollection extends MemoryCollection {
             index.add(position, after);
         }
         for (EqualityRangeIndex index : ranges) {
+            index.remove(position, before);
+            index.add(position, after);
+        }
+        for (OrderedIndex index : ordered) {
             index.remove(position, before);
             index.add(position, after);
         }

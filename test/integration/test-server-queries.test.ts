@@ -2,7 +2,8 @@
  * The test server's launcher answers an equality on an indexed leading field (and `_id` beside
  * other fields, `$in`, `$or`, a `countDocuments`, a date range on an index's second field) from
  * positions kept by value instead of a scan (scripts/mongo-server/EqualityIndex.java,
- * EqualityRangeIndex.java). These tests pin that it answers exactly what a scan
+ * EqualityRangeIndex.java), and a sorted query with a limit in a partial index's key order from
+ * that index (OrderedIndex.java). These tests pin that it answers exactly what a scan
  * would: after updates, deletes, an index created over existing documents, and with the values an
  * equality on a string also matches without being that string (arrays). Runs unchanged against
  * TEST_MONGODB_URI, where MongoDB's own indexes answer.
@@ -188,6 +189,61 @@ test("an aggregation's leading $match narrows only its own collection's first re
     { _id: "completed", n: 2 },
     { _id: "pending", n: 2 },
   ]);
+});
+
+test("a sort with a limit in a partial index's key order (the claim) answers what a scan and sort would", async () => {
+  const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
+  const requests = client.db(mongo.dbName).collection<any>(`queries_${collectionCounter++}`);
+  // Some documents before the index exists (it is built from them), some after.
+  await requests.insertMany([
+    { name: "p5", status: "pending", not_before: null, report_date: at(5) },
+    { name: "c1", status: "completed", not_before: null, report_date: at(1) },
+    { name: "p3", status: "pending", report_date: at(3) }, // no not_before: sorts with null, as an integration's insert
+  ]);
+  await requests.createIndex(
+    { not_before: 1, report_date: 1, _id: 1 },
+    { name: "claim_order", partialFilterExpression: { status: "pending" } },
+  );
+  await requests.createIndex({ priority: 1 }, { name: "by_priority", partialFilterExpression: { status: "pending" } });
+  await requests.insertMany([
+    { name: "p2", status: "pending", not_before: null, report_date: at(2), priority: 1 },
+    { name: "r0", status: "running", not_before: null, report_date: at(0) },
+    { name: "d7", status: "pending", not_before: at(7), report_date: at(0), priority: 1 },
+    { name: "p4", status: "pending", not_before: null, report_date: at(4), priority: 0 },
+  ]);
+  const order = { not_before: 1, report_date: 1, _id: 1 } as const;
+  const due = (now: Date) => ({ status: "pending", not_before: { $not: { $gt: now } } });
+  // The oracle: the same query with `status` written so it does not state the index's filter as
+  // written (so it is sorted in memory, not read in index order), which selects the same documents.
+  const scanned = (filter: Document) => ({ ...filter, status: { $in: [filter.status] } });
+  const firstOf = async (filter: Document, sort: Document, limit: number, skip = 0) => {
+    const read = async (f: Document) =>
+      (await requests.find(f, { sort, limit, skip, projection: { name: 1 } }).toArray()).map((d) => d.name as string);
+    const served = await read(filter);
+    assert.equal(served, await read(scanned(filter)), `${JSON.stringify(filter)} sorted by ${JSON.stringify(sort)}`);
+    return served;
+  };
+  assert.equal(await firstOf(due(at(6)), order, 3), ["p2", "p3", "p4"]);
+  assert.equal(await firstOf(due(at(8)), order, 10), ["p2", "p3", "p4", "p5", "d7"]);
+  assert.equal(await firstOf(due(at(6)), order, 2, 2), ["p4", "p5"]);
+  // Ties (equal keys) come in insertion order, as the in-memory sort leaves them; documents without the key first.
+  assert.equal(await firstOf({ status: "pending" }, { priority: 1 }, 5), ["p5", "p3", "p4", "p2", "d7"]);
+  // A claim takes the first in order and moves it out of the index; a retry comes back with a later not_before.
+  const claimed = await requests.findOneAndUpdate(due(at(6)), { $set: { status: "running" } }, { sort: order });
+  assert.is(claimed?.name, "p2");
+  assert.equal(await firstOf(due(at(6)), order, 2), ["p3", "p4"]);
+  await requests.updateOne({ name: "p2" }, { $set: { status: "pending", not_before: at(6) } });
+  await requests.updateOne({ name: "r0" }, { $set: { status: "pending" } });
+  await requests.deleteOne({ name: "p4" });
+  assert.equal(await firstOf(due(at(6)), order, 10), ["r0", "p3", "p5", "p2"]);
+  // An array on a key path orders differently in a sort: answered by the in-memory sort while it is there.
+  await requests.insertOne({ name: "array", status: "pending", not_before: null, report_date: [at(9), at(1)] });
+  assert.equal(await firstOf(due(at(6)), order, 2), ["r0", "array"]);
+  await requests.deleteOne({ name: "array" });
+  assert.equal(await firstOf(due(at(6)), order, 2), ["r0", "p3"]);
+  // The other direction, and a sort that is not the key, are sorted in memory and still exact.
+  assert.equal(await firstOf(due(at(6)), { not_before: -1, report_date: -1, _id: -1 }, 2), ["p2", "p5"]);
+  assert.equal(await firstOf(due(at(6)), { report_date: 1 }, 2), ["r0", "p2"]);
 });
 
 test.run();
