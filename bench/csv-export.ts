@@ -196,10 +196,13 @@ async function main(): Promise<void> {
       },
       { name: "local", sink: "local directory", env: { LOCAL_CSV_DIR: localDir, GCS_BUCKET: "" } },
     ];
+    // CSV_NODE_FLAGS: Node flags for the export children, for diagnosis only (--trace-gc-nvp,
+    // --trace-pretenuring); the figures that count are measured with none, as users run it.
+    const nodeFlags = (process.env.CSV_NODE_FLAGS ?? "").split(" ").filter(Boolean);
     const chosen = (process.env.CSV_VARIANTS ?? variants.map((v) => v.name).join(",")).split(",");
     const sinks = variants
       .filter((v) => chosen.includes(v.name))
-      .map((v): [string, Record<string, string>, string[]] => [v.sink, v.env, []]);
+      .map((v): [string, Record<string, string>, string[]] => [v.sink, v.env, nodeFlags]);
     // CSV_RUNS=N runs each variant N times (the target is about every run, not one).
     const runs = Number(process.env.CSV_RUNS ?? 1);
     const summary: Record<string, unknown>[] = [];
