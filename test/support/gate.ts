@@ -27,10 +27,12 @@ let lastClosedAtMs = 0;
 export async function openGate(db: Db): Promise<Gate> {
   // A run replays the gate's history from `since_s` on, in whole seconds: a gate closed (dropped)
   // in the same second would end the new run at once, so a new gate opens in a later second.
-  const wait = lastClosedAtMs ? Math.floor(lastClosedAtMs / 1000) * 1000 + 1000 - Date.now() : 0;
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  // A timer may fire a millisecond early (Node rounds its due time), and a gate opened at x.999
+  // would replay the drop of x.2: wait until the clock really is past that second.
+  const earliest_s = lastClosedAtMs ? Math.floor(lastClosedAtMs / 1000) + 1 : 0;
+  while (Date.now() < earliest_s * 1000) await new Promise((resolve) => setTimeout(resolve, earliest_s * 1000 - Date.now() + 1));
   const gate = `gate-${process.pid}-${gates++}`;
-  const since_s = Math.floor(Date.now() / 1000);
+  const since_s = Math.max(Math.floor(Date.now() / 1000), earliest_s);
   const collection = db.collection("gate");
   // Dropping only ends a stream when there is a collection to drop.
   if ((await db.listCollections({ name: "gate" }).toArray()).length === 0) await db.createCollection("gate").catch(() => {});
