@@ -54,13 +54,19 @@ final class ChangeEventLog implements Oplog {
 
     // ---- writes -------------------------------------------------------------------------------
 
+    /**
+     * Called by the database after an insert has returned and released the collection: too late to
+     * copy the document (a claim may be updating it on another thread, and its update event would
+     * come first). Inserts are reported by {@link ObservedMemoryCollection#addDocument} instead.
+     */
     @Override
-    public void handleInsert(String namespace, List<Document> documents) {
-        for (Document document : documents) {
-            record(namespace, new Document("operationType", "insert")
-                .append("fullDocument", document.cloneDeeply())
-                .append("documentKey", new Document("_id", UpdateDescriptions.copy(document.get("_id")))));
-        }
+    public void handleInsert(String namespace, List<Document> documents) {}
+
+    /** An insert, reported under the collection's lock as it happens: the document as inserted, in write order. */
+    void recordInsert(String namespace, Document document) {
+        record(namespace, new Document("operationType", "insert")
+            .append("fullDocument", document.cloneDeeply())
+            .append("documentKey", new Document("_id", UpdateDescriptions.copy(document.get("_id")))));
     }
 
     /** Reported by {@link ObservedMemoryCollection#handleUpdate}, which knows the document before and after. */

@@ -47,7 +47,6 @@ import java.util.stream.Stream;
  */
 final class ObservedMemoryCollection extends MemoryCollection {
     private static final ThreadLocal<Object> UPDATE_IN_PROGRESS = new ThreadLocal<>();
-    private static final ThreadLocal<Boolean> IN_FIND_AND_MODIFY = new ThreadLocal<>();
 
     private final Supplier<ChangeEventLog> changeLog;
 
@@ -256,7 +255,6 @@ final class ObservedMemoryCollection extends MemoryCollection {
     public synchronized Document findAndModify(Document query) {
         Object previous = UPDATE_IN_PROGRESS.get();
         UPDATE_IN_PROGRESS.set(query.get("update"));
-        IN_FIND_AND_MODIFY.set(Boolean.TRUE);
         try {
             Document result = super.findAndModify(query);
             if (Utils.isTrue(query.get("remove")) && result.get("value") instanceof Document deleted) {
@@ -264,7 +262,6 @@ final class ObservedMemoryCollection extends MemoryCollection {
             }
             return result;
         } finally {
-            IN_FIND_AND_MODIFY.remove();
             UPDATE_IN_PROGRESS.set(previous);
         }
     }
@@ -287,10 +284,15 @@ final class ObservedMemoryCollection extends MemoryCollection {
         changeLog.get().recordUpdate(getFullName(), UPDATE_IN_PROGRESS.get(), before, after);
     }
 
-    /** An upsert by findAndModify inserts here without telling the oplog; inserts by `insert`/`update` are logged by the database. */
+    /**
+     * Every insert (by `insert`, an upsert by `update` or by findAndModify) is logged here, under the
+     * collection's lock: the stock server logged it after the lock was released, so a claim updating
+     * the new document on another thread could be copied half-way (a ConcurrentModificationException,
+     * answered as "Unknown error: null") or logged before the insert.
+     */
     @Override
     public synchronized void addDocument(Document document) {
         super.addDocument(document);
-        if (Boolean.TRUE.equals(IN_FIND_AND_MODIFY.get())) changeLog.get().handleInsert(getFullName(), List.of(document));
+        if (!getCollectionName().startsWith("system.")) changeLog.get().recordInsert(getFullName(), document);
     }
 }

@@ -267,4 +267,47 @@ test("drop: a drop event, then invalidate, then the stream closes; startAfter th
   await after.close();
 });
 
+test("inserts claimed at once by other clients: each insert event comes before its update and carries the document as inserted", async () => {
+  const collection = freshCollection();
+  const stream = await open(collection);
+  const claimer = await MongoClient.connect(mongo.uri, { maxPoolSize: 4 });
+  const claims = claimer.db(mongo.dbName).collection<any>(collection.collectionName);
+  const total = 600;
+  // Parameters large enough that copying a request takes a while, as a claim may land meanwhile.
+  const params = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, { value: i, label: `parameter ${i}` }]));
+  let inserting = true;
+  // Four claim loops take each request the moment it is visible, as workers do, racing the insert's own bookkeeping.
+  const claimLoops = Array.from({ length: 4 }, async () => {
+    while (inserting || (await claims.countDocuments({ status: "pending" })) > 0) {
+      await claims.findOneAndUpdate({ status: "pending" }, { $set: { status: "running", lease: { owner: "w" } }, $inc: { attempts: 1 } });
+    }
+  });
+  try {
+    // insertOne, insertMany and an upsert by update: every way a request arrives.
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, loop) => {
+        for (let i = loop; i < total; i += 4) {
+          if (i % 3 === 0) await collection.insertOne({ n: i, status: "pending", params });
+          else if (i % 3 === 1) await collection.insertMany([{ n: i, status: "pending", params }]);
+          else await collection.updateOne({ n: i }, { $setOnInsert: { status: "pending", params } }, { upsert: true });
+        }
+      }),
+    );
+  } finally {
+    inserting = false;
+    await Promise.all(claimLoops);
+    await claimer.close();
+  }
+  const seen = new Map<string, string[]>();
+  for (let events = 0; events < 2 * total; events++) {
+    const event = (await take(stream)) as ChangeStreamDocument<any> & { documentKey: { _id: ObjectId } };
+    const key = String(event.documentKey._id);
+    if (event.operationType === "insert") assert.is(event.fullDocument?.status, "pending", `insert of ${key}`);
+    seen.set(key, [...(seen.get(key) ?? []), event.operationType]);
+  }
+  assert.is(seen.size, total);
+  for (const [key, operations] of seen) assert.equal(operations, ["insert", "update"], key);
+  await stream.close();
+});
+
 test.run();
