@@ -95,6 +95,11 @@ export async function startEmbeddedMongo(
     "java",
     [
       "-XX:+UseSerialGC",
+      // The client compiler only: the test server lives for one test file or one benchmark, and
+      // the optimising compiler kept recompiling its large request handlers for as long as it ran
+      // (about 1 ms of CPU per job after thousands of jobs, as much as serving them; see
+      // bench/README.md), a cost MongoDB, compiled ahead of time, does not have.
+      "-XX:TieredStopAtLevel=1",
       "-Xmx2g",
       // For profiling the test server (for example -XX:StartFlightRecording=filename=server.jfr).
       ...(process.env.EMBEDDED_MONGO_JAVA_OPTS?.split(" ").filter(Boolean) ?? []),
