@@ -17,6 +17,8 @@ import { workerCommand } from "../test/support/processes.ts";
 import { oursEnv, spawnBenchProcess, until } from "./harness.ts";
 
 const JOBS = Number(process.env.JOBS ?? 400);
+/** Jobs run first and not measured (the worker's and the test server's JIT warm up on them). */
+const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 0);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
 /** CPU_PROF=0: no profile, only the figures (the profiler itself costs CPU). */
 const PROFILE = process.env.CPU_PROF !== "0";
@@ -68,6 +70,15 @@ const database = await connect(server.uri, dbName, "bench-producer");
 await ensureIndexes(database);
 const store = new RequestStore(database.requests, await requestSealOf(database.db));
 await worker.ready;
+const submitAll = (count: number, from: number) =>
+  Promise.all(
+    Array.from({ length: count }, (_, i) => store.submit({ report_name: "bench-noop", params: { i: from + i }, output: "json" })),
+  );
+if (WARMUP_JOBS > 0) {
+  await submitAll(WARMUP_JOBS, 0);
+  await until(() => completed >= WARMUP_JOBS, 300_000, `${WARMUP_JOBS} warm-up completions`, 10);
+  completed = 0;
+}
 const pid = worker.child.pid!;
 const serverPid = server.process.pid!;
 const cpuBefore = cpuMs(pid);
@@ -75,7 +86,7 @@ const serverCpuBefore = cpuMs(serverPid);
 const serverThreadsBefore = cpuByThread(serverPid);
 const producerCpuBefore = process.cpuUsage();
 const t0 = Date.now();
-await Promise.all(Array.from({ length: JOBS }, (_, i) => store.submit({ report_name: "bench-noop", params: { i }, output: "json" })));
+await submitAll(JOBS, WARMUP_JOBS);
 await until(() => completed >= JOBS, 300_000, `${JOBS} completions`, 10);
 const cpuAfter = cpuMs(pid);
 const serverCpuAfter = cpuMs(serverPid);

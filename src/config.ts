@@ -86,6 +86,12 @@ export const SETTINGS = {
     default: 4,
     doc: "requests a worker claims ahead of its free slots, in the same batch claim, so that under a backlog one claim serves several jobs; fewer when its jobs run long (only what its slots should start within 100 ms); one not started within `HEARTBEAT_MS` is handed back, as are all at shutdown; 0: claim for free slots only",
   }),
+  completionBatchMs: setting({
+    env: "COMPLETION_BATCH_MS",
+    type: int(0, 1000),
+    default: 2,
+    doc: "how long a finished job's completion may wait for the worker's other running jobs, so that jobs finishing close together are written in one bulk write; a job with nothing else running is written at once; 0: each at once (completions arriving during a write still share the next one)",
+  }),
   leaseMs: setting({
     env: "LEASE_MS",
     type: int(1000, 3_600_000),

@@ -146,7 +146,7 @@ export class Worker implements BackgroundService {
       // long, a request held here would wait while another process sits idle.
       prefetchWithinMs: PREFETCH_WITHIN_MS,
     });
-    this.completions = new CompletionWriter(deps.store);
+    this.completions = new CompletionWriter(deps.store, { gatherMs: deps.config.completionBatchMs, running: () => this.running.size });
     this.announced = new AnnouncedWork(deps.config.sweepMs);
   }
 
@@ -323,6 +323,7 @@ export class Worker implements BackgroundService {
       await this.runAttempt(doc, claim, keeper, progress);
     } finally {
       this.running.delete(key);
+      this.completions.jobEnded();
     }
   }
 

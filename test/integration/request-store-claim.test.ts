@@ -457,4 +457,41 @@ test("the completion writer sends completions that arrive while a write is in fl
   assert.is(await database.requests.countDocuments({ status: "completed" }), 6);
 });
 
+test("the completion writer waits for the worker's other running jobs (at most gatherMs), never for a lone job", async () => {
+  await database.requests.deleteMany({});
+  await database.requests.insertMany(Array.from({ length: 5 }, (_, i) => pending(i)) as any);
+  const [a, b, c, d, e] = await store.claimPendingBatch("me", 30_000, 5);
+  let running = 3;
+  // A long gather bound: the test shows the writer does not wait for it when nothing else runs.
+  const writer = new CompletionWriter(store, { gatherMs: 60_000, running: () => running });
+  // Three jobs running: the first two to finish wait for the third, then all go out in one write.
+  const first = writer.complete(claimOf(a), result(1));
+  const second = writer.complete(claimOf(b), result(1));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.is(writer.writes, 0, "waiting for the third running job");
+  const third = writer.complete(claimOf(c), result(1));
+  assert.equal(await Promise.all([first, second, third]), [true, true, true]);
+  assert.is(writer.writes, 1);
+  assert.is(writer.written, 3);
+  // Two running, one ends without a completion (failed): the other's completion goes out then.
+  running = 2;
+  const fourth = writer.complete(claimOf(d), result(1));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.is(writer.writes, 1);
+  running = 1;
+  writer.jobEnded();
+  assert.is(await fourth, true);
+  assert.is(writer.writes, 2);
+  // A lone job is written at once.
+  assert.is(await writer.complete(claimOf(e), result(1)), true);
+  assert.is(writer.writes, 3);
+  // With a short bound, a job finishing beside a long one is written when the bound runs out.
+  const bounded = new CompletionWriter(store, { gatherMs: 20, running: () => 2 });
+  await database.requests.insertOne(pending(9) as any);
+  const [f] = await store.claimPendingBatch("me", 30_000, 1);
+  assert.is(await bounded.complete(claimOf(f), result(1)), true);
+  assert.is(bounded.writes, 1);
+  assert.is(await database.requests.countDocuments({ status: "completed" }), 6);
+});
+
 test.run();
