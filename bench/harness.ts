@@ -39,6 +39,9 @@ export function spawnBenchProcess(
   readyEvent: string,
   onLine: LineHandler,
 ): WorkerProcess {
+  // BENCH_NODE_FLAGS: flags for every Node process a benchmark starts (`--cpu-prof`, which NODE_OPTIONS refuses).
+  const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+  if (nodeFlags.length > 0 && (command === undefined || command === process.execPath)) args = [...nodeFlags, ...args];
   const logged = spawnLogged({ command, args, env: { LOG_LEVEL: "info", ...env }, keepLogs: false, echoProblems: true, onLine });
   const ready = logged.waitFor((line) => line.event === readyEvent, 60_000).then(() => undefined);
   ready.catch(() => {}); // a caller that never awaits `ready` must not crash the run

@@ -4,7 +4,7 @@
  * every client polling the database. Events carry no document: a woken waiter reads it by `_id`.
  */
 import type { RequestEvents } from "./events.ts";
-import type { RequestStatus } from "./status.ts";
+import { isFinal, type RequestStatus } from "./status.ts";
 
 export interface Wait {
   /** Resolves on the next change of the request, or when the time is up (never rejects). */
@@ -15,6 +15,12 @@ export interface Wait {
    * set no status): then only a read tells.
    */
   status(): RequestStatus | undefined;
+  /**
+   * Whether an event has woken it already (synchronously, before `changed`'s callbacks run). A wait
+   * woken while its owner was still reading the document heard of a change that read may not show,
+   * and it stopped listening then: later events went unheard, so only a new read tells.
+   */
+  woken(): boolean;
   cancel(): void;
 }
 
@@ -42,8 +48,10 @@ export class StatusWaiter {
       resolve = r;
     });
     let heard: RequestStatus | undefined;
+    let wokenByEvent = false;
     const waker: Waker = (status) => {
       heard = status;
+      wokenByEvent = true;
       resolve();
     };
     const set = this.waiting.get(id) ?? new Set();
@@ -60,7 +68,7 @@ export class StatusWaiter {
       resolve();
     };
     void changed.then(() => cancel());
-    return { changed, status: () => heard, cancel };
+    return { changed, status: () => heard, woken: () => wokenByEvent, cancel };
   }
 
   private notify(id: string, status?: RequestStatus): void {
@@ -78,5 +86,48 @@ export class StatusWaiter {
   close(): void {
     this.unsubscribe();
     for (const id of [...this.waiting.keys()]) this.notify(id);
+  }
+}
+
+/**
+ * Reads a request with `read`; while it is not final, waits for its next change (at most `waitMs`
+ * in all) and reads again, so a client holding `wait=` gets the final document the moment it is
+ * written. The wait is registered before each read, so no change can slip in between; `abort`
+ * (the client went away) ends the wait at once.
+ */
+export async function readWhenFinal<T extends { status: string }>(
+  waiter: Pick<StatusWaiter, "wait">,
+  id: string,
+  waitMs: number,
+  read: () => Promise<T | null>,
+  abort?: AbortSignal,
+): Promise<T | null> {
+  const deadline = Date.now() + waitMs;
+  let wait: Wait | null = null;
+  const onAbort = () => wait?.cancel();
+  abort?.addEventListener("abort", onAbort, { once: true });
+  try {
+    let doc: T | null = null;
+    let reading = true;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      wait = remaining > 0 && !abort?.aborted ? waiter.wait(id, remaining) : null;
+      if (reading) doc = await read();
+      if (!wait) return reading ? doc : read();
+      if (!doc || isFinal(doc.status)) {
+        wait.cancel();
+        return doc;
+      }
+      // Woken while the read was out: the event may be newer than the document read, and the events
+      // after it found no one listening (running, then completed a millisecond later). Read again.
+      const wokenDuringRead: boolean = reading && wait.woken();
+      await wait.changed;
+      // An event heard while waiting that named a status still unfinished (pending → running)
+      // needs no read: keep waiting. Anything else (a final status, time up, a resync) is read.
+      const heard = wait.status();
+      reading = wokenDuringRead || heard === undefined || isFinal(heard);
+    }
+  } finally {
+    abort?.removeEventListener("abort", onAbort);
   }
 }

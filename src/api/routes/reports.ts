@@ -14,7 +14,7 @@ import { forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
 import { removeRequests } from "../../requests/removal.ts";
 import type { RequestStore } from "../../requests/store.ts";
 import type { CsvSink } from "../../results/sinks/sink.ts";
-import type { StatusWaiter, Wait } from "../../requests/waiter.ts";
+import { readWhenFinal, type StatusWaiter } from "../../requests/waiter.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
 import { ValidationError } from "../../reports/validation.ts";
 import type { ReportDefinition } from "../../reports/define.ts";
@@ -391,35 +391,11 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
   ];
 }
 
-/**
- * Reads the request; with a wait, holds the response until the status is final or the time is
- * up. The waiter is registered before each read so that no change can slip in between.
- */
-async function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, ctx: Context): Promise<RequestDocument | null> {
+/** Reads the request; with a wait, holds the response until its status is final (readWhenFinal) or the time is up. */
+function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, ctx: Context): Promise<RequestDocument | null> {
   const visibility = callerVisibility(ctx);
-  const deadline = Date.now() + waitMs;
-  let aborted = false;
-  let wait: Wait | null = null;
   // A client that goes away stops waiting at once (and gives its long-poll slot back).
-  ctx.req.once("close", () => {
-    aborted = true;
-    wait?.cancel();
-  });
-  let doc: RequestDocument | null = null;
-  let read = true;
-  for (;;) {
-    const remaining = deadline - Date.now();
-    wait = remaining > 0 && !aborted ? deps.waiter.wait(String(id), remaining) : null;
-    if (read) doc = await deps.store.get(id, visibility);
-    if (!wait) return read ? doc : deps.store.get(id, visibility);
-    if (!doc || isFinal(doc.status)) {
-      wait.cancel();
-      return doc;
-    }
-    await wait.changed;
-    // An event that named a status still unfinished (pending → running) needs no read: keep
-    // waiting. Anything else (a final status, time up, a resync) is read.
-    const heard = wait.status();
-    read = heard === undefined || isFinal(heard);
-  }
+  const gone = new AbortController();
+  ctx.req.once("close", () => gone.abort());
+  return readWhenFinal(deps.waiter, String(id), waitMs, () => deps.store.get(id, visibility), gone.signal);
 }
