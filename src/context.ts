@@ -23,6 +23,7 @@ import { ScheduleStore } from "./schedules/store.ts";
 import { COLLECTIONS } from "./db.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { DistributedLock, type LockDocument } from "./worker/lock.ts";
+import { WORKER_STATUSES } from "./worker/worker.ts";
 
 export interface AppContext {
   config: Config;
@@ -88,7 +89,12 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
     // The first process with a seal key seals the requests written before requests were sealed.
     if (created) log.info("requests.sealed_existing", { requests: await sealExisting(database.requests, seal) });
     const store = new RequestStore(database.requests, seal);
-    const events = new RequestEvents(database.requests, log.child({ part: "events" }));
+    // A worker process hears only what a worker needs; a process serving clients hears every change.
+    const events = new RequestEvents(
+      database.requests,
+      log.child({ part: "events" }),
+      options.component === "worker" ? WORKER_STATUSES : undefined,
+    );
     const metrics = new Metrics({ knownReport: (name) => catalogue.get(name) !== undefined });
     events.subscribe({ resync: () => metrics.streamReopens.inc() });
     if (options.watch !== false) await events.start();

@@ -48,24 +48,32 @@ interface ProjectedEvent {
 /**
  * Server-side filter and projection. `invalidate` is let through explicitly: its token is the one
  * a new stream must `startAfter` (resuming after the drop itself would meet the drop again).
+ * `statuses`: only updates that set one of these (every status change when absent).
  */
-export const PIPELINE: Document[] = [
-  {
-    $match: {
-      $or: [
-        { operationType: { $in: ["insert", "replace", "invalidate"] } },
-        { operationType: "update", "updateDescription.updatedFields.status": { $exists: true } },
-      ],
+export function pipelineFor(statuses?: readonly RequestStatus[]): Document[] {
+  return [
+    {
+      $match: {
+        $or: [
+          { operationType: { $in: ["insert", "replace", "invalidate"] } },
+          { operationType: "update", "updateDescription.updatedFields.status": statuses ? { $in: [...statuses] } : { $exists: true } },
+        ],
+      },
     },
+    PROJECTION,
+  ];
+}
+
+const PROJECTION: Document = {
+  $project: {
+    operationType: 1,
+    documentKey: 1,
+    status: { $ifNull: ["$updateDescription.updatedFields.status", "$fullDocument.status"] },
   },
-  {
-    $project: {
-      operationType: 1,
-      documentKey: 1,
-      status: { $ifNull: ["$updateDescription.updatedFields.status", "$fullDocument.status"] },
-    },
-  },
-];
+};
+
+/** Every status change: what a process serving clients (waits, server-sent events) listens to. */
+export const PIPELINE: Document[] = pipelineFor();
 
 const RETRY_DELAYS_MS = [100, 500, 1000, 2000, 5000];
 /** The server answers a change stream's aggregate in milliseconds; this only bounds a start-up against a server that sends no resume token. */
@@ -85,10 +93,21 @@ export class RequestEvents {
   /** Streams opened since start (1 + reopens). */
   opened = 0;
 
+  private readonly pipeline: Document[];
+
+  /**
+   * `statuses`: the status changes this process needs to hear (all when absent). A process that
+   * only runs jobs need not hear them finish: on MongoDB every event is matched and sent once per
+   * stream, so each one a stream filters out is work saved on the server, the wire and the client,
+   * once per job per process.
+   */
   constructor(
     private readonly requests: Collection<RequestDocument>,
     private readonly log: Logger,
-  ) {}
+    statuses?: readonly RequestStatus[],
+  ) {
+    this.pipeline = pipelineFor(statuses);
+  }
 
   subscribe(listener: RequestEventListener): () => void {
     this.listeners.add(listener);
@@ -106,7 +125,10 @@ export class RequestEvents {
 
   private async open(): Promise<ChangeStream<RequestDocument, ProjectedEvent>> {
     // startAfter (MongoDB 4.2+) accepts every token, including an invalidate's, where resumeAfter refuses the latter.
-    const stream = this.requests.watch<RequestDocument, ProjectedEvent>(PIPELINE, this.resumeToken ? { startAfter: this.resumeToken } : {});
+    const stream = this.requests.watch<RequestDocument, ProjectedEvent>(
+      this.pipeline,
+      this.resumeToken ? { startAfter: this.resumeToken } : {},
+    );
     this.stream = stream;
     this.opened += 1;
     // The driver emits resumeTokenChanged when the server answers the aggregate (the

@@ -82,6 +82,14 @@ interface RunningJob {
   keeper: LeaseKeeper;
 }
 
+/**
+ * The status changes a process that only runs jobs listens for (src/main/worker.ts): `pending` to
+ * claim, `running` to forget a request another worker took (no claim for it; the pacer learns of
+ * contention), `cancelled` to stop a job it runs or drop one it holds. Not the other final ones:
+ * every job it finishes would otherwise come back to it, and to every other worker, as an event.
+ */
+export const WORKER_STATUSES: readonly RequestStatus[] = [RequestStatus.Pending, RequestStatus.Running, RequestStatus.Cancelled];
+
 export class Worker implements BackgroundService {
   readonly owner = instanceId();
   /** The jobs this worker runs, by request id: for cancelling one and aborting all at shutdown. */

@@ -16,6 +16,7 @@ import { RequestStore } from "../../src/requests/store.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { RequestErrorCode, RequestStatus } from "../../src/requests/status.ts";
 import { as, namedKeys } from "../support/keys.ts";
+import { WORKER_STATUSES } from "../../src/worker/worker.ts";
 
 /** Takes one claimable request the way the worker looks: an expired lease first, else the oldest due pending one. */
 async function claimOne(store: RequestStore, owner: string, leaseMs: number, now = new Date()) {
@@ -33,8 +34,8 @@ const env = useWorkerlessService(test, {
 });
 
 /** A second RequestEvents of our own on the service's collection, recording what it delivers. */
-async function listen(): Promise<{ events: RequestEvents; seen: RequestChange[] }> {
-  const events = new RequestEvents(env.service.context.database.requests, silentLogger);
+async function listen(statuses?: readonly RequestStatus[]): Promise<{ events: RequestEvents; seen: RequestChange[] }> {
+  const events = new RequestEvents(env.service.context.database.requests, silentLogger, statuses);
   const seen: RequestChange[] = [];
   events.subscribe({ change: (event) => seen.push(event) });
   await events.start();
@@ -64,6 +65,35 @@ test("a job's life delivers its insert, its claim and its final status; heartbea
     ],
   );
   assert.is(events.delivered, 4, "three for the job, one for the marker");
+  await events.close();
+  await env.service.context.database.requests.deleteMany({});
+});
+
+test("a worker process's stream hears requests arrive, get claimed and get cancelled, not finish", async () => {
+  const { events, seen } = await listen(WORKER_STATUSES);
+  const store = new RequestStore(env.service.context.database.requests, env.service.context.store.seal);
+  const done = await store.submit({ report_name: "top-movies-per-rating", params: {}, output: "json" });
+  const claimedDone = await claimOne(store, "test-owner", 60_000);
+  assert.ok(
+    await store.complete({ id: claimedDone!._id, owner: "test-owner", attempt: claimedDone!.attempts }, {
+      row_count: 0,
+      columns: [],
+      attempt: 1,
+    } as any),
+  );
+  const failed = await store.submit({ report_name: "top-movies-per-rating", params: { top: 3 }, output: "json" });
+  const claimedFailed = await claimOne(store, "test-owner", 60_000);
+  const error = { code: RequestErrorCode.Execution, message: "failed on purpose" };
+  assert.ok(await store.fail({ id: claimedFailed!._id, owner: "test-owner", attempt: claimedFailed!.attempts }, error));
+  const cancelled = await store.submit({ report_name: "top-movies-per-rating", params: { top: 4 }, output: "json" });
+  assert.is((await store.cancel(cancelled._id))?.status, RequestStatus.Cancelled);
+  // A marker after everything: once it arrives, any event before it has too.
+  const marker = await store.submit({ report_name: "top-movies-per-rating", params: { top: 2 }, output: "json" });
+  await eventually(async () => (seen.some((event) => event.id.equals(marker._id)) ? true : undefined), 5_000);
+  const of = (id: ObjectId) => seen.filter((event) => event.id.equals(id)).map((event) => event.status);
+  assert.equal(of(done._id), ["pending", "running"]);
+  assert.equal(of(failed._id), ["pending", "running"]);
+  assert.equal(of(cancelled._id), ["pending", "cancelled"]);
   await events.close();
   await env.service.context.database.requests.deleteMany({});
 });
