@@ -89,8 +89,8 @@ export const SETTINGS = {
   completionBatchMs: setting({
     env: "COMPLETION_BATCH_MS",
     type: int(0, 1000),
-    default: 2,
-    doc: "how long a finished job's completion may wait for the worker's other running jobs, so that jobs finishing close together are written in one bulk write; a job with nothing else running is written at once; 0: each at once (completions arriving during a write still share the next one)",
+    default: 0,
+    doc: "how long a finished job's completion may wait for the worker's other running jobs, so that jobs finishing close together are written in one bulk write (a job with nothing else running is written at once); worth a few ms when each write to the database is costly (a distant primary, w: majority on a busy replica set); 0: no waiting (completions arriving during a write still share the next one)",
   }),
   leaseMs: setting({
     env: "LEASE_MS",
