@@ -10,6 +10,7 @@ import { connect, type Database } from "./db.ts";
 import { prepareIndexes, type PreparedIndexes } from "./indexes.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { RequestEvents } from "./requests/events.ts";
+import type { RequestStatus } from "./requests/status.ts";
 import { loadRequestSeal, sealExisting } from "./requests/seal.ts";
 import { RequestStore } from "./requests/store.ts";
 import { DefinitionVersions } from "./reports/data-defined/versions.ts";
@@ -23,7 +24,6 @@ import { ScheduleStore } from "./schedules/store.ts";
 import { COLLECTIONS } from "./db.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { DistributedLock, type LockDocument } from "./worker/lock.ts";
-import { WORKER_STATUSES } from "./worker/worker.ts";
 
 export interface AppContext {
   config: Config;
@@ -52,7 +52,14 @@ export interface AppContext {
  * `watch: false` leaves the change stream closed (listeners subscribe but hear nothing): for
  * measuring the sweep alone in benchmarks.
  */
-export async function openContext(options: { config?: Config; log?: Logger; component: string; watch?: boolean }): Promise<AppContext> {
+export async function openContext(options: {
+  config?: Config;
+  log?: Logger;
+  component: string;
+  watch?: boolean;
+  /** The status changes this process's change stream carries (every change when absent; see RequestEvents). */
+  eventStatuses?: readonly RequestStatus[];
+}): Promise<AppContext> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? createLogger({ component: options.component });
   const database = await connect(requireMongoUri(config), config.dbName, `mongo-reports-${options.component}`);
@@ -89,12 +96,7 @@ export async function openContext(options: { config?: Config; log?: Logger; comp
     // The first process with a seal key seals the requests written before requests were sealed.
     if (created) log.info("requests.sealed_existing", { requests: await sealExisting(database.requests, seal) });
     const store = new RequestStore(database.requests, seal);
-    // A worker process hears only what a worker needs; a process serving clients hears every change.
-    const events = new RequestEvents(
-      database.requests,
-      log.child({ part: "events" }),
-      options.component === "worker" ? WORKER_STATUSES : undefined,
-    );
+    const events = new RequestEvents(database.requests, log.child({ part: "events" }), options.eventStatuses);
     const metrics = new Metrics({ knownReport: (name) => catalogue.get(name) !== undefined });
     events.subscribe({ resync: () => metrics.streamReopens.inc() });
     if (options.watch !== false) await events.start();

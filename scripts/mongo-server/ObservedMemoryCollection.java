@@ -97,11 +97,10 @@ final class ObservedMemoryCollection extends MemoryCollection {
         ranges.add(index);
     }
 
-    /** Serves sorts in the order of this index from now on (it was created); indexes the documents already here. */
+    /** Serves sorts in the order of this partial index from now on (it was created); indexes the documents already here. */
     synchronized void serveOrder(String indexName, Document keyPattern, Document partialFilter) {
         for (OrderedIndex index : ordered) if (index.name().equals(indexName)) return;
-        OrderedIndex index = new OrderedIndex(indexName, keyPattern, partialFilter,
-            partialFilter == null ? document -> true : document -> documentMatchesQuery(document, partialFilter));
+        OrderedIndex index = new OrderedIndex(indexName, keyPattern, partialFilter, document -> documentMatchesQuery(document, partialFilter));
         streamAllDocumentsWithPosition().forEach(each -> index.add(each.getPosition(), each.getDocument()));
         ordered.add(index);
     }

@@ -35,7 +35,7 @@ final class OrderedIndex {
     /** How many documents hold an array on a key path: while any do, this index serves nothing. */
     private int unservable;
 
-    /** `keeps` says whether a document belongs (matches `partialFilter`; always true without one). */
+    /** `keeps` says whether a document belongs (matches `partialFilter`). */
     OrderedIndex(String name, Document keyPattern, Document partialFilter, Predicate<Document> keeps) {
         this.name = name;
         this.keyPattern = keyPattern;
@@ -115,7 +115,6 @@ final class OrderedIndex {
             if (!sort.getKey().equals(key.getKey())) return false;
             if (!(sort.getValue() instanceof Number s) || Integer.signum(s.intValue()) != Integer.signum(((Number) key.getValue()).intValue())) return false;
         }
-        if (partialFilter == null) return true;
         for (Map.Entry<String, Object> condition : partialFilter.entrySet()) {
             if (!query.containsKey(condition.getKey()) || !Objects.equals(query.get(condition.getKey()), condition.getValue())) return false;
         }

@@ -7,6 +7,7 @@ import { openContext } from "../context.ts";
 import { createLogger } from "../log.ts";
 import { serveMetrics, type MetricsServer } from "../metrics/server.ts";
 import { startBackground, type Background } from "./background.ts";
+import { WORKER_STATUSES } from "../worker/worker.ts";
 
 export interface Runtime {
   name: "node" | "deno";
@@ -18,7 +19,8 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
   const log = createLogger({ component: "worker", runtime: runtime.name, pid: process.pid });
   let context;
   try {
-    context = await openContext({ component: "worker", log });
+    // A process that only runs jobs hears only what a worker acts on (processes serving clients hear every change).
+    context = await openContext({ component: "worker", log, eventStatuses: WORKER_STATUSES });
   } catch (error) {
     log.error("worker.start_failed", { error });
     runtime.exit(1);
