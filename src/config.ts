@@ -189,7 +189,7 @@ export const SETTINGS = {
     env: "MAX_LONG_POLLS_PER_KEY",
     type: int(0, 100_000),
     default: 10,
-    doc: "waiting reads (`GET /v1/reports/:id` with `wait=N` or `Prefer: wait=N`, N > 0) one API key (one client address without keys) may hold open in one API process; one more is answered at once, without waiting and without `Preference-Applied`; 0: no cap",
+    doc: "waiting reads (`GET /v1/reports/:id`, and held submissions `POST /v1/reports`, with `wait=N` or `Prefer: wait=N`, N > 0) one API key (one client address without keys) may hold open in one API process; one more is answered at once, without waiting and without `Preference-Applied`; 0: no cap",
   }),
   shutdownGraceMs: setting({
     env: "SHUTDOWN_GRACE_MS",

@@ -1,39 +1,36 @@
 /**
- * Lets many HTTP requests wait for status changes over the process's single change stream: each
- * waiter registers the request id it cares about and is woken by the matching event, instead of
- * every client polling the database. Events carry no document: a woken waiter reads it by `_id`.
+ * Lets many HTTP requests wait for requests to finish over the process's single change stream:
+ * each waiter registers the request id it cares about and is woken by the event that gives it a
+ * final status, instead of every client polling the database. Events carry no document: a woken
+ * waiter reads it by `_id`.
  */
 import type { RequestEvents } from "./events.ts";
-import { isFinal, type RequestStatus } from "./status.ts";
+import { isFinal } from "./status.ts";
 
 export interface Wait {
-  /** Resolves on the next change of the request, or when the time is up (never rejects). */
+  /**
+   * Resolves when the request's status became final, or when the time is up, or when the stream
+   * restarted and events may have been missed (never rejects). An event naming an unfinished
+   * status (pending → running) does not wake it: a waiter wants the end, and that event would
+   * only cost a read.
+   */
   changed: Promise<void>;
-  /**
-   * Once `changed` resolved: the status the latest event heard set (several may arrive before the
-   * waiter runs), or undefined when it was woken otherwise (time up, stream resync, an event that
-   * set no status): then only a read tells.
-   */
-  status(): RequestStatus | undefined;
-  /**
-   * Whether an event has woken it already (synchronously, before `changed`'s callbacks run). A wait
-   * woken while its owner was still reading the document heard of a change that read may not show,
-   * and it stopped listening then: later events went unheard, so only a new read tells.
-   */
-  woken(): boolean;
   cancel(): void;
 }
 
-/** One registered wait: wakes it, recording what woke it. */
-type Waker = (status?: RequestStatus) => void;
+/** One registered wait. */
+type Waker = () => void;
 
 export class StatusWaiter {
   private readonly waiting = new Map<string, Set<Waker>>();
   private readonly unsubscribe: () => void;
 
-  constructor(events: RequestEvents) {
+  constructor(events: Pick<RequestEvents, "subscribe">) {
     this.unsubscribe = events.subscribe({
-      change: (event) => this.notify(String(event.id), event.status),
+      // An event that names no status (it set one the projection could not read) may be the end: wake.
+      change: (event) => {
+        if (event.status === undefined || isFinal(event.status)) this.notify(String(event.id));
+      },
       // After a stream restart any waiter may have missed its event: wake all to re-read.
       resync: () => {
         for (const id of [...this.waiting.keys()]) this.notify(id);
@@ -41,19 +38,16 @@ export class StatusWaiter {
     });
   }
 
-  /** Register before reading the document, so a change between read and wait is not missed. */
+  /**
+   * Register before reading (or writing) the document, so a change that lands in between is not
+   * missed.
+   */
   wait(id: string, timeoutMs: number): Wait {
     let resolve!: () => void;
     const changed = new Promise<void>((r) => {
       resolve = r;
     });
-    let heard: RequestStatus | undefined;
-    let wokenByEvent = false;
-    const waker: Waker = (status) => {
-      heard = status;
-      wokenByEvent = true;
-      resolve();
-    };
+    const waker: Waker = () => resolve();
     const set = this.waiting.get(id) ?? new Set();
     this.waiting.set(id, set);
     set.add(waker);
@@ -68,13 +62,13 @@ export class StatusWaiter {
       resolve();
     };
     void changed.then(() => cancel());
-    return { changed, status: () => heard, woken: () => wokenByEvent, cancel };
+    return { changed, cancel };
   }
 
-  private notify(id: string, status?: RequestStatus): void {
+  private notify(id: string): void {
     const set = this.waiting.get(id);
     if (!set) return;
-    for (const wake of [...set]) wake(status);
+    for (const wake of [...set]) wake();
   }
 
   get waiters(): number {
@@ -90,10 +84,14 @@ export class StatusWaiter {
 }
 
 /**
- * Reads a request with `read`; while it is not final, waits for its next change (at most `waitMs`
- * in all) and reads again, so a client holding `wait=` gets the final document the moment it is
- * written. The wait is registered before each read, so no change can slip in between; `abort`
- * (the client went away) ends the wait at once.
+ * Reads a request with `read`; while it is not final, waits for its final status (at most
+ * `waitMs` in all) and reads again, so a client holding `wait=` gets the final document the moment
+ * it is written. The wait is registered before each read, so no change can slip in between (a
+ * final status heard while the read was out leads to one more read, since that read may be older
+ * than the event); `abort` (the client went away) ends the wait at once.
+ *
+ * `first`, when given, replaces the first read: a document the caller already holds, read or
+ * written after the wait was registered (POST with `wait=` writes the request, then waits).
  */
 export async function readWhenFinal<T extends { status: string }>(
   waiter: Pick<StatusWaiter, "wait">,
@@ -101,31 +99,27 @@ export async function readWhenFinal<T extends { status: string }>(
   waitMs: number,
   read: () => Promise<T | null>,
   abort?: AbortSignal,
+  first?: { wait: Wait; doc: T },
 ): Promise<T | null> {
   const deadline = Date.now() + waitMs;
-  let wait: Wait | null = null;
+  let wait: Wait | null = first?.wait ?? null;
   const onAbort = () => wait?.cancel();
   abort?.addEventListener("abort", onAbort, { once: true });
   try {
-    let doc: T | null = null;
-    let reading = true;
-    for (;;) {
-      const remaining = deadline - Date.now();
-      wait = remaining > 0 && !abort?.aborted ? waiter.wait(id, remaining) : null;
-      if (reading) doc = await read();
-      if (!wait) return reading ? doc : read();
-      if (!doc || isFinal(doc.status)) {
-        wait.cancel();
+    let doc: T | null = first?.doc ?? null;
+    for (let round = 0; ; round++) {
+      if (round > 0 || !first) {
+        // Past the deadline no wait is registered: this read is the answer, however unfinished.
+        const remaining = deadline - Date.now();
+        wait = remaining > 0 && !abort?.aborted ? waiter.wait(id, remaining) : null;
+        doc = await read();
+      }
+      if (!wait || !doc || isFinal(doc.status)) {
+        wait?.cancel();
         return doc;
       }
-      // Woken while the read was out: the event may be newer than the document read, and the events
-      // after it found no one listening (running, then completed a millisecond later). Read again.
-      const wokenDuringRead: boolean = reading && wait.woken();
       await wait.changed;
-      // An event heard while waiting that named a status still unfinished (pending → running)
-      // needs no read: keep waiting. Anything else (a final status, time up, a resync) is read.
-      const heard = wait.status();
-      reading = wokenDuringRead || heard === undefined || isFinal(heard);
+      if (abort?.aborted) return doc;
     }
   } finally {
     abort?.removeEventListener("abort", onAbort);

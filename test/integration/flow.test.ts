@@ -98,6 +98,23 @@ test("wait= on a request that stays pending returns after the wait with its stat
   assert.is(response.headers.get("retry-after"), "1");
 });
 
+test("a held submission (POST ?wait=) answers 201 with the final document and its first page of rows", async () => {
+  const response = await post(`${service.url}/v1/reports?wait=25&page=0&page_size=2`, {
+    report_name: "top-directors-per-movie-rating",
+    top: 6,
+  });
+  assert.is(response.status, 201, JSON.stringify(response.body));
+  assert.is(response.body.status, "completed");
+  assert.is(response.headers.get("preference-applied"), "wait=25");
+  assert.is(response.headers.get("retry-after"), null, "final: nothing to poll for");
+  assert.is(response.headers.get("location"), `/v1/reports/${response.body.id}?page=0&page_size=2`);
+  assert.is(response.body.total_rows, 6);
+  assert.is(response.body.rows.length, 2, "the page asked for");
+  assert.is(response.body.links.status, `/v1/reports/${response.body.id}`);
+  const read = await get(`${service.url}/v1/reports/${response.body.id}?page=0&page_size=2`);
+  assert.equal(response.body.rows, read.body.rows, "the same rows a read gives");
+});
+
 test("a Mongo-native insert is processed like an API request", async () => {
   const { insertedId } = await service.context.database.requests.insertOne({
     report_name: "top-movies-per-rating",

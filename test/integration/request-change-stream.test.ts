@@ -114,6 +114,46 @@ test("a wait= poll wakes on the status change", async () => {
   await env.service.context.database.requests.deleteMany({});
 });
 
+test("a held submission (Prefer: wait=N) answers once the request is final: 201 with the final document", async () => {
+  const held = request(`${env.service.url}/v1/reports`, {
+    json: { report_name: "top-movies-per-rating", top: 6 },
+    headers: { Prefer: "respond-async, wait=30" },
+  });
+  // No worker here: the test ends the request itself once the API has stored it (and waits on it).
+  const stored = await eventually(
+    async () => (await env.service.context.database.requests.findOne({ "params.top": 6 })) ?? undefined,
+    5_000,
+  );
+  await eventually(async () => (env.service.api.waiter.waiters > 0 ? true : undefined), 5_000, 10);
+  await env.service.context.database.requests.updateOne(
+    { _id: stored._id },
+    { $set: { status: "error", error: { code: RequestErrorCode.Execution, message: "set by the test" } } },
+  );
+  const response = await held;
+  assert.is(response.status, 201, JSON.stringify(response.body));
+  assert.is(response.body.id, String(stored._id));
+  assert.is(response.body.status, "error");
+  assert.is(response.headers.get("preference-applied"), "wait=30");
+  assert.is(response.headers.get("retry-after"), null);
+  assert.is(env.service.api.waiter.waiters, 0, "no wait left registered");
+  await env.service.context.database.requests.deleteMany({});
+});
+
+test("a held submission still pending when its wait is up answers 202 with Retry-After; no wait= answers at once", async () => {
+  const started = Date.now();
+  const held = await post(`${env.service.url}/v1/reports?wait=1`, { report_name: "top-movies-per-rating", top: 7 });
+  assert.is(held.status, 202);
+  assert.ok(Date.now() - started >= 900, `answered after ${Date.now() - started} ms of a 1 s wait`);
+  assert.is(held.body.status, "pending");
+  assert.is(held.headers.get("preference-applied"), "wait=1");
+  assert.is(held.headers.get("retry-after"), "1");
+  const unheld = await post(`${env.service.url}/v1/reports`, { report_name: "top-movies-per-rating", top: 8 });
+  assert.is(unheld.status, 202);
+  assert.is(unheld.headers.get("preference-applied"), null);
+  assert.is(env.service.api.waiter.waiters, 0);
+  await env.service.context.database.requests.deleteMany({});
+});
+
 test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is answered at once, without Preference-Applied; a closed one frees its slot", async () => {
   const capped = await startTestService(
     { ...env.mongo, dbName: `${env.mongo.dbName}_caps` },

@@ -1,16 +1,16 @@
 /**
- * How a `wait=` read follows a request to its final status (src/requests/waiter.ts, readWhenFinal),
- * with the events a change stream would deliver driven by the test. The race it guards: the
- * `running` and `completed` events arriving one after the other while the first read is still out.
- * The wait heard `running` and stopped listening; `completed` found no one; a read that skipped
- * the re-read for an unfinished status then held the client until its wait ran out (1 poll in 200
- * of bench:fixed-cost waited its full 30 s).
+ * How a `wait=` read (and a held submission) follows a request to its final status
+ * (src/requests/waiter.ts, readWhenFinal), with the events a change stream would deliver driven by
+ * the test. The race it guards: the `running` and `completed` events arriving one after the other
+ * while the first read is still out. An earlier wait woke on `running` and stopped listening;
+ * `completed` found no one, and the client was held until its wait ran out (1 poll in 200 of
+ * bench:fixed-cost waited its full 30 s). Waits now wake on final statuses only.
  */
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
 import { ObjectId } from "mongodb";
 import { readWhenFinal, StatusWaiter } from "../../src/requests/waiter.ts";
-import type { RequestEventListener, RequestEvents } from "../../src/requests/events.ts";
+import type { RequestEventListener } from "../../src/requests/events.ts";
 import { RequestStatus } from "../../src/requests/status.ts";
 
 const test = suite("read when final");
@@ -37,7 +37,7 @@ const HOUR = 3_600_000;
 
 test("events that arrive while the first read is out lead to a new read, not to a wait until the time is up", async () => {
   const events = new DrivenEvents();
-  const waiter = new StatusWaiter(events as unknown as RequestEvents);
+  const waiter = new StatusWaiter(events);
   const id = new ObjectId();
   let stored: RequestStatus = RequestStatus.Pending;
   const reads: RequestStatus[] = [];
@@ -66,7 +66,7 @@ test("events that arrive while the first read is out lead to a new read, not to 
 
 test("an unfinished status heard while waiting needs no read; the final one is read", async () => {
   const events = new DrivenEvents();
-  const waiter = new StatusWaiter(events as unknown as RequestEvents);
+  const waiter = new StatusWaiter(events);
   const id = new ObjectId();
   let stored: RequestStatus = RequestStatus.Pending;
   let reads = 0;
@@ -87,9 +87,49 @@ test("an unfinished status heard while waiting needs no read; the final one is r
   waiter.close();
 });
 
+test("a held submission: the final status heard before the insert's answer arrived is read once, with no read before it", async () => {
+  const events = new DrivenEvents();
+  const waiter = new StatusWaiter(events);
+  const id = new ObjectId();
+  // Registered before the write; the worker finishes the request while the write's answer travels.
+  const wait = waiter.wait(String(id), HOUR);
+  await events.deliver(id, RequestStatus.Running);
+  await events.deliver(id, RequestStatus.Completed);
+  let reads = 0;
+  const answer = await readWhenFinal(
+    waiter,
+    String(id),
+    HOUR,
+    async (): Promise<{ status: RequestStatus }> => (reads++, { status: RequestStatus.Completed }),
+    undefined,
+    {
+      wait,
+      doc: { status: RequestStatus.Pending },
+    },
+  );
+  assert.equal(answer, { status: RequestStatus.Completed });
+  assert.is(reads, 1);
+  assert.is(waiter.waiters, 0);
+  waiter.close();
+});
+
+test("when the time is up, the answer is one last read", async () => {
+  const events = new DrivenEvents();
+  const waiter = new StatusWaiter(events);
+  let stored: RequestStatus = RequestStatus.Pending;
+  let reads = 0;
+  const answer = readWhenFinal(waiter, "r", 50, async () => (reads++, { status: stored }));
+  await settle();
+  stored = RequestStatus.Running; // no event for it reaches the wait: only the last read shows it
+  assert.equal(await answer, { status: RequestStatus.Running });
+  assert.is(reads, 2);
+  assert.is(waiter.waiters, 0);
+  waiter.close();
+});
+
 test("a client that goes away ends the wait at once", async () => {
   const events = new DrivenEvents();
-  const waiter = new StatusWaiter(events as unknown as RequestEvents);
+  const waiter = new StatusWaiter(events);
   const gone = new AbortController();
   let answer: { status: string } | null | undefined;
   void readWhenFinal(waiter, "r", HOUR, async () => ({ status: RequestStatus.Pending }), gone.signal).then((doc) => (answer = doc));

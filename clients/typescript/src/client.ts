@@ -47,6 +47,12 @@ export interface SubmitOptions {
   retries?: number;
   /** `Cache-Control: no-cache`: never reuse a recent identical result. */
   fresh?: boolean;
+  /**
+   * Seconds the service may hold the submission until the request is final (`POST ?wait=N`, at most the
+   * service's WAIT_MAX_S): a small report comes back finished in one round trip; otherwise the request
+   * comes back pending once the wait is up. 0 (default): answered at once.
+   */
+  wait?: number;
 }
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
@@ -83,7 +89,10 @@ export class MongoReportsClient {
       let result;
       try {
         result = await this.api.POST("/v1/reports", {
-          params: { header: { "Idempotency-Key": key, ...(options.fresh ? { "Cache-Control": "no-cache" } : {}) } },
+          params: {
+            header: { "Idempotency-Key": key, ...(options.fresh ? { "Cache-Control": "no-cache" } : {}) },
+            ...(options.wait ? { query: { wait: options.wait } } : {}),
+          },
           body,
         });
       } catch (error) {

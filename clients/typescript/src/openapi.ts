@@ -3853,12 +3853,16 @@ export interface operations {
     submitReportOnCollection: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -3889,6 +3893,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -3896,6 +3915,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4012,12 +4033,16 @@ export interface operations {
     submitReportOnAlias: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -4047,6 +4072,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -4054,6 +4094,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4170,12 +4212,16 @@ export interface operations {
     submit_comments_comments_per_month: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -4203,6 +4249,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -4210,6 +4271,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4326,12 +4389,16 @@ export interface operations {
     submit_comments_most_active_commenters: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -4359,6 +4426,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -4366,6 +4448,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4482,12 +4566,16 @@ export interface operations {
     submit_comments_most_commented_movies: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -4515,6 +4603,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -4522,6 +4625,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4638,12 +4743,16 @@ export interface operations {
     submit_comments_top_directors_per_comment: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -4671,6 +4780,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -4678,6 +4802,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4794,12 +4920,16 @@ export interface operations {
     submit_movies_per_rating: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -4827,6 +4957,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -4834,6 +4979,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4950,12 +5097,16 @@ export interface operations {
     submit_movies_directors_per_comments: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -4983,6 +5134,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -4990,6 +5156,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5106,12 +5274,16 @@ export interface operations {
     submit_movies_genres_by_rating: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -5139,6 +5311,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -5146,6 +5333,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5262,12 +5451,16 @@ export interface operations {
     submit_movies_movies_per_period: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -5295,6 +5488,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -5302,6 +5510,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5418,12 +5628,16 @@ export interface operations {
     submit_movies_movies_per_rating: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -5451,6 +5665,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -5458,6 +5687,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5574,12 +5805,16 @@ export interface operations {
     submit_movies_top_actors: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -5607,6 +5842,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -5614,6 +5864,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5730,12 +5982,16 @@ export interface operations {
     submit_movies_top_directors_per_movie_rating: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -5763,6 +6019,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -5770,6 +6041,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5886,12 +6159,16 @@ export interface operations {
     submit_movies_top_directors_per_moving_rating: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -5919,6 +6196,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -5926,6 +6218,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6042,12 +6336,16 @@ export interface operations {
     submit_movies_top_movies_per_rating: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -6075,6 +6373,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -6082,6 +6395,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6198,12 +6513,16 @@ export interface operations {
     submit_movies_top_writers: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -6231,6 +6550,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -6238,6 +6572,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7270,12 +7606,16 @@ export interface operations {
     submitReport: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -7303,6 +7643,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -7310,6 +7665,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8778,12 +9135,16 @@ export interface operations {
     submit_theaters_theaters_per_city: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -8811,6 +9172,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -8818,6 +9194,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8934,12 +9312,16 @@ export interface operations {
     submit_theaters_theaters_per_state: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -8967,6 +9349,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -8974,6 +9371,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9090,12 +9489,16 @@ export interface operations {
     submit_users_users_by_comment_activity: {
         parameters: {
             query?: {
-                /** @description the page the returned Location points at: page number, from 0 */
+                /** @description the page the returned Location points at (and the page of rows a held submission answers with): page number, from 0 */
                 page?: number;
                 /** @description rows per page */
                 page_size?: number;
+                /** @description hold the response up to this many seconds until the status is final; a key already holding MAX_LONG_POLLS_PER_KEY waiting reads is answered at once (no `Preference-Applied`: honour `Retry-After` before asking again) */
+                wait?: number;
             };
             header?: {
+                /** @description RFC 7240 `wait=N`, capped at 30; the wait query parameter wins */
+                Prefer?: string;
                 /** @description replays the request this key made (1–255 visible ASCII characters) */
                 "Idempotency-Key"?: string;
                 /** @description no-cache: never reuse a recent identical result */
@@ -9123,6 +9526,21 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
+            /** @description Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed) */
+            201: {
+                headers: {
+                    /** @description The request's status URL with the page asked for */
+                    Location?: string;
+                    /** @description Seconds before polling again; sent while the request is not final */
+                    "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRequestStatus"];
+                };
+            };
             /** @description Accepted: the request is stored as pending; poll the Location */
             202: {
                 headers: {
@@ -9130,6 +9548,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -14,7 +14,7 @@ import { forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
 import { removeRequests } from "../../requests/removal.ts";
 import type { RequestStore } from "../../requests/store.ts";
 import type { CsvSink } from "../../results/sinks/sink.ts";
-import { readWhenFinal, type StatusWaiter } from "../../requests/waiter.ts";
+import { readWhenFinal, type StatusWaiter, type Wait } from "../../requests/waiter.ts";
 import type { ReportCatalogue } from "../../reports/registry.ts";
 import { ValidationError } from "../../reports/validation.ts";
 import type { ReportDefinition } from "../../reports/define.ts";
@@ -114,7 +114,8 @@ const SUBMIT_PROBLEMS = [
 
 export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
   const submitParameters = [
-    ...pageParameters(deps.config, "the page the returned Location points at"),
+    ...pageParameters(deps.config, "the page the returned Location points at (and the page of rows a held submission answers with)"),
+    ...waitParameters(deps.config.waitMaxSeconds),
     {
       name: "Idempotency-Key",
       in: "header" as const,
@@ -162,13 +163,27 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
   }
 
   const submitResponses = {
-    202: { description: "Accepted: the request is stored as pending; poll the Location", content: jsonContent(STATUS), headers: submitted },
+    202: {
+      description: "Accepted: the request is stored as pending; poll the Location",
+      content: jsonContent(STATUS),
+      headers: { ...submitted, ...preferenceApplied },
+    },
+    201: {
+      description:
+        "Created and already final: with `wait=N` (or `Prefer: wait=N`), the request finished within the wait (with the page of rows asked for when it completed)",
+      content: jsonContent(STATUS),
+      headers: { ...submitted, ...preferenceApplied },
+    },
     200: {
       description: "An identical recent or idempotent request, returned instead of a new one",
       content: jsonContent(STATUS),
       headers: submitted,
     },
   };
+
+  // Waiting reads and held submissions per key (per client address without keys), in this process. One over the cap is
+  // answered at once: a wait is a preference (RFC 7240), never a reason to refuse the read itself.
+  const longPolls = new CallerSlots(deps.config.maxLongPollsPerKey);
 
   /**
    * Submits a request for `target` (the report an alias route runs) or, without one, for the
@@ -179,6 +194,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     const submission = parseOrProblem(body, deps.catalogue, { outputs: deps.outputs, target });
     const callbackUrl = body.callback_url === undefined ? undefined : await checkCallback(body.callback_url, deps.config);
     const page = parsePage(ctx.query, deps.config);
+    const waitSeconds = parseWait(ctx.query, ctx.get("Prefer") || undefined, deps.config.waitMaxSeconds);
     const request = {
       report_name: submission.report_name,
       params: submission.params,
@@ -186,13 +202,32 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       owner: callerName(ctx),
       ...(callbackUrl ? { callback_url: callbackUrl } : {}),
     };
-    const { doc, created } = await createOrReuse(ctx, request);
-    if (created) deps.metrics?.submitted.inc({ report: deps.metrics.report(submission.report_name) });
-    const location = `${requestPath(doc._id)}?page=${page.page}&page_size=${page.pageSize}`;
-    ctx.status = created ? 202 : 200;
-    ctx.set("Location", location);
-    if (!isFinal(doc.status)) ctx.set("Retry-After", "1");
-    ctx.body = { ...representRequest(doc), links: { self: location, status: requestPath(doc._id) } };
+    const release = waitSeconds > 0 ? longPolls.claim(ctx) : null;
+    try {
+      // The new request's id is chosen here so that the wait is registered before the insert: a
+      // report that finishes before the insert's answer arrives is still heard.
+      const id = new ObjectId();
+      const wait = release ? deps.waiter.wait(String(id), waitSeconds * 1000) : null;
+      const { doc, created } = await createOrReuse(ctx, request, id);
+      if (created) deps.metrics?.submitted.inc({ report: deps.metrics.report(submission.report_name) });
+      let shown = doc;
+      if (wait && created) shown = (await readWaiting(deps, doc._id, waitSeconds * 1000, ctx, { wait, doc })) ?? doc;
+      else {
+        wait?.cancel();
+        // A replayed request (Idempotency-Key) may still be running: the wait asked for applies to it.
+        if (release && !isFinal(doc.status)) shown = (await readWaiting(deps, doc._id, waitSeconds * 1000, ctx)) ?? doc;
+      }
+      const location = `${requestPath(doc._id)}?page=${page.page}&page_size=${page.pageSize}`;
+      // 201: created and already final (a held POST); 202: created, still to run; 200: an earlier request returned.
+      ctx.status = !created ? 200 : isFinal(shown.status) ? 201 : 202;
+      ctx.set("Location", location);
+      if (release) ctx.set("Preference-Applied", `wait=${waitSeconds}`);
+      if (!isFinal(shown.status)) ctx.set("Retry-After", "1");
+      const representation = isFinal(shown.status) ? await representWithRows(shown, page) : representRequest(shown);
+      ctx.body = { ...representation, links: { ...(representation.links as object), self: location, status: requestPath(doc._id) } };
+    } finally {
+      release?.();
+    }
   }
 
   /** MAX_QUEUED_PER_OWNER: one key cannot keep more than this many requests waiting or running. */
@@ -216,6 +251,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
   async function createOrReuse(
     ctx: Context,
     request: { report_name: string; params: Record<string, unknown>; output: OutputKind; owner: string | null; callback_url?: string },
+    newId: ObjectId,
   ): Promise<{ doc: RequestDocument; created: boolean }> {
     const key = ctx.get("Idempotency-Key");
     if (key && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
@@ -231,11 +267,11 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       }
     }
     await checkQueuedCap(request.owner);
-    if (!key) return { doc: await deps.store.submit(request), created: true };
+    if (!key) return { doc: await deps.store.submit(request, new Date(), newId), created: true };
 
     const recordId = scopedKey(request.owner, key);
     for (let attempt = 0; attempt < 2; attempt++) {
-      const id = new ObjectId();
+      const id = attempt === 0 ? newId : new ObjectId();
       const outcome = await recordKey(deps.database.idempotency, recordId, fingerprint(request), id);
       if (outcome.kind === "new") return { doc: await deps.store.submit(request, new Date(), id), created: true };
       if (outcome.kind === "mismatch") {
@@ -253,10 +289,6 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     throw new ProblemError(PROBLEMS.idempotencyConflict, "the request for this key is being created; retry");
   }
 
-  // Waiting reads per key (per client address without keys), in this process. One over the cap is
-  // answered at once: a wait is a preference (RFC 7240), never a reason to refuse the read itself.
-  const longPolls = new CallerSlots(deps.config.maxLongPollsPerKey);
-
   async function readStatus(ctx: Context): Promise<void> {
     const id = parseId(ctx.params.id);
     const page = parsePage(ctx.query, deps.config);
@@ -272,23 +304,25 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     // Tells the client whether it was held: an answer that did not wait, and is not final, is a cue
     // to honour Retry-After before asking again rather than to poll at once.
     if (release) ctx.set("Preference-Applied", `wait=${waitSeconds}`);
-    if (doc.status === RequestStatus.Completed && doc.result) {
-      // A files-only request stored no rows; a small result is in the document itself.
-      const rows = !outputPlan(doc.output).rows
-        ? []
-        : doc.result.rows
-          ? doc.result.rows.slice(page.page * page.pageSize, (page.page + 1) * page.pageSize)
-          : await readPage(
-              deps.database.results,
-              { requestId: doc._id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk },
-              page.page,
-              page.pageSize,
-            );
-      ctx.body = representPage(doc, { page: page.page, pageSize: page.pageSize, rows });
-      return;
-    }
     if (!isFinal(doc.status)) ctx.set("Retry-After", "1");
-    ctx.body = representRequest(doc);
+    ctx.body = await representWithRows(doc, page);
+  }
+
+  /** A completed request with the page of rows asked for; any other as it stands. */
+  async function representWithRows(doc: RequestDocument, page: { page: number; pageSize: number }): Promise<Record<string, unknown>> {
+    if (doc.status !== RequestStatus.Completed || !doc.result) return representRequest(doc);
+    // A files-only request stored no rows; a small result is in the document itself.
+    const rows = !outputPlan(doc.output).rows
+      ? []
+      : doc.result.rows
+        ? doc.result.rows.slice(page.page * page.pageSize, (page.page + 1) * page.pageSize)
+        : await readPage(
+            deps.database.results,
+            { requestId: doc._id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk },
+            page.page,
+            page.pageSize,
+          );
+    return representPage(doc, { page: page.page, pageSize: page.pageSize, rows });
   }
 
   async function cancel(ctx: Context): Promise<void> {
@@ -391,11 +425,21 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
   ];
 }
 
-/** Reads the request; with a wait, holds the response until its status is final (readWhenFinal) or the time is up. */
-function readWaiting(deps: ReportRouteDeps, id: ObjectId, waitMs: number, ctx: Context): Promise<RequestDocument | null> {
+/**
+ * Reads the request; with a wait, holds the response until its status is final (readWhenFinal) or
+ * the time is up. `first`: the document already in hand and the wait registered before it was
+ * written (a held submission), instead of a first read.
+ */
+function readWaiting(
+  deps: ReportRouteDeps,
+  id: ObjectId,
+  waitMs: number,
+  ctx: Context,
+  first?: { wait: Wait; doc: RequestDocument },
+): Promise<RequestDocument | null> {
   const visibility = callerVisibility(ctx);
   // A client that goes away stops waiting at once (and gives its long-poll slot back).
   const gone = new AbortController();
   ctx.req.once("close", () => gone.abort());
-  return readWhenFinal(deps.waiter, String(id), waitMs, () => deps.store.get(id, visibility), gone.signal);
+  return readWhenFinal(deps.waiter, String(id), waitMs, () => deps.store.get(id, visibility), gone.signal, first);
 }
