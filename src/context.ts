@@ -9,8 +9,7 @@ import process from "node:process";
 import { connect, type Database } from "./db.ts";
 import { prepareIndexes, type PreparedIndexes } from "./indexes.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { RequestEvents } from "./requests/events.ts";
-import type { RequestStatus } from "./requests/status.ts";
+import { RequestEvents, type StreamFilter } from "./requests/events.ts";
 import { loadRequestSeal, sealExisting } from "./requests/seal.ts";
 import { RequestStore } from "./requests/store.ts";
 import { DefinitionVersions } from "./reports/data-defined/versions.ts";
@@ -57,8 +56,8 @@ export async function openContext(options: {
   log?: Logger;
   component: string;
   watch?: boolean;
-  /** The status changes this process's change stream carries (every change when absent; see RequestEvents). */
-  eventStatuses?: readonly RequestStatus[];
+  /** The changes this process's change stream carries (every status change when absent; see RequestEvents). */
+  eventFilter?: StreamFilter;
 }): Promise<AppContext> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? createLogger({ component: options.component });
@@ -96,7 +95,7 @@ export async function openContext(options: {
     // The first process with a seal key seals the requests written before requests were sealed.
     if (created) log.info("requests.sealed_existing", { requests: await sealExisting(database.requests, seal) });
     const store = new RequestStore(database.requests, seal);
-    const events = new RequestEvents(database.requests, log.child({ part: "events" }), options.eventStatuses);
+    const events = new RequestEvents(database.requests, log.child({ part: "events" }), options.eventFilter);
     const metrics = new Metrics({ knownReport: (name) => catalogue.get(name) !== undefined });
     events.subscribe({ resync: () => metrics.streamReopens.inc() });
     if (options.watch !== false) await events.start();

@@ -23,13 +23,19 @@ export interface BackgroundOptions {
   onUnreachable?: (failingForMs: number) => void;
   /** With WORKER_MAX_JOBS: called once the worker has run its jobs, or found none (see Worker). */
   onDone?: () => void;
+  /** The worker's lease owner, when the process chose it first (its change stream leaves that owner's claims out). */
+  workerOwner?: string;
 }
 
 export function startBackground(context: AppContext, options: BackgroundOptions = {}): Background {
   const { config, log } = context;
   // Webhooks go out wherever jobs run: a worker that finishes a request with a callback wakes this one.
   const webhooks = new WebhookDispatcher({ ...context, requests: context.database.requests });
-  const worker = new Worker({ ...context, onDeliveryDue: () => webhooks.wake() }, options.onUnreachable, options.onDone);
+  const worker = new Worker(
+    { ...context, onDeliveryDue: () => webhooks.wake(), owner: options.workerOwner },
+    options.onUnreachable,
+    options.onDone,
+  );
   // One process at a time purges (see worker/retention.ts); the lock names this worker.
   const retention = new RetentionSweeper({
     database: context.database,

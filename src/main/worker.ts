@@ -8,6 +8,7 @@ import { createLogger } from "../log.ts";
 import { serveMetrics, type MetricsServer } from "../metrics/server.ts";
 import { startBackground, type Background } from "./background.ts";
 import { WORKER_STATUSES } from "../worker/worker.ts";
+import { instanceId } from "../background/instance-id.ts";
 
 export interface Runtime {
   name: "node" | "deno";
@@ -17,10 +18,12 @@ export interface Runtime {
 
 export async function runWorkerProcess(runtime: Runtime): Promise<void> {
   const log = createLogger({ component: "worker", runtime: runtime.name, pid: process.pid });
+  const workerOwner = instanceId();
   let context;
   try {
-    // A process that only runs jobs hears only what a worker acts on (processes serving clients hear every change).
-    context = await openContext({ component: "worker", log, eventStatuses: WORKER_STATUSES });
+    // A process that only runs jobs hears only what a worker acts on, and not its own claims
+    // (processes serving clients hear every change).
+    context = await openContext({ component: "worker", log, eventFilter: { statuses: WORKER_STATUSES, notClaimedBy: workerOwner } });
   } catch (error) {
     log.error("worker.start_failed", { error });
     runtime.exit(1);
@@ -51,6 +54,7 @@ export async function runWorkerProcess(runtime: Runtime): Promise<void> {
     onUnreachable: () => runtime.exit(1),
     // WORKER_MAX_JOBS: its jobs have ended (or there were none); stop as on SIGTERM, and exit 0.
     onDone: () => shutdown("done"),
+    workerOwner,
   });
   runtime.onSignal("SIGTERM", () => shutdown("SIGTERM"));
   runtime.onSignal("SIGINT", () => shutdown("SIGINT"));

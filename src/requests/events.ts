@@ -19,7 +19,7 @@ import type { ChangeStream, Collection, Document, ObjectId, ResumeToken } from "
 import { MongoServerError } from "mongodb";
 import type { Logger } from "../log.ts";
 import type { RequestDocument } from "./document.ts";
-import type { RequestStatus } from "./status.ts";
+import { RequestStatus } from "./status.ts";
 
 export type RequestOperation = "insert" | "update" | "replace";
 
@@ -45,18 +45,45 @@ interface ProjectedEvent {
   status?: RequestStatus;
 }
 
+/** Which changes a process's stream carries (every status change when empty). */
+export interface StreamFilter {
+  /** Only updates that set one of these statuses. */
+  statuses?: readonly RequestStatus[];
+  /**
+   * Leave out the claims this worker made (updates to `running` whose new lease names it): the
+   * worker knows its own claims from their answers, and on MongoDB every event is matched and sent
+   * once per stream. A claim whose lease the server records field by field (a lease retaken from
+   * an expired one may be, as `lease.owner`) does not match here and is delivered as before.
+   */
+  notClaimedBy?: string;
+}
+
 /**
  * Server-side filter and projection. `invalidate` is let through explicitly: its token is the one
  * a new stream must `startAfter` (resuming after the drop itself would meet the drop again).
- * `statuses`: only updates that set one of these (every status change when absent).
  */
-export function pipelineFor(statuses?: readonly RequestStatus[]): Document[] {
+export function pipelineFor(filter: StreamFilter = {}): Document[] {
+  const { statuses, notClaimedBy } = filter;
+  const update: Document = {
+    operationType: "update",
+    "updateDescription.updatedFields.status": statuses ? { $in: [...statuses] } : { $exists: true },
+  };
   return [
     {
       $match: {
         $or: [
           { operationType: { $in: ["insert", "replace", "invalidate"] } },
-          { operationType: "update", "updateDescription.updatedFields.status": statuses ? { $in: [...statuses] } : { $exists: true } },
+          notClaimedBy === undefined
+            ? update
+            : {
+                ...update,
+                $nor: [
+                  {
+                    "updateDescription.updatedFields.status": RequestStatus.Running,
+                    "updateDescription.updatedFields.lease.owner": notClaimedBy,
+                  },
+                ],
+              },
         ],
       },
     },
@@ -96,17 +123,17 @@ export class RequestEvents {
   private readonly pipeline: Document[];
 
   /**
-   * `statuses`: the status changes this process needs to hear (all when absent). A process that
-   * only runs jobs need not hear them finish: on MongoDB every event is matched and sent once per
-   * stream, so each one a stream filters out is work saved on the server, the wire and the client,
-   * once per job per process.
+   * `filter`: the changes this process needs to hear (every status change when absent). A process
+   * that only runs jobs need not hear them finish, nor hear of its own claims: on MongoDB every
+   * event is matched and sent once per stream, so each one a stream filters out is work saved on
+   * the server, the wire and the client, once per job per process.
    */
   constructor(
     private readonly requests: Collection<RequestDocument>,
     private readonly log: Logger,
-    statuses?: readonly RequestStatus[],
+    filter?: StreamFilter,
   ) {
-    this.pipeline = pipelineFor(statuses);
+    this.pipeline = pipelineFor(filter);
   }
 
   subscribe(listener: RequestEventListener): () => void {

@@ -53,6 +53,8 @@ export interface WorkerDeps {
   onDeliveryDue?: () => void;
   /** Told of each claim and how each attempt ended. */
   metrics?: Metrics;
+  /** The name its leases carry (a new instance id when absent). */
+  owner?: string;
 }
 
 /**
@@ -87,11 +89,12 @@ interface RunningJob {
  * claim, `running` to forget a request another worker took (no claim for it; the pacer learns of
  * contention), `cancelled` to stop a job it runs or drop one it holds. Not the other final ones:
  * every job it finishes would otherwise come back to it, and to every other worker, as an event.
+ * Nor its own claims (`StreamFilter.notClaimedBy`): it knows them from the claims' answers.
  */
 export const WORKER_STATUSES: readonly RequestStatus[] = [RequestStatus.Pending, RequestStatus.Running, RequestStatus.Cancelled];
 
 export class Worker implements BackgroundService {
-  readonly owner = instanceId();
+  readonly owner: string;
   /** The jobs this worker runs, by request id: for cancelling one and aborting all at shutdown. */
   private readonly running = new Map<string, RunningJob>();
   private readonly loop: ClaimLoop<RequestDocument>;
@@ -133,6 +136,7 @@ export class Worker implements BackgroundService {
     private readonly onUnreachable?: (failingForMs: number) => void,
     private readonly onDone?: () => void,
   ) {
+    this.owner = deps.owner ?? instanceId();
     this.log = deps.log.child({ worker: this.owner });
     this.claimsLeft = deps.config.workerMaxJobs > 0 ? deps.config.workerMaxJobs : Infinity;
     this.loop = new ClaimLoop({

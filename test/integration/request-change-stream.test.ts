@@ -11,7 +11,7 @@ import { ObjectId } from "mongodb";
 import { startTestService } from "../support/service.ts";
 import { useWorkerlessService } from "../support/workerless-service.ts";
 import { eventually, get, post, request } from "../support/http.ts";
-import { RequestEvents, type RequestChange } from "../../src/requests/events.ts";
+import { RequestEvents, type RequestChange, type StreamFilter } from "../../src/requests/events.ts";
 import { RequestStore } from "../../src/requests/store.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { RequestErrorCode, RequestStatus } from "../../src/requests/status.ts";
@@ -34,8 +34,8 @@ const env = useWorkerlessService(test, {
 });
 
 /** A second RequestEvents of our own on the service's collection, recording what it delivers. */
-async function listen(statuses?: readonly RequestStatus[]): Promise<{ events: RequestEvents; seen: RequestChange[] }> {
-  const events = new RequestEvents(env.service.context.database.requests, silentLogger, statuses);
+async function listen(filter?: StreamFilter): Promise<{ events: RequestEvents; seen: RequestChange[] }> {
+  const events = new RequestEvents(env.service.context.database.requests, silentLogger, filter);
   const seen: RequestChange[] = [];
   events.subscribe({ change: (event) => seen.push(event) });
   await events.start();
@@ -70,7 +70,7 @@ test("a job's life delivers its insert, its claim and its final status; heartbea
 });
 
 test("a worker process's stream hears requests arrive, get claimed and get cancelled, not finish", async () => {
-  const { events, seen } = await listen(WORKER_STATUSES);
+  const { events, seen } = await listen({ statuses: WORKER_STATUSES });
   const store = new RequestStore(env.service.context.database.requests, env.service.context.store.seal);
   const done = await store.submit({ report_name: "top-movies-per-rating", params: {}, output: "json" });
   const claimedDone = await claimOne(store, "test-owner", 60_000);
@@ -94,6 +94,30 @@ test("a worker process's stream hears requests arrive, get claimed and get cance
   assert.equal(of(done._id), ["pending", "running"]);
   assert.equal(of(failed._id), ["pending", "running"]);
   assert.equal(of(cancelled._id), ["pending", "cancelled"]);
+  await events.close();
+  await env.service.context.database.requests.deleteMany({});
+});
+
+test("a worker's stream leaves out its own claims (notClaimedBy) and still hears another worker's", async () => {
+  const { events, seen } = await listen({ statuses: WORKER_STATUSES, notClaimedBy: "this-worker" });
+  const store = new RequestStore(env.service.context.database.requests, env.service.context.store.seal);
+  const own = await store.submit({ report_name: "top-movies-per-rating", params: {}, output: "json" });
+  assert.ok((await claimOne(store, "this-worker", 60_000))?._id.equals(own._id));
+  const others = await store.submit({ report_name: "top-movies-per-rating", params: { top: 3 }, output: "json" });
+  assert.ok((await claimOne(store, "another-worker", 60_000))?._id.equals(others._id));
+  // Batch claims set the lease the same way: one of two taken by this worker, in one bulk write.
+  const batch = [
+    await store.submit({ report_name: "top-movies-per-rating", params: { top: 4 }, output: "json" }),
+    await store.submit({ report_name: "top-movies-per-rating", params: { top: 5 }, output: "json" }),
+  ];
+  assert.is((await store.claimPendingBatch("this-worker", 60_000, 2)).length, 2);
+  // A marker after everything: once it arrives, any event before it has too.
+  const marker = await store.submit({ report_name: "top-movies-per-rating", params: { top: 2 }, output: "json" });
+  await eventually(async () => (seen.some((event) => event.id.equals(marker._id)) ? true : undefined), 5_000);
+  const of = (id: ObjectId) => seen.filter((event) => event.id.equals(id)).map((event) => event.status);
+  assert.equal(of(own._id), ["pending"], "its own claim is not delivered");
+  assert.equal(of(others._id), ["pending", "running"], "another worker's claim is");
+  for (const doc of batch) assert.equal(of(doc._id), ["pending"]);
   await events.close();
   await env.service.context.database.requests.deleteMany({});
 });
