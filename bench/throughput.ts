@@ -6,8 +6,9 @@
  *   - BullMQ on a local Redis (Debian's redis-server, loopback, no persistence).
  * Each process runs CONCURRENCY jobs at once (the same for all). The workers start idle; then
  * PRODUCERS concurrent loops enqueue WARMUP_JOBS jobs one insert/add at a time and the run waits
- * for them, then JOBS more are enqueued the same way and timed: throughput = JOBS / (time from the
- * first timed enqueue to the last job.completed line). Each system has its own test server for the
+ * for them, then MIN_RUN_S seconds' worth more (at the warm-up's rate, within JOBS..MAX_JOBS) are
+ * enqueued the same way and timed: throughput = those jobs / (time from the first timed enqueue to
+ * the last job.completed line). Each system has its own test server for the
  * whole benchmark, with a fresh database per measurement (dropped after it), and warmed once before
  * the first: a fresh JVM spends most of a short run compiling (its compiler threads took 3.5 of
  * 6 ms of server CPU per job in a 400-job run), which MongoDB, compiled ahead of time, never pays,
@@ -31,7 +32,16 @@ import { median, writeResults } from "./lib.ts";
 import os from "node:os";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+/** The fewest jobs a measurement times; more when the system is fast (MIN_RUN_S). */
 const JOBS = Number(process.env.JOBS ?? 1000);
+/**
+ * Each measurement times at least this many seconds of jobs (sized from the warm-up's rate, at most
+ * MAX_JOBS): a run of a second or two is mostly ramp-up and drain (ours measured 0.55x the floor
+ * over 1,000 jobs and 0.83x over 10,000 in one session), and would favour whichever system ramps
+ * fastest rather than the one that sustains more.
+ */
+const MIN_RUN_S = Number(process.env.MIN_RUN_S ?? 8);
+const MAX_JOBS = Number(process.env.MAX_JOBS ?? 40_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
 const PRODUCERS = Number(process.env.PRODUCERS ?? 4);
 const PROCESS_COUNTS = (process.env.PROCESS_COUNTS ?? "1,2,4").split(",").map(Number);
@@ -93,21 +103,27 @@ async function serverFor(system: System): Promise<EmbeddedMongo | undefined> {
   server = await startEmbeddedMongo();
   servers.set(system.name, server);
   const warmed = await measure(system, server, 1, SERVER_WARMUP_JOBS);
-  console.log(JSON.stringify({ event: "bench.throughput.server_warmed", system: system.name, jobs: SERVER_WARMUP_JOBS, ...warmed }));
+  console.log(JSON.stringify({ event: "bench.throughput.server_warmed", system: system.name, ...warmed }));
   return server;
 }
 
-async function run(system: System, processes: number): Promise<{ jobs_per_s: number; ms: number }> {
-  return measure(system, await serverFor(system), processes, JOBS);
+interface Measured {
+  jobs_per_s: number;
+  ms: number;
+  jobs: number;
+}
+
+async function run(system: System, processes: number): Promise<Measured> {
+  return measure(system, await serverFor(system), processes, "sized");
+}
+
+/** How many jobs to time after a warm-up that ran at `warmRate` jobs/s: MIN_RUN_S worth, within JOBS..MAX_JOBS. */
+function timedJobs(warmRate: number): number {
+  return Math.min(MAX_JOBS, Math.max(JOBS, Math.round(warmRate * MIN_RUN_S)));
 }
 
 let databaseCounter = 0;
-async function measure(
-  system: System,
-  server: EmbeddedMongo | undefined,
-  processes: number,
-  jobs: number,
-): Promise<{ jobs_per_s: number; ms: number }> {
+async function measure(system: System, server: EmbeddedMongo | undefined, processes: number, jobs: number | "sized"): Promise<Measured> {
   const dbName = `throughput_${system.name}_${++databaseCounter}`;
   try {
     return await measureOn(system, server, dbName, processes, jobs);
@@ -125,11 +141,12 @@ async function measureOn(
   server: EmbeddedMongo | undefined,
   dbName: string,
   processes: number,
-  jobs: number,
-): Promise<{ jobs_per_s: number; ms: number }> {
+  size: number | "sized",
+): Promise<Measured> {
   if (system.name === "floor") {
-    await floorThroughput(server!.uri, dbName, WARMUP_JOBS, CONCURRENCY * processes);
-    return floorThroughput(server!.uri, dbName, jobs, CONCURRENCY * processes);
+    const warm = await floorThroughput(server!.uri, dbName, WARMUP_JOBS, CONCURRENCY * processes);
+    const jobs = size === "sized" ? timedJobs(warm.jobs_per_s) : size;
+    return { ...(await floorThroughput(server!.uri, dbName, jobs, CONCURRENCY * processes)), jobs };
   }
   const queue = `bench-${process.pid}-${++queueCounter}`;
   let completed = 0;
@@ -161,15 +178,17 @@ async function measureOn(
         }),
       );
     };
+    const warmStarted = Date.now();
     await enqueue(WARMUP_JOBS);
     await until(() => completed >= WARMUP_JOBS, 180_000, `${system.name} x${processes}: ${WARMUP_JOBS} warm-up completions`, 10);
+    const jobs = size === "sized" ? timedJobs((WARMUP_JOBS * 1000) / Math.max(1, lastCompletion - warmStarted)) : size;
     await sleep(200);
     const t0 = Date.now();
     await enqueue(WARMUP_JOBS + jobs);
     await until(() => completed >= WARMUP_JOBS + jobs, 180_000, `${system.name} x${processes}: ${jobs} completions`, 10);
     const ms = lastCompletion - t0;
     if (completed > WARMUP_JOBS + jobs) throw new Error(`${system.name}: ${completed} completions for ${WARMUP_JOBS + jobs} jobs`);
-    return { jobs_per_s: (jobs * 1000) / ms, ms };
+    return { jobs_per_s: (jobs * 1000) / ms, ms, jobs };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await producer?.close();
@@ -200,6 +219,8 @@ async function producerFor(name: SystemName, uri: string | undefined, dbName: st
 const diagnostic: Record<string, Record<number, number[]>> = {};
 /** The 1-minute load average after each measurement: the machine is shared. */
 const loads: number[] = [];
+/** Every timed measurement, as run (the results file keeps them beside the medians). */
+const measurements: ({ round: number; system: SystemName; processes: number } & Measured)[] = [];
 const rates: Record<string, Record<number, number[]>> = Object.fromEntries(
   SYSTEMS.map((s) => [s.name, Object.fromEntries(PROCESS_COUNTS.map((n) => [n, []]))]),
 );
@@ -210,6 +231,7 @@ try {
       for (const system of order) {
         const result = await run(system, processes);
         rates[system.name][processes].push(result.jobs_per_s);
+        measurements.push({ round, system: system.name, processes, ...result });
         const load = os.loadavg()[0];
         loads.push(load);
         console.log(JSON.stringify({ event: "bench.throughput.run", round, system: system.name, processes, load, ...result }));
@@ -247,21 +269,22 @@ const table = PROCESS_COUNTS.map((processes) => {
 });
 const file = writeResults("throughput", {
   method:
-    `${JOBS} no-op jobs per measurement, enqueued by ${PRODUCERS} concurrent producer loops (one insert/add per job) into workers that have just run ${WARMUP_JOBS} (waited for, not timed); ` +
-    `jobs/s = ${JOBS} / (first timed enqueue → last job.completed line); each worker process runs ${CONCURRENCY} jobs at once; ` +
+    `no-op jobs per measurement: at least ${MIN_RUN_S} s worth at the rate of the measurement's own warm-up (at least ${JOBS}, at most ${MAX_JOBS}), enqueued by ${PRODUCERS} concurrent producer loops (one insert/add per job) into workers that have just run ${WARMUP_JOBS} (waited for, not timed); ` +
+    `jobs/s = timed jobs / (first timed enqueue → last job.completed line); each worker process runs ${CONCURRENCY} jobs at once; ` +
     `one test server per Mongo system for the whole run, warmed with ${SERVER_WARMUP_JOBS} jobs before its first measurement, a fresh database per measurement; medians over rounds`,
   rounds: ROUNDS,
   load_average_during: { min: Math.min(...loads), max: Math.max(...loads), median: median(loads) },
   systems: Object.fromEntries(SYSTEMS.map((s) => [s.name, s.description])),
   results: table,
   diagnostic_without_change_streams: {
-    note: "not a target: the same jobs with no change stream anywhere (ours woken by a 100 ms sweep and by its own finished jobs, Agenda polling every 100 ms), to show the cost of the test server's busy-looping change streams",
+    note: "not a target: the same jobs with no change stream anywhere (ours woken by a 100 ms sweep and by its own finished jobs, Agenda polling every 100 ms), to show what the change streams cost here",
     rounds: DIAGNOSTIC_ROUNDS,
     systems: Object.fromEntries(DIAGNOSTIC.map((s) => [s.name, s.description])),
     median_jobs_per_s: Object.fromEntries(
       Object.entries(diagnostic).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([n, r]) => [n, round1(median(r))]))]),
     ),
   },
+  measurements: measurements.map((m) => ({ ...m, jobs_per_s: round1(m.jobs_per_s) })),
   per_run_jobs_per_s: Object.fromEntries(
     Object.entries(rates).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([n, r]) => [n, r.map(round1)]))]),
   ),

@@ -195,6 +195,9 @@ async function* list<T>(items: T[]): AsyncGenerator<T> {
   yield* items;
 }
 
+/** Seconds `run --wait` without a terminal lets the service hold the submission (within --timeout). */
+const SUBMIT_HOLD_S = 20;
+
 async function runReport(name: string, values: Values, context: Context): Promise<number> {
   const { client, format, out, io } = context;
   // Passed through as given (the service says which kinds it accepts); a comma makes a list.
@@ -206,7 +209,15 @@ async function runReport(name: string, values: Values, context: Context): Promis
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const request = await client.submit(name, params, output ? { output: output as Output } : {});
+  // With --wait and no terminal to show progress on, the service may hold the submission: a small
+  // report then comes back finished from the one POST; a longer one comes back pending and is
+  // followed below. On a terminal the progress line starts at once instead.
+  const hold =
+    values.wait && !io.stderr.isTTY ? Math.min(SUBMIT_HOLD_S, values.timeout ? Math.floor(Number(values.timeout)) : Infinity) : 0;
+  const request = await client.submit(name, params, {
+    ...(output ? { output: output as Output } : {}),
+    ...(hold > 0 ? { wait: hold } : {}),
+  });
   if (!values.wait) {
     // Scripts read the id: `id=$(mongo-reports run … --format csv)`.
     if (format === "json") out.write(`${JSON.stringify(request.last)}\n`);

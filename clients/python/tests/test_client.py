@@ -82,6 +82,38 @@ def test_to_pandas(base_url):
         assert frame["rating"].is_monotonic_decreasing
 
 
+class _Recording(httpx.HTTPTransport):
+    """Passes every request through and remembers it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
+        return super().handle_request(request)
+
+
+def test_submit_with_a_wait_comes_back_finished_from_the_one_post(base_url):
+    recording = _Recording()
+    with Client(base_url, http=httpx.Client(base_url=base_url, transport=recording, timeout=60)) as client:
+        request = client.submit(REPORT, top=9, wait=25)
+        assert request.last is not None and request.last["status"] == "completed", request.last
+        assert request.wait(timeout=60)["status"] == "completed"
+        assert recording.sent == ["POST /v1/reports?wait=25"]
+
+
+async def _async_submit_with_wait(base_url):
+    async with AsyncClient(base_url) as client:
+        request = await client.submit(REPORT, top=10, wait=25)
+        return request.last
+
+
+def test_async_submit_with_a_wait(base_url):
+    last = asyncio.run(_async_submit_with_wait(base_url))
+    assert last is not None and last["status"] == "completed", last
+
+
 class _NoEventStream(httpx.HTTPTransport):
     """What a proxy that does not pass text/event-stream through answers; everything else goes through."""
 

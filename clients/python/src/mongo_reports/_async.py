@@ -67,13 +67,14 @@ class AsyncClient(Operations):
         idempotency_key: Optional[str] = None,
         retries: int = 2,
         fresh: bool = False,
+        wait: int = 0,
         **params: Any,
     ) -> "AsyncRequest":
         """As ``Client.submit``."""
-        call = submit_call(report_name, params, idempotency_key or str(uuid.uuid4()), fresh)
+        call = submit_call(report_name, params, idempotency_key or str(uuid.uuid4()), fresh, wait)
         for attempt in itertools.count():
             try:
-                response = await self._http.request(call.method, call.path, json=call.json, headers=call.headers)
+                response = await self._http.request(call.method, call.path, params=call.query(), json=call.json, headers=call.headers)
             except httpx.TransportError:
                 delay = retry_delay(attempt, retries)
                 if delay is None:

@@ -49,11 +49,14 @@ class Call:
         return None if self.params is None else {k: v for k, v in self.params.items() if v is not None}
 
 
-def submit_call(report_name: str, params: Dict[str, Any], idempotency_key: str, fresh: bool) -> Call:
+def submit_call(report_name: str, params: Dict[str, Any], idempotency_key: str, fresh: bool, wait: int = 0) -> Call:
+    """``wait``: seconds the service may hold the answer until the request is final (``POST ?wait=N``):
+    a small report comes back finished from the one call, anything else pending once the wait is up."""
     headers = {"Idempotency-Key": idempotency_key}
     if fresh:
         headers["Cache-Control"] = "no-cache"
-    return Call("POST", "/v1/reports", json={**params, "report_name": report_name}, headers=headers)
+    query = {"wait": wait} if wait else None
+    return Call("POST", "/v1/reports", params=query, json={**params, "report_name": report_name}, headers=headers)
 
 
 def status_call(request_id: str, page: Optional[int] = None, page_size: Optional[int] = None) -> Call:

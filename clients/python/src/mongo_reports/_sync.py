@@ -71,15 +71,17 @@ class Client(Operations):
         idempotency_key: Optional[str] = None,
         retries: int = 2,
         fresh: bool = False,
+        wait: int = 0,
         **params: Any,
     ) -> "Request":
         """Requests a report with its parameters as keywords (``output="csv"`` too). An
         ``Idempotency-Key`` (fresh per call unless given) makes the retries of network errors,
-        429 and 502-504 safe: the service returns the request the key made."""
-        call = submit_call(report_name, params, idempotency_key or str(uuid.uuid4()), fresh)
+        429 and 502-504 safe: the service returns the request the key made. ``wait=N`` lets the
+        service hold the answer up to N seconds until the request is final."""
+        call = submit_call(report_name, params, idempotency_key or str(uuid.uuid4()), fresh, wait)
         for attempt in itertools.count():
             try:
-                response = self._http.request(call.method, call.path, json=call.json, headers=call.headers)
+                response = self._http.request(call.method, call.path, params=call.query(), json=call.json, headers=call.headers)
             except httpx.TransportError:
                 delay = retry_delay(attempt, retries)
                 if delay is None:
