@@ -20,7 +20,8 @@ import { loadConfig } from "../src/config.ts";
 import { openContext, type AppContext } from "../src/context.ts";
 import { createLogger } from "../src/log.ts";
 import { startService } from "../src/main/service.ts";
-import { Worker } from "../src/worker/worker.ts";
+import { Worker, WORKER_STATUSES } from "../src/worker/worker.ts";
+import { instanceId } from "../src/background/instance-id.ts";
 import { oursEnv } from "./harness.ts";
 import { writeResults } from "./lib.ts";
 
@@ -50,11 +51,20 @@ function count(into: Counts, event: CommandStartedEvent): void {
   into.set(key, (into.get(key) ?? 0) + 1);
 }
 
+/** The worker's lease owner, chosen first as src/main/worker.ts does: its stream leaves out its own claims. */
+const workerOwner = instanceId();
+
 async function open(component: "api" | "worker"): Promise<AppContext> {
   const config = loadConfig();
   // monitorCommands on this client only: the product's own connect() with the URI option.
   const uri = `${server.uri}${server.uri.includes("?") ? "&" : "?"}monitorCommands=true`;
-  const context = await openContext({ component, config: { ...config, mongoUri: uri }, log: createLogger({ component }, "warn") });
+  const context = await openContext({
+    component,
+    config: { ...config, mongoUri: uri },
+    log: createLogger({ component }, "warn"),
+    // The stream each process runs in production: every change for the API, a worker's for the worker.
+    ...(component === "worker" ? { eventFilter: { statuses: WORKER_STATUSES, notClaimedBy: workerOwner } } : {}),
+  });
   context.database.client.on("commandStarted", (event) => count(counting[component], event));
   return context;
 }
@@ -63,7 +73,7 @@ const apiContext = await open("api");
 const workerContext = await open("worker");
 await apiContext.database.db.collection("bench_one_row").insertOne({ n: 1, label: "one" });
 const service = await startService(apiContext, { port: 0, host: "127.0.0.1", worker: false });
-const worker = new Worker(workerContext);
+const worker = new Worker({ ...workerContext, owner: workerOwner });
 worker.start();
 
 async function submit(i: number): Promise<string> {
