@@ -43,7 +43,9 @@ async function client(n: number, t0: number, deadline: number): Promise<void> {
       const id = status.id;
       while (status.status === "pending" || status.status === "running")
         status = (await fetch(`${api.url}/v1/reports/${id}?wait=30`).then((r) => r.json())) as typeof status;
-      if (status.status !== "completed") throw new Error(`request ${id} ended ${status.status}`);
+      // The request's own error says what failed (the service's logs are not kept in a soak).
+      if (status.status !== "completed")
+        throw new Error(`request ${id} ended ${status.status}: ${JSON.stringify((status as { error?: unknown }).error)}`);
       completedAt.push(Date.now() - t0);
     } catch (error) {
       errors.push(String(error));

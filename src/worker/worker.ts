@@ -166,6 +166,10 @@ export class Worker implements BackgroundService {
     this.unsubscribe = this.deps.events.subscribe({
       change: (event) => {
         const key = String(event.id);
+        // The insert of a request this worker claimed before hearing of it (an unannounced claim can
+        // overtake the event): not work to claim. Its own claim, which used to clear it, is not
+        // delivered to it (StreamFilter.notClaimedBy).
+        if (event.operation === "insert" && this.holds(key)) return;
         this.announced.heard(key, event.status);
         if (event.status === RequestStatus.Pending) this.wakeForPending(key);
         else this.forgetPending(key); // claimed (or finished) meanwhile: no claim needed for it
@@ -198,6 +202,11 @@ export class Worker implements BackgroundService {
         this.wakeByEvent();
       }, delay),
     );
+  }
+
+  /** Whether this worker runs the request, or holds it claimed waiting for a slot. */
+  private holds(key: string): boolean {
+    return this.running.has(key) || this.loop.waitingJobs.some((doc) => String(doc._id) === key);
   }
 
   private withdrawWaiting(key: string, status: string | undefined): void {

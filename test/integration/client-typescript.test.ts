@@ -155,14 +155,14 @@ test("submit with a wait: a small report comes back finished from the one POST, 
   const sent: string[] = [];
   const recording: typeof fetch = (input, init) => {
     const request = new Request(input, init);
-    sent.push(`${request.method} ${new URL(request.url).pathname}${new URL(request.url).search}`);
+    sent.push(`${request.method} ${new URL(request.url).pathname} ${request.headers.get("prefer")}`);
     return fetch(request);
   };
   const client = pkg.createClient({ baseUrl: service.url, fetch: recording });
   const request = await client.submit("top-movies-per-rating", { top: 4 }, { wait: 25 });
   assert.is(request.last?.status, "completed", JSON.stringify(request.last));
   assert.is((await request.wait({ timeoutMs: 60_000 })).status, "completed");
-  assert.equal(sent, ["POST /v1/reports?wait=25"]);
+  assert.equal(sent, ["POST /v1/reports wait=25"]);
 });
 
 test("wait falls back to long polls when the event stream is not available", async () => {

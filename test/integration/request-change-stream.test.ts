@@ -178,6 +178,37 @@ test("a held submission still pending when its wait is up answers 202 with Retry
   await env.service.context.database.requests.deleteMany({});
 });
 
+test("held submissions share MAX_LONG_POLLS_PER_KEY: one over it is stored and answered at once; a client that goes away frees its slot", async () => {
+  const capped = await startTestService(
+    { ...env.mongo, dbName: `${env.mongo.dbName}_held_caps` },
+    { worker: false, config: { maxLongPollsPerKey: 1, waitMaxSeconds: 300 } },
+  );
+  const controller = new AbortController();
+  const waiters = (n: number) => eventually(async () => (capped.api.waiter.waiters === n ? true : undefined), 60_000, 10);
+  try {
+    // No worker: a held submission waits its full 300 s unless its client leaves.
+    const first = request(`${capped.url}/v1/reports?wait=300`, {
+      json: { report_name: "top-movies-per-rating", top: 11 },
+      signal: controller.signal,
+    }).catch((error: unknown) => (controller.signal.aborted ? null : Promise.reject(error)));
+    await waiters(1);
+    const over = await post(`${capped.url}/v1/reports?wait=300`, { report_name: "top-movies-per-rating", top: 12 });
+    assert.is(over.status, 202, "over the cap the submission is stored and answered, not refused");
+    assert.is(over.headers.get("preference-applied"), null);
+    assert.ok(await capped.context.database.requests.findOne({ _id: new ObjectId(over.body.id as string) }));
+    controller.abort();
+    assert.is(await first, null);
+    await waiters(0);
+    // Its request stays stored, pending: leaving only ends the wait.
+    assert.is(await capped.context.database.requests.countDocuments({ status: RequestStatus.Pending }), 2);
+    const again = await post(`${capped.url}/v1/reports?wait=1`, { report_name: "top-movies-per-rating", top: 13 });
+    assert.is(again.headers.get("preference-applied"), "wait=1", "the slot is free again");
+  } finally {
+    controller.abort();
+    await capped.close();
+  }
+});
+
 test("MAX_LONG_POLLS_PER_KEY caps the waiting reads one key holds; one more is answered at once, without Preference-Applied; a closed one frees its slot", async () => {
   const capped = await startTestService(
     { ...env.mongo, dbName: `${env.mongo.dbName}_caps` },

@@ -48,8 +48,8 @@ export interface SubmitOptions {
   /** `Cache-Control: no-cache`: never reuse a recent identical result. */
   fresh?: boolean;
   /**
-   * Seconds the service may hold the submission until the request is final (`POST ?wait=N`, at most the
-   * service's WAIT_MAX_S): a small report comes back finished in one round trip; otherwise the request
+   * Seconds the service may hold the submission until the request is final (`Prefer: wait=N`, capped
+   * at the service's WAIT_MAX_S): a small report comes back finished in one round trip; otherwise the request
    * comes back pending once the wait is up. 0 (default): answered at once.
    */
   wait?: number;
@@ -90,8 +90,12 @@ export class MongoReportsClient {
       try {
         result = await this.api.POST("/v1/reports", {
           params: {
-            header: { "Idempotency-Key": key, ...(options.fresh ? { "Cache-Control": "no-cache" } : {}) },
-            ...(options.wait ? { query: { wait: options.wait } } : {}),
+            header: {
+              "Idempotency-Key": key,
+              ...(options.fresh ? { "Cache-Control": "no-cache" } : {}),
+              // The header, not ?wait=: a preference the service caps at its WAIT_MAX_S, never refuses.
+              ...(options.wait ? { Prefer: `wait=${options.wait}` } : {}),
+            },
           },
           body,
         });

@@ -3887,6 +3887,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3908,7 +3910,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -4066,6 +4068,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4087,7 +4091,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -4243,6 +4247,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4264,7 +4270,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -4420,6 +4426,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4441,7 +4449,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -4597,6 +4605,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4618,7 +4628,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -4774,6 +4784,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4795,7 +4807,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -4951,6 +4963,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4972,7 +4986,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -5128,6 +5142,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5149,7 +5165,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -5305,6 +5321,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5326,7 +5344,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -5482,6 +5500,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5503,7 +5523,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -5659,6 +5679,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5680,7 +5702,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -5836,6 +5858,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5857,7 +5881,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -6013,6 +6037,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6034,7 +6060,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -6190,6 +6216,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6211,7 +6239,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -6367,6 +6395,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6388,7 +6418,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -6544,6 +6574,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6565,7 +6597,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -7637,6 +7669,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7658,7 +7692,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -9166,6 +9200,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9187,7 +9223,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -9343,6 +9379,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9364,7 +9402,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */
@@ -9520,6 +9558,8 @@ export interface operations {
                     Location?: string;
                     /** @description Seconds before polling again; sent while the request is not final */
                     "Retry-After"?: string;
+                    /** @description `wait=N` when the response was held (for `wait=N` or `Prefer: wait=N`); absent when it was not, e.g. over MAX_LONG_POLLS_PER_KEY */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9541,7 +9581,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRequestStatus"];
                 };
             };
-            /** @description Accepted: the request is stored as pending; poll the Location */
+            /** @description Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location */
             202: {
                 headers: {
                     /** @description The request's status URL with the page asked for */

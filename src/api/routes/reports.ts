@@ -164,7 +164,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
 
   const submitResponses = {
     202: {
-      description: "Accepted: the request is stored as pending; poll the Location",
+      description: "Accepted: the request is stored and not final yet (pending; running when the submission was held); poll the Location",
       content: jsonContent(STATUS),
       headers: { ...submitted, ...preferenceApplied },
     },
@@ -177,7 +177,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
     200: {
       description: "An identical recent or idempotent request, returned instead of a new one",
       content: jsonContent(STATUS),
-      headers: submitted,
+      headers: { ...submitted, ...preferenceApplied },
     },
   };
 
@@ -203,29 +203,34 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       ...(callbackUrl ? { callback_url: callbackUrl } : {}),
     };
     const release = waitSeconds > 0 ? longPolls.claim(ctx) : null;
+    // The new request's id is chosen here so that the wait is registered before the insert: a
+    // report that finishes before the insert's answer arrives is still heard.
+    const id = new ObjectId();
+    const wait = release ? deps.waiter.wait(String(id), waitSeconds * 1000) : null;
     try {
-      // The new request's id is chosen here so that the wait is registered before the insert: a
-      // report that finishes before the insert's answer arrives is still heard.
-      const id = new ObjectId();
-      const wait = release ? deps.waiter.wait(String(id), waitSeconds * 1000) : null;
       const { doc, created } = await createOrReuse(ctx, request, id);
       if (created) deps.metrics?.submitted.inc({ report: deps.metrics.report(submission.report_name) });
       let shown = doc;
-      if (wait && created) shown = (await readWaiting(deps, doc._id, waitSeconds * 1000, ctx, { wait, doc })) ?? doc;
-      else {
-        wait?.cancel();
+      let held = false;
+      if (wait && created) {
+        shown = (await readWaiting(deps, doc._id, waitSeconds * 1000, ctx, { wait, doc })) ?? doc;
+        held = true;
+      } else if (release && !isFinal(doc.status)) {
         // A replayed request (Idempotency-Key) may still be running: the wait asked for applies to it.
-        if (release && !isFinal(doc.status)) shown = (await readWaiting(deps, doc._id, waitSeconds * 1000, ctx)) ?? doc;
+        shown = (await readWaiting(deps, doc._id, waitSeconds * 1000, ctx)) ?? doc;
+        held = true;
       }
       const location = `${requestPath(doc._id)}?page=${page.page}&page_size=${page.pageSize}`;
       // 201: created and already final (a held POST); 202: created, still to run; 200: an earlier request returned.
       ctx.status = !created ? 200 : isFinal(shown.status) ? 201 : 202;
       ctx.set("Location", location);
-      if (release) ctx.set("Preference-Applied", `wait=${waitSeconds}`);
+      if (held) ctx.set("Preference-Applied", `wait=${waitSeconds}`);
       if (!isFinal(shown.status)) ctx.set("Retry-After", "1");
       const representation = isFinal(shown.status) ? await representWithRows(shown, page) : representRequest(shown);
       ctx.body = { ...representation, links: { ...(representation.links as object), self: location, status: requestPath(doc._id) } };
     } finally {
+      // Also when the insert failed (a refusal, a database error): no wait outlives its submission.
+      wait?.cancel();
       release?.();
     }
   }
@@ -271,9 +276,9 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
 
     const recordId = scopedKey(request.owner, key);
     for (let attempt = 0; attempt < 2; attempt++) {
-      const id = attempt === 0 ? newId : new ObjectId();
-      const outcome = await recordKey(deps.database.idempotency, recordId, fingerprint(request), id);
-      if (outcome.kind === "new") return { doc: await deps.store.submit(request, new Date(), id), created: true };
+      // The same id on a second attempt: the first stored nothing, and a held submission waits on this id.
+      const outcome = await recordKey(deps.database.idempotency, recordId, fingerprint(request), newId);
+      if (outcome.kind === "new") return { doc: await deps.store.submit(request, new Date(), newId), created: true };
       if (outcome.kind === "mismatch") {
         throw new ProblemError(PROBLEMS.idempotencyKeyReused, "this Idempotency-Key was used for a different request body", {
           extensions: { request_id: String(outcome.requestId) },
@@ -438,8 +443,11 @@ function readWaiting(
   first?: { wait: Wait; doc: RequestDocument },
 ): Promise<RequestDocument | null> {
   const visibility = callerVisibility(ctx);
-  // A client that goes away stops waiting at once (and gives its long-poll slot back).
+  // A client that goes away stops waiting at once (and gives its long-poll slot back). The
+  // response's `close`, not the request's: since Node 16 a request emits `close` as soon as its
+  // body has been read, which a submission's has, long before its client may leave.
   const gone = new AbortController();
-  ctx.req.once("close", () => gone.abort());
+  if (ctx.req.socket.destroyed) gone.abort();
+  else ctx.res.once("close", () => gone.abort());
   return readWhenFinal(deps.waiter, String(id), waitMs, () => deps.store.get(id, visibility), gone.signal, first);
 }

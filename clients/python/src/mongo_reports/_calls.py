@@ -50,13 +50,15 @@ class Call:
 
 
 def submit_call(report_name: str, params: Dict[str, Any], idempotency_key: str, fresh: bool, wait: int = 0) -> Call:
-    """``wait``: seconds the service may hold the answer until the request is final (``POST ?wait=N``):
-    a small report comes back finished from the one call, anything else pending once the wait is up."""
+    """``wait``: seconds the service may hold the answer until the request is final (``Prefer: wait=N``,
+    which the service caps, never refuses): a small report comes back finished from the one call,
+    anything else pending once the wait is up."""
     headers = {"Idempotency-Key": idempotency_key}
     if fresh:
         headers["Cache-Control"] = "no-cache"
-    query = {"wait": wait} if wait else None
-    return Call("POST", "/v1/reports", params=query, json={**params, "report_name": report_name}, headers=headers)
+    if wait:
+        headers["Prefer"] = f"wait={wait}"
+    return Call("POST", "/v1/reports", json={**params, "report_name": report_name}, headers=headers)
 
 
 def status_call(request_id: str, page: Optional[int] = None, page_size: Optional[int] = None) -> Call:

@@ -81,7 +81,14 @@ class Client(Operations):
         call = submit_call(report_name, params, idempotency_key or str(uuid.uuid4()), fresh, wait)
         for attempt in itertools.count():
             try:
-                response = self._http.request(call.method, call.path, params=call.query(), json=call.json, headers=call.headers)
+                response = self._http.request(
+                    call.method,
+                    call.path,
+                    json=call.json,
+                    headers=call.headers,
+                    # A held submission answers within its wait: the read timeout must outlast it.
+                    **({"timeout": wait + 30} if wait else {}),
+                )
             except httpx.TransportError:
                 delay = retry_delay(attempt, retries)
                 if delay is None:
