@@ -15,9 +15,14 @@ export interface IdempotencyRecord {
   created_at: Date;
 }
 
-export type IdempotencyOutcome = { kind: "new" } | { kind: "replay"; requestId: ObjectId } | { kind: "mismatch"; requestId: ObjectId };
+/** `recordedAt`: when the key was recorded (its request is inserted right after, by whoever recorded it). */
+export type IdempotencyOutcome =
+  { kind: "new" } | { kind: "replay"; requestId: ObjectId; recordedAt: Date } | { kind: "mismatch"; requestId: ObjectId };
 
 const DUPLICATE_KEY = 11000;
+
+/** How long after its key was recorded a request may still be on its way to the collection. */
+export const CREATION_GRACE_MS = 5_000;
 
 export function scopedKey(owner: string | null | undefined, key: string): string {
   return `${owner ?? "-"}\u0000${key}`;
@@ -26,7 +31,9 @@ export function scopedKey(owner: string | null | undefined, key: string): string
 /**
  * Records `key → requestId` unless the key is already taken. Call before inserting the request
  * (with its id chosen in advance), so a losing duplicate never inserts anything a worker could
- * claim. A record whose request is missing (the process died in between) is stale: `forget` it.
+ * claim. A record whose request is missing may be one whose creator is between the two writes (a
+ * concurrent retry): wait for it (`CREATION_GRACE_MS`). Only a record older than that without its
+ * request is stale (its creator died in between): `forget` it.
  */
 export async function recordKey(
   records: Collection<IdempotencyRecord>,
@@ -42,7 +49,7 @@ export async function recordKey(
     const existing = await records.findOne({ _id: id });
     if (!existing) throw error; // removed in between (retention): let the client retry
     return existing.fingerprint === fingerprint
-      ? { kind: "replay", requestId: existing.request_id }
+      ? { kind: "replay", requestId: existing.request_id, recordedAt: existing.created_at }
       : { kind: "mismatch", requestId: existing.request_id };
   }
 }

@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ObjectId } from "mongodb";
 import { purgeExpired } from "../../src/worker/retention.ts";
+import { scopedKey } from "../../src/requests/idempotency.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startTestService, type TestService } from "../support/service.ts";
 import { eventually, get, post, request } from "../support/http.ts";
@@ -200,6 +201,39 @@ test("Idempotency-Key: concurrent retries create one request", async () => {
   );
   assert.is(new Set(responses.map((r) => r.body.id)).size, 1);
   assert.is(await requests().countDocuments({ "params.top": 9, "params.min_votes": 11 }), 1);
+});
+
+test("Idempotency-Key: a key recorded without its request is waited for while it may be on its way, forgotten once stale", async () => {
+  const body = { report_name: "top-movies-per-rating", top: 9, min_votes: 12 };
+  const records = service.context.database.idempotency;
+  // The fingerprint the service records for this body, read from a key it recorded itself.
+  await post(`${service.url}/v1/reports`, body, { "Idempotency-Key": "probe-1" });
+  const print = (await records.findOne({ _id: scopedKey(null, "probe-1") }))!.fingerprint;
+  // Recorded a minute ago by a process that died before inserting the request: the key is free again.
+  const lost = new ObjectId();
+  await records.insertOne({
+    _id: scopedKey(null, "lost-1"),
+    fingerprint: print,
+    request_id: lost,
+    created_at: new Date(Date.now() - 60_000),
+  });
+  const after = await post(`${service.url}/v1/reports`, body, { "Idempotency-Key": "lost-1" });
+  assert.is(after.status, 202, JSON.stringify(after.body));
+  assert.is.not(after.body.id, String(lost));
+  // Recorded just now, its request arriving a moment later (its creator between the two writes): replayed.
+  const coming = new ObjectId();
+  await records.insertOne({ _id: scopedKey(null, "coming-1"), fingerprint: print, request_id: coming, created_at: new Date() });
+  const replay = post(`${service.url}/v1/reports`, body, { "Idempotency-Key": "coming-1" });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await service.context.store.submit(
+    { report_name: "top-movies-per-rating", params: { top: 9, min_votes: 12 }, output: "json" },
+    new Date(),
+    coming,
+  );
+  const replayed = await replay;
+  assert.is(replayed.status, 200, JSON.stringify(replayed.body));
+  assert.is(replayed.body.id, String(coming));
+  assert.is(replayed.headers.get("idempotent-replayed"), "true");
 });
 
 test("an identical request completed recently is reused; Cache-Control: no-cache recomputes", async () => {

@@ -10,7 +10,7 @@ import type { OutputKind, RequestDocument } from "../../requests/document.ts";
 import { outputPlan, type NamedOutput } from "../../requests/output.ts";
 import { isFinal, RequestStatus } from "../../requests/status.ts";
 import { fingerprint } from "../../requests/fingerprint.ts";
-import { forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
+import { CREATION_GRACE_MS, forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
 import { removeRequests } from "../../requests/removal.ts";
 import type { RequestStore } from "../../requests/store.ts";
 import type { CsvSink } from "../../results/sinks/sink.ts";
@@ -284,7 +284,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
           extensions: { request_id: String(outcome.requestId) },
         });
       }
-      const existing = await deps.store.get(outcome.requestId, { owner: request.owner });
+      const existing = await recordedRequest(outcome.requestId, outcome.recordedAt, request.owner);
       if (existing) {
         ctx.set("Idempotent-Replayed", "true");
         return { doc: existing, created: false };
@@ -292,6 +292,19 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
       await forgetKey(deps.database.idempotency, recordId); // its request never got stored
     }
     throw new ProblemError(PROBLEMS.idempotencyConflict, "the request for this key is being created; retry");
+  }
+
+  /**
+   * The request a key was recorded for. A concurrent retry can read the key before its creator has
+   * inserted the request (the next write): until CREATION_GRACE_MS after the key was recorded, a
+   * missing request is waited for rather than taken for one whose creator died.
+   */
+  async function recordedRequest(id: ObjectId, recordedAt: Date, owner: string | null): Promise<RequestDocument | null> {
+    for (;;) {
+      const doc = await deps.store.get(id, { owner });
+      if (doc || Date.now() - recordedAt.getTime() >= CREATION_GRACE_MS) return doc;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   async function readStatus(ctx: Context): Promise<void> {
