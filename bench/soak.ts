@@ -24,7 +24,13 @@ if (!(MINUTES >= 2)) throw new Error(`SOAK_MINUTES must be at least 2 (one minut
 const server = await startEmbeddedMongo();
 const target = { mongoUri: server.uri, dbName: "bench_soak" };
 const api = await startApi(target);
-const workers = Array.from({ length: WORKERS }, () => startWorker("ours", { ...target, concurrency: 4 }, () => {}));
+/** The workers' first warnings and errors (a soak keeps no logs): what a failed request's error does not say. */
+const workerProblems: unknown[] = [];
+const workers = Array.from({ length: WORKERS }, () =>
+  startWorker("ours", { ...target, concurrency: 4 }, (line) => {
+    if ((line.level === "warn" || line.level === "error") && workerProblems.length < 20) workerProblems.push(line);
+  }),
+);
 
 const completedAt: number[] = [];
 const errors: string[] = [];
@@ -112,6 +118,7 @@ try {
     completed: completedAt.length,
     errors: errors.length,
     first_errors: errors.slice(0, 5),
+    worker_problems: workerProblems,
     completed_per_minute: perMinute,
     jobs_per_s_first_minute: Math.round((first / 60) * 10) / 10,
     jobs_per_s_second_minute: Math.round((second / 60) * 10) / 10,
