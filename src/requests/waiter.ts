@@ -15,6 +15,8 @@ export interface Wait {
    * only cost a read.
    */
   changed: Promise<void>;
+  /** Whether an event (a final status, or a resync) woke it, rather than the time running out or a cancel. */
+  woken(): boolean;
   cancel(): void;
 }
 
@@ -47,7 +49,11 @@ export class StatusWaiter {
     const changed = new Promise<void>((r) => {
       resolve = r;
     });
-    const waker: Waker = () => resolve();
+    let wokenByEvent = false;
+    const waker: Waker = () => {
+      wokenByEvent = true;
+      resolve();
+    };
     const set = this.waiting.get(id) ?? new Set();
     this.waiting.set(id, set);
     set.add(waker);
@@ -62,7 +68,7 @@ export class StatusWaiter {
       resolve();
     };
     void changed.then(() => cancel());
-    return { changed, cancel };
+    return { changed, woken: () => wokenByEvent, cancel };
   }
 
   private notify(id: string): void {
@@ -109,7 +115,6 @@ export async function readWhenFinal<T extends { status: string }>(
     let doc: T | null = first?.doc ?? null;
     for (let round = 0; ; round++) {
       if (round > 0 || !first) {
-        // Past the deadline no wait is registered: this read is the answer, however unfinished.
         const remaining = deadline - Date.now();
         wait = remaining > 0 && !abort?.aborted ? waiter.wait(id, remaining) : null;
         doc = await read();
@@ -120,6 +125,9 @@ export async function readWhenFinal<T extends { status: string }>(
       }
       await wait.changed;
       if (abort?.aborted) return doc;
+      // The time is up (its timer may fire a moment before the deadline by the clock): one last read
+      // is the answer, not another wait for what is left.
+      if (!wait.woken()) return read();
     }
   } finally {
     abort?.removeEventListener("abort", onAbort);
