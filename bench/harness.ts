@@ -28,6 +28,12 @@ export interface WorkerProcess extends LoggedProcess {
 
 export type LineHandler = (line: WorkerLine, receivedAt: number) => void;
 
+/** BENCH_NODE_FLAGS: flags for every Node process a benchmark starts (`--cpu-prof`, which NODE_OPTIONS refuses). */
+function withBenchNodeFlags(command: string | undefined, args: string[]): string[] {
+  const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+  return nodeFlags.length > 0 && (command === undefined || command === process.execPath) ? [...nodeFlags, ...args] : args;
+}
+
 /**
  * Spawns `command args` with `env`; `readyEvent` is the log event that means "ready". Logs are not
  * kept (runs print thousands of lines): `onLine` sees each one. Lines that are not JSON and error
@@ -39,9 +45,7 @@ export function spawnBenchProcess(
   readyEvent: string,
   onLine: LineHandler,
 ): WorkerProcess {
-  // BENCH_NODE_FLAGS: flags for every Node process a benchmark starts (`--cpu-prof`, which NODE_OPTIONS refuses).
-  const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
-  if (nodeFlags.length > 0 && (command === undefined || command === process.execPath)) args = [...nodeFlags, ...args];
+  args = withBenchNodeFlags(command, args);
   const logged = spawnLogged({ command, args, env: { LOG_LEVEL: "info", ...env }, keepLogs: false, echoProblems: true, onLine });
   const ready = logged.waitFor((line) => line.event === readyEvent, 60_000).then(() => undefined);
   ready.catch(() => {}); // a caller that never awaits `ready` must not crash the run
@@ -60,8 +64,7 @@ export function spawnLoggingToFile(
   readyEvent: string,
   logFile: string,
 ): { child: ChildProcess; ready: Promise<void>; stop(): Promise<void> } {
-  const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
-  if (nodeFlags.length > 0 && (command === undefined || command === process.execPath)) args = [...nodeFlags, ...args];
+  args = withBenchNodeFlags(command, args);
   const out = openSync(logFile, "w");
   const child = spawn(command ?? process.execPath, args, {
     cwd: REPO_ROOT,
