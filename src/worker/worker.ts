@@ -63,6 +63,14 @@ export interface WorkerDeps {
  */
 const PREFETCH_WITHIN_MS = 100;
 
+/**
+ * At most this many finished jobs may have their slots back while their completions are still
+ * unwritten (see Worker.launch); beyond it a finished job keeps its slot until its write returns,
+ * so a database that stops answering writes stops the worker claiming rather than piling results
+ * up in memory.
+ */
+const MAX_UNWRITTEN_COMPLETIONS = 100;
+
 class ShutdownError extends Error {
   override name = "ShutdownError";
 }
@@ -95,8 +103,15 @@ export const WORKER_STATUSES: readonly RequestStatus[] = [RequestStatus.Pending,
 
 export class Worker implements BackgroundService {
   readonly owner: string;
-  /** The jobs this worker runs, by request id: for cancelling one and aborting all at shutdown. */
+  /**
+   * The jobs this worker runs, by request id, until their end is written (a finished one's slot
+   * may be back already: see launch): for cancelling one and aborting all at shutdown.
+   */
   private readonly running = new Map<string, RunningJob>();
+  /** Every job not yet ended, its completion's write included (see launch): stop() waits for them. */
+  private readonly ending = new Set<Promise<void>>();
+  /** Jobs whose slot is back while their completion is unwritten (see MAX_UNWRITTEN_COMPLETIONS). */
+  private unwritten = 0;
   private readonly loop: ClaimLoop<RequestDocument>;
   private unsubscribe: (() => void) | null = null;
   private readonly pacer = new ClaimPacer();
@@ -323,7 +338,15 @@ export class Worker implements BackgroundService {
     }
   }
 
-  private async launch(doc: RequestDocument): Promise<void> {
+  /**
+   * Runs one claimed job. The promise the claim loop counts as the job's slot settles once the
+   * report has finished and its completion is queued for writing (CompletionWriter), not once
+   * the write has returned: the slot takes its next job while that write shares a round trip with
+   * other jobs' completions (graphile-worker's batched `completeJob` is not awaited either). The
+   * lease still fences the write, the job stays in `running` until it is written, and stop()
+   * waits for every job's end (`ending`).
+   */
+  private launch(doc: RequestDocument): Promise<void> {
     const { config, store } = this.deps;
     const claim: Claim = { id: doc._id, owner: this.owner, attempt: doc.attempts };
     this.deps.metrics?.jobClaimed(doc);
@@ -340,15 +363,44 @@ export class Worker implements BackgroundService {
     );
     const key = String(doc._id);
     this.running.set(key, { claim, keeper });
-    try {
-      await this.runAttempt(doc, claim, keeper, progress);
-    } finally {
-      this.running.delete(key);
-      this.completions.jobEnded();
-    }
+    let slotFreed = false;
+    let freeSlot!: () => void;
+    const slot = new Promise<void>((resolve) => {
+      freeSlot = () => {
+        if (slotFreed || this.unwritten >= MAX_UNWRITTEN_COMPLETIONS) return;
+        slotFreed = true;
+        this.unwritten += 1;
+        resolve();
+      };
+    });
+    const job = (async () => {
+      try {
+        await this.runAttempt(doc, claim, keeper, progress, freeSlot);
+      } finally {
+        this.running.delete(key);
+        if (slotFreed) this.unwritten -= 1;
+        this.completions.jobEnded();
+      }
+    })();
+    const ended = job.then(
+      () => undefined,
+      // Until its slot is back the claim loop reports a failure (onRunFailed); after, only this can.
+      (error: unknown) => {
+        if (slotFreed) this.log.error("job.unhandled", { request_id: doc._id, error });
+      },
+    );
+    this.ending.add(ended);
+    void ended.then(() => this.ending.delete(ended));
+    return Promise.race([job, slot]);
   }
 
-  private async runAttempt(doc: RequestDocument, claim: Claim, keeper: LeaseKeeper, progress: ProgressTracker): Promise<void> {
+  private async runAttempt(
+    doc: RequestDocument,
+    claim: Claim,
+    keeper: LeaseKeeper,
+    progress: ProgressTracker,
+    freeSlot: () => void,
+  ): Promise<void> {
     const log = this.log.child({ request_id: doc._id, attempt: claim.attempt });
     const attempts: AttemptRun = { attempt: claim.attempt, maxAttempts: this.deps.config.maxAttempts, record: {} };
     const startedAt = Date.now();
@@ -371,6 +423,7 @@ export class Worker implements BackgroundService {
       result,
       attempts,
       log.child({ report_name: doc.report_name, ms: Date.now() - startedAt }),
+      freeSlot,
     );
     // Its webhook is due now: this process's dispatcher delivers it (no other process is woken).
     if (doc.callback?.state === "pending" && (ended === "completed" || ended === "error")) this.deps.onDeliveryDue?.();
@@ -485,13 +538,17 @@ export class Worker implements BackgroundService {
     }
   }
 
-  /** Applies a decided outcome: the one place a job's end is written. Returns how it ended, for metrics. */
+  /**
+   * Applies a decided outcome: the one place a job's end is written. Returns how it ended, for
+   * metrics. A completion frees the job's slot once it is queued (see launch).
+   */
   private async settle(
     outcome: Outcome,
     claim: Claim,
     result: ReportResult | undefined,
     attempts: AttemptRun,
     log: Logger,
+    freeSlot: () => void,
   ): Promise<JobOutcome> {
     const { store, database } = this.deps;
     // Rows of this attempt and earlier ones; never a newer attempt's (one that retook the request
@@ -499,7 +556,9 @@ export class Worker implements BackgroundService {
     const removeOurRows = () => deleteChunks(database.results, claim.id, claim.attempt + 1);
     switch (outcome.action) {
       case "complete": {
-        if (await this.completions.complete(claim, result!, attempts.record)) {
+        const applied = this.completions.complete(claim, result!, attempts.record);
+        freeSlot();
+        if (await applied) {
           log.info("job.completed", { rows: result!.row_count });
           // A worker that lost an earlier attempt may have written rows after this attempt began.
           // A first attempt has no earlier one (chunks carry attempt >= 1): skip the round trip.
@@ -554,6 +613,8 @@ export class Worker implements BackgroundService {
       for (const job of this.running.values()) job.keeper.abort(new ShutdownError("worker shutting down"));
       await this.loop.settled();
     }
+    // Finished jobs whose completions are still being written (their slots were freed first).
+    await Promise.all(this.ending);
     // The fan-out figure (bench/fanout.ts): change events this process received, and claim contention as the pacer saw it.
     this.log.info("worker.stopped", {
       events_delivered: this.deps.events.delivered,
