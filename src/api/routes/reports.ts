@@ -7,7 +7,7 @@ import { ObjectId } from "mongodb";
 import type { Config } from "../../config.ts";
 import type { Database } from "../../db.ts";
 import type { OutputKind, RequestDocument } from "../../requests/document.ts";
-import { outputPlan, type NamedOutput } from "../../requests/output.ts";
+import { type NamedOutput } from "../../requests/output.ts";
 import { isFinal, RequestStatus } from "../../requests/status.ts";
 import { fingerprint } from "../../requests/fingerprint.ts";
 import { CREATION_GRACE_MS, forgetKey, recordKey, scopedKey } from "../../requests/idempotency.ts";
@@ -22,7 +22,7 @@ import { aliasRoutes } from "./aliases.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { CallbackUrlError, checkCallbackUrl } from "../../webhooks/callback-url.ts";
 import { parseSubmission, UnknownReportSubmission, type Submission, type SubmissionOptions } from "../../requests/submission.ts";
-import { readPage } from "../../results/chunks.ts";
+import { resultRowsPage } from "../../requests/result-rows.ts";
 import { callerName, callerVisibility } from "../access.ts";
 import { CallerSlots } from "../caller-slots.ts";
 import { pageParameters, parsePage, parseWait, waitParameters } from "../pagination.ts";
@@ -329,17 +329,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDeclaration[] {
   /** A completed request with the page of rows asked for; any other as it stands. */
   async function representWithRows(doc: RequestDocument, page: { page: number; pageSize: number }): Promise<Record<string, unknown>> {
     if (doc.status !== RequestStatus.Completed || !doc.result) return representRequest(doc);
-    // A files-only request stored no rows; a small result is in the document itself.
-    const rows = !outputPlan(doc.output).rows
-      ? []
-      : doc.result.rows
-        ? doc.result.rows.slice(page.page * page.pageSize, (page.page + 1) * page.pageSize)
-        : await readPage(
-            deps.database.results,
-            { requestId: doc._id, attempt: doc.result.attempt, rowsPerChunk: doc.result.rows_per_chunk },
-            page.page,
-            page.pageSize,
-          );
+    const rows = await resultRowsPage(deps.database.results, doc, page.page, page.pageSize);
     return representPage(doc, { page: page.page, pageSize: page.pageSize, rows });
   }
 
