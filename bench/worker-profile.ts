@@ -1,8 +1,9 @@
 /**
- * Where one worker process spends its CPU per job: JOBS one-row no-op requests are inserted at
- * once into an idle worker started with `node --cpu-prof`; the profile (.cpuprofile, open it in
- * Chrome's DevTools) is written to PROFILE_DIR when the worker exits, with the worker's CPU time
- * per job (from /proc) beside it. `npm run build:dev && node dist/bench/worker-profile.js`
+ * Where the worker processes spend their CPU per job: JOBS one-row no-op requests are inserted at
+ * once into WORKERS idle workers (1 by default) started with `node --cpu-prof`; each worker's
+ * profile (.cpuprofile, open it in Chrome's DevTools) is written to PROFILE_DIR when it exits, with
+ * the workers' CPU time per job (from /proc, summed) and the test server's beside it.
+ * `npm run build:dev && node dist/bench/worker-profile.js`
  */
 import { readFileSync, readdirSync, mkdirSync } from "node:fs";
 import path from "node:path";
@@ -20,6 +21,8 @@ const JOBS = Number(process.env.JOBS ?? 400);
 /** Jobs run first and not measured (the worker's and the test server's JIT warm up on them). */
 const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 0);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
+/** Worker processes sharing the jobs (their CPU is summed): how the cost per job changes as processes are added. */
+const WORKERS = Number(process.env.WORKERS ?? 1);
 /** CPU_PROF=0: no profile, only the figures (the profiler itself costs CPU). */
 const PROFILE = process.env.CPU_PROF !== "0";
 const PROFILE_DIR = path.resolve(process.env.PROFILE_DIR ?? path.join(os.tmpdir(), "worker-profile"));
@@ -55,21 +58,24 @@ const dbName = "worker_profile";
 let completed = 0;
 let last = 0;
 const command = workerCommand("node");
-const worker = spawnBenchProcess(
-  { command: command.command, args: [...(PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...command.args] },
-  oursEnv({ mongoUri: server.uri, dbName }, { WORKER_CONCURRENCY: String(CONCURRENCY) }),
-  "worker.started",
-  (line, at) => {
-    if (line.event === "job.completed") {
-      completed += 1;
-      last = at;
-    }
-  },
+const workers = Array.from({ length: WORKERS }, () =>
+  spawnBenchProcess(
+    { command: command.command, args: [...(PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...command.args] },
+    oursEnv({ mongoUri: server.uri, dbName }, { WORKER_CONCURRENCY: String(CONCURRENCY) }),
+    "worker.started",
+    (line, at) => {
+      if (line.event === "job.completed") {
+        completed += 1;
+        last = at;
+      }
+    },
+  ),
 );
+const workersCpuMs = () => workers.reduce((sum, worker) => sum + cpuMs(worker.child.pid!), 0);
 const database = await connect(server.uri, dbName, "bench-producer");
 await ensureIndexes(database);
 const store = new RequestStore(database.requests, await requestSealOf(database.db));
-await worker.ready;
+await Promise.all(workers.map((worker) => worker.ready));
 const submitAll = (count: number, from: number) =>
   Promise.all(
     Array.from({ length: count }, (_, i) => store.submit({ report_name: "bench-noop", params: { i: from + i }, output: "json" })),
@@ -79,31 +85,32 @@ if (WARMUP_JOBS > 0) {
   await until(() => completed >= WARMUP_JOBS, 300_000, `${WARMUP_JOBS} warm-up completions`, 10);
   completed = 0;
 }
-const pid = worker.child.pid!;
 const serverPid = server.process.pid!;
-const cpuBefore = cpuMs(pid);
+const cpuBefore = workersCpuMs();
 const serverCpuBefore = cpuMs(serverPid);
 const serverThreadsBefore = cpuByThread(serverPid);
 const producerCpuBefore = process.cpuUsage();
 const t0 = Date.now();
 await submitAll(JOBS, WARMUP_JOBS);
 await until(() => completed >= JOBS, 300_000, `${JOBS} completions`, 10);
-const cpuAfter = cpuMs(pid);
+const cpuAfter = workersCpuMs();
 const serverCpuAfter = cpuMs(serverPid);
 const serverThreads = Object.entries(cpuByThread(serverPid))
   .map(([name, ms]) => [name, Math.round(((ms - (serverThreadsBefore[name] ?? 0)) / JOBS) * 100) / 100] as const)
   .filter(([, perJob]) => perJob > 0)
   .sort((a, b) => b[1] - a[1]);
 const producerCpu = process.cpuUsage(producerCpuBefore);
-worker.child.kill("SIGTERM");
-await worker.exited;
+for (const worker of workers) worker.child.kill("SIGTERM");
+await Promise.all(workers.map((worker) => worker.exited));
 await database.close();
 await server.stop();
 console.log(
   JSON.stringify({
     event: "bench.worker_profile.done",
     jobs: JOBS,
+    workers: WORKERS,
     jobs_per_s: Math.round((JOBS * 1000 * 10) / (last - t0)) / 10,
+    // All worker processes together.
     worker_cpu_ms_per_job: Math.round(((cpuAfter - cpuBefore) / JOBS) * 100) / 100,
     // The test server's and this producer's share: on 2 cores the three together bound throughput.
     server_cpu_ms_per_job: Math.round(((serverCpuAfter - serverCpuBefore) / JOBS) * 100) / 100,
