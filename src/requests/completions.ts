@@ -17,6 +17,8 @@ interface Waiting {
   claim: Claim;
   result: ReportResult;
   record?: RunRecord;
+  /** Told once the completion no longer waits to gather (see complete). */
+  onDispatched?: () => void;
   resolve(applied: boolean): void;
   reject(error: unknown): void;
 }
@@ -50,10 +52,17 @@ export class CompletionWriter {
     this.running = options.running ?? (() => 0);
   }
 
-  /** Resolves true when the completion applied, false when the lease was lost (see RequestStore.complete). */
-  complete(claim: Claim, result: ReportResult, record?: RunRecord): Promise<boolean> {
+  /**
+   * Resolves true when the completion applied, false when the lease was lost (see
+   * RequestStore.complete). `onDispatched` is called once the completion is on its way: in the
+   * write going out now, or queued behind the write in flight (it goes in the next one, with no
+   * further wait). Not while it waits `gatherMs` for the worker's running jobs: a job that frees
+   * its slot then (Worker.launch) would start another, and the gather would wait for that one too.
+   */
+  complete(claim: Claim, result: ReportResult, record?: RunRecord, onDispatched?: () => void): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ claim, result, record, resolve, reject });
+      this.waiting.push({ claim, result, record, onDispatched, resolve, reject });
+      if (this.writing) onDispatched?.();
       this.writeIfReady();
     });
   }
@@ -84,6 +93,7 @@ export class CompletionWriter {
     try {
       while (this.waiting.length > 0) {
         const batch = this.waiting.splice(0, this.maxBatch);
+        for (const item of batch) item.onDispatched?.();
         this.writes += 1;
         this.written += batch.length;
         try {

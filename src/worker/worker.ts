@@ -242,8 +242,9 @@ export class Worker implements BackgroundService {
     this.wake();
   }
 
+  /** Jobs not yet ended: those in slots, and finished ones whose completion is still being written (see launch). */
   get activeJobs(): number {
-    return this.loop.active;
+    return this.loop.active + this.unwritten;
   }
 
   /** Claims until the worker is full or nothing is claimable (see ClaimLoop). */
@@ -340,8 +341,8 @@ export class Worker implements BackgroundService {
 
   /**
    * Runs one claimed job. The promise the claim loop counts as the job's slot settles once the
-   * report has finished and its completion is queued for writing (CompletionWriter), not once
-   * the write has returned: the slot takes its next job while that write shares a round trip with
+   * report has finished and its completion is on its way (CompletionWriter: in the write going
+   * out, or queued behind the one in flight), not once the write has returned: the slot takes its next job while that write shares a round trip with
    * other jobs' completions (graphile-worker's batched `completeJob` is not awaited either). The
    * lease still fences the write, the job stays in `running` until it is written, and stop()
    * waits for every job's end (`ending`).
@@ -377,7 +378,9 @@ export class Worker implements BackgroundService {
       try {
         await this.runAttempt(doc, claim, keeper, progress, freeSlot);
       } finally {
-        this.running.delete(key);
+        // Only this attempt's entry: while its completion waited, its lease may have run out and
+        // this worker retaken the request under the same key (claimExpired).
+        if (this.running.get(key)?.keeper === keeper) this.running.delete(key);
         if (slotFreed) this.unwritten -= 1;
         this.completions.jobEnded();
       }
@@ -540,7 +543,7 @@ export class Worker implements BackgroundService {
 
   /**
    * Applies a decided outcome: the one place a job's end is written. Returns how it ended, for
-   * metrics. A completion frees the job's slot once it is queued (see launch).
+   * metrics. A completion frees the job's slot once it is on its way to the database (see launch).
    */
   private async settle(
     outcome: Outcome,
@@ -556,9 +559,7 @@ export class Worker implements BackgroundService {
     const removeOurRows = () => deleteChunks(database.results, claim.id, claim.attempt + 1);
     switch (outcome.action) {
       case "complete": {
-        const applied = this.completions.complete(claim, result!, attempts.record);
-        freeSlot();
-        if (await applied) {
+        if (await this.completions.complete(claim, result!, attempts.record, freeSlot)) {
           log.info("job.completed", { rows: result!.row_count });
           // A worker that lost an earlier attempt may have written rows after this attempt began.
           // A first attempt has no earlier one (chunks carry attempt >= 1): skip the round trip.
