@@ -342,10 +342,10 @@ export class Worker implements BackgroundService {
   /**
    * Runs one claimed job. The promise the claim loop counts as the job's slot settles once the
    * report has finished and its completion is on its way (CompletionWriter: in the write going
-   * out, or queued behind the one in flight), not once the write has returned: the slot takes its next job while that write shares a round trip with
-   * other jobs' completions (graphile-worker's batched `completeJob` is not awaited either). The
-   * lease still fences the write, the job stays in `running` until it is written, and stop()
-   * waits for every job's end (`ending`).
+   * out, or queued behind the one in flight), not once the write has returned: the slot takes its
+   * next job while that write shares a round trip with other jobs' completions (graphile-worker's
+   * batched `completeJob` is not awaited either). The lease still fences the write, the job stays
+   * in `running` until it is written, and stop() waits for every job's end (`ending`).
    */
   private launch(doc: RequestDocument): Promise<void> {
     const { config, store } = this.deps;

@@ -3,7 +3,7 @@
  * the free slot and a few more that wait for it; a freed slot starts a waiting job without another
  * claim; a waiting request that is cancelled never starts; stop() hands the waiting ones back
  * without spending their attempt; and one that waits longer than a heartbeat for a slot is handed
- * back so another worker can run it. The slot is held by `gated-rows`, which runs until the test
+ * back so another worker can run it; a finished job's slot takes the next one while its completion is written. The slot is held by `gated-rows`, which runs until the test
  * closes its gate, so "still running" does not depend on the machine's speed. Claims are counted
  * with the driver's command monitoring on the worker's own client.
  */
@@ -154,6 +154,24 @@ test("one batch claim takes the free slot's job and the prefetched ones; freed s
     claims.slice(1).filter((claim) => claim.startedBefore < 4),
     [],
     "the freed slot took the prefetched requests: no claim query until they had all started",
+  );
+});
+
+test("a finished job's slot starts the next one while its completion is being written", async () => {
+  const quick = [
+    await submit({ report_name: "top-movies-per-rating", top: 1 }),
+    await submit({ report_name: "top-movies-per-rating", top: 2 }),
+  ];
+  const { worker, logged, start } = await startWorker({ workerConcurrency: 1, workerPrefetch: 1 });
+  start();
+  for (const id of quick) assert.is((await finished(id)).body.status, "completed");
+  const docs = await Promise.all(quick.map(read));
+  assert.is(new Set(docs.map((doc) => doc.started_at?.getTime())).size, 1, "claimed together: the second waited for the slot");
+  const at = (event: string, id: ObjectId) => logged.findIndex((line) => line.event === event && line.request_id === String(id));
+  // job.completed is logged once the write has returned; the one slot took the second job before that.
+  assert.ok(
+    at("job.started", quick[1]) < at("job.completed", quick[0]),
+    `the second job started before the first one's completion was written back: ${JSON.stringify(logged.map((line) => line.event))}`,
   );
 });
 
