@@ -162,7 +162,7 @@ test("a finished job's slot starts the next one while its completion is being wr
     await submit({ report_name: "top-movies-per-rating", top: 1 }),
     await submit({ report_name: "top-movies-per-rating", top: 2 }),
   ];
-  const { worker, logged, start } = await startWorker({ workerConcurrency: 1, workerPrefetch: 1 });
+  const { logged, start } = await startWorker({ workerConcurrency: 1, workerPrefetch: 1 });
   start();
   for (const id of quick) assert.is((await finished(id)).body.status, "completed");
   const docs = await Promise.all(quick.map(read));
