@@ -23,6 +23,11 @@ const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 0);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
 /** Worker processes sharing the jobs (their CPU is summed): how the cost per job changes as processes are added. */
 const WORKERS = Number(process.env.WORKERS ?? 1);
+/**
+ * SWEEP_ONLY=1: the workers have no change stream (bench/worker-sweep-only.ts, SWEEP_MS 100), so a
+ * paired run shows what the stream costs per job, in the workers and in the test server.
+ */
+const SWEEP_ONLY = process.env.SWEEP_ONLY === "1";
 /** CPU_PROF=0: no profile, only the figures (the profiler itself costs CPU). */
 const PROFILE = process.env.CPU_PROF !== "0";
 const PROFILE_DIR = path.resolve(process.env.PROFILE_DIR ?? path.join(os.tmpdir(), "worker-profile"));
@@ -57,11 +62,13 @@ const server = await startEmbeddedMongo();
 const dbName = "worker_profile";
 let completed = 0;
 let last = 0;
-const command = workerCommand("node");
+const command = SWEEP_ONLY
+  ? { command: process.execPath, args: [path.join(import.meta.dirname, "worker-sweep-only.js")] }
+  : workerCommand("node");
 const workers = Array.from({ length: WORKERS }, () =>
   spawnBenchProcess(
     { command: command.command, args: [...(PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...command.args] },
-    oursEnv({ mongoUri: server.uri, dbName }, { WORKER_CONCURRENCY: String(CONCURRENCY) }),
+    oursEnv({ mongoUri: server.uri, dbName }, { WORKER_CONCURRENCY: String(CONCURRENCY), ...(SWEEP_ONLY ? { SWEEP_MS: "100" } : {}) }),
     "worker.started",
     (line, at) => {
       if (line.event === "job.completed") {
@@ -109,6 +116,7 @@ console.log(
     event: "bench.worker_profile.done",
     jobs: JOBS,
     workers: WORKERS,
+    change_stream: !SWEEP_ONLY,
     jobs_per_s: Math.round((JOBS * 1000 * 10) / (last - t0)) / 10,
     // All worker processes together.
     worker_cpu_ms_per_job: Math.round(((cpuAfter - cpuBefore) / JOBS) * 100) / 100,
