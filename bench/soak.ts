@@ -7,9 +7,17 @@
  * first is warm-up: JIT, connection pools; target: within 15 % either way, so a job's cost does not
  * grow with the history the run leaves behind), the RSS of the API and of each worker sampled every SAMPLE_S seconds
  * (target: flat, i.e. the last minute's mean within 15 % of the first minute's), and errors.
+ * Before the clock starts, the test server is warmed for SERVER_WARMUP_S (120) seconds by the same
+ * load on a database of its own (its own API and worker processes, stopped and the database dropped
+ * after): a fresh JVM keeps compiling for minutes, so without it the first minutes ran 15–20 %
+ * slower than the rest and the last minute came out 1.18–1.22x the second, on the fast side of
+ * the band. MongoDB, compiled ahead of time, never pays that; bench:throughput warms its servers
+ * for the same reason. The service's own warm-up (its JIT, connection pools) stays in the first
+ * minute, as the target says.
  * `npm run bench:soak` (SOAK_MINUTES=3 for a short check; at least 2, the warm-up and one measured minute).
  */
 import process from "node:process";
+import { MongoClient } from "mongodb";
 import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
 import { rssMb, sleep, startApi, startWorker } from "./harness.ts";
 import { writeResults } from "./lib.ts";
@@ -18,10 +26,13 @@ const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
 const CLIENTS = Number(process.env.CLIENTS ?? 8);
 const WORKERS = Number(process.env.WORKERS ?? 1);
 const SAMPLE_S = Number(process.env.SAMPLE_S ?? 5);
+/** The test server's warm-up before the clock starts (see above); 0: none. */
+const SERVER_WARMUP_S = Number(process.env.SERVER_WARMUP_S ?? 120);
 const TOLERANCE = 0.15;
 if (!(MINUTES >= 2)) throw new Error(`SOAK_MINUTES must be at least 2 (one minute of warm-up, then the measured ones), not ${MINUTES}`);
 
 const server = await startEmbeddedMongo();
+if (SERVER_WARMUP_S > 0) await warmServer();
 const target = { mongoUri: server.uri, dbName: "bench_soak" };
 const api = await startApi(target);
 /** The workers' first warnings and errors (a soak keeps no logs): what a failed request's error does not say. */
@@ -36,10 +47,11 @@ const completedAt: number[] = [];
 const errors: string[] = [];
 const rss: { at_s: number; api_mb: number; workers_mb: number[] }[] = [];
 
-async function client(n: number, t0: number, deadline: number): Promise<void> {
+/** One client: submits and waits, one request after another, until `deadline`. */
+async function client(apiUrl: string, n: number, t0: number, deadline: number, completedAt: number[], errors: string[]): Promise<void> {
   for (let i = 0; Date.now() < deadline; i++) {
     try {
-      const response = await fetch(`${api.url}/v1/reports`, {
+      const response = await fetch(`${apiUrl}/v1/reports`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ report_name: "bench-noop", i: n * 1_000_000 + i }),
@@ -48,7 +60,7 @@ async function client(n: number, t0: number, deadline: number): Promise<void> {
       let status = (await response.json()) as { id: string; status: string };
       const id = status.id;
       while (status.status === "pending" || status.status === "running")
-        status = (await fetch(`${api.url}/v1/reports/${id}?wait=30`).then((r) => r.json())) as typeof status;
+        status = (await fetch(`${apiUrl}/v1/reports/${id}?wait=30`).then((r) => r.json())) as typeof status;
       // The request's own error says what failed (the service's logs are not kept in a soak).
       if (status.status !== "completed")
         throw new Error(`request ${id} ended ${status.status}: ${JSON.stringify((status as { error?: unknown }).error)}`);
@@ -58,6 +70,26 @@ async function client(n: number, t0: number, deadline: number): Promise<void> {
       await sleep(100);
     }
   }
+}
+
+/** The soak's load for SERVER_WARMUP_S on a database of its own, with its own API and workers; then the database is dropped. */
+async function warmServer(): Promise<void> {
+  const warmTarget = { mongoUri: server.uri, dbName: "bench_soak_warmup" };
+  const warmApi = await startApi(warmTarget);
+  const warmWorkers = Array.from({ length: WORKERS }, () => startWorker("ours", { ...warmTarget, concurrency: 4 }, () => {}));
+  await Promise.all(warmWorkers.map((w) => w.ready));
+  const t0 = Date.now();
+  const done: number[] = [];
+  const failed: string[] = [];
+  await Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(warmApi.url, n, t0, t0 + SERVER_WARMUP_S * 1000, done, failed)));
+  await Promise.all(warmWorkers.map((w) => w.stop()));
+  await warmApi.stop();
+  const admin = new MongoClient(server.uri);
+  await admin.db(warmTarget.dbName).dropDatabase();
+  await admin.close();
+  console.log(
+    JSON.stringify({ event: "bench.soak.server_warmed", seconds: SERVER_WARMUP_S, completed: done.length, errors: failed.length }),
+  );
 }
 
 try {
@@ -86,7 +118,7 @@ try {
     );
     lastReport = done;
   }, 30_000);
-  await Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(n, t0, deadline)));
+  await Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(api.url, n, t0, deadline, completedAt, errors)));
   clearInterval(sampler);
   clearInterval(progress);
 
@@ -112,9 +144,11 @@ try {
   const workerRss = workers.map((_, k) => rssSummary((s) => s.workers_mb[k]));
   const file = writeResults("soak", {
     method:
-      `${CLIENTS} clients, each: POST bench-noop, then GET ?wait=30 until completed, then the next; ${MINUTES} minutes; one API process + ${WORKERS} worker process(es) (concurrency 4) on one embedded test server; ` +
+      `${CLIENTS} clients, each: POST bench-noop, then GET ?wait=30 until completed, then the next; ${MINUTES} minutes; one API process + ${WORKERS} worker process(es) (concurrency 4) on one embedded test server, ` +
+      `warmed first for ${SERVER_WARMUP_S} s by the same load on a database of its own (then dropped); ` +
       `RSS (VmRSS) sampled every ${SAMPLE_S} s; "flat" = last minute's mean RSS within ${TOLERANCE * 100} % of the first minute's`,
     minutes: MINUTES,
+    server_warmup_s: SERVER_WARMUP_S,
     completed: completedAt.length,
     errors: errors.length,
     first_errors: errors.slice(0, 5),
