@@ -32,7 +32,8 @@ const TOLERANCE = 0.15;
 if (!(MINUTES >= 2)) throw new Error(`SOAK_MINUTES must be at least 2 (one minute of warm-up, then the measured ones), not ${MINUTES}`);
 
 const server = await startEmbeddedMongo();
-if (SERVER_WARMUP_S > 0) await warmServer();
+/** What the warm-up did: its requests count as much as the soak's, a failed one included. */
+const warmup = SERVER_WARMUP_S > 0 ? await warmServer() : null;
 const target = { mongoUri: server.uri, dbName: "bench_soak" };
 const api = await startApi(target);
 /** The workers' first warnings and errors (a soak keeps no logs): what a failed request's error does not say. */
@@ -73,7 +74,7 @@ async function client(apiUrl: string, n: number, t0: number, deadline: number, c
 }
 
 /** The soak's load for SERVER_WARMUP_S on a database of its own, with its own API and workers; then the database is dropped. */
-async function warmServer(): Promise<void> {
+async function warmServer(): Promise<{ seconds: number; completed: number; errors: number; first_errors: string[] }> {
   const warmTarget = { mongoUri: server.uri, dbName: "bench_soak_warmup" };
   const warmApi = await startApi(warmTarget);
   const warmWorkers = Array.from({ length: WORKERS }, () => startWorker("ours", { ...warmTarget, concurrency: 4 }, () => {}));
@@ -87,9 +88,9 @@ async function warmServer(): Promise<void> {
   const admin = new MongoClient(server.uri);
   await admin.db(warmTarget.dbName).dropDatabase();
   await admin.close();
-  console.log(
-    JSON.stringify({ event: "bench.soak.server_warmed", seconds: SERVER_WARMUP_S, completed: done.length, errors: failed.length }),
-  );
+  const summary = { seconds: SERVER_WARMUP_S, completed: done.length, errors: failed.length, first_errors: failed.slice(0, 5) };
+  console.log(JSON.stringify({ event: "bench.soak.server_warmed", ...summary }));
+  return summary;
 }
 
 try {
@@ -148,7 +149,7 @@ try {
       `warmed first for ${SERVER_WARMUP_S} s by the same load on a database of its own (then dropped); ` +
       `RSS (VmRSS) sampled every ${SAMPLE_S} s; "flat" = last minute's mean RSS within ${TOLERANCE * 100} % of the first minute's`,
     minutes: MINUTES,
-    server_warmup_s: SERVER_WARMUP_S,
+    server_warmup: warmup,
     completed: completedAt.length,
     errors: errors.length,
     first_errors: errors.slice(0, 5),
