@@ -13,8 +13,7 @@ import { ensureIndexes } from "../src/indexes.ts";
 import { createRegistry } from "../src/reports/code-modules.ts";
 import { validateParams } from "../src/reports/validation.ts";
 import { resultRowsPage } from "../src/requests/result-rows.ts";
-import { withoutHiddenFields } from "../src/results/hidden-fields.ts";
-import { rowRounder } from "../src/results/precision.ts";
+import { rowShaper } from "../src/results/row-shape.ts";
 import { loadConfig } from "../src/config.ts";
 import { RequestStore } from "../src/requests/store.ts";
 import { requestSealOf } from "../src/requests/seal.ts";
@@ -109,7 +108,7 @@ for (const worker of workers) worker.kill("SIGTERM");
 // Verify: status, exactly-once completion, and rows equal to a clean run of the same pipeline.
 let mismatched = 0;
 // HIDDEN_FIELDS as the workers read it (they inherit this environment).
-const hidden = new Set(loadConfig().hiddenFields);
+const hidden = loadConfig().hiddenFields;
 let notCompleted = 0;
 let retried = 0;
 let totalAttempts = 0;
@@ -122,18 +121,13 @@ for (const id of ids) {
     continue;
   }
   const report = registry.require(doc.report_name);
-  // Shaped as the worker shapes every row (src/worker/execute.ts): hidden fields out, declared precision applied.
-  const round = rowRounder(report.columns);
+  // Shaped as the worker shapes every row: hidden fields out, declared precision applied.
   const clean: Document[] = (
     await database.db
       .collection(report.collection)
       .aggregate(report.pipeline(validateParams(doc.params, report.params)))
       .toArray()
-  ).map((found) => {
-    const row = withoutHiddenFields(found, hidden);
-    round?.(row);
-    return row;
-  });
+  ).map(rowShaper(report.columns, hidden));
   const rows = await resultRowsPage(database.results, doc, 0, Math.max(1, doc.result.row_count));
   if (JSON.stringify(rows) !== JSON.stringify(clean) || doc.result.row_count !== clean.length) mismatched += 1;
 }

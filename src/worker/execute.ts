@@ -9,10 +9,9 @@ import { outputPlan, type OutputKind } from "../requests/output.ts";
 import type { ReportDefinition } from "../reports/define.ts";
 import { usableAsDeclared } from "../reports/data-indexes.ts";
 import { ChunkWriter, deleteChunks, type ChunkDocument } from "../results/chunks.ts";
-import { withoutHiddenFields } from "../results/hidden-fields.ts";
 import { FileExport, type ExportStats } from "../results/export.ts";
 import { FILE_FORMATS } from "../results/formats/all.ts";
-import { rowRounder } from "../results/precision.ts";
+import { rowShaper } from "../results/row-shape.ts";
 import type { CsvSink } from "../results/sinks/sink.ts";
 import type { ProgressTracker } from "./progress.ts";
 
@@ -85,14 +84,12 @@ export async function executeReport(report: ReportDefinition<any>, params: unkno
       exports.push(await FileExport.start(options.csvSink!, target, FILE_FORMATS[format], { formulaGuard: options.csvFormulaGuard }));
     }
     const progress = options.progress;
-    // Numbers of columns that declare a precision are rounded in the row itself, so every output shows one value.
-    const round = rowRounder(report.columns);
+    // Hidden fields out, declared precision applied: every output shows one value.
+    const shape = rowShaper(report.columns, options.hiddenFields ?? []);
     progress?.phase("aggregating");
-    const hidden = new Set(options.hiddenFields ?? []);
     for await (const found of cursor) {
       options.signal.throwIfAborted();
-      const row = withoutHiddenFields(found, hidden);
-      round?.(row);
+      const row = shape(found);
       rows += 1;
       if (writer) await writer.add(row);
       for (const file of exports) await file.add(row);
