@@ -21,7 +21,7 @@ import { BACKING_OFF, DUE_PENDING, RUNNING, WORKLOAD } from "../src/requests/que
 import { RequestStore } from "../src/requests/store.ts";
 import { requestSealOf } from "../src/requests/seal.ts";
 import { WebhookOutbox } from "../src/webhooks/outbox.ts";
-import { percentile, writeResults } from "./lib.ts";
+import { growth, p50ByName, timeMs, writeResults } from "./lib.ts";
 
 const SIZES = (process.env.HISTORY_SIZES ?? "1000,10000,40000").split(",").map(Number);
 const SAMPLES = Number(process.env.SAMPLES ?? 60);
@@ -71,12 +71,6 @@ async function addHistory(count: number): Promise<void> {
   }
 }
 
-async function time(step: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await step();
-  return performance.now() - started;
-}
-
 const results: Record<string, Record<string, number>> = {};
 let history = 0;
 // The first pass warms the JIT (server and client) and is not recorded.
@@ -113,37 +107,35 @@ for (const [pass, size] of [SIZES[0], ...SIZES].entries()) {
       })),
     );
     // The fifth pending request as the API inserts it (sealed, w: majority).
-    samples.submit.push(await time(() => store.submit({ ...resubmitted, params: { round: i } })));
-    samples.reuse_lookup.push(await time(() => store.findReusable(resubmitted, new Date(Date.now() - 3_600_000))));
-    samples.count_queued_owner.push(await time(() => store.countQueued(OWNER)));
+    samples.submit.push(await timeMs(() => store.submit({ ...resubmitted, params: { round: i } })));
+    samples.reuse_lookup.push(await timeMs(() => store.findReusable(resubmitted, new Date(Date.now() - 3_600_000))));
+    samples.count_queued_owner.push(await timeMs(() => store.countQueued(OWNER)));
     samples.queue_depth_3_counts.push(
-      await time(async () => {
+      await timeMs(async () => {
         for (const filter of [DUE_PENDING, BACKING_OFF, RUNNING]) await database.requests.countDocuments(filter);
       }),
     );
-    samples.keda_workload_count.push(await time(() => database.requests.countDocuments(WORKLOAD as unknown as Filter<RequestDocument>)));
-    samples.retention_look.push(await time(() => store.expired(RETENTION_BEFORE, 500)));
-    samples.outbox_claim.push(await time(() => outbox.claim("bench", 30_000)));
+    samples.keda_workload_count.push(await timeMs(() => database.requests.countDocuments(WORKLOAD as unknown as Filter<RequestDocument>)));
+    samples.retention_look.push(await timeMs(() => store.expired(RETENTION_BEFORE, 500)));
+    samples.outbox_claim.push(await timeMs(() => outbox.claim("bench", 30_000)));
     let one: Awaited<ReturnType<RequestStore["claimPending"]>> = null;
-    samples.claim.push(await time(async () => (one = await store.claimPending("bench", 30_000))));
-    samples.batch_claim_4.push(await time(() => store.claimPendingBatch("bench", 30_000, 4)));
-    samples.expired_leases.push(await time(() => store.claimExpired("bench", 30_000)));
-    samples.read_by_id.push(await time(() => store.get(one!._id)));
+    samples.claim.push(await timeMs(async () => (one = await store.claimPending("bench", 30_000))));
+    samples.batch_claim_4.push(await timeMs(() => store.claimPendingBatch("bench", 30_000, 4)));
+    samples.expired_leases.push(await timeMs(() => store.claimExpired("bench", 30_000)));
+    samples.read_by_id.push(await timeMs(() => store.get(one!._id)));
     const claim = { id: one!._id, owner: "bench", attempt: one!.attempts };
     samples.complete.push(
-      await time(() => store.complete(claim, { row_count: 0, columns: [], attempt: claim.attempt, rows_per_chunk: 1000, rows: [] })),
+      await timeMs(() => store.complete(claim, { row_count: 0, columns: [], attempt: claim.attempt, rows_per_chunk: 1000, rows: [] })),
     );
     // Finish the batch's four too, so the pending set stays small as on a healthy queue.
     await database.requests.updateMany({ status: "running" }, { $set: { status: "completed", lease: null, finished_at: new Date() } });
   }
   if (pass === 0) continue;
-  results[String(size)] = Object.fromEntries(
-    Object.entries(samples).map(([k, v]) => [`${k}_p50_ms`, Math.round(percentile(v, 50) * 100) / 100]),
-  );
+  results[String(size)] = p50ByName(samples, 2);
   console.log(JSON.stringify({ event: "bench.claim_history", history: size, ...results[String(size)] }));
 }
 const [first, last] = [results[String(SIZES[0])], results[String(SIZES.at(-1))]];
-const growth = Object.fromEntries(Object.keys(first).map((k) => [k, Math.round((last[k] / first[k]) * 100) / 100]));
+const largestOverSmallest = growth(first, last);
 // The machine is shared: a read by _id (cost independent of history on any server) is the yardstick.
 const overReadById = Object.fromEntries(
   Object.entries(results).map(([size, r]) => [size, Math.round((r.claim_p50_ms / r.read_by_id_p50_ms) * 100) / 100]),
@@ -151,10 +143,10 @@ const overReadById = Object.fromEntries(
 const file = writeResults("claim-history", {
   method: `a warm-up pass, then finished requests added as history (${SIZES.join(", ")}; all of one owner, one in ten with a delivered webhook); at each size ${SAMPLES} rounds of: insert 4 pending and submit a fifth as the API does, look for a reusable result (a fingerprint the history holds once), count the owner's queued requests, the three queue-depth counts, KEDA's workload count, the retention look (nothing expired), the outbox claim (nothing due), claim one, batch-claim 4, look for expired leases, read one by _id, complete one; p50 per query`,
   p50_ms_by_history: results,
-  largest_over_smallest: growth,
+  largest_over_smallest: largestOverSmallest,
   claim_over_read_by_id: overReadById,
 });
-console.log(JSON.stringify({ event: "bench.done", file, largest_over_smallest: growth }));
+console.log(JSON.stringify({ event: "bench.done", file, largest_over_smallest: largestOverSmallest }));
 await database.close();
 await server.stop();
 process.exit(0);

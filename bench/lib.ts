@@ -18,6 +18,26 @@ export function percentile(values: number[], p: number): number {
 
 export const median = (values: number[]) => percentile(values, 50);
 
+/** How long `step` takes, in ms. */
+export async function timeMs(step: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await step();
+  return performance.now() - started;
+}
+
+/** Each series' p50 as `<name>_p50_ms`, rounded to `decimals`. */
+export function p50ByName(samples: Record<string, number[]>, decimals: number): Record<string, number> {
+  const scale = 10 ** decimals;
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, values]) => [`${name}_p50_ms`, Math.round(percentile(values, 50) * scale) / scale]),
+  );
+}
+
+/** Each figure of `last` over the same figure of `first`, to two decimals: how a cost grew between two sizes. */
+export function growth(first: Record<string, number>, last: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(first).map((k) => [k, Math.round((last[k] / first[k]) * 100) / 100]));
+}
+
 /** The results file a benchmark writes: RESULTS_NAME (e.g. "before-batching/fixed-cost") keeps a run apart from the current figures. */
 function resultsFile(name: string): string {
   return path.join(REPO_ROOT, "bench", "results", `${process.env.RESULTS_NAME ?? name}.json`);

@@ -79,8 +79,9 @@ export function prepareEmbeddedMongo(): { classpath: string } {
  */
 const QUIET = { stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[], encoding: "utf8" as const, maxBuffer: 16 * 1024 * 1024 };
 
-/** Starts a fresh, empty server on `port` (0: any free port) and resolves once it listens. */
 /**
+ * Starts a fresh, empty server on `port` (0: any free port) and resolves once it listens.
+ *
  * `ownProcessGroup`: for a server that outlives a terminal's Ctrl-C until its parent has shut down
  * gracefully (`npm start`, `npm run db`): SIGINT goes to the whole foreground process group, and the
  * service's workers still need the database while they finish or release their jobs. The parent

@@ -3,6 +3,7 @@ import de.bwaldvogel.mongo.bson.ObjectId;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -57,6 +58,16 @@ final class EqualityIndex {
             TreeSet<Integer> set = positions.get(key);
             if (set != null && set.remove(position) && set.isEmpty()) positions.remove(key);
         }
+    }
+
+    /**
+     * The document at `position` changed from `before` to `after`: moved only if its key changed (a
+     * status change moves it; a heartbeat, progress or lease write leaves it where it is).
+     */
+    void update(Integer position, Document before, Document after) {
+        if (Objects.equals(keyOf(before), keyOf(after))) return;
+        remove(position, before);
+        add(position, after);
     }
 
     private static boolean servable(Object value) {

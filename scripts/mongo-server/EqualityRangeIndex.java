@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -91,6 +92,13 @@ final class EqualityRangeIndex {
 
     void remove(Integer position, Document document) {
         apply(position, document, -1);
+    }
+
+    /** The document at `position` changed from `before` to `after`: moved only if either of its fields changed. */
+    void update(Integer position, Document before, Document after) {
+        if (Objects.equals(valueAt(before, leading), valueAt(after, leading)) && Objects.equals(valueAt(before, second), valueAt(after, second))) return;
+        remove(position, before);
+        add(position, after);
     }
 
     /**

@@ -112,50 +112,77 @@ final class ObservedMemoryCollection extends MemoryCollection {
     }
 
     /**
-     * The positions of the documents that can match `query`, ascending, from the index giving the
-     * fewest (sizes compared first, so only the smallest set is copied); null when none applies. An
-     * `$or` is served when every branch is (the union).
+     * Where the documents that can match a query are found, and at most how many there are, before
+     * any position is copied: a sorted claim is read in an {@link OrderedIndex}'s order when that is no
+     * larger, and copying every pending position first (to learn their number) cost the test server
+     * time in proportion to the backlog on every claim, which MongoDB, reading the partial index in
+     * order up to the limit, never pays.
      */
-    private synchronized Set<Integer> candidates(Document query) {
-        Set<Integer> best = null;
-        EqualityIndex smallest = null;
-        Object smallestCondition = null;
-        int smallestCount = Integer.MAX_VALUE;
+    private interface Candidates {
+        int size();
+
+        /** The positions, ascending (copied: read them under the collection's lock). */
+        Set<Integer> positions();
+
+        static Candidates of(Set<Integer> positions) {
+            return new Candidates() {
+                public int size() {
+                    return positions.size();
+                }
+
+                public Set<Integer> positions() {
+                    return positions;
+                }
+            };
+        }
+
+        static Candidates ofEquality(EqualityIndex index, Object condition, int count) {
+            return new Candidates() {
+                public int size() {
+                    return count;
+                }
+
+                public Set<Integer> positions() {
+                    return index.candidates(condition);
+                }
+            };
+        }
+    }
+
+    /**
+     * The documents that can match `query`, from the index giving the fewest (an equality index's
+     * positions are counted, and copied only when asked for); null when none applies. An `$or` is
+     * served when every branch is (the union).
+     */
+    private synchronized Candidates candidates(Document query) {
+        Candidates best = null;
         for (Map.Entry<String, Object> entry : query.entrySet()) {
             if (entry.getKey().equals("$or") && entry.getValue() instanceof List<?> branches) {
                 Set<Integer> union = new TreeSet<>();
                 for (Object branch : branches) {
-                    Set<Integer> some = branch instanceof Document document ? candidates(document) : null;
+                    Candidates some = branch instanceof Document document ? candidates(document) : null;
                     if (some == null) {
                         union = null;
                         break;
                     }
-                    union.addAll(some);
+                    union.addAll(some.positions());
                 }
-                if (union != null && (best == null || union.size() < best.size())) best = union;
+                if (union != null && (best == null || union.size() < best.size())) best = Candidates.of(union);
             } else if (entry.getKey().equals(getIdField()) && query.size() > 1) {
                 Set<Integer> found = byId(entry.getValue());
-                if (found != null && (best == null || found.size() < best.size())) best = found;
+                if (found != null && (best == null || found.size() < best.size())) best = Candidates.of(found);
             } else if (equality.containsKey(entry.getKey())) {
                 EqualityIndex index = equality.get(entry.getKey());
                 int count = index.count(entry.getValue());
-                if (count >= 0 && count < smallestCount) {
-                    smallest = index;
-                    smallestCondition = entry.getValue();
-                    smallestCount = count;
-                }
+                if (count >= 0 && (best == null || count < best.size())) best = Candidates.ofEquality(index, entry.getValue(), count);
             }
         }
-        int bound = Math.min(smallestCount, best == null ? Integer.MAX_VALUE - 1 : best.size());
         for (EqualityRangeIndex index : ranges) {
             if (!query.containsKey(index.leadingPath()) || !query.containsKey(index.secondPath())) continue;
+            int bound = best == null ? Integer.MAX_VALUE - 1 : best.size();
             Set<Integer> found = index.candidates(query.get(index.leadingPath()), query.get(index.secondPath()), bound);
-            if (found != null && found.size() < bound) {
-                best = found;
-                bound = found.size();
-            }
+            if (found != null && found.size() < bound) best = Candidates.of(found);
         }
-        if (smallest != null && (best == null || smallestCount < best.size())) best = smallest.candidates(smallestCondition);
         return best;
     }
 
@@ -197,14 +224,14 @@ final class ObservedMemoryCollection extends MemoryCollection {
     @Override
     protected QueryResult matchDocuments(Document query, Document orderBy, int numberToSkip, int numberToReturn, int batchSize,
                                          Document fieldSelector) {
-        Set<Integer> served = query == null ? null : candidates(query);
+        Candidates served = query == null ? null : candidates(query);
         OrderedIndex inOrder = numberToReturn > 0 && query != null ? orderFor(query, orderBy) : null;
         if (inOrder != null && (served == null || inOrder.size() <= served.size())) {
             // Already in the sort's order: match in it and stop at the limit (no comparator).
             return matchDocuments(query, inOrder.inOrder(), null, numberToSkip, numberToReturn, batchSize, fieldSelector);
         }
         if (served != null) {
-            List<Integer> positions = new ArrayList<>(served);
+            List<Integer> positions = new ArrayList<>(served.positions());
             if (isNaturalDescending(orderBy)) Collections.reverse(positions);
             return matchDocuments(query, positions, orderBy, numberToSkip, numberToReturn, batchSize, fieldSelector);
         }
@@ -231,8 +258,8 @@ final class ObservedMemoryCollection extends MemoryCollection {
         if (leading != null && leading.namespace().equals(getFullName())) {
             LEADING_MATCH.remove();
             synchronized (this) {
-                Set<Integer> served = candidates(leading.match());
-                if (served != null) return served.stream().map(this::getDocument).filter(Objects::nonNull).toList().stream();
+                Candidates served = candidates(leading.match());
+                if (served != null) return served.positions().stream().map(this::getDocument).filter(Objects::nonNull).toList().stream();
             }
         }
         return super.queryAllAsStream();
@@ -268,18 +295,10 @@ final class ObservedMemoryCollection extends MemoryCollection {
     @Override
     protected void handleUpdate(Integer position, Document before, Document after) {
         super.handleUpdate(position, before, after);
-        for (EqualityIndex index : equality.values()) {
-            index.remove(position, before);
-            index.add(position, after);
-        }
-        for (EqualityRangeIndex index : ranges) {
-            index.remove(position, before);
-            index.add(position, after);
-        }
-        for (OrderedIndex index : ordered) {
-            index.remove(position, before);
-            index.add(position, after);
-        }
+        // Each index moves the document only if its key there changed, as MongoDB's update does.
+        for (EqualityIndex index : equality.values()) index.update(position, before, after);
+        for (EqualityRangeIndex index : ranges) index.update(position, before, after);
+        for (OrderedIndex index : ordered) index.update(position, before, after);
         changeLog.get().recordUpdate(getFullName(), UPDATE_IN_PROGRESS.get(), before, after);
     }
 

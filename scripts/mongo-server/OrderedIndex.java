@@ -1,6 +1,7 @@
 import de.bwaldvogel.mongo.backend.Utils;
 import de.bwaldvogel.mongo.backend.ValueComparator;
 import de.bwaldvogel.mongo.bson.Document;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -74,18 +75,37 @@ final class OrderedIndex {
 
     void add(Integer position, Document document) {
         if (!keeps.test(document)) return;
-        Object[] key = new Object[keyPattern.size()];
-        int i = 0;
-        boolean array = false;
-        for (String path : keyPattern.keySet()) {
-            // The value the stock server's sort compares (DocumentComparator reads it the same way).
-            key[i] = Utils.getSubdocumentValueCollectionAware(document, path);
-            array |= key[i] instanceof Collection<?>;
-            i++;
+        Object[] key = keyOf(document);
+        for (Object value : key) {
+            if (value instanceof Collection<?>) {
+                unservable++;
+                break;
+            }
         }
-        if (array) unservable++;
         keys.put(position, key);
         order.add(position);
+    }
+
+    /** The key values of `document`, in the key pattern's order. */
+    private Object[] keyOf(Document document) {
+        Object[] key = new Object[keyPattern.size()];
+        int i = 0;
+        for (String path : keyPattern.keySet()) {
+            // The value the stock server's sort compares (DocumentComparator reads it the same way).
+            key[i++] = Utils.getSubdocumentValueCollectionAware(document, path);
+        }
+        return key;
+    }
+
+    /**
+     * The document at `position` changed from `before` to `after`: left in place when it stays in the
+     * index with the same key (MongoDB's update touches only the index keys that changed).
+     */
+    void update(Integer position, Document before, Document after) {
+        Object[] held = keys.get(position);
+        if (held != null && keeps.test(after) && Arrays.equals(held, keyOf(after))) return;
+        remove(position, before);
+        add(position, after);
     }
 
     void remove(Integer position, Document document) {

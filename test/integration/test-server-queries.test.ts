@@ -84,6 +84,11 @@ test("updates, deletes and counts keep the answers exact", async () => {
   assert.equal(await names(requests, { fingerprint: "f0", status: "pending" }), ["r04", "r08", "r12", "r16"]);
   assert.is(await requests.countDocuments({ status: "running" }), 1);
   assert.is(await requests.countDocuments({ status: "pending", owner: "odd" }), 10);
+  // An update that leaves every indexed field as it was (a heartbeat's shape) leaves the answers as they were.
+  await requests.updateMany({ owner: "even" }, { $set: { "lease.until": new Date(), note: "beat" }, $inc: { beats: 1 } });
+  await requests.updateOne({ name: "r04" }, { $set: { fingerprint: "f0", owner: "even" } });
+  assert.equal(await names(requests, { fingerprint: "f0", status: "pending" }), ["r04", "r08", "r12", "r16"]);
+  assert.is(await requests.countDocuments({ status: "pending", owner: "even" }), 9);
   // findOneAndUpdate (the claim's shape) and updateMany.
   const claimed = await requests.findOneAndUpdate(
     { status: "pending", owner: "even" },
@@ -144,6 +149,7 @@ test("an equality with a date range on an index's second field (the retention lo
   assert.equal(await expired({ status: "completed", finished_at: { $gt: at(5), $lt: at(5) } }), []);
   assert.equal(await expired({ status: "completed", finished_at: { $gt: at(9), $lt: at(1) } }), []);
   await requests.updateOne({ name: "r9" }, { $set: { finished_at: at(0) } });
+  await requests.updateOne({ name: "c5" }, { $set: { note: "unrelated" } }); // neither indexed field changes
   await requests.updateOne({ name: "p" }, { $set: { status: "completed", finished_at: at(4) } });
   await requests.deleteOne({ name: "c1" });
   assert.equal(await expired({ status: { $in: ["completed", "cancelled"] }, finished_at: { $lt: at(5) } }), ["r9", "x2", "p"]);
@@ -244,6 +250,10 @@ test("a sort with a limit in a partial index's key order (the claim) answers wha
   // The other direction, and a sort that is not the key, are sorted in memory and still exact.
   assert.equal(await firstOf(due(at(6)), { not_before: -1, report_date: -1, _id: -1 }, 2), ["p2", "p5"]);
   assert.equal(await firstOf(due(at(6)), { report_date: 1 }, 2), ["r0", "p2"]);
+  // A key that changes while the document stays in the index moves it; a write to other fields does not.
+  await requests.updateOne({ name: "p5" }, { $set: { report_date: at(1) } });
+  await requests.updateMany({ status: "pending" }, { $set: { note: "seen" } });
+  assert.equal(await firstOf(due(at(6)), order, 10), ["r0", "p5", "p3", "p2"]);
 });
 
 test.run();
