@@ -10,42 +10,30 @@
  * `node dist/bench/claim-backlog.js`
  */
 import process from "node:process";
-import { ObjectId } from "mongodb";
-import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
-import { connect } from "../src/db.ts";
-import { ensureIndexes } from "../src/indexes.ts";
 import { RequestStatus } from "../src/requests/status.ts";
-import { RequestStore } from "../src/requests/store.ts";
-import { requestSealOf } from "../src/requests/seal.ts";
+import type { RequestStore } from "../src/requests/store.ts";
+import { startStoreBench } from "./store-bench.ts";
 import { growth, p50ByName, timeMs, writeResults } from "./lib.ts";
 
 const SIZES = (process.env.BACKLOG_SIZES ?? "100,2000,20000").split(",").map(Number);
 const SAMPLES = Number(process.env.SAMPLES ?? 200);
 const LEASE_MS = 30_000;
 
-const server = await startEmbeddedMongo();
-const database = await connect(server.uri, "bench_claim_backlog", "bench-claim-backlog");
-await ensureIndexes(database);
-const store = new RequestStore(database.requests, await requestSealOf(database.db));
+const { database, store, addRequests, finish } = await startStoreBench("bench_claim_backlog", "bench-claim-backlog");
 
 /** `count` pending requests shaped as the API inserts them (report date now, due now). */
-async function addPending(count: number): Promise<void> {
-  for (let done = 0; done < count; done += 1000) {
-    const now = new Date();
-    await database.requests.insertMany(
-      Array.from({ length: Math.min(1000, count - done) }, (_, i) => ({
-        _id: new ObjectId(),
-        report_name: "bench-noop",
-        params: { i: done + i },
-        output: "json" as const,
-        status: RequestStatus.Pending,
-        report_date: now,
-        not_before: now,
-        attempts: 0,
-        lease: null,
-      })),
-    );
-  }
+function addPending(count: number): Promise<void> {
+  const now = new Date();
+  return addRequests(count, (i) => ({
+    report_name: "bench-noop",
+    params: { i },
+    output: "json" as const,
+    status: RequestStatus.Pending,
+    report_date: now,
+    not_before: now,
+    attempts: 0,
+    lease: null,
+  }));
 }
 
 const results: Record<string, Record<string, number>> = {};
@@ -80,6 +68,4 @@ const file = writeResults("claim-backlog", {
   largest_over_smallest: largestOverSmallest,
 });
 console.log(JSON.stringify({ event: "bench.done", file, largest_over_smallest: largestOverSmallest }));
-await database.close();
-await server.stop();
-process.exit(0);
+await finish();

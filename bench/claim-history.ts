@@ -12,24 +12,18 @@
  */
 import process from "node:process";
 import { type Filter, ObjectId } from "mongodb";
-import { startEmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
-import { connect } from "../src/db.ts";
-import { ensureIndexes } from "../src/indexes.ts";
 import type { RequestDocument } from "../src/requests/document.ts";
 import { fingerprint } from "../src/requests/fingerprint.ts";
 import { BACKING_OFF, DUE_PENDING, RUNNING, WORKLOAD } from "../src/requests/queue-depth.ts";
-import { RequestStore } from "../src/requests/store.ts";
-import { requestSealOf } from "../src/requests/seal.ts";
+import type { RequestStore } from "../src/requests/store.ts";
+import { startStoreBench } from "./store-bench.ts";
 import { WebhookOutbox } from "../src/webhooks/outbox.ts";
 import { growth, p50ByName, timeMs, writeResults } from "./lib.ts";
 
 const SIZES = (process.env.HISTORY_SIZES ?? "1000,10000,40000").split(",").map(Number);
 const SAMPLES = Number(process.env.SAMPLES ?? 60);
 
-const server = await startEmbeddedMongo();
-const database = await connect(server.uri, "bench_claim_history", "bench-claim-history");
-await ensureIndexes(database);
-const store = new RequestStore(database.requests, await requestSealOf(database.db));
+const { database, store, addRequests, finish } = await startStoreBench("bench_claim_history", "bench-claim-history");
 const outbox = new WebhookOutbox(database.requests);
 const OWNER = "bench-owner";
 /** The submit the reuse look-up is timed for: the same report and params as one request of the history. */
@@ -37,38 +31,33 @@ const resubmitted = { report_name: "bench-noop", params: { i: 0 }, output: "json
 /** The retention sweeper's look while nothing has expired: before the oldest finished request. */
 const RETENTION_BEFORE = new Date(Date.now() - 3_600_000);
 
-async function addHistory(count: number): Promise<void> {
+function addHistory(count: number): Promise<void> {
   const finished = new Date();
-  for (let done = 0; done < count; done += 1000) {
-    await database.requests.insertMany(
-      Array.from({ length: Math.min(1000, count - done) }, (_, i) => ({
-        _id: new ObjectId(),
-        report_name: "bench-noop",
-        params: { i: done + i },
-        output: "json" as const,
-        owner: OWNER,
-        fingerprint: fingerprint({ ...resubmitted, params: { i: done + i } }),
-        // One in ten had a webhook, delivered.
-        ...((done + i) % 10 === 0
-          ? {
-              callback: {
-                url: "http://127.0.0.1:9/",
-                webhook_id: "msg_bench",
-                state: "delivered" as const,
-                attempts: 1,
-                next_at: finished,
-              },
-            }
-          : {}),
-        status: "completed" as const,
-        report_date: finished,
-        attempts: 1,
-        lease: null,
-        finished_at: finished,
-        result: { row_count: 1, columns: ["n"], attempt: 1, rows_per_chunk: 1000, rows: [{ n: 1 }] },
-      })),
-    );
-  }
+  return addRequests(count, (i) => ({
+    report_name: "bench-noop",
+    params: { i },
+    output: "json" as const,
+    owner: OWNER,
+    fingerprint: fingerprint({ ...resubmitted, params: { i } }),
+    // One in ten had a webhook, delivered.
+    ...(i % 10 === 0
+      ? {
+          callback: {
+            url: "http://127.0.0.1:9/",
+            webhook_id: "msg_bench",
+            state: "delivered" as const,
+            attempts: 1,
+            next_at: finished,
+          },
+        }
+      : {}),
+    status: "completed" as const,
+    report_date: finished,
+    attempts: 1,
+    lease: null,
+    finished_at: finished,
+    result: { row_count: 1, columns: ["n"], attempt: 1, rows_per_chunk: 1000, rows: [{ n: 1 }] },
+  }));
 }
 
 const results: Record<string, Record<string, number>> = {};
@@ -147,6 +136,4 @@ const file = writeResults("claim-history", {
   claim_over_read_by_id: overReadById,
 });
 console.log(JSON.stringify({ event: "bench.done", file, largest_over_smallest: largestOverSmallest }));
-await database.close();
-await server.stop();
-process.exit(0);
+await finish();
