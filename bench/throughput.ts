@@ -3,7 +3,10 @@
  *   - ours (change stream + default sweep; the no-op report from bench/reports),
  *   - Agenda 6 on the same test server, with MongoChangeStreamNotificationChannel (its fastest
  *     multi-process setup: with polling alone a job waits up to processEvery = 5 s),
- *   - BullMQ on a local Redis (Debian's redis-server, loopback, no persistence).
+ *   - BullMQ on a local Redis (Debian's redis-server, loopback, no persistence),
+ *   - the floor (bench/floor.ts): the bare driver doing each job's steps, CONCURRENCY x processes
+ *     loops in one client, and the same loops spread over as many processes as ours has
+ *     (`floor-processes`), which shows what the split into processes costs on this machine alone.
  * Each process runs CONCURRENCY jobs at once (the same for all). The workers start idle; then
  * PRODUCERS concurrent loops enqueue WARMUP_JOBS jobs one insert/add at a time and the run waits
  * for them, then MIN_RUN_S seconds' worth more (at the warm-up's rate, within JOBS..MAX_JOBS) are
@@ -26,10 +29,11 @@ import { ensureIndexes } from "../src/indexes.ts";
 import { RequestStore } from "../src/requests/store.ts";
 import { requestSealOf } from "../src/requests/seal.ts";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../scripts/lib/embedded-mongo.ts";
-import { startRedis, startWorker, sleep, until, type WorkerKind, type WorkerProcess } from "./harness.ts";
-import { floorThroughput } from "./floor.ts";
+import { DIST, spawnBenchProcess, startRedis, startWorker, sleep, until, type WorkerKind, type WorkerProcess } from "./harness.ts";
+import { floorThroughput, seedFloor } from "./floor.ts";
 import { median, writeResults } from "./lib.ts";
 import os from "node:os";
+import path from "node:path";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 /** The fewest jobs a measurement times; more when the system is fast (MIN_RUN_S). */
@@ -50,7 +54,7 @@ const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 200);
 /** Jobs each system's test server runs before the first measurement (the JVM's warm-up). */
 const SERVER_WARMUP_JOBS = Number(process.env.SERVER_WARMUP_JOBS ?? 2000);
 
-type SystemName = "ours" | "agenda" | "bullmq" | "floor" | "ours-no-stream" | "agenda-polling-100ms";
+type SystemName = "ours" | "agenda" | "bullmq" | "floor" | "floor-processes" | "ours-no-stream" | "agenda-polling-100ms";
 interface System {
   name: SystemName;
   kind: WorkerKind;
@@ -70,6 +74,12 @@ const ALL_SYSTEMS: System[] = [
     kind: "ours",
     description:
       "the floor (bench/floor.ts): CONCURRENCY x processes loops in one client, each doing a job's six steps with the bare driver (insert, claim, aggregate a row, store it, final status, read), same test server",
+  },
+  {
+    name: "floor-processes",
+    kind: "ours",
+    description:
+      "the same floor spread over processes as ours is (bench/floor-process.ts): one process per worker process, CONCURRENCY loops in each, all started together, timed over MIN_RUN_S",
   },
 ];
 /** `SYSTEMS=ours,floor` measures only those (a quick comparison; the ratios need all four). */
@@ -143,6 +153,11 @@ async function measureOn(
   processes: number,
   size: number | "sized",
 ): Promise<Measured> {
+  if (system.name === "floor-processes") {
+    const durationMs = MIN_RUN_S * 1000;
+    const warmupJobsEach = Math.ceil(WARMUP_JOBS / processes);
+    return floorInProcesses(server!.uri, dbName, { processes, loopsEach: CONCURRENCY, durationMs, warmupJobsEach });
+  }
   if (system.name === "floor") {
     const warm = await floorThroughput(server!.uri, dbName, WARMUP_JOBS, CONCURRENCY * processes);
     const jobs = size === "sized" ? timedJobs(warm.jobs_per_s) : size;
@@ -192,6 +207,51 @@ async function measureOn(
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await producer?.close();
+  }
+}
+
+/**
+ * The floor spread over `processes` processes of `loopsEach` loops (bench/floor-process.ts), as
+ * ours spreads its jobs over worker processes: all start together and run for `durationMs`; jobs
+ * per second is their finished jobs over the longest one's time. Against `floorThroughput` with
+ * the same loops in one process, it shows what splitting the same work into processes costs on
+ * this machine by itself.
+ */
+export async function floorInProcesses(
+  uri: string,
+  dbName: string,
+  options: { processes: number; loopsEach: number; durationMs: number; warmupJobsEach: number },
+): Promise<{ jobs_per_s: number; ms: number; jobs: number }> {
+  const client = await MongoClient.connect(uri, { appName: "bench-floor" });
+  try {
+    await seedFloor(client.db(dbName));
+  } finally {
+    await client.close();
+  }
+  const children = Array.from({ length: options.processes }, () =>
+    spawnBenchProcess(
+      { args: [path.join(DIST, "bench", "floor-process.js")] },
+      {
+        MONGODB_URI: uri,
+        MONGODB_DB: dbName,
+        LOOPS: String(options.loopsEach),
+        DURATION_MS: String(options.durationMs),
+        WARMUP_JOBS: String(options.warmupJobsEach),
+      },
+      "worker.started",
+      () => {},
+    ),
+  );
+  try {
+    await Promise.all(children.map((child) => child.ready));
+    const done = children.map((child) => child.waitFor((line) => line.event === "floor.done", options.durationMs + 60_000));
+    for (const child of children) child.child.kill("SIGUSR2");
+    const results = (await Promise.all(done)) as unknown as { jobs: number; ms: number }[];
+    const jobs = results.reduce((sum, r) => sum + r.jobs, 0);
+    const ms = Math.max(...results.map((r) => r.ms));
+    return { jobs_per_s: (jobs * 1000) / ms, ms, jobs };
+  } finally {
+    await Promise.all(children.map((child) => child.stop()));
   }
 }
 
@@ -261,6 +321,7 @@ const table = PROCESS_COUNTS.map((processes) => {
   row.ours_over_agenda = ratio("agenda");
   row.ours_over_bullmq = ratio("bullmq");
   row.ours_over_floor = ratio("floor");
+  row.ours_over_floor_processes = ratio("floor-processes");
   const atLeast = (other: SystemName, factor: number) => (rates[other] ? ours >= factor * median(rates[other][processes]) : null);
   row.target_ours_ge_2x_agenda_met = atLeast("agenda", 2);
   row.target_ours_ge_floor_met = atLeast("floor", 1);
