@@ -1,5 +1,5 @@
 /**
- * One process of the floor spread over processes (bench/floor.ts `floorInProcesses`): LOOPS
+ * One process of the floor spread over processes (`floorInProcesses` in bench/throughput.ts): LOOPS
  * bare-driver loops doing floor jobs, in a process of its own, as ours runs CONCURRENCY jobs in
  * each worker process. It runs WARMUP_JOBS first, logs `worker.started`, and on SIGUSR2 (the
  * parent's start, sent to every process at once) runs jobs for DURATION_MS, then logs

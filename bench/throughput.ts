@@ -82,7 +82,7 @@ const ALL_SYSTEMS: System[] = [
       "the same floor spread over processes as ours is (bench/floor-process.ts): one process per worker process, CONCURRENCY loops in each, all started together, timed over MIN_RUN_S",
   },
 ];
-/** `SYSTEMS=ours,floor` measures only those (a quick comparison; the ratios need all four). */
+/** `SYSTEMS=ours,floor` measures only those (a quick comparison; the ratios need all of them). */
 const SYSTEMS = process.env.SYSTEMS ? ALL_SYSTEMS.filter((s) => process.env.SYSTEMS!.split(",").includes(s.name)) : ALL_SYSTEMS;
 /**
  * Diagnostic, not a target: both Mongo systems without any change stream (ours woken by a 100 ms
@@ -217,7 +217,7 @@ async function measureOn(
  * the same loops in one process, it shows what splitting the same work into processes costs on
  * this machine by itself.
  */
-export async function floorInProcesses(
+async function floorInProcesses(
   uri: string,
   dbName: string,
   options: { processes: number; loopsEach: number; durationMs: number; warmupJobsEach: number },
