@@ -62,10 +62,12 @@ const server = await startEmbeddedMongo();
 const dbName = "worker_profile";
 let completed = 0;
 let last = 0;
+/** Timed completions by worker process: how evenly a burst spreads over them. */
+const completedBy: number[] = Array.from({ length: WORKERS }, () => 0);
 const command = SWEEP_ONLY
   ? { command: process.execPath, args: [path.join(import.meta.dirname, "worker-sweep-only.js")] }
   : workerCommand("node");
-const workers = Array.from({ length: WORKERS }, () =>
+const workers = Array.from({ length: WORKERS }, (_, index) =>
   spawnBenchProcess(
     { command: command.command, args: [...(PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...command.args] },
     oursEnv({ mongoUri: server.uri, dbName }, { WORKER_CONCURRENCY: String(CONCURRENCY), ...(SWEEP_ONLY ? { SWEEP_MS: "100" } : {}) }),
@@ -73,6 +75,7 @@ const workers = Array.from({ length: WORKERS }, () =>
     (line, at) => {
       if (line.event === "job.completed") {
         completed += 1;
+        completedBy[index] += 1;
         last = at;
       }
     },
@@ -91,6 +94,7 @@ if (WARMUP_JOBS > 0) {
   await submitAll(WARMUP_JOBS, 0);
   await until(() => completed >= WARMUP_JOBS, 300_000, `${WARMUP_JOBS} warm-up completions`, 10);
   completed = 0;
+  completedBy.fill(0);
 }
 const serverPid = server.process.pid!;
 const cpuBefore = workersCpuMs();
@@ -118,6 +122,7 @@ console.log(
     workers: WORKERS,
     change_stream: !SWEEP_ONLY,
     jobs_per_s: Math.round((JOBS * 1000 * 10) / (last - t0)) / 10,
+    jobs_by_worker: completedBy,
     // All worker processes together.
     worker_cpu_ms_per_job: Math.round(((cpuAfter - cpuBefore) / JOBS) * 100) / 100,
     // The test server's and this producer's share: on 2 cores the three together bound throughput.

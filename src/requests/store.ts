@@ -38,6 +38,17 @@ export interface Claim {
   attempt: number;
 }
 
+/** What one batch claim took (claimPendingBatch), and whether the due pending requests ran out. */
+export interface ClaimedBatch {
+  requests: RequestDocument[];
+  /**
+   * The claim read fewer due pending requests than it asked for: nothing more was claimable when it
+   * ran. False when it read a full batch, even if other workers took some of it first (their claims
+   * came between its read and its write): more may be waiting behind those.
+   */
+  exhausted: boolean;
+}
+
 /**
  * What a run records on its request once the report is known: defaults a Mongo-native document
  * lacked, the data-defined report's version and where the report read. It travels in the run's
@@ -383,14 +394,22 @@ export class RequestStore {
    * attempt count that was read, so a candidate another worker took (or cancelled) in between is
    * simply not claimed. When every update applied, the claimed documents are the candidates with
    * the claim's changes, computed here; when some did not, the ones this call holds are read back
-   * by the claim's token (a third round trip, only under contention).
+   * by the claim's token (a third round trip, only under contention). The answer says whether the
+   * candidates ran short (`exhausted`): a batch that lost candidates to other workers is short of
+   * what it asked for while more requests wait, and must not be read as an empty queue.
    */
-  async claimPendingBatch(owner: string, leaseMs: number, limit: number, now = new Date()): Promise<RequestDocument[]> {
+  async claimPendingBatch(owner: string, leaseMs: number, limit: number, now = new Date()): Promise<ClaimedBatch> {
     if (limit <= 1) {
       const one = await this.claimPending(owner, leaseMs, now);
-      return one ? [one] : [];
+      return one ? { requests: [one], exhausted: false } : { requests: [], exhausted: true };
     }
     const candidates = await this.requests.find(duePending(now), { sort: PENDING_CLAIM_ORDER, limit }).toArray();
+    const exhausted = candidates.length < limit;
+    return { requests: await this.takeCandidates(candidates, owner, leaseMs, now), exhausted };
+  }
+
+  /** The batch claim's write (see claimPendingBatch): takes each candidate still pending, returns those taken. */
+  private async takeCandidates(candidates: RequestDocument[], owner: string, leaseMs: number, now: Date): Promise<RequestDocument[]> {
     if (candidates.length === 0) return [];
     const token = new ObjectId();
     const takeOver = this.takeOver(owner, leaseMs, now, token);

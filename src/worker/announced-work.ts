@@ -68,15 +68,20 @@ export class AnnouncedWork {
     return { limit, heardUpTo: this.heardCount, unannounced };
   }
 
-  /** What a claim made with `asked` (from `limit`) returned. */
-  claimed(asked: ClaimAsked, ids: string[]): void {
+  /**
+   * What a claim made with `asked` (from `limit`) took, and whether it found the claimable requests
+   * exhausted (fewer left than it asked for). A claim that lost some of its candidates to other
+   * workers also comes back short, but more may wait behind them: only an exhausted claim says that
+   * what was heard of is gone.
+   */
+  claimed(asked: ClaimAsked, ids: string[], exhausted: boolean): void {
     for (const id of ids) this.pending.delete(id);
-    if (ids.length < asked.limit) {
+    if (exhausted) {
       // Nothing more was claimable when the claim ran: what was heard of before it was taken by
       // others (or is not due yet, a retry waiting out its backoff: the sweep finds it).
       for (const [id, order] of this.pending) if (order <= asked.heardUpTo) this.pending.delete(id);
     } else if (asked.unannounced) {
-      this.unannounced = true; // a full answer: more may be waiting than anyone announced
+      this.unannounced = true; // more was claimable than it took: more may be waiting than anyone announced
     }
   }
 

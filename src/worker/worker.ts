@@ -18,7 +18,7 @@ import type { Logger } from "../log.ts";
 import { INTEGRATION_FIELDS, refusedFields } from "../requests/admission.ts";
 import { ClaimedEnvelope, type ReportResult, type RequestDocument } from "../requests/document.ts";
 import type { RequestEvents } from "../requests/events.ts";
-import type { Claim, RequestStore, RunRecord } from "../requests/store.ts";
+import type { Claim, ClaimedBatch, RequestStore, RunRecord } from "../requests/store.ts";
 import { CompletionWriter } from "../requests/completions.ts";
 import type { LiveCatalogue } from "../reports/live.ts";
 import type { ReportCatalogue } from "../reports/registry.ts";
@@ -70,6 +70,12 @@ const PREFETCH_WITHIN_MS = 100;
  * up in memory.
  */
 const MAX_UNWRITTEN_COMPLETIONS = 100;
+
+/**
+ * A claim that read a full batch and lost all of it to other workers tries the next candidates at
+ * most this many more times at once (see Worker.claim); after that the loop waits for its next wake.
+ */
+const LOST_RACE_RETRIES = 2;
 
 class ShutdownError extends Error {
   override name = "ShutdownError";
@@ -260,11 +266,18 @@ export class Worker implements BackgroundService {
     if (this.claimsLeft !== Infinity) return this.claimForJob(max);
     const asked = this.announced.limit(max);
     if (asked.limit === 0 && Date.now() - this.expiredLeasesCheckedAt < this.deps.config.sweepMs) return [];
-    const docs = await this.claimNext(Math.max(1, asked.limit));
+    let batch = await this.claimNext(Math.max(1, asked.limit));
+    // Every candidate went to other workers between this claim's read and its write, and more
+    // wait behind them. No event will announce those again: take the next ones now, not at the sweep.
+    for (let retry = 0; retry < LOST_RACE_RETRIES && batch.requests.length === 0 && !batch.exhausted; retry++) {
+      batch = await this.claimNext(Math.max(1, asked.limit));
+    }
     this.lastClaimReachedDb = Date.now();
+    const docs = batch.requests;
     this.announced.claimed(
       asked,
       docs.map((doc) => String(doc._id)),
+      batch.exhausted,
     );
     if (this.measureNextClaim) {
       this.measureNextClaim = false;
@@ -283,7 +296,7 @@ export class Worker implements BackgroundService {
     if (this.done) return [];
     let docs: RequestDocument[] = [];
     if (this.claimsLeft > 0) {
-      docs = await this.claimNext(Math.min(max, this.claimsLeft));
+      docs = (await this.claimNext(Math.min(max, this.claimsLeft))).requests;
       this.lastClaimReachedDb = Date.now();
       this.claimsLeft -= docs.length;
     }
@@ -296,11 +309,12 @@ export class Worker implements BackgroundService {
   }
 
   /** An expired lease first when a look is due (see expiredLeasesCheckedAt), else the oldest due pending requests. */
-  private async claimNext(limit: number): Promise<RequestDocument[]> {
+  private async claimNext(limit: number): Promise<ClaimedBatch> {
     const { config, store } = this.deps;
     if (Date.now() - this.expiredLeasesCheckedAt >= config.sweepMs) {
       const retaken = await store.claimExpired(this.owner, config.leaseMs);
-      if (retaken) return [retaken];
+      // An expired lease says nothing of the pending requests: not exhausted.
+      if (retaken) return { requests: [retaken], exhausted: false };
       this.expiredLeasesCheckedAt = Date.now();
     }
     return store.claimPendingBatch(this.owner, config.leaseMs, limit);

@@ -110,7 +110,7 @@ test("a worker's stream leaves out its own claims (notClaimedBy) and still hears
     await store.submit({ report_name: "top-movies-per-rating", params: { top: 4 }, output: "json" }),
     await store.submit({ report_name: "top-movies-per-rating", params: { top: 5 }, output: "json" }),
   ];
-  assert.is((await store.claimPendingBatch("this-worker", 60_000, 2)).length, 2);
+  assert.is((await store.claimPendingBatch("this-worker", 60_000, 2)).requests.length, 2);
   // A marker after everything: once it arrives, any event before it has too.
   const marker = await store.submit({ report_name: "top-movies-per-rating", params: { top: 2 }, output: "json" });
   await eventually(async () => (seen.some((event) => event.id.equals(marker._id)) ? true : undefined), 5_000);

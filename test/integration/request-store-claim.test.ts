@@ -317,7 +317,8 @@ test("a batch claim takes up to its limit in claim order, as the single claim wo
   const now = at(100);
   const docs = [pending(10), pending(20), pending(30), pending(40), pending(5, { not_before: at(200) })];
   await database.requests.insertMany([...docs].reverse() as any);
-  const first = await store.claimPendingBatch("me", 30_000, 3, now);
+  const { requests: first, exhausted: firstExhausted } = await store.claimPendingBatch("me", 30_000, 3, now);
+  assert.not.ok(firstExhausted, "it read as many due requests as it asked for");
   assert.equal(
     first.map((d) => d._id.toHexString()),
     docs.slice(0, 3).map((d) => d._id.toHexString()),
@@ -335,11 +336,13 @@ test("a batch claim takes up to its limit in claim order, as the single claim wo
   }
   const second = await store.claimPendingBatch("me", 30_000, 3, now);
   assert.equal(
-    second.map((d) => d._id.toHexString()),
+    second.requests.map((d) => d._id.toHexString()),
     [docs[3]._id.toHexString()],
     "only the due one is left",
   );
-  assert.equal(await store.claimPendingBatch("me", 30_000, 3, now), []);
+  assert.ok(second.exhausted, "fewer due requests than asked for: none is left");
+  assert.equal(await store.claimPendingBatch("me", 30_000, 3, now), { requests: [], exhausted: true });
+  assert.equal(await store.claimPendingBatch("me", 30_000, 1, now), { requests: [], exhausted: true }, "the single claim too");
   assert.is((await database.requests.findOne({ _id: docs[4]._id }))?.status, "pending");
 });
 
@@ -350,8 +353,8 @@ test("racing batch claimers never take the same request, and every request is ta
   await Promise.all(
     ["a", "b", "c"].map(async (owner) => {
       for (;;) {
-        const batch = await store.claimPendingBatch(owner, 30_000, 4);
-        if (batch.length === 0) return;
+        const { requests: batch, exhausted } = await store.claimPendingBatch(owner, 30_000, 4);
+        if (batch.length === 0 && exhausted) return;
         for (const doc of batch) {
           const key = doc._id.toHexString();
           assert.not.ok(taken.has(key), `${key} claimed by ${taken.get(key)} and ${owner}`);
@@ -389,11 +392,12 @@ test("a candidate claimed by another worker between the read and the write is le
       };
     },
   });
-  const batch = await new RequestStore(interleaved, store.seal).claimPendingBatch("me", 30_000, 3);
+  const { requests: batch, exhausted } = await new RequestStore(interleaved, store.seal).claimPendingBatch("me", 30_000, 3);
   assert.equal(
     batch.map((d) => d._id.toHexString()),
     [docs[1], docs[2]].map((d) => d._id.toHexString()),
   );
+  assert.not.ok(exhausted, "short because another worker was faster, not because the queue ran out");
   assert.is((await database.requests.findOne({ _id: docs[0]._id }))?.lease?.owner, "other");
   for (const doc of batch) assert.is(doc.attempts, 1);
 });
@@ -402,7 +406,7 @@ test("a malformed candidate (attempts not a number) does not stop the others fro
   const bad = pending(1, { attempts: "three" });
   const good = pending(2);
   await database.requests.insertMany([bad, good] as any);
-  const batch = await store.claimPendingBatch("me", 30_000, 2);
+  const { requests: batch } = await store.claimPendingBatch("me", 30_000, 2);
   assert.equal(
     batch.map((d) => d._id.toHexString()),
     [good._id.toHexString()],
@@ -415,7 +419,7 @@ test("a malformed candidate (attempts not a number) does not stop the others fro
 test("a Mongo-native request without attempts is claimed as attempt 1 and its later writes are fenced on it", async () => {
   const native = { _id: new ObjectId(), report_name: "r", params: {}, status: "pending", report_date: at(1) };
   await database.requests.insertMany([native, pending(2)] as any);
-  const [first] = await store.claimPendingBatch("me", 30_000, 2);
+  const [first] = (await store.claimPendingBatch("me", 30_000, 2)).requests;
   assert.is(first._id.toHexString(), native._id.toHexString());
   assert.is(first.attempts, 1);
   assert.ok(await store.complete(claimOf(first), result(1)));
@@ -423,7 +427,7 @@ test("a Mongo-native request without attempts is claimed as attempt 1 and its la
 
 test("completeMany applies every completion whose lease holds and reports the one whose lease was lost", async () => {
   await database.requests.insertMany([pending(1), pending(2), pending(3)] as any);
-  const [a, b, c] = await store.claimPendingBatch("me", 30_000, 3);
+  const [a, b, c] = (await store.claimPendingBatch("me", 30_000, 3)).requests;
   // b's lease was lost: another worker retook it (attempt 2).
   await database.requests.updateOne({ _id: b._id }, { $set: { "lease.owner": "other" }, $inc: { attempts: 1 } });
   const applied = await store.completeMany([
@@ -442,7 +446,7 @@ test("completeMany applies every completion whose lease holds and reports the on
 test("the completion writer sends completions that arrive while a write is in flight together, and answers each", async () => {
   const docs = Array.from({ length: 7 }, (_, i) => pending(i));
   await database.requests.insertMany(docs as any);
-  const claimed = await store.claimPendingBatch("me", 30_000, 7);
+  const claimed = (await store.claimPendingBatch("me", 30_000, 7)).requests;
   const writer = new CompletionWriter(store);
   const lost = claimed[3];
   await database.requests.updateOne({ _id: lost._id }, { $set: { status: "cancelled", lease: null } });
@@ -460,7 +464,7 @@ test("the completion writer sends completions that arrive while a write is in fl
 test("the completion writer waits for the worker's other running jobs (at most gatherMs), never for a lone job", async () => {
   await database.requests.deleteMany({});
   await database.requests.insertMany(Array.from({ length: 5 }, (_, i) => pending(i)) as any);
-  const [a, b, c, d, e] = await store.claimPendingBatch("me", 30_000, 5);
+  const [a, b, c, d, e] = (await store.claimPendingBatch("me", 30_000, 5)).requests;
   let running = 3;
   // A long gather bound: the test shows the writer does not wait for it when nothing else runs.
   const writer = new CompletionWriter(store, { gatherMs: 60_000, running: () => running });
@@ -488,7 +492,7 @@ test("the completion writer waits for the worker's other running jobs (at most g
   // With a short bound, a job finishing beside a long one is written when the bound runs out.
   const bounded = new CompletionWriter(store, { gatherMs: 20, running: () => 2 });
   await database.requests.insertOne(pending(9) as any);
-  const [f] = await store.claimPendingBatch("me", 30_000, 1);
+  const [f] = (await store.claimPendingBatch("me", 30_000, 1)).requests;
   assert.is(await bounded.complete(claimOf(f), result(1)), true);
   assert.is(bounded.writes, 1);
   assert.is(await database.requests.countDocuments({ status: "completed" }), 6);

@@ -4,6 +4,8 @@
  * databases stay per test: they are what each test is about.
  */
 import { loadConfig, type Config } from "../../src/config.ts";
+import type { RequestDocument } from "../../src/requests/document.ts";
+import type { ClaimedBatch } from "../../src/requests/store.ts";
 
 /** A complete Config whose sweep, heartbeat and progress timers do not fire within a test. */
 export function quietWorkerConfig(overrides: Partial<Config> = {}): Config {
@@ -23,3 +25,11 @@ export function quietWorkerConfig(overrides: Partial<Config> = {}): Config {
 
 /** Change events that never arrive. */
 export const silentEvents = { subscribe: () => () => {}, delivered: 0 };
+
+/**
+ * A stub store's answer to `claimPendingBatch(owner, leaseMs, limit)` as the real store gives it:
+ * the requests taken, exhausted when fewer were there than the claim asked for.
+ */
+export function claimedBatch(requests: RequestDocument[], limit: number): ClaimedBatch {
+  return { requests, exhausted: requests.length < limit };
+}

@@ -4,7 +4,7 @@
  * one defined through the API since this process last reloaded would.
  */
 import { suite } from "../support/suite.ts";
-import { quietWorkerConfig, silentEvents } from "../support/worker-deps.ts";
+import { claimedBatch, quietWorkerConfig, silentEvents } from "../support/worker-deps.ts";
 import * as assert from "uvu/assert";
 import { ObjectId } from "mongodb";
 import { silentLogger } from "../../src/log.ts";
@@ -24,7 +24,8 @@ test("a report unknown at claim time is looked up again after one catalogue relo
   const store = {
     seal: { verify: () => true }, // a request the API accepted
     claimExpired: async () => null,
-    claimPendingBatch: async () => (claimed ? [] : ((claimed = true), [doc as unknown as RequestDocument])),
+    claimPendingBatch: async (_owner: string, _leaseMs: number, limit: number) =>
+      claimedBatch(claimed ? [] : ((claimed = true), [doc as unknown as RequestDocument]), limit),
     fail: async (_claim: unknown, error: { code: string }) => {
       failures.push(error);
       failed();

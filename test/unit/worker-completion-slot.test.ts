@@ -5,7 +5,7 @@
  * test's to choose.
  */
 import { suite } from "../support/suite.ts";
-import { quietWorkerConfig } from "../support/worker-deps.ts";
+import { claimedBatch, quietWorkerConfig } from "../support/worker-deps.ts";
 import * as assert from "uvu/assert";
 import { ObjectId } from "mongodb";
 import { number, object } from "superstruct";
@@ -46,7 +46,7 @@ function workerWith(options: {
   const store = {
     seal: { verify: () => true }, // requests the API accepted
     claimExpired: async () => options.expired?.shift() ?? null,
-    claimPendingBatch: async () => options.claims.shift() ?? [],
+    claimPendingBatch: async (_owner: string, _leaseMs: number, limit: number) => claimedBatch(options.claims.shift() ?? [], limit),
     renew: async () => true,
     complete: (claim: Claim) => held([claim]),
     completeMany: async (items: { claim: Claim }[]) => {

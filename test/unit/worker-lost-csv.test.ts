@@ -5,7 +5,7 @@
  * test/integration/csv-sinks.test.ts).
  */
 import { suite } from "../support/suite.ts";
-import { quietWorkerConfig, silentEvents } from "../support/worker-deps.ts";
+import { claimedBatch, quietWorkerConfig, silentEvents } from "../support/worker-deps.ts";
 import * as assert from "uvu/assert";
 import { Writable } from "node:stream";
 import { ObjectId } from "mongodb";
@@ -31,7 +31,8 @@ test("when complete() finds the lease gone, the attempt's CSV file is removed th
   const store = {
     seal: { verify: () => true }, // a request the API accepted
     claimExpired: async () => null,
-    claimPendingBatch: async () => (claimed ? [] : ((claimed = true), [doc as unknown as RequestDocument])),
+    claimPendingBatch: async (_owner: string, _leaseMs: number, limit: number) =>
+      claimedBatch(claimed ? [] : ((claimed = true), [doc as unknown as RequestDocument]), limit),
     fillDefaults: async () => {},
     renew: async () => true,
     complete: async () => {

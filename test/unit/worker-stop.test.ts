@@ -3,12 +3,12 @@
  * claim answers when the test says, so stop() is sure to begin while it is out.
  */
 import { suite } from "../support/suite.ts";
-import { quietWorkerConfig, silentEvents } from "../support/worker-deps.ts";
+import { claimedBatch, quietWorkerConfig, silentEvents } from "../support/worker-deps.ts";
 import * as assert from "uvu/assert";
 import { ObjectId } from "mongodb";
 import { silentLogger } from "../../src/log.ts";
 import type { RequestDocument } from "../../src/requests/document.ts";
-import type { Claim } from "../../src/requests/store.ts";
+import type { Claim, ClaimedBatch } from "../../src/requests/store.ts";
 import { Worker, type WorkerDeps } from "../../src/worker/worker.ts";
 
 const test = suite("worker stop");
@@ -19,9 +19,9 @@ test("a request claimed while stop() runs is released (no attempt spent), and st
   let claims = 0;
   const store = {
     claimExpired: async () => null,
-    claimPendingBatch: () => {
+    claimPendingBatch: (_owner: string, _leaseMs: number, limit: number) => {
       claims += 1;
-      return new Promise<RequestDocument[]>((resolve) => (answerClaim = (doc) => resolve(doc ? [doc] : [])));
+      return new Promise<ClaimedBatch>((resolve) => (answerClaim = (doc) => resolve(claimedBatch(doc ? [doc] : [], limit))));
     },
     release: async (claim: Claim) => {
       await new Promise((resolve) => setTimeout(resolve, 20)); // a real round trip stop() must wait for
