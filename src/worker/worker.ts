@@ -73,7 +73,7 @@ const MAX_UNWRITTEN_COMPLETIONS = 100;
 
 /**
  * A claim that read a full batch and lost all of it to other workers tries the next candidates at
- * most this many more times at once (see Worker.claim); after that the loop waits for its next wake.
+ * most this many more times at once (see Worker.claimPastLostRaces); after that the loop waits for its next wake.
  */
 const LOST_RACE_RETRIES = 2;
 
@@ -266,12 +266,7 @@ export class Worker implements BackgroundService {
     if (this.claimsLeft !== Infinity) return this.claimForJob(max);
     const asked = this.announced.limit(max);
     if (asked.limit === 0 && Date.now() - this.expiredLeasesCheckedAt < this.deps.config.sweepMs) return [];
-    let batch = await this.claimNext(Math.max(1, asked.limit));
-    // Every candidate went to other workers between this claim's read and its write, and more
-    // wait behind them. No event will announce those again: take the next ones now, not at the sweep.
-    for (let retry = 0; retry < LOST_RACE_RETRIES && batch.requests.length === 0 && !batch.exhausted; retry++) {
-      batch = await this.claimNext(Math.max(1, asked.limit));
-    }
+    const batch = await this.claimPastLostRaces(Math.max(1, asked.limit));
     this.lastClaimReachedDb = Date.now();
     const docs = batch.requests;
     this.announced.claimed(
@@ -294,18 +289,33 @@ export class Worker implements BackgroundService {
    */
   private async claimForJob(max: number): Promise<RequestDocument[]> {
     if (this.done) return [];
-    let docs: RequestDocument[] = [];
+    let batch: ClaimedBatch = { requests: [], exhausted: true };
     if (this.claimsLeft > 0) {
-      docs = (await this.claimNext(Math.min(max, this.claimsLeft))).requests;
+      batch = await this.claimPastLostRaces(Math.min(max, this.claimsLeft));
       this.lastClaimReachedDb = Date.now();
-      this.claimsLeft -= docs.length;
+      this.claimsLeft -= batch.requests.length;
     }
-    if (docs.length === 0 && this.loop.active === 0) {
+    const docs = batch.requests;
+    // Nothing found because other workers were faster is not the end of the queue.
+    if (docs.length === 0 && batch.exhausted && this.loop.active === 0) {
       this.done = true;
       this.log.info("worker.done", { jobs: this.deps.config.workerMaxJobs - this.claimsLeft });
       this.onDone?.();
     }
     return docs;
+  }
+
+  /**
+   * claimNext, tried again at once (at most LOST_RACE_RETRIES times) when it read a full batch and
+   * other workers took all of it between its read and its write: more wait behind those, and no
+   * event will announce them again, so waiting for the sweep would leave them to the other workers.
+   */
+  private async claimPastLostRaces(limit: number): Promise<ClaimedBatch> {
+    let batch = await this.claimNext(limit);
+    for (let retry = 0; retry < LOST_RACE_RETRIES && batch.requests.length === 0 && !batch.exhausted; retry++) {
+      batch = await this.claimNext(limit);
+    }
+    return batch;
   }
 
   /** An expired lease first when a look is due (see expiredLeasesCheckedAt), else the oldest due pending requests. */

@@ -13,9 +13,13 @@ import { Worker, type WorkerDeps } from "../../src/worker/worker.ts";
 
 const test = suite("worker lost claim race");
 
-/** Starts a worker whose every batch claim answers `answer`, lets its first wake end, and counts its claims. */
-async function claimsInFirstWake(answer: ClaimedBatch): Promise<number> {
+/**
+ * Starts a worker whose every batch claim answers `answer`, lets its first wake end, and counts its
+ * claims; `maxJobs` makes it a Kubernetes Job's worker (WORKER_MAX_JOBS), which says when it is done.
+ */
+async function firstWake(answer: ClaimedBatch, maxJobs = 0): Promise<{ claims: number; done: boolean }> {
   let claims = 0;
+  let done = false;
   const store = {
     claimExpired: async () => null,
     claimPendingBatch: async () => {
@@ -24,19 +28,29 @@ async function claimsInFirstWake(answer: ClaimedBatch): Promise<number> {
     },
   };
   // The sweep (60 s) cannot fire within the test: every claim counted is the first wake's.
-  const deps = { config: quietWorkerConfig(), store, events: silentEvents, log: silentLogger } as unknown as WorkerDeps;
-  const worker = new Worker(deps);
+  const config = quietWorkerConfig({ workerMaxJobs: maxJobs });
+  const deps = { config, store, events: silentEvents, log: silentLogger } as unknown as WorkerDeps;
+  const worker = new Worker(
+    deps,
+    () => {},
+    () => (done = true),
+  );
   worker.start();
   await worker.stop(); // waits for the claiming round in flight
-  return claims;
+  return { claims, done };
 }
 
 test("a claim that lost every candidate tries the next ones at once, at most twice more", async () => {
-  assert.is(await claimsInFirstWake({ requests: [], exhausted: false }), 3);
+  assert.equal(await firstWake({ requests: [], exhausted: false }), { claims: 3, done: false });
 });
 
 test("a claim that found the queue empty is not repeated", async () => {
-  assert.is(await claimsInFirstWake({ requests: [], exhausted: true }), 1);
+  assert.equal(await firstWake({ requests: [], exhausted: true }), { claims: 1, done: false });
+});
+
+test("a Job's worker that lost every candidate is not done: only an empty queue ends it", async () => {
+  assert.equal(await firstWake({ requests: [], exhausted: false }, 5), { claims: 3, done: false });
+  assert.equal(await firstWake({ requests: [], exhausted: true }, 5), { claims: 1, done: true });
 });
 
 test.run();
