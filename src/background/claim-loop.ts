@@ -32,7 +32,10 @@ export interface ClaimLoopOptions<Job> {
   capacity: number;
   /** The safety-net wake: events missed while no process ran, leases that expired, retries come due. */
   sweepMs: number;
-  /** Claims at most `max` jobs (max >= 1); an empty array when nothing is claimable now. */
+  /**
+   * Claims at most `max` jobs (max >= 1); an empty array when it could take nothing now (nothing
+   * claimable, or other processes were faster: the owner wakes the loop again if more is waiting).
+   */
   claim(max: number): Promise<Job[]>;
   /** Runs one claimed job to its end. The loop does not wait for it, only counts it until it settles. */
   run(job: Job): Promise<void>;

@@ -6,8 +6,8 @@
  * …) says it is not claimable any more. A claim asks for at most as many requests as are heard of
  * and still pending (and as slots are free). When nothing is heard of, a claim is still made at
  * most once per `sweepMs` (requests inserted while this process was not listening, retries whose
- * backoff ended: events do not announce those), and after a claim that came back full (more may
- * be waiting than were announced), after a stream resync, and at start. What this saves is the
+ * backoff ended: events do not announce those), and after a claim that read a full batch (more
+ * may be waiting than were announced, whether or not other workers took some of it), after a stream resync, and at start. What this saves is the
  * claim query a worker otherwise runs after every finished job, which at low load finds nothing.
  *
  * Announcements only decide whether and how much to ask; the store's atomic claim decides who
@@ -26,7 +26,7 @@ export class AnnouncedWork {
   /** Requests heard to be pending, not yet heard to be claimed or finished, with the order they were heard in. */
   private readonly pending = new Map<string, number>();
   private heardCount = 0;
-  /** Claim without an announcement on the next call (start, resync, a full claim). */
+  /** Claim without an announcement on the next call (start, resync, a claim that read a full batch). */
   private unannounced = true;
   private lastUnannouncedClaim = 0;
 

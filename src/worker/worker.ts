@@ -73,9 +73,22 @@ const MAX_UNWRITTEN_COMPLETIONS = 100;
 
 /**
  * A claim that read a full batch and lost all of it to other workers tries the next candidates at
- * most this many more times at once (see Worker.claimPastLostRaces); after that the loop waits for its next wake.
+ * most this many more times at once (see Worker.claimPastLostRaces).
  */
 const LOST_RACE_RETRIES = 2;
+
+/**
+ * After a wake whose claims lost every race, the worker wakes itself again after this long (with
+ * jitter), doubling per such wake in a row up to SWEEP_MS: the backlog it lost to is still there,
+ * and no event will announce it again. A race lost once is retried within milliseconds; a batch that
+ * can never be taken (the server refuses every candidate's update) costs a claim per sweep, as before.
+ */
+const LOST_RACE_REWAKE_MS = 10;
+
+/** Other workers took every candidate of a full read: more are waiting, none was taken. */
+function lostEveryRace(batch: ClaimedBatch): boolean {
+  return batch.requests.length === 0 && !batch.exhausted;
+}
 
 class ShutdownError extends Error {
   override name = "ShutdownError";
@@ -129,6 +142,9 @@ export class Worker implements BackgroundService {
   private readonly pendingWakes = new Map<string, ReturnType<typeof setTimeout>>();
   /** The next claim was woken by a `pending` event: its outcome tells the pacer how contended claims are. */
   private measureNextClaim = false;
+  /** The wake after claims that lost every race (see LOST_RACE_REWAKE_MS), and how many such wakes in a row. */
+  private lostRaceWake: ReturnType<typeof setTimeout> | null = null;
+  private lostRaceWakes = 0;
   private readonly log: Logger;
 
   /** When the last claim attempt reached the database (found a job or not). */
@@ -136,7 +152,7 @@ export class Worker implements BackgroundService {
 
   /**
    * When a look for expired leases last found none. A lease can only expire LEASE_MS after its
-   * claim, so looking on every claim (one more findOneAndUpdate per job, two per empty wake) buys
+   * claim, so looking on every claim (one more findOneAndUpdate per job, more per empty wake) buys
    * nothing: workers look at most once per SWEEP_MS, and keep looking while they find some.
    */
   private expiredLeasesCheckedAt = 0;
@@ -266,7 +282,14 @@ export class Worker implements BackgroundService {
     if (this.claimsLeft !== Infinity) return this.claimForJob(max);
     const asked = this.announced.limit(max);
     if (asked.limit === 0 && Date.now() - this.expiredLeasesCheckedAt < this.deps.config.sweepMs) return [];
-    const batch = await this.claimPastLostRaces(Math.max(1, asked.limit));
+    const limit = Math.max(1, asked.limit);
+    const first = await this.claimNext(limit);
+    if (this.measureNextClaim) {
+      // The first try is what tells how contended claims are, whatever a retry then found.
+      this.measureNextClaim = false;
+      this.pacer.record(first.requests.length > 0);
+    }
+    const batch = await this.pastLostRaces(first, limit);
     this.lastClaimReachedDb = Date.now();
     const docs = batch.requests;
     this.announced.claimed(
@@ -274,29 +297,26 @@ export class Worker implements BackgroundService {
       docs.map((doc) => String(doc._id)),
       batch.exhausted,
     );
-    if (this.measureNextClaim) {
-      this.measureNextClaim = false;
-      this.pacer.record(docs.length > 0);
-    }
     return docs;
   }
 
   /**
    * The claim of a worker with WORKER_MAX_JOBS (a Kubernetes Job's): it asks the database every time
    * (it heard no announcements before it started, and lives too briefly for the saving to matter),
-   * for at most the jobs it has left. It is done when a claim finds nothing (or it has claimed all
-   * its jobs) and no job runs: a claim made after its last job ended says so.
+   * for at most the jobs it has left. It is done when a claim finds the queue empty (or it has
+   * claimed all its jobs) and no job runs: a claim made after its last job ended says so. A claim
+   * that found nothing because other workers were faster does not end it.
    */
   private async claimForJob(max: number): Promise<RequestDocument[]> {
     if (this.done) return [];
     let batch: ClaimedBatch = { requests: [], exhausted: true };
     if (this.claimsLeft > 0) {
-      batch = await this.claimPastLostRaces(Math.min(max, this.claimsLeft));
+      const limit = Math.min(max, this.claimsLeft);
+      batch = await this.pastLostRaces(await this.claimNext(limit), limit);
       this.lastClaimReachedDb = Date.now();
       this.claimsLeft -= batch.requests.length;
     }
     const docs = batch.requests;
-    // Nothing found because other workers were faster is not the end of the queue.
     if (docs.length === 0 && batch.exhausted && this.loop.active === 0) {
       this.done = true;
       this.log.info("worker.done", { jobs: this.deps.config.workerMaxJobs - this.claimsLeft });
@@ -306,14 +326,28 @@ export class Worker implements BackgroundService {
   }
 
   /**
-   * claimNext, tried again at once (at most LOST_RACE_RETRIES times) when it read a full batch and
-   * other workers took all of it between its read and its write: more wait behind those, and no
-   * event will announce them again, so waiting for the sweep would leave them to the other workers.
+   * A claim's answer past lost races: when it read a full batch and other workers took all of it
+   * between its read and its write, more wait behind those, and no event will announce them again.
+   * The next candidates are tried at once (at most LOST_RACE_RETRIES times, not once stopping), and
+   * if those are lost too, the worker wakes itself again shortly (see LOST_RACE_REWAKE_MS) rather
+   * than leave the backlog to the other workers until its sweep.
    */
-  private async claimPastLostRaces(limit: number): Promise<ClaimedBatch> {
-    let batch = await this.claimNext(limit);
-    for (let retry = 0; retry < LOST_RACE_RETRIES && batch.requests.length === 0 && !batch.exhausted; retry++) {
+  private async pastLostRaces(first: ClaimedBatch, limit: number): Promise<ClaimedBatch> {
+    let batch = first;
+    for (let retry = 0; retry < LOST_RACE_RETRIES && lostEveryRace(batch) && this.loop.state === "running"; retry++) {
       batch = await this.claimNext(limit);
+    }
+    if (!lostEveryRace(batch)) this.lostRaceWakes = 0;
+    else if (this.loop.state === "running" && !this.lostRaceWake) {
+      const backoffMs = Math.min(this.deps.config.sweepMs, LOST_RACE_REWAKE_MS * 2 ** this.lostRaceWakes);
+      this.lostRaceWakes += 1;
+      this.lostRaceWake = setTimeout(
+        () => {
+          this.lostRaceWake = null;
+          this.wake();
+        },
+        backoffMs * (0.5 + Math.random()),
+      );
     }
     return batch;
   }
@@ -630,6 +664,8 @@ export class Worker implements BackgroundService {
     this.unsubscribe?.();
     for (const timer of this.pendingWakes.values()) clearTimeout(timer);
     this.pendingWakes.clear();
+    if (this.lostRaceWake) clearTimeout(this.lostRaceWake);
+    this.lostRaceWake = null;
     // A claim in flight ends in a release (see ClaimLoop); once it has, every job is counted.
     await this.loop.stop();
     const graceful = this.loop.settled().then(() => true);

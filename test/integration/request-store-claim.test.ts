@@ -402,6 +402,38 @@ test("a candidate claimed by another worker between the read and the write is le
   for (const doc of batch) assert.is(doc.attempts, 1);
 });
 
+test("a batch that lost every candidate to another worker takes nothing and says more may be waiting", async () => {
+  await database.requests.deleteMany({});
+  const docs = [pending(1), pending(2), pending(3), pending(4)];
+  await database.requests.insertMany(docs as any);
+  const other = new RequestStore(database.requests, store.seal);
+  // The candidates' read returns only after another worker has claimed all three of them.
+  const interleaved = new Proxy(database.requests, {
+    get(target, property, receiver) {
+      if (property !== "find") return Reflect.get(target, property, receiver);
+      return (...args: Parameters<Collection<RequestDocument>["find"]>) => {
+        const cursor = target.find(...args);
+        return {
+          toArray: async () => {
+            const read = await cursor.toArray();
+            await other.claimPendingBatch("other", 30_000, 3);
+            return read;
+          },
+        };
+      };
+    },
+  });
+  const lost = await new RequestStore(interleaved, store.seal).claimPendingBatch("me", 30_000, 3);
+  assert.equal(lost, { requests: [], exhausted: false });
+  const single = await store.claimPendingBatch("me", 30_000, 1);
+  assert.equal(
+    single.requests.map((d) => d._id.toHexString()),
+    [docs[3]._id.toHexString()],
+    "the fourth was still waiting",
+  );
+  assert.not.ok(single.exhausted, "a single claim that took one says nothing of the queue's end");
+});
+
 test("a malformed candidate (attempts not a number) does not stop the others from being claimed", async () => {
   const bad = pending(1, { attempts: "three" });
   const good = pending(2);

@@ -1,7 +1,8 @@
 /**
  * How many requests a worker asks for, from the events it heard (src/worker/announced-work.ts):
  * one when one was announced, a batch when several were, nothing when nothing was, and an
- * unannounced claim at start, after a resync, after a full answer and once per sweep.
+ * unannounced claim at start, after a resync, after a claim that read a full batch and once per
+ * sweep; and a claim short because other workers were faster keeps what was announced.
  */
 import { suite } from "../support/suite.ts";
 import * as assert from "uvu/assert";
