@@ -372,11 +372,11 @@ test("racing batch claimers never take the same request, and every request is ta
   }
 });
 
-test("a candidate claimed by another worker between the read and the write is left to it; the rest are claimed", async () => {
-  const docs = [pending(1), pending(2), pending(3)];
-  await database.requests.insertMany(docs as any);
-  const other = new RequestStore(database.requests, store.seal);
-  // The same collection, but the candidates' read returns only after another worker's claim.
+/**
+ * A store on the same collection whose batch claim's read of candidates returns only after
+ * `meanwhile` ran (another worker's claim between this claim's read and its write).
+ */
+function storeRacedBy(meanwhile: (read: RequestDocument[]) => Promise<unknown>): RequestStore {
   const interleaved = new Proxy(database.requests, {
     get(target, property, receiver) {
       if (property !== "find") return Reflect.get(target, property, receiver);
@@ -385,14 +385,22 @@ test("a candidate claimed by another worker between the read and the write is le
         return {
           toArray: async () => {
             const read = await cursor.toArray();
-            if (read.length === 3) await other.claimPending("other", 30_000);
+            await meanwhile(read);
             return read;
           },
         };
       };
     },
   });
-  const { requests: batch, exhausted } = await new RequestStore(interleaved, store.seal).claimPendingBatch("me", 30_000, 3);
+  return new RequestStore(interleaved, store.seal);
+}
+
+test("a candidate claimed by another worker between the read and the write is left to it; the rest are claimed", async () => {
+  const docs = [pending(1), pending(2), pending(3)];
+  await database.requests.insertMany(docs as any);
+  const other = new RequestStore(database.requests, store.seal);
+  const raced = storeRacedBy(async (read) => read.length === 3 && (await other.claimPending("other", 30_000)));
+  const { requests: batch, exhausted } = await raced.claimPendingBatch("me", 30_000, 3);
   assert.equal(
     batch.map((d) => d._id.toHexString()),
     [docs[1], docs[2]].map((d) => d._id.toHexString()),
@@ -407,23 +415,8 @@ test("a batch that lost every candidate to another worker takes nothing and says
   const docs = [pending(1), pending(2), pending(3), pending(4)];
   await database.requests.insertMany(docs as any);
   const other = new RequestStore(database.requests, store.seal);
-  // The candidates' read returns only after another worker has claimed all three of them.
-  const interleaved = new Proxy(database.requests, {
-    get(target, property, receiver) {
-      if (property !== "find") return Reflect.get(target, property, receiver);
-      return (...args: Parameters<Collection<RequestDocument>["find"]>) => {
-        const cursor = target.find(...args);
-        return {
-          toArray: async () => {
-            const read = await cursor.toArray();
-            await other.claimPendingBatch("other", 30_000, 3);
-            return read;
-          },
-        };
-      };
-    },
-  });
-  const lost = await new RequestStore(interleaved, store.seal).claimPendingBatch("me", 30_000, 3);
+  // Another worker claims all three candidates between this claim's read and its write.
+  const lost = await storeRacedBy(() => other.claimPendingBatch("other", 30_000, 3)).claimPendingBatch("me", 30_000, 3);
   assert.equal(lost, { requests: [], exhausted: false });
   const single = await store.claimPendingBatch("me", 30_000, 1);
   assert.equal(
