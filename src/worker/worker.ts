@@ -73,7 +73,7 @@ const MAX_UNWRITTEN_COMPLETIONS = 100;
 
 /**
  * A claim that read a full batch and lost all of it to other workers tries the next candidates at
- * most this many more times at once (see Worker.claimPastLostRaces).
+ * most this many more times at once (see Worker.pastLostRaces).
  */
 const LOST_RACE_RETRIES = 2;
 
@@ -338,18 +338,22 @@ export class Worker implements BackgroundService {
       batch = await this.claimNext(limit);
     }
     if (!lostEveryRace(batch)) this.lostRaceWakes = 0;
-    else if (this.loop.state === "running" && !this.lostRaceWake) {
-      const backoffMs = Math.min(this.deps.config.sweepMs, LOST_RACE_REWAKE_MS * 2 ** this.lostRaceWakes);
-      this.lostRaceWakes += 1;
-      this.lostRaceWake = setTimeout(
-        () => {
-          this.lostRaceWake = null;
-          this.wake();
-        },
-        backoffMs * (0.5 + Math.random()),
-      );
-    }
+    else this.wakeAfterLostRaces();
     return batch;
+  }
+
+  /** Schedules the worker's own wake after a wake whose claims all lost (see LOST_RACE_REWAKE_MS); one at a time. */
+  private wakeAfterLostRaces(): void {
+    if (this.loop.state !== "running" || this.lostRaceWake) return;
+    const backoffMs = Math.min(this.deps.config.sweepMs, LOST_RACE_REWAKE_MS * 2 ** this.lostRaceWakes);
+    this.lostRaceWakes += 1;
+    this.lostRaceWake = setTimeout(
+      () => {
+        this.lostRaceWake = null;
+        this.wake();
+      },
+      backoffMs * (0.5 + Math.random()),
+    );
   }
 
   /** An expired lease first when a look is due (see expiredLeasesCheckedAt), else the oldest due pending requests. */
